@@ -1,0 +1,133 @@
+package allot
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies an error. Each surface (HTTP, CLI) maps a code exactly once
+// to its own form: an HTTP status and a Graph error code, an exit status.
+type Code string
+
+// General error codes.
+const (
+	EInvalid         Code = "invalid"         // the request is malformed or breaks a rule
+	ENotFound        Code = "notFound"        // the object does not exist in the caller's tenant
+	EConflict        Code = "conflict"        // the object already exists or the change conflicts
+	EUnauthorized    Code = "unauthorized"    // no valid credentials
+	EForbidden       Code = "forbidden"       // credentials lack the right
+	ETooLarge        Code = "tooLarge"        // the request body is too large
+	ETooManyRequests Code = "tooManyRequests" // the caller is rate limited
+	EUnavailable     Code = "unavailable"     // the service cannot answer now
+	EInternal        Code = "internal"        // a bug or an I/O failure
+)
+
+// Licensing error codes: precise reasons why a product cannot be given to a user.
+const (
+	ENoSeats             Code = "noSeatsAvailable"
+	ESeatsReduced        Code = "seatsReducedBelowConsumption"
+	EUsageLocationNeeded Code = "usageLocationMissing"
+	EUsageLocationDenied Code = "usageLocationNotAllowed"
+	EPrerequisiteMissing Code = "prerequisiteMissing"
+	EMutuallyExclusive   Code = "mutuallyExclusive"
+	EDataLocation        Code = "dataLocationNotAvailable"
+	EOtherProductFailed  Code = "otherProductInGroupFailed"
+	EInheritedLicense    Code = "licenseInheritedFromGroup"
+	EGroupHasLicenses    Code = "groupAssignsLicenses"
+	EMembershipCycle     Code = "membershipCycle"
+)
+
+// LicenseError maps a licensing code to the Graph licenseAssignmentState error kind.
+func (c Code) LicenseError() string {
+	switch c {
+	case "":
+		return LicenseErrNone
+	case ENoSeats, ESeatsReduced:
+		return LicenseErrCount
+	case EUsageLocationNeeded, EUsageLocationDenied:
+		return LicenseErrUsageLocation
+	case EPrerequisiteMissing:
+		return LicenseErrDependency
+	case EMutuallyExclusive:
+		return LicenseErrMutuallyExclusive
+	default:
+		return LicenseErrOther
+	}
+}
+
+// IsLicensing tells whether c is one of the precise licensing codes.
+func (c Code) IsLicensing() bool {
+	switch c {
+	case ENoSeats, ESeatsReduced, EUsageLocationNeeded, EUsageLocationDenied,
+		EPrerequisiteMissing, EMutuallyExclusive, EDataLocation, EOtherProductFailed,
+		EInheritedLicense:
+		return true
+	}
+	return false
+}
+
+// Error is allot's error: a code, the operation that failed, a message for
+// people that says what to do, and the underlying cause.
+type Error struct {
+	Code    Code
+	Op      string
+	Message string
+	Err     error
+}
+
+// Error returns the message, prefixed with the operation when there is one.
+func (e *Error) Error() string {
+	msg := e.Message
+	if msg == "" && e.Err != nil {
+		msg = e.Err.Error()
+	}
+	if e.Op != "" {
+		return e.Op + ": " + msg
+	}
+	return msg
+}
+
+// Unwrap returns the underlying cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an Error with the code and a formatted message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first allot Error in err's chain,
+// EInternal for any other non-nil error, and "" for nil.
+func ErrorCode(err error) Code {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		if e.Code != "" {
+			return e.Code
+		}
+		return ErrorCode(e.Err)
+	}
+	return EInternal
+}
+
+// ErrorMessage returns the human message of err; internal errors get a generic
+// message so that no detail of the implementation leaks.
+func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		if e.Code == EInternal || (e.Code == "" && ErrorCode(e.Err) == EInternal) {
+			return "An internal error occurred. The server log has the details."
+		}
+		if e.Message != "" {
+			return e.Message
+		}
+		if e.Err != nil {
+			return ErrorMessage(e.Err)
+		}
+	}
+	return "An internal error occurred. The server log has the details."
+}

@@ -1,0 +1,291 @@
+// Package sqlstore implements allot's store on database/sql, for the embedded
+// SQLite engine and for PostgreSQL. The SQL is written once, with ?
+// placeholders, in the subset both engines accept; the few differences live in
+// the dialect.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"allot"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Engine names a database engine.
+type Engine string
+
+// The engines allot runs on.
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// Store is allot's store on one database.
+type Store struct {
+	engine Engine
+	// w is the pool for write transactions (one connection on SQLite, so
+	// writers queue in Go instead of spinning on the file lock); r is for reads.
+	w, r *sql.DB
+	log  *slog.Logger
+
+	qmu    sync.RWMutex
+	qcache map[string]string
+
+	// notify is closed and replaced whenever marks are written, to wake workers.
+	nmu    sync.Mutex
+	notify chan struct{}
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithLogger sets the store's logger.
+func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
+
+// OpenSQLite opens (creating if needed) the SQLite store in directory dir and
+// migrates it to the newest schema.
+func OpenSQLite(ctx context.Context, dir string, opts ...Option) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	path := filepath.Join(dir, "allot.db")
+	pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)" +
+		"&_pragma=foreign_keys(0)&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)"
+	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	s := newStore(SQLite, w, r, opts)
+	if err := s.migrate(ctx, w, "migrations/sqlite", goose.DialectSQLite3); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func newStore(e Engine, w, r *sql.DB, opts []Option) *Store {
+	s := &Store{engine: e, w: w, r: r, log: slog.Default(), qcache: map[string]string{}, notify: make(chan struct{})}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+func (s *Store) migrate(ctx context.Context, db *sql.DB, dir string, d goose.Dialect) error {
+	sub, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(d, db, sub)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate database: %w", err)
+	}
+	return nil
+}
+
+// Engine returns the store's engine.
+func (s *Store) Engine() Engine { return s.engine }
+
+// Close closes the store's connections.
+func (s *Store) Close() error {
+	err1 := s.w.Close()
+	var err2 error
+	if s.r != s.w {
+		err2 = s.r.Close()
+	}
+	return errors.Join(err1, err2)
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.r.PingContext(ctx) }
+
+// Changed returns a channel that is closed the next time marks are written.
+func (s *Store) Changed() <-chan struct{} {
+	s.nmu.Lock()
+	defer s.nmu.Unlock()
+	return s.notify
+}
+
+func (s *Store) wake() {
+	s.nmu.Lock()
+	close(s.notify)
+	s.notify = make(chan struct{})
+	s.nmu.Unlock()
+}
+
+// q rewrites a query written with ? placeholders for the store's engine.
+func (s *Store) q(query string) string {
+	if s.engine != Postgres {
+		return query
+	}
+	s.qmu.RLock()
+	out, ok := s.qcache[query]
+	s.qmu.RUnlock()
+	if ok {
+		return out
+	}
+	out = rebind(query)
+	s.qmu.Lock()
+	s.qcache[query] = out
+	s.qmu.Unlock()
+	return out
+}
+
+func rebind(query string) string {
+	var b strings.Builder
+	n := 0
+	inStr := false
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		if c == '\'' {
+			inStr = !inStr
+		}
+		if c == '?' && !inStr {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// tx is a write transaction with engine-aware helpers.
+type tx struct {
+	s   *Store
+	tx  *sql.Tx
+	ctx context.Context
+	// woke records that marks were written, so workers are woken after commit.
+	woke bool
+	now  int64
+}
+
+func (t *tx) exec(query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(t.ctx, t.s.q(query), args...)
+}
+
+func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(t.ctx, t.s.q(query), args...)
+}
+
+func (t *tx) queryRow(query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(t.ctx, t.s.q(query), args...)
+}
+
+// write runs fn in a write transaction, committing when fn returns nil. On
+// PostgreSQL a serialization failure or deadlock retries the whole function.
+func (s *Store) write(ctx context.Context, fn func(t *tx) error) error {
+	for attempt := 0; ; attempt++ {
+		t, err := s.begin(ctx)
+		if err != nil {
+			return err
+		}
+		err = fn(t)
+		if err == nil {
+			err = t.tx.Commit()
+			if err == nil {
+				if t.woke {
+					s.wake()
+				}
+				return nil
+			}
+		} else {
+			t.tx.Rollback()
+		}
+		if attempt < 20 && s.retryable(err) {
+			time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+			continue
+		}
+		return err
+	}
+}
+
+func (s *Store) begin(ctx context.Context) (*tx, error) {
+	var opts *sql.TxOptions
+	if s.engine == Postgres {
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead}
+	}
+	t, err := s.w.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	return &tx{s: s, tx: t, ctx: ctx, now: nowMS()}, nil
+}
+
+// retryable is set by the PostgreSQL dialect; SQLite never needs a retry
+// because its write transactions take the lock at BEGIN.
+func (s *Store) retryable(err error) bool {
+	if s.engine != Postgres || err == nil {
+		return false
+	}
+	return isPgRetryable(err)
+}
+
+// isPgRetryable reports serialization failures (40001) and deadlocks (40P01).
+var isPgRetryable = func(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "40001") || strings.Contains(msg, "40P01")
+}
+
+// read runs a query on the read pool.
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return s.r.QueryContext(ctx, s.q(query), args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return s.r.QueryRowContext(ctx, s.q(query), args...)
+}
+
+func nowMS() int64 { return time.Now().UnixMilli() }
+
+func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+func notFound(what, id string) error {
+	return allot.Errorf(allot.ENotFound, "%s '%s' does not exist or is not in this tenant.", what, id)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// placeholders returns "?,?,?" with n marks.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?,", n-1) + "?"
+}

@@ -1,0 +1,483 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"allot"
+	"allot/licensing"
+	"allot/store"
+)
+
+// resolveRequests checks skuIds and disabledPlans of an assignLicense body.
+func resolveRequests(products []*allot.Product, add []store.LicenseRequest, remove []string) (map[string]*allot.Product, error) {
+	bySku := map[string]*allot.Product{}
+	for _, p := range products {
+		bySku[p.SkuID] = p
+	}
+	seen := map[string]bool{}
+	for i := range add {
+		r := &add[i]
+		id := strings.ToLower(strings.TrimSpace(r.SkuID))
+		if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+			return nil, allot.Errorf(allot.EInvalid, "addLicenses[%d].skuId '%s' is not a valid GUID.", i, r.SkuID)
+		}
+		p := bySku[id]
+		if p == nil {
+			return nil, allot.Errorf(allot.EInvalid, "License %s does not correspond to a product of this tenant; list them with GET /v1.0/subscribedSkus.", r.SkuID)
+		}
+		if seen[id] {
+			return nil, allot.Errorf(allot.EInvalid, "addLicenses lists skuId %s twice.", id)
+		}
+		seen[id] = true
+		r.SkuID = id
+		dis := make([]string, 0, len(r.DisabledPlans))
+		for _, d := range r.DisabledPlans {
+			d = strings.ToLower(strings.TrimSpace(d))
+			if _, err := uuid.Parse(d); err != nil || len(d) != 36 {
+				return nil, allot.Errorf(allot.EInvalid, "disabledPlans entry '%s' is not a valid GUID.", d)
+			}
+			if _, ok := p.Plan(d); !ok {
+				return nil, allot.Errorf(allot.EInvalid, "disabledPlans: %s is not a service plan of %s; its plans are listed in GET /v1.0/subscribedSkus/%s.", d, p.SkuPartNumber, p.SkuID)
+			}
+			if !slices.Contains(dis, d) {
+				dis = append(dis, d)
+			}
+		}
+		slices.Sort(dis)
+		r.DisabledPlans = dis
+	}
+	for i, id := range remove {
+		id = strings.ToLower(strings.TrimSpace(id))
+		if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+			return nil, allot.Errorf(allot.EInvalid, "removeLicenses[%d] '%s' is not a valid GUID.", i, remove[i])
+		}
+		if bySku[id] == nil {
+			return nil, allot.Errorf(allot.EInvalid, "License %s does not correspond to a product of this tenant.", id)
+		}
+		if seen[id] {
+			return nil, allot.Errorf(allot.EInvalid, "skuId %s is both in addLicenses and removeLicenses.", id)
+		}
+		remove[i] = id
+	}
+	return bySku, nil
+}
+
+func encodePlans(p []string) string {
+	if len(p) == 0 {
+		return ""
+	}
+	return strings.Join(p, ",")
+}
+
+func decodePlans(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// AssignUserLicenses adds and removes a user's direct licenses atomically
+// (rule 2): either every change applies or none does and the error says why.
+func (s *Store) AssignUserLicenses(ctx context.Context, a allot.Actor, tenantID int64, ref string, add []store.LicenseRequest, remove []string) (*allot.User, error) {
+	var user *allot.User
+	err := s.write(ctx, func(tx *tx) error {
+		u, err := tx.user(tenantID, ref)
+		if err != nil {
+			return err
+		}
+		user = u
+		products, err := tx.products(tenantID)
+		if err != nil {
+			return err
+		}
+		bySku, err := resolveRequests(products, add, remove)
+		if err != nil {
+			return err
+		}
+		b, err := tx.loadBatch(tenantID, []int64{u.ID}, products)
+		if err != nil {
+			return err
+		}
+		in := b.inputs[0]
+		direct := map[int64]licensing.Grant{}
+		for _, g := range in.Grants {
+			if g.Source == allot.DirectSource {
+				direct[g.ProductID] = g
+			}
+		}
+		for _, id := range remove {
+			p := bySku[id]
+			if _, ok := direct[p.ID]; ok {
+				delete(direct, p.ID)
+				continue
+			}
+			for _, g := range in.Grants {
+				if g.ProductID == p.ID {
+					name := b.groupNames[g.Source]
+					return allot.Errorf(allot.EInheritedLicense, "%s is assigned to this user by group '%s'; remove the user from that group or remove the license from the group.", p.SkuPartNumber, name)
+				}
+			}
+			return allot.Errorf(allot.EInvalid, "User does not have a direct assignment of %s to remove.", p.SkuPartNumber)
+		}
+		added := map[int64]bool{}
+		for _, r := range add {
+			p := bySku[r.SkuID]
+			direct[p.ID] = licensing.Grant{Source: allot.DirectSource, ProductID: p.ID, DisabledPlans: r.DisabledPlans}
+			added[p.ID] = true
+		}
+		grants := make([]licensing.Grant, 0, len(in.Grants)+len(add))
+		for _, pid := range sortedIDs(direct) {
+			grants = append(grants, direct[pid])
+		}
+		for _, g := range in.Grants {
+			if g.Source != allot.DirectSource {
+				grants = append(grants, g)
+			}
+		}
+		in.Grants = grants
+		b.inputs[0] = in
+		env := b.env(tx)
+		env.WaitingOutside = map[int64]int{} // a direct assignment is synchronous: it does not queue
+		out := licensing.Evaluate(env.Env, in)
+		if env.seqErr != nil {
+			return env.seqErr
+		}
+		for _, st := range out.Desired {
+			if st.Source == allot.DirectSource && added[st.ProductID] && st.State != allot.StateActive {
+				p := env.Products[st.ProductID]
+				p.ConsumedUnits = b.consumed[p.ID]
+				return &allot.Error{Code: st.Code, Message: licensing.Message(env.Env, st.Code, p)}
+			}
+		}
+		res := &batchResult{}
+		if err := tx.apply(b, env, []licensing.Outcome{out}, a, res); err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.fillProxyAddresses(ctx, []*allot.User{user}); err != nil {
+		return nil, err
+	}
+	return user, nil
+}
+
+func sortedIDs[V any](m map[int64]V) []int64 {
+	out := make([]int64, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// AssignGroupLicenses adds and removes a group's licenses (rule 3). The
+// members follow asynchronously: the group is marked and its
+// licenseProcessingState becomes QueuedForProcessing.
+func (s *Store) AssignGroupLicenses(ctx context.Context, a allot.Actor, tenantID int64, ref string, add []store.LicenseRequest, remove []string) (*allot.Group, error) {
+	var g *allot.Group
+	err := s.write(ctx, func(tx *tx) error {
+		var err error
+		if g, err = tx.group(tenantID, ref); err != nil {
+			return err
+		}
+		products, err := tx.products(tenantID)
+		if err != nil {
+			return err
+		}
+		bySku, err := resolveRequests(products, add, remove)
+		if err != nil {
+			return err
+		}
+		var changes []allot.Change
+		for _, id := range remove {
+			p := bySku[id]
+			res, err := tx.exec(`DELETE FROM group_licenses WHERE group_id = ? AND product_id = ?`, g.ID, p.ID)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return allot.Errorf(allot.EInvalid, "Group '%s' does not assign %s, so it cannot be removed.", g.DisplayName, p.SkuPartNumber)
+			}
+			changes = append(changes, allot.Change{Property: "AssignedLicense", Old: p.SkuPartNumber})
+		}
+		for _, r := range add {
+			p := bySku[r.SkuID]
+			if _, err := tx.exec(`INSERT INTO group_licenses (group_id, product_id, tenant_id, disabled_plans, created_at) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (group_id, product_id) DO UPDATE SET disabled_plans = excluded.disabled_plans`,
+				g.ID, p.ID, tenantID, encodePlans(r.DisabledPlans), tx.now); err != nil {
+				return err
+			}
+			changes = append(changes, allot.Change{Property: "AssignedLicense", New: fmt.Sprintf("[SkuName=%s, DisabledPlans=[%s]]", p.SkuPartNumber, planNames(p, r.DisabledPlans))})
+		}
+		if err := tx.markGroups(tenantID, []int64{g.ID}); err != nil {
+			return err
+		}
+		if err := tx.setProcessing([]int64{g.ID}, allot.ProcessingQueued); err != nil {
+			return err
+		}
+		g.ProcessingState = allot.ProcessingQueued
+		return tx.audit(tenantID, a, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActSetGroupLicense, TargetKind: "Group",
+			TargetID: g.GUID, TargetName: g.DisplayName, Changes: changes})
+	})
+	return g, err
+}
+
+func planNames(p *allot.Product, ids []string) string {
+	var names []string
+	for _, id := range ids {
+		if sp, ok := p.Plan(id); ok {
+			names = append(names, sp.Name)
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+// GroupLicenses returns the products a group assigns.
+func (s *Store) GroupLicenses(ctx context.Context, tenantID int64, groupIDs []int64) (map[int64][]allot.GroupLicense, error) {
+	out := map[int64][]allot.GroupLicense{}
+	if len(groupIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.query(ctx, `SELECT group_id, product_id, disabled_plans, created_at FROM group_licenses
+		WHERE tenant_id = ? AND group_id IN (`+placeholders(len(groupIDs))+`) ORDER BY group_id, product_id`, append([]any{tenantID}, idArgs(groupIDs)...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var gl allot.GroupLicense
+		var dis string
+		var created int64
+		if err := rows.Scan(&gl.GroupID, &gl.ProductID, &dis, &created); err != nil {
+			return nil, err
+		}
+		gl.DisabledPlans = decodePlans(dis)
+		gl.CreatedAt = msTime(created)
+		out[gl.GroupID] = append(out[gl.GroupID], gl)
+	}
+	return out, rows.Err()
+}
+
+// UserLicenses returns the stored license states of users, with the product
+// and the assigning group, keyed by user id.
+func (s *Store) UserLicenses(ctx context.Context, tenantID int64, userIDs []int64) (map[int64][]store.LicenseView, error) {
+	out := map[int64][]store.LicenseView{}
+	if len(userIDs) == 0 {
+		return out, nil
+	}
+	products, err := s.Products(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[int64]*allot.Product{}
+	for _, p := range products {
+		byID[p.ID] = p
+	}
+	var states []allot.LicenseState
+	for start := 0; start < len(userIDs); start += 500 {
+		chunk := userIDs[start:min(start+500, len(userIDs))]
+		rows, err := s.query(ctx, `SELECT user_id, product_id, source_id, state, code, disabled_plans, seq, updated_at FROM license_states
+			WHERE user_id IN (`+placeholders(len(chunk))+`) ORDER BY user_id, product_id, source_id`, idArgs(chunk)...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var st allot.LicenseState
+			var code, dis string
+			if err := rows.Scan(&st.UserID, &st.ProductID, &st.Source, &st.State, &code, &dis, &st.Seq, &st.UpdatedAt); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			st.Code, st.DisabledPlans = allot.Code(code), decodePlans(dis)
+			states = append(states, st)
+		}
+		rows.Close()
+	}
+	var gids []int64
+	for _, st := range states {
+		if st.Source != allot.DirectSource && !slices.Contains(gids, st.Source) {
+			gids = append(gids, st.Source)
+		}
+	}
+	groups, err := s.groupsByID(ctx, gids)
+	if err != nil {
+		return nil, err
+	}
+	gls, err := s.GroupLicenses(ctx, tenantID, gids)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range states {
+		v := store.LicenseView{LicenseState: st, Product: byID[st.ProductID]}
+		if v.Product == nil {
+			continue
+		}
+		if st.Source != allot.DirectSource {
+			if g := groups[st.Source]; g != nil {
+				v.GroupGUID, v.GroupName = g.GUID, g.DisplayName
+			}
+			for _, gl := range gls[st.Source] {
+				if gl.ProductID == st.ProductID {
+					v.DisabledPlans = gl.DisabledPlans
+				}
+			}
+		}
+		out[st.UserID] = append(out[st.UserID], v)
+	}
+	return out, nil
+}
+
+// GroupMembersWithErrors returns the users that have a license error from
+// the group, in the order they wait, with their states from that group.
+func (s *Store) GroupMembersWithErrors(ctx context.Context, tenantID int64, ref string, after int64, top int) ([]*allot.User, int64, error) {
+	g, err := s.Group(ctx, tenantID, ref)
+	if err != nil {
+		return nil, 0, err
+	}
+	var ids []int64
+	err = s.expand(ctx, s.r, g.ID, func(typ int, id int64) {
+		if typ == 0 {
+			ids = append(ids, id)
+		}
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []int64
+	var next int64
+	for start := int(after); start < len(ids) && len(out) <= top; start += 1000 {
+		chunk := ids[start:min(start+1000, len(ids))]
+		rows, err := s.query(ctx, `SELECT DISTINCT user_id FROM license_states WHERE source_id = ? AND state = 'Error' AND user_id IN (`+placeholders(len(chunk))+`)`,
+			append([]any{g.ID}, idArgs(chunk)...)...)
+		if err != nil {
+			return nil, 0, err
+		}
+		bad := map[int64]bool{}
+		for rows.Next() {
+			var id int64
+			rows.Scan(&id)
+			bad[id] = true
+		}
+		rows.Close()
+		for i, id := range chunk {
+			if bad[id] {
+				if len(out) == top {
+					next = int64(start + i)
+					break
+				}
+				out = append(out, id)
+			}
+		}
+		if next != 0 {
+			break
+		}
+	}
+	users, err := s.usersByID(ctx, out)
+	if err != nil {
+		return nil, 0, err
+	}
+	res := make([]*allot.User, 0, len(out))
+	for _, id := range out {
+		if u := users[id]; u != nil {
+			res = append(res, u)
+		}
+	}
+	return res, next, nil
+}
+
+// GroupLicenseSummary computes the group's license summary.
+func (s *Store) GroupLicenseSummary(ctx context.Context, tenantID int64, ref string) (*store.LicenseSummary, error) {
+	g, err := s.Group(ctx, tenantID, ref)
+	if err != nil {
+		return nil, err
+	}
+	sum := &store.LicenseSummary{ByError: map[string]int{}, ByCode: map[string]int{}, State: g.ProcessingState, AssignedSkus: []string{}}
+	gls, err := s.GroupLicenses(ctx, tenantID, []int64{g.ID})
+	if err != nil {
+		return nil, err
+	}
+	products, err := s.Products(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	for _, gl := range gls[g.ID] {
+		for _, p := range products {
+			if p.ID == gl.ProductID {
+				sum.AssignedSkus = append(sum.AssignedSkus, p.SkuPartNumber)
+			}
+		}
+	}
+	var ids []int64
+	if err := s.expand(ctx, s.r, g.ID, func(typ int, id int64) {
+		if typ == 0 {
+			ids = append(ids, id)
+		}
+	}); err != nil {
+		return nil, err
+	}
+	sum.Members = len(ids)
+	if len(gls[g.ID]) == 0 {
+		return sum, nil
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	type st struct {
+		active int
+		err    string
+		code   string
+	}
+	per := map[int64]*st{}
+	for start := 0; start < len(ids); start += 2000 {
+		chunk := ids[start:min(start+2000, len(ids))]
+		rows, err := s.query(ctx, `SELECT user_id, state, code FROM license_states WHERE source_id = ? AND user_id >= ? AND user_id <= ?`,
+			g.ID, chunk[0], chunk[len(chunk)-1])
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var u int64
+			var state, code string
+			if err := rows.Scan(&u, &state, &code); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			x := per[u]
+			if x == nil {
+				x = &st{}
+				per[u] = x
+			}
+			if state == allot.StateActive {
+				x.active++
+			} else if code != string(allot.EOtherProductFailed) || x.code == "" {
+				x.err, x.code = allot.Code(code).LicenseError(), code
+			}
+		}
+		rows.Close()
+	}
+	want := len(gls[g.ID])
+	for _, id := range ids {
+		x := per[id]
+		switch {
+		case x != nil && x.code != "":
+			sum.NotLicensed++
+			sum.ByError[x.err]++
+			sum.ByCode[x.code]++
+		case x != nil && x.active == want:
+			sum.Licensed++
+		default:
+			sum.PendingChecks++
+		}
+	}
+	return sum, nil
+}
+
+var _ = json.Marshal

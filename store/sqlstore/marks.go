@@ -1,0 +1,241 @@
+package sqlstore
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"allot"
+	"allot/store"
+)
+
+// nextSeqs reserves n ordering numbers and returns the last one.
+func (t *tx) nextSeqs(n int) (int64, error) {
+	var v int64
+	err := t.queryRow(`UPDATE sequences SET value = value + ? WHERE name = 'order' RETURNING value`, n).Scan(&v)
+	return v, err
+}
+
+func (t *tx) mark(kind int, tenantID int64, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	last, err := t.nextSeqs(len(ids))
+	if err != nil {
+		return err
+	}
+	first := last - int64(len(ids)) + 1
+	for start := 0; start < len(ids); start += 1000 {
+		end := min(start+1000, len(ids))
+		var b strings.Builder
+		b.WriteString(`INSERT INTO marks (kind, target_id, tenant_id, seq, lease_owner, lease_until) VALUES `)
+		args := make([]any, 0, (end-start)*4)
+		for i := start; i < end; i++ {
+			if i > start {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?, ?, ?, ?, '', 0)")
+			args = append(args, kind, ids[i], tenantID, first+int64(i))
+		}
+		// A target marked again while a worker holds it loses the lease, so
+		// the worker's completion leaves it and it is processed once more.
+		b.WriteString(` ON CONFLICT (kind, target_id) DO UPDATE SET seq = excluded.seq, lease_owner = '', lease_until = 0`)
+		if _, err := t.exec(b.String(), args...); err != nil {
+			return err
+		}
+	}
+	t.woke = true
+	return nil
+}
+
+func (t *tx) markUsers(tenantID int64, ids []int64) error {
+	return t.mark(store.MarkUser, tenantID, ids)
+}
+
+func (t *tx) markGroups(tenantID int64, ids []int64) error {
+	return t.mark(store.MarkGroup, tenantID, ids)
+}
+
+// markWaiters marks, for each product with free seats, as many of its
+// longest-waiting users as there are free seats.
+func (t *tx) markWaiters(tenantID int64, products []int64) error {
+	for _, pid := range products {
+		var free, waiting int
+		if err := t.queryRow(`SELECT enabled_units - consumed_units, waiting_units FROM products WHERE id = ?`, pid).Scan(&free, &waiting); err != nil {
+			return err
+		}
+		if free <= 0 || waiting <= 0 {
+			continue
+		}
+		rows, err := t.query(`SELECT user_id FROM license_states WHERE product_id = ? AND code IN ('noSeatsAvailable', 'seatsReducedBelowConsumption')
+			ORDER BY seq LIMIT ?`, pid, 2*free)
+		if err != nil {
+			return err
+		}
+		seen := map[int64]bool{}
+		var users []int64
+		for rows.Next() {
+			var u int64
+			if err := rows.Scan(&u); err != nil {
+				rows.Close()
+				return err
+			}
+			if !seen[u] && len(users) < free {
+				seen[u] = true
+				users = append(users, u)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if err := t.markUsers(tenantID, users); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ClaimMarks leases up to limit marks of one kind, oldest first, that no
+// live lease holds. owner must be unique per claim.
+func (s *Store) ClaimMarks(ctx context.Context, kind int, owner string, limit int, lease time.Duration) ([]store.Mark, error) {
+	var out []store.Mark
+	err := s.write(ctx, func(tx *tx) error {
+		out = out[:0]
+		lock := ""
+		if s.engine == Postgres {
+			lock = " FOR UPDATE SKIP LOCKED"
+		}
+		rows, err := tx.query(`UPDATE marks SET lease_owner = ?, lease_until = ?
+			WHERE (kind, target_id) IN (SELECT kind, target_id FROM marks WHERE kind = ? AND lease_until < ? ORDER BY seq LIMIT ?`+lock+`)
+			RETURNING kind, target_id, tenant_id, seq`, owner, tx.now+lease.Milliseconds(), kind, tx.now, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			m := store.Mark{Owner: owner}
+			if err := rows.Scan(&m.Kind, &m.TargetID, &m.TenantID, &m.Seq); err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return rows.Err()
+	})
+	// RETURNING gives rows in no set order; keep the queue's order.
+	sortMarks(out)
+	return out, err
+}
+
+func sortMarks(ms []store.Mark) {
+	for i := 1; i < len(ms); i++ {
+		for j := i; j > 0 && ms[j].Seq < ms[j-1].Seq; j-- {
+			ms[j], ms[j-1] = ms[j-1], ms[j]
+		}
+	}
+}
+
+// completeMarks deletes claimed marks that nobody marked again since.
+func (t *tx) completeMarks(ms []store.Mark) error {
+	for start := 0; start < len(ms); start += 500 {
+		chunk := ms[start:min(start+500, len(ms))]
+		args := []any{chunk[0].Kind, chunk[0].Owner}
+		for _, m := range chunk {
+			args = append(args, m.TargetID)
+		}
+		if _, err := t.exec(`DELETE FROM marks WHERE kind = ? AND lease_owner = ? AND target_id IN (`+placeholders(len(chunk))+`)`, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PendingMarks returns how many marks wait or are being processed.
+func (s *Store) PendingMarks(ctx context.Context) (int, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM marks`).Scan(&n)
+	return n, err
+}
+
+// MarkAll marks every licensed group and every waiting user of every tenant:
+// the periodic full pass that catches anything missed.
+func (s *Store) MarkAll(ctx context.Context) error {
+	return s.write(ctx, func(tx *tx) error {
+		type tk struct{ tenant, id int64 }
+		collect := func(q string) ([]tk, error) {
+			rows, err := tx.query(q)
+			if err != nil {
+				return nil, err
+			}
+			defer rows.Close()
+			var out []tk
+			for rows.Next() {
+				var x tk
+				if err := rows.Scan(&x.tenant, &x.id); err != nil {
+					return nil, err
+				}
+				out = append(out, x)
+			}
+			return out, rows.Err()
+		}
+		groups, err := collect(`SELECT DISTINCT tenant_id, group_id FROM group_licenses`)
+		if err != nil {
+			return err
+		}
+		for _, g := range groups {
+			if err := tx.markGroups(g.tenant, []int64{g.id}); err != nil {
+				return err
+			}
+		}
+		users, err := collect(`SELECT DISTINCT u.tenant_id, ls.user_id FROM license_states ls JOIN users u ON u.id = ls.user_id WHERE ls.state <> 'Active'`)
+		if err != nil {
+			return err
+		}
+		byTenant := map[int64][]int64{}
+		for _, u := range users {
+			byTenant[u.tenant] = append(byTenant[u.tenant], u.id)
+		}
+		for t, ids := range byTenant {
+			if err := tx.markUsers(t, ids); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ReprocessUser marks a user for recomputation.
+func (s *Store) ReprocessUser(ctx context.Context, a allot.Actor, tenantID int64, ref string) (*allot.User, error) {
+	var u *allot.User
+	err := s.write(ctx, func(tx *tx) error {
+		var err error
+		if u, err = tx.user(tenantID, ref); err != nil {
+			return err
+		}
+		if err := tx.markUsers(tenantID, []int64{u.ID}); err != nil {
+			return err
+		}
+		return tx.audit(tenantID, a, allot.AuditEvent{Activity: allot.ActReprocessLicense, TargetKind: "User", TargetID: u.GUID, TargetName: u.UserPrincipalName})
+	})
+	return u, err
+}
+
+// ReprocessGroup marks every member of a group for recomputation.
+func (s *Store) ReprocessGroup(ctx context.Context, a allot.Actor, tenantID int64, ref string) (*allot.Group, error) {
+	var g *allot.Group
+	err := s.write(ctx, func(tx *tx) error {
+		var err error
+		if g, err = tx.group(tenantID, ref); err != nil {
+			return err
+		}
+		if err := tx.markGroups(tenantID, []int64{g.ID}); err != nil {
+			return err
+		}
+		g.ProcessingState = allot.ProcessingQueued
+		if err := tx.setProcessing([]int64{g.ID}, allot.ProcessingQueued); err != nil {
+			return err
+		}
+		return tx.audit(tenantID, a, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActReprocessLicense, TargetKind: "Group", TargetID: g.GUID, TargetName: g.DisplayName})
+	})
+	return g, err
+}

@@ -1,0 +1,302 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"allot"
+	"allot/licensing"
+)
+
+const productCols = `p.id, p.tenant_id, p.sku_guid, p.part_number, p.display_name, p.service_plans, p.rules, p.enabled_units,
+	p.warning_units, p.suspended_units, p.locked_out_units, p.consumed_units, p.created_at`
+
+func scanProduct(row interface{ Scan(...any) error }) (*allot.Product, error) {
+	var p allot.Product
+	var plans, rules string
+	var created int64
+	if err := row.Scan(&p.ID, &p.TenantID, &p.SkuID, &p.SkuPartNumber, &p.DisplayName, &plans, &rules, &p.EnabledUnits,
+		&p.WarningUnits, &p.SuspendedUnits, &p.LockedOutUnits, &p.ConsumedUnits, &created); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(plans), &p.ServicePlans); err != nil {
+		return nil, fmt.Errorf("product %d service plans: %w", p.ID, err)
+	}
+	if err := json.Unmarshal([]byte(rules), &p.Rules); err != nil {
+		return nil, fmt.Errorf("product %d rules: %w", p.ID, err)
+	}
+	p.CapabilityStatus = "Enabled"
+	p.CreatedAt = msTime(created)
+	return &p, nil
+}
+
+// ValidateDefinition checks a custom product definition.
+func ValidateDefinition(d *allot.ProductDefinition) error {
+	d.SkuPartNumber = strings.ToUpper(strings.TrimSpace(d.SkuPartNumber))
+	if d.SkuPartNumber == "" || strings.ContainsAny(d.SkuPartNumber, " \t/\\?#") || len(d.SkuPartNumber) > 64 {
+		return allot.Errorf(allot.EInvalid, "skuPartNumber is required: up to 64 characters without spaces, such as CONTOSO_PLAN1.")
+	}
+	if d.DisplayName == "" {
+		d.DisplayName = d.SkuPartNumber
+	}
+	if d.SkuID == "" {
+		d.SkuID = uuid.NewString()
+	} else if _, err := uuid.Parse(d.SkuID); err != nil {
+		return allot.Errorf(allot.EInvalid, "skuId '%s' is not a GUID.", d.SkuID)
+	}
+	d.SkuID = strings.ToLower(d.SkuID)
+	if len(d.ServicePlans) == 0 {
+		return allot.Errorf(allot.EInvalid, "A product needs at least one service plan (servicePlans: [{\"servicePlanName\": \"...\"}]).")
+	}
+	seen := map[string]bool{}
+	for i := range d.ServicePlans {
+		sp := &d.ServicePlans[i]
+		if sp.Name == "" {
+			return allot.Errorf(allot.EInvalid, "servicePlans[%d] needs a servicePlanName.", i)
+		}
+		if sp.ID == "" {
+			sp.ID = uuid.NewString()
+		} else if _, err := uuid.Parse(sp.ID); err != nil {
+			return allot.Errorf(allot.EInvalid, "servicePlans[%d].servicePlanId '%s' is not a GUID.", i, sp.ID)
+		}
+		sp.ID = strings.ToLower(sp.ID)
+		if seen[sp.ID] {
+			return allot.Errorf(allot.EInvalid, "servicePlans lists servicePlanId %s twice.", sp.ID)
+		}
+		seen[sp.ID] = true
+		if sp.AppliesTo == "" {
+			sp.AppliesTo = "User"
+		}
+	}
+	for _, g := range d.Rules.AvailableDataLocations {
+		if !validGeo(strings.ToUpper(g)) {
+			return allot.Errorf(allot.EInvalid, "availableDataLocations: '%s' is not a known geo; use one of %s.", g, strings.Join(Geos, ", "))
+		}
+	}
+	for _, c := range d.Rules.AllowedUsageLocations {
+		if !validCountry(strings.ToUpper(c)) {
+			return allot.Errorf(allot.EInvalid, "allowedUsageLocations: '%s' must be a two-letter country code.", c)
+		}
+	}
+	return nil
+}
+
+// AddProduct subscribes the tenant to a product with a number of seats.
+func (s *Store) AddProduct(ctx context.Context, a allot.Actor, tenantID int64, d allot.ProductDefinition, enabled int) (*allot.Product, error) {
+	if err := ValidateDefinition(&d); err != nil {
+		return nil, err
+	}
+	if enabled < 0 || enabled > 10_000_000 {
+		return nil, allot.Errorf(allot.EInvalid, "enabledUnits must be between 0 and 10000000.")
+	}
+	t, err := s.Tenant(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if !licensing.Available(d.Rules.AvailableDataLocations, t.DataLocation) {
+		return nil, allot.Errorf(allot.EDataLocation, "%s is not available in this tenant's data location %s; it is available in %s.",
+			d.SkuPartNumber, t.DataLocation, strings.Join(d.Rules.AvailableDataLocations, ", "))
+	}
+	plans, _ := json.Marshal(d.ServicePlans)
+	rules, _ := json.Marshal(d.Rules)
+	var id int64
+	err = s.write(ctx, func(tx *tx) error {
+		var n int
+		if err := tx.queryRow(`SELECT COUNT(*) FROM products WHERE tenant_id = ? AND (sku_guid = ? OR part_number = ?)`, tenantID, d.SkuID, d.SkuPartNumber).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return allot.Errorf(allot.EConflict, "The tenant already has product %s; change its seats with PATCH /allot/v1/subscribedSkus/%s.", d.SkuPartNumber, d.SkuID)
+		}
+		if err := tx.queryRow(`INSERT INTO products (tenant_id, sku_guid, part_number, display_name, service_plans, rules, enabled_units, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, tenantID, d.SkuID, d.SkuPartNumber, d.DisplayName, string(plans), string(rules), enabled, tx.now).Scan(&id); err != nil {
+			return err
+		}
+		return tx.audit(tenantID, a, allot.AuditEvent{Category: "Subscription", Activity: allot.ActAddProduct, TargetKind: "Product",
+			TargetID: d.SkuID, TargetName: d.SkuPartNumber, Changes: []allot.Change{{Property: "enabledUnits", New: fmt.Sprint(enabled)}}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.productByID(ctx, id)
+}
+
+func (s *Store) productByID(ctx context.Context, id int64) (*allot.Product, error) {
+	return scanProduct(s.queryRow(ctx, `SELECT `+productCols+` FROM products p WHERE p.id = ?`, id))
+}
+
+// productWhere resolves a skuId, a subscribedSku id ({tenant}_{skuId}) or a
+// skuPartNumber.
+func productWhere(ref string) (string, any) {
+	ref = strings.TrimSpace(ref)
+	if i := strings.IndexByte(ref, '_'); i == 36 {
+		if _, err := uuid.Parse(ref[i+1:]); err == nil {
+			ref = ref[i+1:]
+		}
+	}
+	if _, err := uuid.Parse(ref); err == nil {
+		return "p.sku_guid = ?", strings.ToLower(ref)
+	}
+	return "p.part_number = ?", strings.ToUpper(ref)
+}
+
+// Product returns the tenant's product by skuId, subscribedSku id or skuPartNumber.
+func (s *Store) Product(ctx context.Context, tenantID int64, ref string) (*allot.Product, error) {
+	w, arg := productWhere(ref)
+	p, err := scanProduct(s.queryRow(ctx, `SELECT `+productCols+` FROM products p WHERE p.tenant_id = ? AND `+w, tenantID, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Product (subscribedSku)", ref)
+	}
+	return p, err
+}
+
+// Products returns every product of the tenant, by skuPartNumber.
+func (s *Store) Products(ctx context.Context, tenantID int64) ([]*allot.Product, error) {
+	rows, err := s.query(ctx, `SELECT `+productCols+` FROM products p WHERE p.tenant_id = ? ORDER BY p.part_number`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return collectProducts(rows)
+}
+
+func collectProducts(rows *sql.Rows) ([]*allot.Product, error) {
+	defer rows.Close()
+	var out []*allot.Product
+	for rows.Next() {
+		p, err := scanProduct(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) products(tenantID int64) ([]*allot.Product, error) {
+	rows, err := t.query(`SELECT `+productCols+` FROM products p WHERE p.tenant_id = ? ORDER BY p.id`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return collectProducts(rows)
+}
+
+// SetSeats changes the number of enabled seats of a product. Below the
+// number in use, the newest assignments go to CountViolation (rule 9); more
+// seats license waiting users automatically (rule 4).
+func (s *Store) SetSeats(ctx context.Context, a allot.Actor, tenantID int64, ref string, enabled int) (*allot.Product, error) {
+	if enabled < 0 || enabled > 10_000_000 {
+		return nil, allot.Errorf(allot.EInvalid, "enabledUnits must be between 0 and 10000000.")
+	}
+	var id int64
+	err := s.write(ctx, func(tx *tx) error {
+		w, arg := productWhere(ref)
+		p, err := scanProduct(tx.queryRow(`SELECT `+productCols+` FROM products p WHERE p.tenant_id = ? AND `+w, tenantID, arg))
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("Product (subscribedSku)", ref)
+		}
+		if err != nil {
+			return err
+		}
+		id = p.ID
+		if p.EnabledUnits == enabled {
+			return nil
+		}
+		if _, err := tx.exec(`UPDATE products SET enabled_units = ? WHERE id = ?`, enabled, p.ID); err != nil {
+			return err
+		}
+		if err := tx.audit(tenantID, a, allot.AuditEvent{Category: "Subscription", Activity: allot.ActUpdateProduct, TargetKind: "Product",
+			TargetID: p.SkuID, TargetName: p.SkuPartNumber, Changes: []allot.Change{{Property: "enabledUnits", Old: fmt.Sprint(p.EnabledUnits), New: fmt.Sprint(enabled)}}}); err != nil {
+			return err
+		}
+		if excess := p.ConsumedUnits - enabled; excess > 0 {
+			return tx.revokeNewest(tenantID, p, excess)
+		}
+		return tx.markWaiters(tenantID, []int64{p.ID})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.productByID(ctx, id)
+}
+
+// revokeNewest moves the newest n holders of product p to CountViolation.
+func (t *tx) revokeNewest(tenantID int64, p *allot.Product, n int) error {
+	rows, err := t.query(`SELECT user_id, MIN(seq) AS first FROM license_states WHERE product_id = ? AND state = 'Active'
+		GROUP BY user_id ORDER BY first DESC, user_id DESC LIMIT ?`, p.ID, n)
+	if err != nil {
+		return err
+	}
+	var users []int64
+	for rows.Next() {
+		var u, first int64
+		if err := rows.Scan(&u, &first); err != nil {
+			rows.Close()
+			return err
+		}
+		users = append(users, u)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	seq, err := t.nextSeqs(len(users))
+	if err != nil {
+		return err
+	}
+	first := seq - int64(len(users)) + 1
+	names, err := t.userNames(users)
+	if err != nil {
+		return err
+	}
+	var audits []auditRow
+	for i, u := range users {
+		if _, err := t.exec(`UPDATE license_states SET state = 'Error', code = ?, seq = ?, updated_at = ? WHERE user_id = ? AND product_id = ?`,
+			string(allot.ESeatsReduced), first+int64(i), t.now, u, p.ID); err != nil {
+			return err
+		}
+		audits = append(audits, auditRow{allot.SystemActor, allot.AuditEvent{Activity: allot.ActChangeUserLicense, TargetKind: "User",
+			TargetID: names[u][0], TargetName: names[u][1], Result: "failure", ResultReason: string(allot.ESeatsReduced),
+			Changes: []allot.Change{{Property: "AssignedLicense", Old: p.SkuPartNumber, New: ""}}}})
+	}
+	if _, err := t.exec(`UPDATE products SET consumed_units = consumed_units - ? WHERE id = ?`, len(users), p.ID); err != nil {
+		return err
+	}
+	if err := t.audit(tenantID, allot.SystemActor, allot.AuditEvent{Category: "Subscription", Activity: allot.ActSeatsBelowConsumed,
+		TargetKind: "Product", TargetID: p.SkuID, TargetName: p.SkuPartNumber, Result: "success",
+		Changes: []allot.Change{{Property: "usersWaiting", New: fmt.Sprint(len(users))}}}); err != nil {
+		return err
+	}
+	if err := t.auditMany(tenantID, audits); err != nil {
+		return err
+	}
+	// Other products of the same groups follow (rule 5).
+	return t.markUsers(tenantID, users)
+}
+
+func (t *tx) userNames(ids []int64) (map[int64][2]string, error) {
+	out := make(map[int64][2]string, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		rows, err := t.query(`SELECT id, guid, upn FROM users WHERE id IN (`+placeholders(len(chunk))+`)`, idArgs(chunk)...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			var g, u string
+			if err := rows.Scan(&id, &g, &u); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = [2]string{g, u}
+		}
+		rows.Close()
+	}
+	return out, nil
+}

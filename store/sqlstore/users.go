@@ -1,0 +1,456 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"allot"
+	"allot/store"
+)
+
+const userCols = `u.id, u.tenant_id, u.guid, u.upn, u.display_name, u.given_name, u.surname, u.mail, u.job_title,
+	u.department, u.usage_location, u.account_enabled, u.created_at`
+
+func scanUser(row interface{ Scan(...any) error }) (*allot.User, error) {
+	var u allot.User
+	var enabled int
+	var created int64
+	err := row.Scan(&u.ID, &u.TenantID, &u.GUID, &u.UserPrincipalName, &u.DisplayName, &u.GivenName, &u.Surname,
+		&u.Mail, &u.JobTitle, &u.Department, &u.UsageLocation, &enabled, &created)
+	if err != nil {
+		return nil, err
+	}
+	u.AccountEnabled = enabled == 1
+	u.CreatedAt = msTime(created)
+	return &u, nil
+}
+
+func validateUser(u *allot.User) error {
+	u.UserPrincipalName = strings.TrimSpace(u.UserPrincipalName)
+	at := strings.LastIndexByte(u.UserPrincipalName, '@')
+	if at <= 0 || at == len(u.UserPrincipalName)-1 || strings.ContainsAny(u.UserPrincipalName, " \t\r\n") {
+		return allot.Errorf(allot.EInvalid, "userPrincipalName '%s' must look like an email address (alias@domain).", u.UserPrincipalName)
+	}
+	if len(u.UserPrincipalName) > 113 {
+		return allot.Errorf(allot.EInvalid, "userPrincipalName is longer than 113 characters.")
+	}
+	if strings.TrimSpace(u.DisplayName) == "" {
+		return allot.Errorf(allot.EInvalid, "displayName is required.")
+	}
+	if len(u.DisplayName) > 256 {
+		return allot.Errorf(allot.EInvalid, "displayName is longer than 256 characters.")
+	}
+	u.UsageLocation = strings.ToUpper(strings.TrimSpace(u.UsageLocation))
+	if u.UsageLocation != "" && !validCountry(u.UsageLocation) {
+		return allot.Errorf(allot.EInvalid, "usageLocation '%s' must be a two-letter ISO 3166 country code such as US.", u.UsageLocation)
+	}
+	seen := map[string]bool{}
+	for _, a := range u.ProxyAddresses {
+		k := allot.NormalizeKey(a)
+		if k == "" || !strings.Contains(k, "@") {
+			return allot.Errorf(allot.EInvalid, "proxyAddresses entry '%s' must be an address such as smtp:alias@domain.", a)
+		}
+		if seen[k] {
+			return allot.Errorf(allot.EInvalid, "proxyAddresses lists '%s' twice.", a)
+		}
+		seen[k] = true
+	}
+	return nil
+}
+
+// CreateUser creates a user in the tenant and fills in its id and GUID.
+func (s *Store) CreateUser(ctx context.Context, a allot.Actor, tenantID int64, u *allot.User) error {
+	if err := validateUser(u); err != nil {
+		return err
+	}
+	u.TenantID = tenantID
+	u.GUID = uuid.NewString()
+	return s.write(ctx, func(tx *tx) error {
+		if err := tx.checkUPNFree(tenantID, u.UserPrincipalName, 0); err != nil {
+			return err
+		}
+		u.CreatedAt = msTime(tx.now)
+		if err := tx.queryRow(`INSERT INTO users (tenant_id, guid, upn, upn_key, display_name, given_name, surname, mail, job_title,
+			department, usage_location, account_enabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			tenantID, u.GUID, u.UserPrincipalName, allot.NormalizeKey(u.UserPrincipalName), u.DisplayName, u.GivenName, u.Surname,
+			u.Mail, u.JobTitle, u.Department, u.UsageLocation, b2i(u.AccountEnabled), tx.now).Scan(&u.ID); err != nil {
+			return err
+		}
+		if err := tx.setProxyAddresses(tenantID, u.ID, u.ProxyAddresses); err != nil {
+			return err
+		}
+		return tx.audit(tenantID, a, allot.AuditEvent{Activity: allot.ActAddUser, TargetKind: "User", TargetID: u.GUID,
+			TargetName: u.UserPrincipalName, Changes: []allot.Change{{Property: "userPrincipalName", New: u.UserPrincipalName},
+				{Property: "displayName", New: u.DisplayName}, {Property: "usageLocation", New: u.UsageLocation}}})
+	})
+}
+
+func (t *tx) checkUPNFree(tenantID int64, upn string, self int64) error {
+	var id int64
+	err := t.queryRow(`SELECT id FROM users WHERE tenant_id = ? AND upn_key = ?`, tenantID, allot.NormalizeKey(upn)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && id == self) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return allot.Errorf(allot.EConflict, "Another object with the same value for property userPrincipalName already exists: '%s'.", upn)
+}
+
+func (t *tx) setProxyAddresses(tenantID, userID int64, addrs []string) error {
+	if _, err := t.exec(`DELETE FROM proxy_addresses WHERE user_id = ?`, userID); err != nil {
+		return err
+	}
+	for _, a := range addrs {
+		a = strings.TrimSpace(a)
+		k := allot.NormalizeKey(a)
+		var owner int64
+		err := t.queryRow(`SELECT user_id FROM proxy_addresses WHERE tenant_id = ? AND addr_key = ?`, tenantID, k).Scan(&owner)
+		if err == nil {
+			return allot.Errorf(allot.EConflict, "Another user already has the proxy address '%s'; proxy addresses are unique in the tenant.", a)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if _, err := t.exec(`INSERT INTO proxy_addresses (tenant_id, addr_key, user_id, address) VALUES (?, ?, ?, ?)`, tenantID, k, userID, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// userRef resolves an id (GUID) or userPrincipalName to a user of the tenant.
+func userWhere(ref string) (string, any) {
+	if _, err := uuid.Parse(ref); err == nil && !strings.Contains(ref, "@") {
+		return "u.guid = ?", strings.ToLower(ref)
+	}
+	return "u.upn_key = ?", allot.NormalizeKey(ref)
+}
+
+// User returns the user with the GUID or userPrincipalName.
+func (s *Store) User(ctx context.Context, tenantID int64, ref string) (*allot.User, error) {
+	w, arg := userWhere(ref)
+	u, err := scanUser(s.queryRow(ctx, `SELECT `+userCols+` FROM users u WHERE u.tenant_id = ? AND `+w, tenantID, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("User", ref)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.fillProxyAddresses(ctx, []*allot.User{u}); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func (t *tx) user(tenantID int64, ref string) (*allot.User, error) {
+	w, arg := userWhere(ref)
+	u, err := scanUser(t.queryRow(`SELECT `+userCols+` FROM users u WHERE u.tenant_id = ? AND `+w, tenantID, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("User", ref)
+	}
+	return u, err
+}
+
+func (s *Store) fillProxyAddresses(ctx context.Context, users []*allot.User) error {
+	if len(users) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*allot.User, len(users))
+	args := make([]any, 0, len(users))
+	for _, u := range users {
+		byID[u.ID] = u
+		u.ProxyAddresses = []string{}
+		args = append(args, u.ID)
+	}
+	rows, err := s.query(ctx, `SELECT user_id, address FROM proxy_addresses WHERE user_id IN (`+placeholders(len(args))+`) ORDER BY user_id, address`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var a string
+		if err := rows.Scan(&id, &a); err != nil {
+			return err
+		}
+		byID[id].ProxyAddresses = append(byID[id].ProxyAddresses, a)
+	}
+	return rows.Err()
+}
+
+// ListUsers returns a page of the tenant's users ordered by creation, the
+// cursor of the next page (0 at the end), and the total count when asked.
+func (s *Store) ListUsers(ctx context.Context, tenantID int64, o store.ListOptions) ([]*allot.User, int64, int, error) {
+	cond, args, err := compileFilter(o.Filter, userFields)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	where := "u.tenant_id = ?"
+	base := []any{tenantID}
+	if cond != "" {
+		where += " AND " + cond
+		base = append(base, args...)
+	}
+	count := -1
+	if o.Count {
+		if err := s.queryRow(ctx, `SELECT COUNT(*) FROM users u WHERE `+where, base...).Scan(&count); err != nil {
+			return nil, 0, 0, err
+		}
+	}
+	q := `SELECT ` + userCols + ` FROM users u WHERE ` + where + ` AND u.id > ? ORDER BY u.id LIMIT ?`
+	rows, err := s.query(ctx, q, append(base, o.After, o.Top+1)...)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	defer rows.Close()
+	var out []*allot.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, 0, err
+	}
+	var next int64
+	if len(out) > o.Top {
+		out = out[:o.Top]
+		next = out[len(out)-1].ID
+	}
+	if err := s.fillProxyAddresses(ctx, out); err != nil {
+		return nil, 0, 0, err
+	}
+	return out, next, count, nil
+}
+
+// UpdateUser applies a patch to a user and returns the updated user.
+func (s *Store) UpdateUser(ctx context.Context, a allot.Actor, tenantID int64, ref string, p store.UserPatch) (*allot.User, error) {
+	var out *allot.User
+	err := s.write(ctx, func(tx *tx) error {
+		u, err := tx.user(tenantID, ref)
+		if err != nil {
+			return err
+		}
+		old := *u
+		var changes []allot.Change
+		set := func(name string, dst *string, v *string) {
+			if v != nil && *v != *dst {
+				changes = append(changes, allot.Change{Property: name, Old: *dst, New: *v})
+				*dst = *v
+			}
+		}
+		set("userPrincipalName", &u.UserPrincipalName, p.UserPrincipalName)
+		set("displayName", &u.DisplayName, p.DisplayName)
+		set("givenName", &u.GivenName, p.GivenName)
+		set("surname", &u.Surname, p.Surname)
+		set("mail", &u.Mail, p.Mail)
+		set("jobTitle", &u.JobTitle, p.JobTitle)
+		set("department", &u.Department, p.Department)
+		if p.UsageLocation != nil {
+			v := strings.ToUpper(strings.TrimSpace(*p.UsageLocation))
+			set("usageLocation", &u.UsageLocation, &v)
+		}
+		if p.AccountEnabled != nil && *p.AccountEnabled != u.AccountEnabled {
+			changes = append(changes, allot.Change{Property: "accountEnabled", Old: fmt.Sprint(u.AccountEnabled), New: fmt.Sprint(*p.AccountEnabled)})
+			u.AccountEnabled = *p.AccountEnabled
+		}
+		if p.ProxyAddresses != nil {
+			u.ProxyAddresses = *p.ProxyAddresses
+		}
+		if err := validateUser(u); err != nil {
+			return err
+		}
+		if u.UserPrincipalName != old.UserPrincipalName {
+			if err := tx.checkUPNFree(tenantID, u.UserPrincipalName, u.ID); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.exec(`UPDATE users SET upn = ?, upn_key = ?, display_name = ?, given_name = ?, surname = ?, mail = ?,
+			job_title = ?, department = ?, usage_location = ?, account_enabled = ? WHERE id = ?`,
+			u.UserPrincipalName, allot.NormalizeKey(u.UserPrincipalName), u.DisplayName, u.GivenName, u.Surname, u.Mail,
+			u.JobTitle, u.Department, u.UsageLocation, b2i(u.AccountEnabled), u.ID); err != nil {
+			return err
+		}
+		if p.ProxyAddresses != nil {
+			if err := tx.setProxyAddresses(tenantID, u.ID, u.ProxyAddresses); err != nil {
+				return err
+			}
+			changes = append(changes, allot.Change{Property: "proxyAddresses", New: strings.Join(u.ProxyAddresses, ",")})
+		}
+		if u.UsageLocation != old.UsageLocation {
+			// Usage location decides which licenses the user may hold.
+			if err := tx.markUsers(tenantID, []int64{u.ID}); err != nil {
+				return err
+			}
+		}
+		out = u
+		if len(changes) == 0 {
+			return nil
+		}
+		return tx.audit(tenantID, a, allot.AuditEvent{Activity: allot.ActUpdateUser, TargetKind: "User", TargetID: u.GUID,
+			TargetName: u.UserPrincipalName, Changes: changes})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.fillProxyAddresses(ctx, []*allot.User{out}); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteUser deletes a user, gives back the seats it held and leaves its groups.
+func (s *Store) DeleteUser(ctx context.Context, a allot.Actor, tenantID int64, ref string) error {
+	return s.write(ctx, func(tx *tx) error {
+		u, err := tx.user(tenantID, ref)
+		if err != nil {
+			return err
+		}
+		// Give back what the user's states count: seats, places in waiting
+		// lines and group error counts.
+		products, err := tx.products(tenantID)
+		if err != nil {
+			return err
+		}
+		b, err := tx.loadBatch(tenantID, []int64{u.ID}, products)
+		if err != nil {
+			return err
+		}
+		cur := b.inputs[0].Current
+		held := heldOf(cur)
+		for pid, d := range waitingChange(cur, nil) {
+			if _, err := tx.exec(`UPDATE products SET waiting_units = waiting_units + ? WHERE id = ?`, d, pid); err != nil {
+				return err
+			}
+		}
+		for _, pid := range held {
+			if _, err := tx.exec(`UPDATE products SET consumed_units = consumed_units - 1 WHERE id = ?`, pid); err != nil {
+				return err
+			}
+		}
+		for g, d := range errorChange(cur, nil) {
+			if _, err := tx.exec(`UPDATE dir_groups SET error_count = error_count + ? WHERE id = ?`, d, g); err != nil {
+				return err
+			}
+		}
+		for _, q := range []string{
+			`DELETE FROM license_states WHERE user_id = ?`,
+			`DELETE FROM memberships WHERE member_type = 0 AND member_id = ?`,
+			`DELETE FROM proxy_addresses WHERE user_id = ?`,
+			`DELETE FROM marks WHERE kind = 0 AND target_id = ?`,
+			`DELETE FROM users WHERE id = ?`,
+		} {
+			if _, err := tx.exec(q, u.ID); err != nil {
+				return err
+			}
+		}
+		if err := tx.markWaiters(tenantID, held); err != nil {
+			return err
+		}
+		return tx.audit(tenantID, a, allot.AuditEvent{Activity: allot.ActDeleteUser, TargetKind: "User", TargetID: u.GUID, TargetName: u.UserPrincipalName})
+	})
+}
+
+// heldOf returns the products that states hold a seat of.
+func heldOf(states []allot.LicenseState) []int64 {
+	var out []int64
+	for _, st := range states {
+		if st.State == allot.StateActive && !slices.Contains(out, st.ProductID) {
+			out = append(out, st.ProductID)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// UserByAddress returns the users whose userPrincipalName or proxy address
+// matches each address (case-insensitive), keyed by the normalized address.
+func (s *Store) UsersByAddress(ctx context.Context, tenantID int64, addrs []string) (map[string]*allot.User, error) {
+	out := map[string]*allot.User{}
+	for start := 0; start < len(addrs); start += 500 {
+		chunk := addrs[start:min(start+500, len(addrs))]
+		args := []any{tenantID}
+		for _, a := range chunk {
+			args = append(args, allot.NormalizeKey(a))
+		}
+		rows, err := s.query(ctx, `SELECT `+userCols+` FROM users u WHERE u.tenant_id = ? AND u.upn_key IN (`+placeholders(len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			u, err := scanUser(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[allot.NormalizeKey(u.UserPrincipalName)] = u
+		}
+		rows.Close()
+		rows, err = s.query(ctx, `SELECT p.addr_key, `+userCols+` FROM proxy_addresses p JOIN users u ON u.id = p.user_id
+			WHERE p.tenant_id = ? AND p.addr_key IN (`+placeholders(len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var k string
+			var u allot.User
+			var en int
+			var created int64
+			if err := rows.Scan(&k, &u.ID, &u.TenantID, &u.GUID, &u.UserPrincipalName, &u.DisplayName, &u.GivenName, &u.Surname,
+				&u.Mail, &u.JobTitle, &u.Department, &u.UsageLocation, &en, &created); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			u.AccountEnabled, u.CreatedAt = en == 1, msTime(created)
+			// Proxy addresses are stored as smtp:alias@domain; match both forms.
+			bare := k
+			if i := strings.IndexByte(k, ':'); i >= 0 {
+				bare = k[i+1:]
+			}
+			for _, kk := range []string{k, bare} {
+				if _, ok := out[kk]; !ok {
+					uu := u
+					out[kk] = &uu
+				}
+			}
+		}
+		rows.Close()
+		// Also look up bare addresses as smtp: proxy addresses.
+		args2 := []any{tenantID}
+		for _, a := range chunk {
+			args2 = append(args2, "smtp:"+allot.NormalizeKey(a))
+		}
+		rows, err = s.query(ctx, `SELECT p.addr_key, `+userCols+` FROM proxy_addresses p JOIN users u ON u.id = p.user_id
+			WHERE p.tenant_id = ? AND p.addr_key IN (`+placeholders(len(chunk))+`)`, args2...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var k string
+			var u allot.User
+			var en int
+			var created int64
+			if err := rows.Scan(&k, &u.ID, &u.TenantID, &u.GUID, &u.UserPrincipalName, &u.DisplayName, &u.GivenName, &u.Surname,
+				&u.Mail, &u.JobTitle, &u.Department, &u.UsageLocation, &en, &created); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			u.AccountEnabled, u.CreatedAt = en == 1, msTime(created)
+			bare := strings.TrimPrefix(k, "smtp:")
+			if _, ok := out[bare]; !ok {
+				out[bare] = &u
+			}
+		}
+		rows.Close()
+	}
+	return out, nil
+}
