@@ -317,7 +317,29 @@ var builtin = []allot.ProductDefinition{
 			plan("b622badb-1b45-48d5-920f-4b27a2c0996c", "WORKPLACE_ANALYTICS_INSIGHTS_USER", "Microsoft Workplace Analytics Insights User"),
 		},
 	},
+	{
+		// Microsoft does not publish a skuId for WORKPLACE_ANALYTICS_INSIGHTS
+		// (the reference lists its two service plans, inside other products,
+		// but not the product). allot uses its own, stable id: the UUIDv5 of
+		// https://allot.dev/sku/WORKPLACE_ANALYTICS_INSIGHTS in the URL
+		// namespace. The service-plan ids are Microsoft's.
+		SkuID:         InsightsSkuID,
+		SkuPartNumber: "WORKPLACE_ANALYTICS_INSIGHTS",
+		DisplayName:   "Microsoft Workplace Analytics Insights",
+		ServicePlans: []allot.ServicePlan{
+			plan("b622badb-1b45-48d5-920f-4b27a2c0996c", "WORKPLACE_ANALYTICS_INSIGHTS_USER", "Microsoft Workplace Analytics Insights User"),
+			plan("ff7b261f-d98b-415b-827c-42a3fdf015af", "WORKPLACE_ANALYTICS_INSIGHTS_BACKEND", "Microsoft Workplace Analytics Insights Backend"),
+		},
+		Rules: allot.ProductRules{
+			RequiresAnyOf:          []string{"ENTERPRISEPACK", "ENTERPRISEPREMIUM", "SPE_E3", "SPE_E5"},
+			AvailableDataLocations: []string{"NAM"},
+		},
+	},
 }
+
+// InsightsSkuID is allot's skuId for WORKPLACE_ANALYTICS_INSIGHTS, which
+// Microsoft does not publish.
+const InsightsSkuID = "e173a6fe-1e14-567e-b977-d1c53120a8d1"
 
 // Products returns the built-in catalog sorted by skuPartNumber. Each call
 // returns a fresh deep copy, so callers may modify the result freely.

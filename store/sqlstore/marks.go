@@ -239,3 +239,22 @@ func (s *Store) ReprocessGroup(ctx context.Context, a allot.Actor, tenantID int6
 	})
 	return g, err
 }
+
+// ExtendLease keeps a claimed mark leased for another d, so long work on a
+// large group is not taken over while it makes progress.
+func (s *Store) ExtendLease(ctx context.Context, m store.Mark, d time.Duration) error {
+	return s.write(ctx, func(tx *tx) error {
+		_, err := tx.exec(`UPDATE marks SET lease_until = ? WHERE kind = ? AND target_id = ? AND lease_owner = ?`, tx.now+d.Milliseconds(), m.Kind, m.TargetID, m.Owner)
+		return err
+	})
+}
+
+// ReleaseLeases frees every lease. The embedded store calls it at start-up:
+// only one process serves an SQLite file, so a lease left behind belongs to a
+// process that died.
+func (s *Store) ReleaseLeases(ctx context.Context) error {
+	return s.write(ctx, func(tx *tx) error {
+		_, err := tx.exec(`UPDATE marks SET lease_owner = '', lease_until = 0 WHERE lease_until > 0`)
+		return err
+	})
+}

@@ -163,3 +163,12 @@ func validGeo(g string) bool {
 func validCountry(c string) bool {
 	return len(c) == 2 && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z'
 }
+
+// TenantByGUID returns the tenant with the id (GUID).
+func (s *Store) TenantByGUID(ctx context.Context, guid string) (*allot.Tenant, error) {
+	t, err := scanTenant(s.queryRow(ctx, `SELECT `+tenantCols+` FROM tenants WHERE guid = ?`, strings.ToLower(guid)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Tenant", guid)
+	}
+	return t, err
+}

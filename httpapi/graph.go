@@ -1,0 +1,801 @@
+package httpapi
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"allot"
+	"allot/licensing"
+	"allot/odata"
+	"allot/store"
+)
+
+func (s *Server) graphRoutes() {
+	s.handle("GET /v1.0/users", permRead, s.listUsers)
+	s.handle("POST /v1.0/users", permDirectory, s.createUser)
+	s.handle("GET /v1.0/users/{id}", permRead, s.getUser)
+	s.handle("PATCH /v1.0/users/{id}", permLicense, s.patchUser)
+	s.handle("DELETE /v1.0/users/{id}", permDirectory, s.deleteUser)
+	s.handle("GET /v1.0/users/{id}/memberOf", permRead, s.memberOf)
+	s.handle("POST /v1.0/users/{id}/assignLicense", permLicense, s.assignUserLicense)
+	s.handle("GET /v1.0/users/{id}/licenseDetails", permRead, s.licenseDetails)
+	s.handle("POST /v1.0/users/{id}/reprocessLicenseAssignment", permLicense, s.reprocessUser)
+
+	s.handle("GET /v1.0/groups", permRead, s.listGroups)
+	s.handle("POST /v1.0/groups", permDirectory, s.createGroup)
+	s.handle("GET /v1.0/groups/{id}", permRead, s.getGroup)
+	s.handle("PATCH /v1.0/groups/{id}", permDirectory, s.patchGroup)
+	s.handle("DELETE /v1.0/groups/{id}", permDirectory, s.deleteGroup)
+	s.handle("GET /v1.0/groups/{id}/members", permRead, s.members(false))
+	s.handle("GET /v1.0/groups/{id}/transitiveMembers", permRead, s.members(true))
+	s.handle("POST /v1.0/groups/{id}/members/$ref", permDirectory, s.addMember)
+	s.handle("DELETE /v1.0/groups/{id}/members/{mid}/$ref", permDirectory, s.removeMember)
+	s.handle("GET /v1.0/groups/{id}/memberOf", permRead, s.memberOf)
+	s.handle("POST /v1.0/groups/{id}/assignLicense", permLicense, s.assignGroupLicense)
+	s.handle("GET /v1.0/groups/{id}/membersWithLicenseErrors", permRead, s.membersWithLicenseErrors)
+	s.handle("POST /v1.0/groups/{id}/reprocessLicenseAssignment", permLicense, s.reprocessGroup)
+
+	s.handle("GET /v1.0/subscribedSkus", permRead, s.listSkus)
+	s.handle("GET /v1.0/subscribedSkus/{id}", permRead, s.getSku)
+	s.handle("GET /v1.0/organization", permRead, s.organization)
+	s.handle("GET /v1.0/auditLogs/directoryAudits", permRead, s.listAudits)
+}
+
+// ---- users ----
+
+type userBody struct {
+	AccountEnabled    *bool           `json:"accountEnabled"`
+	DisplayName       *string         `json:"displayName"`
+	GivenName         *string         `json:"givenName"`
+	Surname           *string         `json:"surname"`
+	Mail              *string         `json:"mail"`
+	MailNickname      *string         `json:"mailNickname"`
+	JobTitle          *string         `json:"jobTitle"`
+	Department        *string         `json:"department"`
+	UsageLocation     *string         `json:"usageLocation"`
+	UserPrincipalName *string         `json:"userPrincipalName"`
+	ProxyAddresses    *[]string       `json:"proxyAddresses"`
+	PasswordProfile   *map[string]any `json:"passwordProfile"`
+}
+
+var userReadOnly = []string{"id", "createdDateTime", "assignedLicenses", "assignedPlans", "licenseAssignmentStates", "tenantId", "consumedUnits"}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	var b userBody
+	if err := decodeBody(r, &b, "microsoft.graph.user", userReadOnly...); err != nil {
+		return err
+	}
+	u := &allot.User{UserPrincipalName: str(b.UserPrincipalName), DisplayName: str(b.DisplayName), GivenName: str(b.GivenName),
+		Surname: str(b.Surname), Mail: str(b.Mail), JobTitle: str(b.JobTitle), Department: str(b.Department),
+		UsageLocation: str(b.UsageLocation), AccountEnabled: true}
+	if b.AccountEnabled != nil {
+		u.AccountEnabled = *b.AccountEnabled
+	}
+	if b.ProxyAddresses != nil {
+		u.ProxyAddresses = *b.ProxyAddresses
+	}
+	if err := s.st.CreateUser(r.Context(), p.Actor(), p.Tenant.ID, u); err != nil {
+		return err
+	}
+	m, err := s.userJSON(r, p, []*allot.User{u})
+	if err != nil {
+		return err
+	}
+	m[0]["@odata.context"] = baseURL(r) + "/v1.0/$metadata#users/$entity"
+	writeJSON(w, http.StatusCreated, m[0])
+	return nil
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	q, err := odata.ParseQuery(r.URL.Query(), 1, 1)
+	if err != nil {
+		return err
+	}
+	u, err := s.st.User(r.Context(), p.Tenant.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	m, err := s.userJSON(r, p, []*allot.User{u})
+	if err != nil {
+		return err
+	}
+	out := selectFields(m[0], q.Select)
+	out["@odata.context"] = baseURL(r) + "/v1.0/$metadata#users/$entity"
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	q, after, err := s.query(r)
+	if err != nil {
+		return err
+	}
+	users, next, count, err := s.st.ListUsers(r.Context(), p.Tenant.ID, store.ListOptions{Filter: q.Filter, Top: q.Top, After: after, Count: q.Count})
+	if err != nil {
+		return err
+	}
+	items, err := s.userJSON(r, p, users)
+	if err != nil {
+		return err
+	}
+	s.list(w, r, "users", items, skipToken(r, next), count, q.Select)
+	return nil
+}
+
+func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	var b userBody
+	if err := decodeBody(r, &b, "microsoft.graph.user", userReadOnly...); err != nil {
+		return err
+	}
+	// A license administrator may set the usage location and nothing else.
+	if p.Role == store.RoleLicenseAdmin {
+		other := b.AccountEnabled != nil || b.DisplayName != nil || b.GivenName != nil || b.Surname != nil || b.Mail != nil ||
+			b.JobTitle != nil || b.Department != nil || b.UserPrincipalName != nil || b.ProxyAddresses != nil || b.PasswordProfile != nil
+		if other {
+			return allot.Errorf(allot.EForbidden, "Insufficient privileges: a License Administrator may change usageLocation only.")
+		}
+	}
+	_, err := s.st.UpdateUser(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id"), store.UserPatch{
+		UserPrincipalName: b.UserPrincipalName, DisplayName: b.DisplayName, GivenName: b.GivenName, Surname: b.Surname,
+		Mail: b.Mail, JobTitle: b.JobTitle, Department: b.Department, UsageLocation: b.UsageLocation,
+		AccountEnabled: b.AccountEnabled, ProxyAddresses: b.ProxyAddresses})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	if err := s.st.DeleteUser(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// userJSON renders users in Graph's shape, loading their licenses in one batch.
+func (s *Server) userJSON(r *http.Request, p *store.Principal, users []*allot.User) ([]map[string]any, error) {
+	ids := make([]int64, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	lic, err := s.st.UserLicenses(r.Context(), p.Tenant.ID, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]map[string]any, len(users))
+	for i, u := range users {
+		m := map[string]any{
+			"@odata.type":       "#microsoft.graph.user",
+			"id":                u.GUID,
+			"userPrincipalName": u.UserPrincipalName,
+			"displayName":       u.DisplayName,
+			"givenName":         nullStr(u.GivenName),
+			"surname":           nullStr(u.Surname),
+			"mail":              nullStr(u.Mail),
+			"jobTitle":          nullStr(u.JobTitle),
+			"department":        nullStr(u.Department),
+			"usageLocation":     nullStr(u.UsageLocation),
+			"accountEnabled":    u.AccountEnabled,
+			"proxyAddresses":    nonNil(u.ProxyAddresses),
+			"createdDateTime":   graphTime(u.CreatedAt),
+			"businessPhones":    []string{},
+		}
+		assigned, plans, states := licenseJSON(lic[u.ID])
+		m["assignedLicenses"], m["assignedPlans"], m["licenseAssignmentStates"] = assigned, plans, states
+		out[i] = m
+	}
+	return out, nil
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// licenseJSON renders a user's license states as Graph's assignedLicenses,
+// assignedPlans and licenseAssignmentStates.
+func licenseJSON(views []store.LicenseView) (assigned, plans, states []map[string]any) {
+	assigned, plans, states = []map[string]any{}, []map[string]any{}, []map[string]any{}
+	type agg struct {
+		p        *allot.Product
+		disabled [][]string
+		since    int64
+	}
+	byProduct := map[int64]*agg{}
+	var order []int64
+	for _, v := range views {
+		var group any
+		if v.GroupGUID != "" {
+			group = v.GroupGUID
+		}
+		st := map[string]any{
+			"assignedByGroup":     group,
+			"disabledPlans":       nonNil(v.DisabledPlans),
+			"error":               v.Code.LicenseError(),
+			"lastUpdatedDateTime": graphTime(msTimeOf(v.UpdatedAt)),
+			"skuId":               v.Product.SkuID,
+			"state":               v.State,
+		}
+		if v.Code != "" {
+			st["allotErrorCode"] = string(v.Code)
+			st["allotErrorMessage"] = licensing.Message(nil, v.Code, v.Product)
+		}
+		states = append(states, st)
+		if v.State != allot.StateActive {
+			continue
+		}
+		a := byProduct[v.ProductID]
+		if a == nil {
+			a = &agg{p: v.Product, since: v.UpdatedAt}
+			byProduct[v.ProductID] = a
+			order = append(order, v.ProductID)
+		}
+		a.disabled = append(a.disabled, v.DisabledPlans)
+		a.since = min(a.since, v.UpdatedAt)
+	}
+	for _, pid := range order {
+		a := byProduct[pid]
+		assigned = append(assigned, map[string]any{"disabledPlans": licensing.DisabledPlans(a.p, a.disabled), "skuId": a.p.SkuID})
+		enabled := licensing.EnabledPlans(a.p, a.disabled)
+		for _, sp := range a.p.ServicePlans {
+			status := "Deleted"
+			if slices.Contains(enabled, sp.ID) {
+				status = "Enabled"
+			}
+			plans = append(plans, map[string]any{"assignedDateTime": graphTime(msTimeOf(a.since)), "capabilityStatus": status,
+				"service": sp.Name, "servicePlanId": sp.ID})
+		}
+	}
+	return assigned, plans, states
+}
+
+type licenseBody struct {
+	AddLicenses []struct {
+		DisabledPlans []string `json:"disabledPlans"`
+		SkuID         string   `json:"skuId"`
+	} `json:"addLicenses"`
+	RemoveLicenses []string `json:"removeLicenses"`
+}
+
+func (b *licenseBody) requests() ([]store.LicenseRequest, []string, error) {
+	if len(b.AddLicenses) == 0 && len(b.RemoveLicenses) == 0 {
+		return nil, nil, allot.Errorf(allot.EInvalid, "Send addLicenses and/or removeLicenses; both are empty.")
+	}
+	if len(b.AddLicenses)+len(b.RemoveLicenses) > 100 {
+		return nil, nil, allot.Errorf(allot.EInvalid, "One call may add or remove at most 100 licenses.")
+	}
+	add := make([]store.LicenseRequest, len(b.AddLicenses))
+	for i, a := range b.AddLicenses {
+		if a.SkuID == "" {
+			return nil, nil, allot.Errorf(allot.EInvalid, "addLicenses[%d] needs a skuId.", i)
+		}
+		add[i] = store.LicenseRequest{SkuID: a.SkuID, DisabledPlans: a.DisabledPlans}
+	}
+	return add, slices.Clone(b.RemoveLicenses), nil
+}
+
+func (s *Server) assignUserLicense(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	var b licenseBody
+	if err := decodeBody(r, &b, "assignLicense"); err != nil {
+		return err
+	}
+	add, remove, err := b.requests()
+	if err != nil {
+		return err
+	}
+	u, err := s.st.AssignUserLicenses(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id"), add, remove)
+	if err != nil {
+		return err
+	}
+	m, err := s.userJSON(r, p, []*allot.User{u})
+	if err != nil {
+		return err
+	}
+	m[0]["@odata.context"] = baseURL(r) + "/v1.0/$metadata#users/$entity"
+	writeJSON(w, http.StatusOK, m[0])
+	return nil
+}
+
+func (s *Server) licenseDetails(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	u, err := s.st.User(r.Context(), p.Tenant.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	lic, err := s.st.UserLicenses(r.Context(), p.Tenant.ID, []int64{u.ID})
+	if err != nil {
+		return err
+	}
+	type agg struct {
+		p        *allot.Product
+		disabled [][]string
+	}
+	var order []int64
+	by := map[int64]*agg{}
+	for _, v := range lic[u.ID] {
+		if v.State != allot.StateActive {
+			continue
+		}
+		if by[v.ProductID] == nil {
+			by[v.ProductID] = &agg{p: v.Product}
+			order = append(order, v.ProductID)
+		}
+		by[v.ProductID].disabled = append(by[v.ProductID].disabled, v.DisabledPlans)
+	}
+	items := []map[string]any{}
+	for _, pid := range order {
+		a := by[pid]
+		enabled := licensing.EnabledPlans(a.p, a.disabled)
+		var sps []map[string]any
+		for _, sp := range a.p.ServicePlans {
+			st := "Disabled"
+			if slices.Contains(enabled, sp.ID) {
+				st = "Success"
+			}
+			sps = append(sps, map[string]any{"servicePlanId": sp.ID, "servicePlanName": sp.Name, "provisioningStatus": st, "appliesTo": "User"})
+		}
+		items = append(items, map[string]any{"id": strings.ReplaceAll(a.p.SkuID, "-", "") + "_" + u.GUID, "skuId": a.p.SkuID,
+			"skuPartNumber": a.p.SkuPartNumber, "servicePlans": sps})
+	}
+	s.list(w, r, "users('"+u.GUID+"')/licenseDetails", items, "", -1, nil)
+	return nil
+}
+
+func (s *Server) reprocessUser(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	u, err := s.st.ReprocessUser(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	m, err := s.userJSON(r, p, []*allot.User{u})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, m[0])
+	return nil
+}
+
+// ---- groups ----
+
+type groupBody struct {
+	DisplayName     *string   `json:"displayName"`
+	Description     *string   `json:"description"`
+	MailNickname    *string   `json:"mailNickname"`
+	MailEnabled     *bool     `json:"mailEnabled"`
+	SecurityEnabled *bool     `json:"securityEnabled"`
+	GroupTypes      *[]string `json:"groupTypes"`
+}
+
+var groupReadOnly = []string{"id", "createdDateTime", "assignedLicenses", "licenseProcessingState", "members", "tenantId"}
+
+func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	var b groupBody
+	if err := decodeBody(r, &b, "microsoft.graph.group", groupReadOnly...); err != nil {
+		return err
+	}
+	if b.SecurityEnabled != nil && !*b.SecurityEnabled {
+		return allot.Errorf(allot.EInvalid, "allot has security groups only: securityEnabled must be true.")
+	}
+	if b.GroupTypes != nil && len(*b.GroupTypes) > 0 {
+		return allot.Errorf(allot.EInvalid, "allot has security groups only: groupTypes must be empty.")
+	}
+	g := &allot.Group{DisplayName: str(b.DisplayName), Description: str(b.Description), MailNickname: str(b.MailNickname)}
+	if b.MailEnabled != nil {
+		g.MailEnabled = *b.MailEnabled
+	}
+	if err := s.st.CreateGroup(r.Context(), p.Actor(), p.Tenant.ID, g); err != nil {
+		return err
+	}
+	m, err := s.groupJSON(r, p, []*allot.Group{g})
+	if err != nil {
+		return err
+	}
+	m[0]["@odata.context"] = baseURL(r) + "/v1.0/$metadata#groups/$entity"
+	writeJSON(w, http.StatusCreated, m[0])
+	return nil
+}
+
+func (s *Server) getGroup(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	q, err := odata.ParseQuery(r.URL.Query(), 1, 1)
+	if err != nil {
+		return err
+	}
+	g, err := s.st.Group(r.Context(), p.Tenant.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	m, err := s.groupJSON(r, p, []*allot.Group{g})
+	if err != nil {
+		return err
+	}
+	out := selectFields(m[0], q.Select)
+	out["@odata.context"] = baseURL(r) + "/v1.0/$metadata#groups/$entity"
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	q, after, err := s.query(r)
+	if err != nil {
+		return err
+	}
+	groups, next, count, err := s.st.ListGroups(r.Context(), p.Tenant.ID, store.ListOptions{Filter: q.Filter, Top: q.Top, After: after, Count: q.Count})
+	if err != nil {
+		return err
+	}
+	items, err := s.groupJSON(r, p, groups)
+	if err != nil {
+		return err
+	}
+	s.list(w, r, "groups", items, skipToken(r, next), count, q.Select)
+	return nil
+}
+
+func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	var b groupBody
+	if err := decodeBody(r, &b, "microsoft.graph.group", groupReadOnly...); err != nil {
+		return err
+	}
+	if b.MailEnabled != nil || b.SecurityEnabled != nil || b.GroupTypes != nil {
+		return allot.Errorf(allot.EInvalid, "mailEnabled, securityEnabled and groupTypes cannot be changed.")
+	}
+	if _, err := s.st.UpdateGroup(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id"), store.GroupPatch{
+		DisplayName: b.DisplayName, Description: b.Description, MailNickname: b.MailNickname}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	if err := s.st.DeleteGroup(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) groupJSON(r *http.Request, p *store.Principal, groups []*allot.Group) ([]map[string]any, error) {
+	ids := make([]int64, len(groups))
+	for i, g := range groups {
+		ids[i] = g.ID
+	}
+	gls, err := s.st.GroupLicenses(r.Context(), p.Tenant.ID, ids)
+	if err != nil {
+		return nil, err
+	}
+	products, err := s.st.Products(r.Context(), p.Tenant.ID)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[int64]*allot.Product{}
+	for _, pr := range products {
+		byID[pr.ID] = pr
+	}
+	out := make([]map[string]any, len(groups))
+	for i, g := range groups {
+		al := []map[string]any{}
+		for _, gl := range gls[g.ID] {
+			if pr := byID[gl.ProductID]; pr != nil {
+				al = append(al, map[string]any{"disabledPlans": nonNil(gl.DisabledPlans), "skuId": pr.SkuID})
+			}
+		}
+		out[i] = map[string]any{
+			"@odata.type":            "#microsoft.graph.group",
+			"id":                     g.GUID,
+			"displayName":            g.DisplayName,
+			"description":            nullStr(g.Description),
+			"mailNickname":           g.MailNickname,
+			"mailEnabled":            g.MailEnabled,
+			"securityEnabled":        g.SecurityEnabled,
+			"groupTypes":             []string{},
+			"createdDateTime":        graphTime(g.CreatedAt),
+			"assignedLicenses":       al,
+			"licenseProcessingState": map[string]any{"state": g.ProcessingState},
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) members(transitive bool) handler {
+	return func(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+		q, after, err := s.query(r)
+		if err != nil {
+			return err
+		}
+		if q.Filter != nil {
+			return allot.Errorf(allot.EInvalid, "$filter is not supported on members; filter /v1.0/users instead.")
+		}
+		var ms []store.Member
+		var next int64
+		if transitive {
+			ms, next, err = s.st.TransitiveMembers(r.Context(), p.Tenant.ID, r.PathValue("id"), after, q.Top)
+		} else {
+			ms, next, err = s.st.Members(r.Context(), p.Tenant.ID, r.PathValue("id"), after, q.Top)
+		}
+		if err != nil {
+			return err
+		}
+		items, err := s.memberJSON(r, p, ms)
+		if err != nil {
+			return err
+		}
+		name := "directoryObjects"
+		s.list(w, r, name, items, skipToken(r, next), -1, q.Select)
+		return nil
+	}
+}
+
+func (s *Server) memberJSON(r *http.Request, p *store.Principal, ms []store.Member) ([]map[string]any, error) {
+	var users []*allot.User
+	var groups []*allot.Group
+	for _, m := range ms {
+		if m.User != nil {
+			users = append(users, m.User)
+		} else if m.Group != nil {
+			groups = append(groups, m.Group)
+		}
+	}
+	uj, err := s.userJSON(r, p, users)
+	if err != nil {
+		return nil, err
+	}
+	gj, err := s.groupJSON(r, p, groups)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]map[string]any, 0, len(ms))
+	ui, gi := 0, 0
+	for _, m := range ms {
+		if m.User != nil {
+			out = append(out, uj[ui])
+			ui++
+		} else if m.Group != nil {
+			out = append(out, gj[gi])
+			gi++
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	var b struct {
+		ID string `json:"@odata.id"`
+	}
+	// @odata.id is the payload here, so decode it directly.
+	if err := decodeRef(r, &b.ID); err != nil {
+		return err
+	}
+	if err := s.st.AddMember(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id"), odataRef(b.ID)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	if err := s.st.RemoveMember(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id"), r.PathValue("mid")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) memberOf(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	groups, err := s.st.MemberOf(r.Context(), p.Tenant.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	items, err := s.groupJSON(r, p, groups)
+	if err != nil {
+		return err
+	}
+	s.list(w, r, "directoryObjects", items, "", -1, nil)
+	return nil
+}
+
+func (s *Server) assignGroupLicense(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	var b licenseBody
+	if err := decodeBody(r, &b, "assignLicense"); err != nil {
+		return err
+	}
+	add, remove, err := b.requests()
+	if err != nil {
+		return err
+	}
+	g, err := s.st.AssignGroupLicenses(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id"), add, remove)
+	if err != nil {
+		return err
+	}
+	m, err := s.groupJSON(r, p, []*allot.Group{g})
+	if err != nil {
+		return err
+	}
+	m[0]["@odata.context"] = baseURL(r) + "/v1.0/$metadata#groups/$entity"
+	writeJSON(w, http.StatusAccepted, m[0])
+	return nil
+}
+
+func (s *Server) membersWithLicenseErrors(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	q, after, err := s.query(r)
+	if err != nil {
+		return err
+	}
+	users, next, err := s.st.GroupMembersWithErrors(r.Context(), p.Tenant.ID, r.PathValue("id"), after, q.Top)
+	if err != nil {
+		return err
+	}
+	items, err := s.userJSON(r, p, users)
+	if err != nil {
+		return err
+	}
+	s.list(w, r, "directoryObjects", items, skipToken(r, next), -1, q.Select)
+	return nil
+}
+
+func (s *Server) reprocessGroup(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	g, err := s.st.ReprocessGroup(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	m, err := s.groupJSON(r, p, []*allot.Group{g})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, m[0])
+	return nil
+}
+
+// ---- products ----
+
+func skuJSON(t *allot.Tenant, pr *allot.Product) map[string]any {
+	plans := make([]map[string]any, len(pr.ServicePlans))
+	for i, sp := range pr.ServicePlans {
+		plans[i] = map[string]any{"servicePlanId": sp.ID, "servicePlanName": sp.Name, "provisioningStatus": "Success", "appliesTo": "User"}
+	}
+	return map[string]any{
+		"id":               t.GUID + "_" + pr.SkuID,
+		"accountId":        t.GUID,
+		"accountName":      t.DisplayName,
+		"appliesTo":        "User",
+		"capabilityStatus": pr.CapabilityStatus,
+		"consumedUnits":    pr.ConsumedUnits,
+		"prepaidUnits": map[string]any{"enabled": pr.EnabledUnits, "suspended": pr.SuspendedUnits,
+			"warning": pr.WarningUnits, "lockedOut": pr.LockedOutUnits},
+		"servicePlans":     plans,
+		"skuId":            pr.SkuID,
+		"skuPartNumber":    pr.SkuPartNumber,
+		"subscriptionIds":  []string{},
+		"allotDisplayName": pr.DisplayName,
+		"allotRules":       pr.Rules,
+	}
+}
+
+func (s *Server) listSkus(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	q, err := odata.ParseQuery(r.URL.Query(), 999, 999)
+	if err != nil {
+		return err
+	}
+	products, err := s.st.Products(r.Context(), p.Tenant.ID)
+	if err != nil {
+		return err
+	}
+	items := make([]map[string]any, len(products))
+	for i, pr := range products {
+		items[i] = skuJSON(p.Tenant, pr)
+	}
+	s.list(w, r, "subscribedSkus", items, "", -1, q.Select)
+	return nil
+}
+
+func (s *Server) getSku(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	pr, err := s.st.Product(r.Context(), p.Tenant.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	out := skuJSON(p.Tenant, pr)
+	out["@odata.context"] = baseURL(r) + "/v1.0/$metadata#subscribedSkus/$entity"
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) organization(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	t := p.Tenant
+	s.list(w, r, "organization", []map[string]any{{
+		"id": t.GUID, "displayName": t.DisplayName, "countryLetterCode": t.DefaultUsageLocation,
+		"preferredLanguage": "en-US", "createdDateTime": graphTime(t.CreatedAt), "allotDataLocation": t.DataLocation,
+		"verifiedDomains": []any{},
+	}}, "", -1, nil)
+	return nil
+}
+
+// ---- audit ----
+
+func (s *Server) listAudits(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	q, after, err := s.query(r)
+	if err != nil {
+		return err
+	}
+	f := store.AuditFilter{Before: after, Limit: q.Top}
+	if err := auditFilter(q.Filter, &f); err != nil {
+		return err
+	}
+	evs, next, err := s.st.ListAudit(r.Context(), p.Tenant.ID, f)
+	if err != nil {
+		return err
+	}
+	items := make([]map[string]any, len(evs))
+	for i, e := range evs {
+		var initiated map[string]any
+		switch e.ActorKind {
+		case "user":
+			initiated = map[string]any{"user": map[string]any{"id": e.ActorID, "displayName": e.ActorName}, "app": nil}
+		default:
+			initiated = map[string]any{"app": map[string]any{"appId": e.ActorID, "displayName": e.ActorName}, "user": nil}
+		}
+		mods := make([]map[string]any, len(e.Changes))
+		for j, c := range e.Changes {
+			mods[j] = map[string]any{"displayName": c.Property, "oldValue": c.Old, "newValue": c.New}
+		}
+		items[i] = map[string]any{
+			"id": e.GUID, "category": e.Category, "correlationId": e.CorrelationID, "result": e.Result, "resultReason": e.ResultReason,
+			"activityDisplayName": e.Activity, "activityDateTime": graphTime(e.Time), "loggedByService": "Core Directory",
+			"operationType": operationType(e.Activity), "initiatedBy": initiated,
+			"targetResources": []map[string]any{{"id": e.TargetID, "displayName": e.TargetName, "type": e.TargetKind, "modifiedProperties": mods}},
+		}
+	}
+	s.list(w, r, "auditLogs/directoryAudits", items, skipToken(r, next), -1, q.Select)
+	return nil
+}
+
+func operationType(activity string) string {
+	switch {
+	case strings.HasPrefix(activity, "Add"), strings.HasPrefix(activity, "Create"):
+		return "Add"
+	case strings.HasPrefix(activity, "Delete"), strings.HasPrefix(activity, "Remove"):
+		return "Delete"
+	}
+	return "Update"
+}
+
+// auditFilter supports activityDisplayName eq '...' and
+// targetResources/any(t:t/id eq '...') joined by and.
+func auditFilter(e odata.Expr, f *store.AuditFilter) error {
+	switch x := e.(type) {
+	case nil:
+		return nil
+	case *odata.And:
+		if err := auditFilter(x.Left, f); err != nil {
+			return err
+		}
+		return auditFilter(x.Right, f)
+	case *odata.Compare:
+		if strings.EqualFold(x.Field, "activityDisplayName") && x.Value.Kind == odata.KindString {
+			f.Activity = x.Value.Str
+			return nil
+		}
+	case *odata.Any:
+		if strings.EqualFold(x.Collection, "targetResources") && (strings.EqualFold(x.Field, "id") || strings.EqualFold(x.Field, "displayName")) {
+			f.TargetID = x.Value.Str
+			return nil
+		}
+	}
+	return allot.Errorf(allot.EInvalid, "$filter on directoryAudits supports activityDisplayName eq '...' and targetResources/any(t:t/id eq '...').")
+}

@@ -1,0 +1,285 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"allot"
+	"allot/odata"
+)
+
+// status maps an error code to its HTTP status and Graph error code. This is
+// the only place where codes become statuses.
+func status(c allot.Code) (int, string) {
+	switch c {
+	case allot.EInvalid:
+		return http.StatusBadRequest, "Request_BadRequest"
+	case allot.ENotFound:
+		return http.StatusNotFound, "Request_ResourceNotFound"
+	case allot.EConflict:
+		return http.StatusBadRequest, "Request_BadRequest"
+	case allot.EUnauthorized:
+		return http.StatusUnauthorized, "InvalidAuthenticationToken"
+	case allot.EForbidden:
+		return http.StatusForbidden, "Authorization_RequestDenied"
+	case allot.ETooLarge:
+		return http.StatusRequestEntityTooLarge, "Request_EntityTooLarge"
+	case allot.ETooManyRequests:
+		return http.StatusTooManyRequests, "TooManyRequests"
+	case allot.EUnavailable:
+		return http.StatusServiceUnavailable, "ServiceNotAvailable"
+	case allot.EInternal:
+		return http.StatusInternalServerError, "InternalServerError"
+	}
+	// Licensing and other rule codes: a 400 that names the precise reason.
+	return http.StatusBadRequest, string(c)
+}
+
+type graphError struct {
+	Error struct {
+		Code       string `json:"code"`
+		Message    string `json:"message"`
+		InnerError struct {
+			Date      string `json:"date"`
+			RequestID string `json:"request-id"`
+			ClientID  string `json:"client-request-id"`
+		} `json:"innerError"`
+	} `json:"error"`
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		err = allot.Errorf(allot.ETooLarge, "The request body is larger than %d bytes.", mbe.Limit)
+	}
+	var oe *odata.Error
+	if errors.As(err, &oe) {
+		err = allot.Errorf(allot.EInvalid, "%s", oe.Message)
+	}
+	code := allot.ErrorCode(err)
+	st, gcode := status(code)
+	if code == allot.EInternal {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request-id", requestIDOf(r), "err", err)
+	}
+	var ge graphError
+	ge.Error.Code = gcode
+	ge.Error.Message = allot.ErrorMessage(err)
+	ge.Error.InnerError.Date = time.Now().UTC().Format("2006-01-02T15:04:05")
+	ge.Error.InnerError.RequestID = requestIDOf(r)
+	ge.Error.InnerError.ClientID = requestIDOf(r)
+	if code == allot.ETooManyRequests {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, st, ge)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		http.Error(w, `{"error":{"code":"InternalServerError","message":"encoding the response failed"}}`, 500)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// decodeBody reads a JSON object into dst (a pointer to a struct). Keys that
+// the struct does not have are refused: readOnly names the ones that are
+// known properties but cannot be written, for a clearer message. OData
+// annotations (@odata.type) are ignored.
+func decodeBody(r *http.Request, dst any, typeName string, readOnly ...string) error {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return allot.Errorf(allot.EInvalid, "Reading the request body failed: %v", err)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return allot.Errorf(allot.EInvalid, "The request body is empty; send a JSON object.")
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return allot.Errorf(allot.EInvalid, "The request body is not a valid JSON object: %s.", jsonErr(err))
+	}
+	known := jsonFields(dst)
+	clean := make(map[string]json.RawMessage, len(raw))
+	for k, v := range raw {
+		if strings.HasPrefix(k, "@odata.") || strings.HasPrefix(k, "@") {
+			continue
+		}
+		if _, ok := known[k]; !ok {
+			for _, ro := range readOnly {
+				if strings.EqualFold(ro, k) {
+					return allot.Errorf(allot.EInvalid, "Property '%s' is read-only and cannot be set.", k)
+				}
+			}
+			return allot.Errorf(allot.EInvalid, "Property '%s' does not exist on type '%s' or cannot be written.", k, typeName)
+		}
+		clean[k] = v
+	}
+	b, _ := json.Marshal(clean)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return allot.Errorf(allot.EInvalid, "Invalid value in the request body: %s.", jsonErr(err))
+	}
+	return nil
+}
+
+func jsonErr(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("property '%s' must be %s, not %s", te.Field, kindName(te.Type), te.Value)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%v at byte %d", se, se.Offset)
+	}
+	return err.Error()
+}
+
+func kindName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		return "a whole number"
+	case reflect.Slice:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Pointer:
+		return kindName(t.Elem())
+	}
+	return t.String()
+}
+
+func jsonFields(v any) map[string]bool {
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	out := map[string]bool{}
+	for i := 0; i < t.NumField(); i++ {
+		name := strings.Split(t.Field(i).Tag.Get("json"), ",")[0]
+		if name == "" {
+			name = t.Field(i).Name
+		}
+		if name != "-" {
+			out[name] = true
+		}
+	}
+	return out
+}
+
+// list writes an OData collection page; next is the cursor for the next page
+// ("" at the end).
+func (s *Server) list(w http.ResponseWriter, r *http.Request, context string, items []map[string]any, next string, count int, sel []string) {
+	out := map[string]any{"@odata.context": baseURL(r) + "/v1.0/$metadata#" + context}
+	vals := make([]map[string]any, len(items))
+	for i, it := range items {
+		vals[i] = selectFields(it, sel)
+	}
+	out["value"] = vals
+	if count >= 0 {
+		out["@odata.count"] = count
+	}
+	if next != "" {
+		q := r.URL.Query()
+		q.Del("$skiptoken")
+		q.Del("skiptoken")
+		q.Set("$skiptoken", next)
+		out["@odata.nextLink"] = baseURL(r) + r.URL.Path + "?" + q.Encode()
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// selectFields keeps only the $select-ed properties (and OData annotations).
+func selectFields(m map[string]any, sel []string) map[string]any {
+	if len(sel) == 0 {
+		return m
+	}
+	out := map[string]any{}
+	for k, v := range m {
+		if strings.HasPrefix(k, "@odata.") {
+			out[k] = v
+		}
+	}
+	for _, f := range sel {
+		for k, v := range m {
+			if strings.EqualFold(k, f) {
+				out[k] = v
+			}
+		}
+	}
+	return out
+}
+
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// query parses the OData list options of a request.
+func (s *Server) query(r *http.Request) (odata.Query, int64, error) {
+	q, err := odata.ParseQuery(r.URL.Query(), s.limits.DefaultTop, s.limits.MaxTop)
+	if err != nil {
+		return q, 0, err
+	}
+	var after int64
+	if q.SkipToken != "" {
+		keys, err := odata.DecodeSkipToken(q.SkipToken)
+		if err != nil || len(keys) != 2 || keys[0] != r.URL.Path {
+			return q, 0, allot.Errorf(allot.EInvalid, "$skiptoken is not valid for this list; follow @odata.nextLink as returned.")
+		}
+		if after, err = strconv.ParseInt(keys[1], 10, 64); err != nil {
+			return q, 0, allot.Errorf(allot.EInvalid, "$skiptoken is not valid for this list; follow @odata.nextLink as returned.")
+		}
+	}
+	return q, after, nil
+}
+
+func skipToken(r *http.Request, next int64) string {
+	if next == 0 {
+		return ""
+	}
+	return odata.EncodeSkipToken(r.URL.Path, strconv.FormatInt(next, 10))
+}
+
+// odataRef extracts the object id from an @odata.id reference such as
+// https://graph.microsoft.com/v1.0/directoryObjects/{id}.
+func odataRef(ref string) string {
+	if u, err := url.Parse(ref); err == nil && u.Path != "" {
+		ref = u.Path
+	}
+	ref = strings.TrimSuffix(ref, "/")
+	if i := strings.LastIndexByte(ref, '/'); i >= 0 {
+		ref = ref[i+1:]
+	}
+	// Also accept directoryObjects('{id}').
+	if i := strings.Index(ref, "('"); i >= 0 {
+		ref = strings.TrimSuffix(ref[i+2:], "')")
+	}
+	return ref
+}
+
+func graphTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
