@@ -254,17 +254,42 @@ func (t *tx) revokeNewest(tenantID int64, p *allot.Product, n int) error {
 	if err != nil {
 		return err
 	}
+	// The groups that granted these seats now have members with errors.
+	for _, chunk := range chunksOf(users, 500) {
+		rows, err := t.query(`SELECT source_id, COUNT(*) FROM license_states WHERE product_id = ? AND source_id <> 0 AND state = 'Active'
+			AND user_id IN (`+placeholders(len(chunk))+`) GROUP BY source_id`, append([]any{p.ID}, idArgs(chunk)...)...)
+		if err != nil {
+			return err
+		}
+		counts := map[int64]int{}
+		for rows.Next() {
+			var g int64
+			var n int
+			if err := rows.Scan(&g, &n); err != nil {
+				rows.Close()
+				return err
+			}
+			counts[g] = n
+		}
+		rows.Close()
+		for _, g := range sortedIDs(counts) {
+			if _, err := t.exec(`UPDATE dir_groups SET error_count = error_count + ? WHERE id = ?`, counts[g], g); err != nil {
+				return err
+			}
+		}
+	}
 	var audits []auditRow
 	for i, u := range users {
+		// The earlier a user got the seat, the earlier it gets one back.
 		if _, err := t.exec(`UPDATE license_states SET state = 'Error', code = ?, seq = ?, updated_at = ? WHERE user_id = ? AND product_id = ?`,
-			string(allot.ESeatsReduced), first+int64(i), t.now, u, p.ID); err != nil {
+			string(allot.ESeatsReduced), first+int64(len(users)-1-i), t.now, u, p.ID); err != nil {
 			return err
 		}
 		audits = append(audits, auditRow{allot.SystemActor, allot.AuditEvent{Activity: allot.ActChangeUserLicense, TargetKind: "User",
 			TargetID: names[u][0], TargetName: names[u][1], Result: "failure", ResultReason: string(allot.ESeatsReduced),
 			Changes: []allot.Change{{Property: "AssignedLicense", Old: p.SkuPartNumber, New: ""}}}})
 	}
-	if _, err := t.exec(`UPDATE products SET consumed_units = consumed_units - ? WHERE id = ?`, len(users), p.ID); err != nil {
+	if _, err := t.exec(`UPDATE products SET consumed_units = consumed_units - ?, waiting_units = waiting_units + ? WHERE id = ?`, len(users), len(users), p.ID); err != nil {
 		return err
 	}
 	if err := t.audit(tenantID, allot.SystemActor, allot.AuditEvent{Category: "Subscription", Activity: allot.ActSeatsBelowConsumed,
@@ -299,4 +324,25 @@ func (t *tx) userNames(ids []int64) (map[int64][2]string, error) {
 		rows.Close()
 	}
 	return out, nil
+}
+
+// CountHolders counts, per product of the tenant, the users holding a seat,
+// from the license states themselves (not the consumedUnits counter).
+func (s *Store) CountHolders(ctx context.Context, tenantID int64) (map[int64]int, error) {
+	rows, err := s.query(ctx, `SELECT ls.product_id, COUNT(DISTINCT ls.user_id) FROM license_states ls
+		JOIN products p ON p.id = ls.product_id WHERE p.tenant_id = ? AND ls.state = 'Active' GROUP BY ls.product_id`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]int{}
+	for rows.Next() {
+		var pid int64
+		var n int
+		if err := rows.Scan(&pid, &n); err != nil {
+			return nil, err
+		}
+		out[pid] = n
+	}
+	return out, rows.Err()
 }

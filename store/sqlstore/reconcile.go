@@ -252,7 +252,7 @@ type evalEnv struct {
 }
 
 func (b *batch) env(t *tx) *evalEnv {
-	e := &evalEnv{}
+	e := &evalEnv{next: 1, last: 0} // empty range: the first call reserves numbers
 	// The rules change Consumed as they go: give them copies.
 	ps := make([]*allot.Product, len(b.products))
 	for i, p := range b.products {

@@ -1,0 +1,368 @@
+package storetest
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"allot"
+	"allot/store"
+)
+
+func eq(t *testing.T, what string, got, want any) {
+	t.Helper()
+	if g, w := strings.TrimSpace(strings.ReplaceAll(sprint(got), "\n", " ")), sprint(want); g != w {
+		t.Errorf("%s = %s, want %s", what, g, w)
+	}
+}
+
+func sprint(v any) string {
+	switch x := v.(type) {
+	case []string:
+		return "[" + strings.Join(x, " ") + "]"
+	}
+	return strings.TrimSpace(strings.ReplaceAll(strings.ReplaceAll(fmtAny(v), "\t", " "), "  ", " "))
+}
+
+func fmtAny(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case allot.Code:
+		return string(x)
+	case int:
+		return itoa(x)
+	case bool:
+		if x {
+			return "true"
+		}
+		return "false"
+	}
+	return "?"
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	var b []byte
+	for n > 0 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+		n /= 10
+	}
+	if neg {
+		return "-" + string(b)
+	}
+	return string(b)
+}
+
+// testRules pins each licensing rule of DESIGN.md §3.
+func testRules(t *testing.T, open Opener) {
+	t.Run("Rule1_OneSeatPerProductAndPlansAreTheUnionOfSources", func(t *testing.T) {
+		e := NewEnv(t, open(t))
+		e3 := e.Product("SPE_E3", 5)
+		u := e.User("ana", "US")
+		planA, planB := e3.ServicePlans[0].ID, e3.ServicePlans[1].ID
+		g1 := e.Group("g1", u)
+		g2 := e.Group("g2", u)
+		e.AssignGroup(g1, store.LicenseRequest{SkuID: e3.SkuID, DisabledPlans: []string{planA, planB}})
+		e.AssignGroup(g2, store.LicenseRequest{SkuID: e3.SkuID, DisabledPlans: []string{planA}})
+		e.Drain()
+		if err := e.Assign(u, "SPE_E3"); err != nil {
+			t.Fatal(err)
+		}
+		c, _ := e.Consumed("SPE_E3")
+		eq(t, "consumed with three sources", c, 1)
+		var disabled [][]string
+		for _, v := range e.States(u) {
+			eq(t, "state of "+v.Product.SkuPartNumber, v.State, allot.StateActive)
+			disabled = append(disabled, v.DisabledPlans)
+		}
+		eq(t, "sources", len(disabled), 3)
+		// Direct enables everything: the union has no disabled plan.
+		if _, err := e.St.AssignUserLicenses(e.Ctx, admin, e.Tenant.ID, u.GUID, nil, []string{e3.SkuID}); err != nil {
+			t.Fatal(err)
+		}
+		var ds [][]string
+		for _, v := range e.States(u) {
+			ds = append(ds, v.DisabledPlans)
+		}
+		// g1 disables A and B, g2 disables A: B is enabled through g2, A is off.
+		got := intersect(ds)
+		eq(t, "effective disabled plans", got, []string{planA})
+		c, _ = e.Consumed("SPE_E3")
+		eq(t, "consumed after removing the direct source", c, 1)
+		e.CheckCounters()
+	})
+
+	t.Run("Rule2_DirectAssignmentIsSynchronousAndAtomic", func(t *testing.T) {
+		e := NewEnv(t, open(t))
+		e.Product("SPE_E3", 5)
+		e.Product("SPE_E5", 1)
+		a, b := e.User("a", "US"), e.User("b", "US")
+		if err := e.Assign(a, "SPE_E3"); err != nil {
+			t.Fatal(err)
+		}
+		eq(t, "licensed at once", e.Has(a), []string{"SPE_E3"})
+		if err := e.Assign(b, "SPE_E5"); err != nil {
+			t.Fatal(err)
+		}
+		// Swap E3 -> E5 with no E5 seat left: nothing changes.
+		_, err := e.St.AssignUserLicenses(e.Ctx, admin, e.Tenant.ID, a.GUID, e.Req("SPE_E5"), []string{e.Products["SPE_E3"].SkuID})
+		eq(t, "swap error", allot.ErrorCode(err), allot.ENoSeats)
+		eq(t, "after failed swap", e.Has(a), []string{"SPE_E3"})
+		// Free the E5 seat and swap again: never unlicensed in between.
+		if _, err := e.St.AssignUserLicenses(e.Ctx, admin, e.Tenant.ID, b.GUID, nil, []string{e.Products["SPE_E5"].SkuID}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.St.AssignUserLicenses(e.Ctx, admin, e.Tenant.ID, a.GUID, e.Req("SPE_E5"), []string{e.Products["SPE_E3"].SkuID}); err != nil {
+			t.Fatal(err)
+		}
+		eq(t, "after swap", e.Has(a), []string{"SPE_E5"})
+		c3, _ := e.Consumed("SPE_E3")
+		c5, _ := e.Consumed("SPE_E5")
+		eq(t, "E3 consumed", c3, 0)
+		eq(t, "E5 consumed", c5, 1)
+		e.CheckCounters()
+	})
+
+	t.Run("Rule3_GroupAssignmentIsAsynchronousAndFollowsMembership", func(t *testing.T) {
+		e := NewEnv(t, open(t))
+		e3 := e.Product("SPE_E3", 10)
+		u1, u2, u3 := e.User("u1", "US"), e.User("u2", "US"), e.User("u3", "US")
+		inner := e.Group("inner", u3)
+		g := e.Group("outer", u1)
+		e.AssignGroup(g, store.LicenseRequest{SkuID: e3.SkuID})
+		gg, _ := e.St.Group(e.Ctx, e.Tenant.ID, g.GUID)
+		eq(t, "state after assign", gg.ProcessingState, allot.ProcessingQueued)
+		eq(t, "not licensed before processing", len(e.Has(u1)), 0)
+		e.Drain()
+		gg, _ = e.St.Group(e.Ctx, e.Tenant.ID, g.GUID)
+		eq(t, "state after processing", gg.ProcessingState, allot.ProcessingComplete)
+		eq(t, "member licensed", e.Has(u1), []string{"SPE_E3"})
+		e.Add(g, u2)
+		e.Add(g, inner)
+		e.Drain()
+		eq(t, "added user licensed", e.Has(u2), []string{"SPE_E3"})
+		eq(t, "nested user licensed", e.Has(u3), []string{"SPE_E3"})
+		e.Remove(g, inner)
+		e.Remove(g, u1)
+		e.Drain()
+		eq(t, "removed nested user", len(e.Has(u3)), 0)
+		eq(t, "removed user", len(e.Has(u1)), 0)
+		c, _ := e.Consumed("SPE_E3")
+		eq(t, "consumed", c, 1)
+		// Removing the product from the group removes it from its members.
+		if _, err := e.St.AssignGroupLicenses(e.Ctx, admin, e.Tenant.ID, g.GUID, nil, []string{e3.SkuID}); err != nil {
+			t.Fatal(err)
+		}
+		e.Drain()
+		eq(t, "after group license removal", len(e.Has(u2)), 0)
+		e.CheckCounters()
+	})
+
+	t.Run("Rule4_OverCapacityLicensesInMembershipOrderAndWaitersGetFreedSeatsFirstComeFirstServed", func(t *testing.T) {
+		e := NewEnv(t, open(t))
+		e3 := e.Product("SPE_E3", 3)
+		us := e.Users("m", 6, "US")
+		g := e.Group("big", us[0], us[1], us[2], us[3], us[4])
+		e.AssignGroup(g, store.LicenseRequest{SkuID: e3.SkuID})
+		e.Drain()
+		for i, u := range us[:5] {
+			want := i < 3
+			eq(t, "member "+u.DisplayName+" licensed", len(e.Has(u)) == 1, want)
+		}
+		eq(t, "waiting code", e.Code(us[3], "SPE_E3", g), allot.ENoSeats)
+		sum, err := e.St.GroupLicenseSummary(e.Ctx, e.Tenant.ID, g.GUID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eq(t, "summary licensed", sum.Licensed, 3)
+		eq(t, "summary not licensed", sum.NotLicensed, 2)
+		eq(t, "summary by error", sum.ByError[allot.LicenseErrCount], 2)
+		// A later member waits behind the earlier ones.
+		e.Add(g, us[5])
+		e.Drain()
+		eq(t, "late member waits", e.Code(us[5], "SPE_E3", g), allot.ENoSeats)
+		// One more seat: the first waiter gets it, without any call.
+		if _, err := e.St.SetSeats(e.Ctx, admin, e.Tenant.ID, "SPE_E3", 4); err != nil {
+			t.Fatal(err)
+		}
+		e.Drain()
+		eq(t, "first waiter licensed", e.Has(us[3]), []string{"SPE_E3"})
+		eq(t, "second waiter still waits", len(e.Has(us[4])), 0)
+		// A member leaves: the next waiter (us[4], not the later us[5]) gets the seat.
+		e.Remove(g, us[0])
+		e.Drain()
+		eq(t, "next waiter licensed", e.Has(us[4]), []string{"SPE_E3"})
+		eq(t, "last waiter still waits", len(e.Has(us[5])), 0)
+		// A direct removal frees a seat too.
+		other := e.User("direct", "US")
+		if _, err := e.St.SetSeats(e.Ctx, admin, e.Tenant.ID, "SPE_E3", 5); err != nil {
+			t.Fatal(err)
+		}
+		e.Drain()
+		eq(t, "last waiter licensed by the new seat", e.Has(us[5]), []string{"SPE_E3"})
+		err = e.Assign(other, "SPE_E3")
+		eq(t, "direct assignment with no seat", allot.ErrorCode(err), allot.ENoSeats)
+		g2, _ := e.St.Group(e.Ctx, e.Tenant.ID, g.GUID)
+		eq(t, "no errors left", g2.HasLicenseErrors, false)
+		e.CheckCounters()
+	})
+
+	t.Run("Rule5_AllOrNothingPerGroupPerUser", func(t *testing.T) {
+		e := NewEnv(t, open(t))
+		e3 := e.Product("SPE_E3", 10)
+		ins := e.Product("WORKPLACE_ANALYTICS_INSIGHTS", 1)
+		a, b := e.User("a", "US"), e.User("b", "US")
+		g := e.Group("pilot", a, b)
+		e.AssignGroup(g, store.LicenseRequest{SkuID: e3.SkuID}, store.LicenseRequest{SkuID: ins.SkuID})
+		e.Drain()
+		eq(t, "first member has both", e.Has(a), []string{"SPE_E3", "WORKPLACE_ANALYTICS_INSIGHTS"})
+		eq(t, "second member has none", len(e.Has(b)), 0)
+		eq(t, "failing product code", e.Code(b, "WORKPLACE_ANALYTICS_INSIGHTS", g), allot.ENoSeats)
+		eq(t, "other product code", e.Code(b, "SPE_E3", g), allot.EOtherProductFailed)
+		for _, v := range e.States(b) {
+			if v.Product.SkuPartNumber == "SPE_E3" {
+				eq(t, "other product error kind", v.Code.LicenseError(), allot.LicenseErrOther)
+			}
+		}
+		c, _ := e.Consumed("SPE_E3")
+		eq(t, "E3 consumed", c, 1)
+		e.CheckCounters()
+	})
+
+	t.Run("Rule6_UsageLocationDirectNeedsItGroupFallsBackToTenantDefault", func(t *testing.T) {
+		e := NewEnv(t, open(t))
+		e3 := e.Product("SPE_E3", 10)
+		u := e.User("nowhere", "")
+		err := e.Assign(u, "SPE_E3")
+		eq(t, "direct without usage location", allot.ErrorCode(err), allot.EUsageLocationNeeded)
+		g := e.Group("g", u)
+		e.AssignGroup(g, store.LicenseRequest{SkuID: e3.SkuID})
+		e.Drain()
+		eq(t, "group falls back to tenant default", e.Has(u), []string{"SPE_E3"})
+		// A product restricted to some countries refuses the others.
+		d := allot.ProductDefinition{SkuPartNumber: "LOCAL_ONLY", ServicePlans: []allot.ServicePlan{{Name: "P1"}},
+			Rules: allot.ProductRules{AllowedUsageLocations: []string{"CA"}}}
+		p, err := e.St.AddProduct(e.Ctx, admin, e.Tenant.ID, d, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		us := e.User("us", "US")
+		_, err = e.St.AssignUserLicenses(e.Ctx, admin, e.Tenant.ID, us.GUID, []store.LicenseRequest{{SkuID: p.SkuID}}, nil)
+		eq(t, "prohibited usage location", allot.ErrorCode(err), allot.EUsageLocationDenied)
+		// A product not sold in the tenant's data location cannot be added.
+		d2 := allot.ProductDefinition{SkuPartNumber: "EU_ONLY", ServicePlans: []allot.ServicePlan{{Name: "P1"}},
+			Rules: allot.ProductRules{AvailableDataLocations: []string{"EUR"}}}
+		_, err = e.St.AddProduct(e.Ctx, admin, e.Tenant.ID, d2, 5)
+		eq(t, "data location", allot.ErrorCode(err), allot.EDataLocation)
+		e.CheckCounters()
+	})
+
+	t.Run("Rule7_PrerequisitesAndExclusionsAreCheckedAcrossAllSources", func(t *testing.T) {
+		e := NewEnv(t, open(t))
+		e5 := e.Product("SPE_E5", 10)
+		ins := e.Product("WORKPLACE_ANALYTICS_INSIGHTS", 10)
+		e.Product("EXCHANGESTANDARD", 10)
+		e.Product("EXCHANGEENTERPRISE", 10)
+		u, v := e.User("u", "US"), e.User("v", "US")
+		err := e.Assign(u, "WORKPLACE_ANALYTICS_INSIGHTS")
+		eq(t, "missing prerequisite", allot.ErrorCode(err), allot.EPrerequisiteMissing)
+		gIns := e.Group("insights", u, v)
+		gE5 := e.Group("e5", u)
+		e.AssignGroup(gIns, store.LicenseRequest{SkuID: ins.SkuID})
+		e.AssignGroup(gE5, store.LicenseRequest{SkuID: e5.SkuID})
+		e.Drain()
+		eq(t, "prerequisite from another group", e.Has(u), []string{"SPE_E5", "WORKPLACE_ANALYTICS_INSIGHTS"})
+		eq(t, "without prerequisite", e.Code(v, "WORKPLACE_ANALYTICS_INSIGHTS", gIns), allot.EPrerequisiteMissing)
+		// A direct prerequisite unlocks the group's grant.
+		if err := e.Assign(v, "SPE_E5"); err != nil {
+			t.Fatal(err)
+		}
+		e.Drain()
+		eq(t, "after direct prerequisite", e.Has(v), []string{"SPE_E5", "WORKPLACE_ANALYTICS_INSIGHTS"})
+		// Losing the prerequisite loses the dependent product.
+		e.Remove(gE5, u)
+		e.Drain()
+		eq(t, "prerequisite lost", e.Has(u), []string(nil))
+		// Mutually exclusive products.
+		if err := e.Assign(u, "EXCHANGESTANDARD"); err != nil {
+			t.Fatal(err)
+		}
+		err = e.Assign(u, "EXCHANGEENTERPRISE")
+		eq(t, "mutually exclusive", allot.ErrorCode(err), allot.EMutuallyExclusive)
+		if !strings.Contains(allot.ErrorMessage(err), "EXCHANGESTANDARD") {
+			t.Errorf("message %q does not name the other product", allot.ErrorMessage(err))
+		}
+		e.CheckCounters()
+	})
+
+	t.Run("Rule8_InheritedLicenseCannotBeRemovedDirectlyAndLicensedGroupCannotBeDeleted", func(t *testing.T) {
+		e := NewEnv(t, open(t))
+		e3 := e.Product("SPE_E3", 10)
+		u := e.User("u", "US")
+		g := e.Group("licensed", u)
+		e.AssignGroup(g, store.LicenseRequest{SkuID: e3.SkuID})
+		e.Drain()
+		_, err := e.St.AssignUserLicenses(e.Ctx, admin, e.Tenant.ID, u.GUID, nil, []string{e3.SkuID})
+		eq(t, "inherited removal", allot.ErrorCode(err), allot.EInheritedLicense)
+		if !strings.Contains(allot.ErrorMessage(err), "licensed") {
+			t.Errorf("message %q does not name the group", allot.ErrorMessage(err))
+		}
+		err = e.St.DeleteGroup(e.Ctx, admin, e.Tenant.ID, g.GUID)
+		eq(t, "delete licensed group", allot.ErrorCode(err), allot.EGroupHasLicenses)
+		eq(t, "still licensed", e.Has(u), []string{"SPE_E3"})
+	})
+
+	t.Run("Rule9_SeatReductionMovesNewestAssignmentsToCountViolation", func(t *testing.T) {
+		e := NewEnv(t, open(t))
+		e.Product("SPE_E3", 5)
+		us := e.Users("s", 5, "US")
+		for _, u := range us {
+			if err := e.Assign(u, "SPE_E3"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := e.St.SetSeats(e.Ctx, admin, e.Tenant.ID, "SPE_E3", 3); err != nil {
+			t.Fatal(err)
+		}
+		for i, u := range us {
+			eq(t, "user "+u.DisplayName+" keeps seat", len(e.Has(u)) == 1, i < 3)
+		}
+		eq(t, "newest moved to CountViolation", e.Code(us[4], "SPE_E3", nil), allot.ESeatsReduced)
+		c, en := e.Consumed("SPE_E3")
+		eq(t, "consumed", c, 3)
+		eq(t, "enabled", en, 3)
+		evs, _, err := e.St.ListAudit(e.Ctx, e.Tenant.ID, store.AuditFilter{Activity: allot.ActSeatsBelowConsumed, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eq(t, "audited", len(evs), 1)
+		// Seats come back: the waiters get them back in order.
+		if _, err := e.St.SetSeats(e.Ctx, admin, e.Tenant.ID, "SPE_E3", 4); err != nil {
+			t.Fatal(err)
+		}
+		e.Drain()
+		eq(t, "earlier assignment gets its seat back first", len(e.Has(us[3])), 1)
+		eq(t, "newest still waits", len(e.Has(us[4])), 0)
+		e.CheckCounters()
+	})
+}
+
+func intersect(sets [][]string) []string {
+	if len(sets) == 0 {
+		return nil
+	}
+	out := slices.Clone(sets[0])
+	for _, s := range sets[1:] {
+		out = slices.DeleteFunc(out, func(x string) bool { return !slices.Contains(s, x) })
+	}
+	sort.Strings(out)
+	return out
+}
