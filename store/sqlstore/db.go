@@ -51,6 +51,9 @@ type Store struct {
 	// notify is closed and replaced whenever marks are written, to wake workers.
 	nmu    sync.Mutex
 	notify chan struct{}
+
+	// pg is set on PostgreSQL (postgres.go).
+	pg *pgState
 }
 
 // Option configures a Store.
@@ -118,12 +121,13 @@ func (s *Store) Engine() Engine { return s.engine }
 
 // Close closes the store's connections.
 func (s *Store) Close() error {
+	err0 := s.closePostgres()
 	err1 := s.w.Close()
 	var err2 error
 	if s.r != s.w {
 		err2 = s.r.Close()
 	}
-	return errors.Join(err1, err2)
+	return errors.Join(err0, err1, err2)
 }
 
 // Ping checks that the database answers.
@@ -181,6 +185,9 @@ func rebind(query string) string {
 	return b.String()
 }
 
+// txCtxKey marks a context whose writes join an open transaction.
+type txCtxKey struct{}
+
 // tx is a write transaction with engine-aware helpers.
 type tx struct {
 	s   *Store
@@ -206,12 +213,20 @@ func (t *tx) queryRow(query string, args ...any) *sql.Row {
 // write runs fn in a write transaction, committing when fn returns nil. On
 // PostgreSQL a serialization failure or deadlock retries the whole function.
 func (s *Store) write(ctx context.Context, fn func(t *tx) error) error {
+	// Inside a preview every write joins the preview's transaction, which is
+	// rolled back at the end.
+	if t, ok := ctx.Value(txCtxKey{}).(*tx); ok {
+		return fn(t)
+	}
 	for attempt := 0; ; attempt++ {
 		t, err := s.begin(ctx)
 		if err != nil {
 			return err
 		}
 		err = fn(t)
+		if err == nil && t.woke && s.pg != nil {
+			err = t.pgNotify()
+		}
 		if err == nil {
 			err = t.tx.Commit()
 			if err == nil {

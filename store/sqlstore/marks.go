@@ -11,6 +11,9 @@ import (
 
 // nextSeqs reserves n ordering numbers and returns the last one.
 func (t *tx) nextSeqs(n int) (int64, error) {
+	if t.s.pg != nil {
+		return t.s.pgNextSeqs(t.ctx, n)
+	}
 	var v int64
 	err := t.queryRow(`UPDATE sequences SET value = value + ? WHERE name = 'order' RETURNING value`, n).Scan(&v)
 	return v, err

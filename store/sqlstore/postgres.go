@@ -2,11 +2,257 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 
 	"allot"
 )
 
-// OpenPostgres opens the PostgreSQL store at url and migrates it.
+// pgChannel is the LISTEN/NOTIFY channel on which a process that wrote marks
+// wakes the workers of every other allot process on the same database.
+const pgChannel = "allot_marks"
+
+// pgMaxConns bounds the pool of one allot process on PostgreSQL.
+const pgMaxConns = 24
+
+// pgState is what only the PostgreSQL store has.
+type pgState struct {
+	// instance names this process in NOTIFY payloads, so the listener can
+	// ignore its own notifications (the writer already woke its workers).
+	instance string
+	// seq runs the ordering-number reservations outside the caller's
+	// transaction (see pgNextSeqs).
+	seq *sql.DB
+	// stop ends the listener; done is closed when it has.
+	stop context.CancelFunc
+	done chan struct{}
+	// listening is set while the listener holds a LISTEN connection.
+	mu        sync.Mutex
+	listening bool
+}
+
+// OpenPostgres opens the PostgreSQL store at url (postgres://user@host/db),
+// migrates it to the newest schema and starts listening for the wake-ups of
+// other allot processes on the same database.
 func OpenPostgres(ctx context.Context, url string, opts ...Option) (*Store, error) {
-	return nil, allot.Errorf(allot.EInvalid, "PostgreSQL support is not built yet; use --data.")
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, allot.Errorf(allot.EInvalid, "--db: %v", pgErrText(err))
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(pgMaxConns)
+	db.SetMaxIdleConns(pgMaxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL at %s: %s", redactURL(cfg), pgErrText(err))
+	}
+	// Ordering numbers are reserved on connections of their own: a handful
+	// is plenty, and it keeps reservations from waiting for the main pool.
+	seq := stdlib.OpenDB(*cfg)
+	seq.SetMaxOpenConns(4)
+	seq.SetMaxIdleConns(4)
+	s := newStore(Postgres, db, db, opts)
+	s.pg = &pgState{instance: randomHex(8), seq: seq, done: make(chan struct{})}
+	if err := s.migratePostgres(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	lctx, stop := context.WithCancel(context.Background())
+	s.pg.stop = stop
+	go s.listen(lctx, cfg.Copy())
+	return s, nil
+}
+
+// migratePostgres applies the PostgreSQL migrations, holding a session
+// advisory lock so that processes starting together migrate one at a time.
+func (s *Store) migratePostgres(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations/postgres")
+	if err != nil {
+		return err
+	}
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 120))
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, s.w, sub, goose.WithSessionLocker(locker))
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate database: %s", pgErrText(err))
+	}
+	return nil
+}
+
+// closePostgres stops the listener and closes the reservation pool.
+func (s *Store) closePostgres() error {
+	if s.pg == nil {
+		return nil
+	}
+	if s.pg.stop != nil {
+		s.pg.stop()
+		<-s.pg.done
+	}
+	return s.pg.seq.Close()
+}
+
+// Listening reports whether the store currently receives the wake-ups of
+// other processes (PostgreSQL LISTEN); without it workers fall back to polling.
+func (s *Store) Listening() bool {
+	if s.pg == nil {
+		return false
+	}
+	s.pg.mu.Lock()
+	defer s.pg.mu.Unlock()
+	return s.pg.listening
+}
+
+func (s *Store) setListening(v bool) {
+	s.pg.mu.Lock()
+	s.pg.listening = v
+	s.pg.mu.Unlock()
+}
+
+// listen holds a dedicated connection that LISTENs on pgChannel and wakes
+// this process's workers whenever another process commits marks. A lost
+// connection is re-established with backoff; after each (re)connect the
+// workers are woken once, since notifications may have been missed.
+func (s *Store) listen(ctx context.Context, cfg *pgx.ConnConfig) {
+	defer close(s.pg.done)
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := s.listenOnce(ctx, cfg)
+		s.setListening(false)
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("PostgreSQL LISTEN connection lost; workers poll until it is back", "err", pgErrText(err), "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+}
+
+func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) error {
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		conn.Close(cctx)
+		cancel()
+	}()
+	if _, err := conn.Exec(ctx, "LISTEN "+pgChannel); err != nil {
+		return err
+	}
+	s.setListening(true)
+	s.wake()
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		if n.Payload != s.pg.instance {
+			s.wake()
+		}
+	}
+}
+
+// pgNotify tells the other processes on the database that marks were
+// written. It runs inside the writing transaction: PostgreSQL delivers the
+// notification when (and only if) the transaction commits.
+func (t *tx) pgNotify() error {
+	_, err := t.exec(`SELECT pg_notify('`+pgChannel+`', ?)`, t.s.pg.instance)
+	return err
+}
+
+// pgNextSeqs reserves n ordering numbers in a statement of its own, outside
+// the caller's transaction. The counter row is the hottest row of the
+// database: updated inside a REPEATABLE READ transaction it would make every
+// pair of concurrent writers conflict (one of them failing with a
+// serialization error and redoing its work), and it would hold the row lock
+// until the caller commits. Outside, the lock lasts one statement; a rolled
+// back caller leaves a gap, which ordering numbers allow.
+func (s *Store) pgNextSeqs(ctx context.Context, n int) (int64, error) {
+	var v int64
+	for attempt := 0; ; attempt++ {
+		err := s.pg.seq.QueryRowContext(ctx, `UPDATE sequences SET value = value + $1 WHERE name = 'order' RETURNING value`, n).Scan(&v)
+		if err == nil || attempt >= 5 || !isPgRetryable(err) {
+			return v, err
+		}
+	}
+}
+
+// pgRetryCodes are the SQLSTATEs after which a write transaction is run
+// again: serialization failure, deadlock, and unique violation (two
+// transactions that both checked a key was free and both inserted it; run
+// again, the check sees the committed row and answers a clear conflict).
+var pgRetryCodes = map[string]bool{"40001": true, "40P01": true, "23505": true}
+
+func init() {
+	isPgRetryable = func(err error) bool {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) {
+			return pgRetryCodes[pe.Code]
+		}
+		return false
+	}
+}
+
+// pgErrText describes a connection or server error without the password.
+func pgErrText(err error) string {
+	if err == nil {
+		return ""
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		msg := pe.Message
+		if pe.Detail != "" {
+			msg += " (" + pe.Detail + ")"
+		}
+		return msg + " [SQLSTATE " + pe.Code + "]"
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return err.Error() + " (is PostgreSQL running and reachable?)"
+	}
+	return err.Error()
+}
+
+func redactURL(cfg *pgx.ConnConfig) string {
+	host := cfg.Host
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return fmt.Sprintf("%s@%s:%d/%s", cfg.User, host, cfg.Port, cfg.Database)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
