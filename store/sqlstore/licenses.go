@@ -156,6 +156,23 @@ func (s *Store) AssignUserLicenses(ctx context.Context, a allot.Actor, tenantID 
 				return &allot.Error{Code: st.Code, Message: licensing.Message(env.Env, st.Code, p)}
 			}
 		}
+		// Removing a product must not silently take away another one the
+		// user keeps: a removal that leaves an active product without its
+		// prerequisite is refused, as Graph refuses it.
+		if len(remove) > 0 {
+			type k struct{ src, pid int64 }
+			was := map[k]bool{}
+			for _, st := range in.Current {
+				was[k{st.Source, st.ProductID}] = st.State == allot.StateActive
+			}
+			for _, st := range out.Desired {
+				if st.State != allot.StateActive && st.Code == allot.EPrerequisiteMissing && was[k{st.Source, st.ProductID}] {
+					p := env.Products[st.ProductID]
+					return allot.Errorf(allot.EPrerequisiteMissing, "The removal would leave %s without a prerequisite: %s Remove %s in the same call, or keep its prerequisite.",
+						p.SkuPartNumber, licensing.Message(env.Env, st.Code, p), p.SkuPartNumber)
+				}
+			}
+		}
 		res := &batchResult{}
 		if err := tx.apply(b, env, []licensing.Outcome{out}, a, res); err != nil {
 			return err
