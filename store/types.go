@@ -93,13 +93,34 @@ type LicenseSummary struct {
 	PendingChecks int            `json:"pending"`
 }
 
-// Principal is the authenticated caller of a request.
+// Principal is the authenticated caller of a request: a person signed in
+// with a session, or an API client (token).
 type Principal struct {
 	Tenant  *allot.Tenant
-	TokenID int64
+	TokenID int64 // the API client's token id; 0 for a person
 	Name    string
-	Role    string
+	Role    string // display names of Roles, joined with ", "
+
+	Kind      string // PrincipalUser or PrincipalClient
+	GUID      string // the user's or API client's id
+	UserID    int64  // the person's internal id (0 for an API client)
+	SessionID int64  // the person's session (0 for an API client)
+	// Roles are the role template ids assigned to the principal itself.
+	Roles []string
+	// Scopes are an API client's Graph permission names; nil for people and
+	// operator tokens, which only their roles limit.
+	Scopes []string
+	// Owners are the role sets of whoever created this API client, the
+	// creator first, then the creator's creator: a client never does more
+	// than they may. Empty for people and operator tokens.
+	Owners [][]string
 }
+
+// Principal kinds.
+const (
+	PrincipalUser   = "user"
+	PrincipalClient = "client"
+)
 
 // AuditFilter selects audit events.
 type AuditFilter struct {
@@ -117,13 +138,69 @@ const (
 
 // Actor returns the audit actor of the principal.
 func (p *Principal) Actor() allot.Actor {
+	if p.Kind == PrincipalUser {
+		return allot.Actor{Kind: "user", ID: p.GUID, Name: p.Name}
+	}
+	if p.GUID != "" {
+		return allot.Actor{Kind: "app", ID: p.GUID, Name: p.Name}
+	}
 	return allot.Actor{Kind: "app", ID: "token-" + strconv.FormatInt(p.TokenID, 10), Name: p.Name}
 }
 
 // Role names of allot's directory roles.
 const (
-	RoleGlobalAdmin  = "Global Administrator"
-	RoleLicenseAdmin = "License Administrator"
-	RoleUserAdmin    = "User Administrator"
-	RoleGlobalReader = "Global Reader"
+	RoleGlobalAdmin    = "Global Administrator"
+	RoleLicenseAdmin   = "License Administrator"
+	RoleUserAdmin      = "User Administrator"
+	RoleGlobalReader   = "Global Reader"
+	RoleInsightsAdmin  = "Insights Administrator"
+	RoleInsightsLeader = "Insights Business Leader"
 )
+
+// Role template ids, as Microsoft Entra ID defines them (the same in every
+// tenant): role assignments store these.
+const (
+	RoleIDGlobalAdmin    = "62e90394-69f5-4237-9190-012177145e10"
+	RoleIDLicenseAdmin   = "4d6ac14f-3453-41d0-bef9-a3e0c569773a"
+	RoleIDUserAdmin      = "fe930be7-5e62-47db-91af-98c3a49a38b1"
+	RoleIDGlobalReader   = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
+	RoleIDInsightsAdmin  = "eb1f4a8d-243a-41f0-9fbd-c7cdf6c5ef7c"
+	RoleIDInsightsLeader = "31e939ad-9672-4796-9c2e-873181342d2d"
+)
+
+// RoleIDs maps each role's display name to its template id.
+var RoleIDs = map[string]string{
+	RoleGlobalAdmin:    RoleIDGlobalAdmin,
+	RoleLicenseAdmin:   RoleIDLicenseAdmin,
+	RoleUserAdmin:      RoleIDUserAdmin,
+	RoleGlobalReader:   RoleIDGlobalReader,
+	RoleInsightsAdmin:  RoleIDInsightsAdmin,
+	RoleInsightsLeader: RoleIDInsightsLeader,
+}
+
+// Preview is what a planned change would do, computed without changing anything.
+type Preview struct {
+	// UsersEvaluated counts the users whose licenses were recomputed.
+	UsersEvaluated int `json:"usersEvaluated"`
+	// Products lists, per product that would change, the users who would
+	// gain it, lose it or fail to get it.
+	Products []PreviewProduct `json:"products"`
+	// Summary says the same in words.
+	Summary string `json:"summary"`
+}
+
+// PreviewProduct is one product's part of a Preview.
+type PreviewProduct struct {
+	SkuID              string         `json:"skuId"`
+	SkuPartNumber      string         `json:"skuPartNumber"`
+	Gain               int            `json:"gain"`
+	Lose               int            `json:"lose"`
+	Fail               int            `json:"fail"`
+	FailByError        map[string]int `json:"failByError"`
+	FailByCode         map[string]int `json:"failByCode"`
+	SampleGain         []string       `json:"sampleGain"`
+	SampleLose         []string       `json:"sampleLose"`
+	SampleFail         []string       `json:"sampleFail"`
+	EnabledUnits       int            `json:"enabledUnits"`
+	ConsumedUnitsAfter int            `json:"consumedUnitsAfter"`
+}

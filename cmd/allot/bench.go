@@ -1,3 +1,486 @@
 package main
-import "github.com/spf13/cobra"
-func newBench() *cobra.Command { return &cobra.Command{Use: "bench", Short: "Benchmarks"} }
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"allot"
+	"allot/catalog"
+	"allot/httpapi"
+	"allot/reconcile"
+	"allot/store"
+	"allot/store/sqlstore"
+)
+
+var benchActor = allot.Actor{Kind: "system", ID: "bench", Name: "allot bench"}
+
+func newBench() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure allot on this machine, each figure next to the engine's floor",
+		Long: `Benchmarks that build their own scratch tenant, measure, verify their own result and print the
+figures next to the floor: the fastest known way to write the same rows on the same engine in the
+same run (sorted multi-row inserts in one transaction on SQLite, COPY on PostgreSQL).
+
+Without --data or --db they use a fresh SQLite store in a temporary directory.`,
+	}
+	cmd.AddCommand(newBenchGroup(), newBenchChurn(), newBenchAssign())
+	return cmd
+}
+
+// benchStore opens the store a benchmark runs on: the given one, or a fresh
+// SQLite store in a temporary directory.
+func benchStore(ctx context.Context, sf storeFlags, cmd *cobra.Command) (*sqlstore.Store, func(), error) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if sf.db == "" && !cmd.Flags().Changed("data") {
+		dir, err := os.MkdirTemp("", "allot-bench-")
+		if err != nil {
+			return nil, nil, err
+		}
+		st, err := sqlstore.OpenSQLite(ctx, dir, sqlstore.WithLogger(log))
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, func() { st.Close(); os.RemoveAll(dir) }, nil
+	}
+	st, err := sf.open(ctx, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, func() { st.Close() }, nil
+}
+
+func benchTenant(ctx context.Context, st *sqlstore.Store, seats int) (*allot.Tenant, *allot.Product, error) {
+	t, err := st.CreateTenant(ctx, fmt.Sprintf("bench-%d", time.Now().UnixNano()), "NAM", "US")
+	if err != nil {
+		return nil, nil, err
+	}
+	d, _ := catalog.Lookup("SPE_E3")
+	p, err := st.AddProduct(ctx, benchActor, t.ID, d, seats)
+	return t, p, err
+}
+
+// peakRSS returns the process's peak resident set size in bytes.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+
+func newBenchGroup() *cobra.Command {
+	var sf storeFlags
+	var members, seats, chunk int
+	cmd := &cobra.Command{
+		Use:   "group",
+		Short: "Time a group assignment of N members to ProcessingComplete, against the floor",
+		Example: `  allot bench group --members 100000 --seats 100000
+  allot bench group --members 1000000 --seats 800000
+  allot bench group --members 100000 --seats 100000 --db postgres://postgres@127.0.0.1/allot_bench`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if seats < 0 {
+				seats = members
+			}
+			st, done, err := benchStore(ctx, sf, cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "engine %s, %d members, %d seats\n", st.Engine(), members, seats)
+			floor, err := st.Floor(ctx, members)
+			if err != nil {
+				return fmt.Errorf("floor: %w", err)
+			}
+			t, p, err := benchTenant(ctx, st, seats)
+			if err != nil {
+				return err
+			}
+			setup := time.Now()
+			g, _, err := st.LoadGroup(ctx, t.ID, "bench group", "m", members)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "setup: %d users and memberships loaded in %s\n", members, time.Since(setup).Round(time.Millisecond))
+			w := reconcile.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if chunk > 0 {
+				w.GroupChunk = chunk
+			}
+			start := time.Now()
+			if _, err := st.AssignGroupLicenses(ctx, benchActor, t.ID, g.GUID, []store.LicenseRequest{{SkuID: p.SkuID}}, nil); err != nil {
+				return err
+			}
+			if err := w.Drain(ctx); err != nil {
+				return err
+			}
+			took := time.Since(start)
+			// Verify the result before printing any figure.
+			gg, err := st.Group(ctx, t.ID, g.GUID)
+			if err != nil {
+				return err
+			}
+			want := min(members, seats)
+			pp, err := st.Product(ctx, t.ID, p.SkuID)
+			if err != nil {
+				return err
+			}
+			holders, err := st.CountHolders(ctx, t.ID)
+			if err != nil {
+				return err
+			}
+			sum, err := st.GroupLicenseSummary(ctx, t.ID, g.GUID)
+			if err != nil {
+				return err
+			}
+			switch {
+			case gg.ProcessingState != allot.ProcessingComplete:
+				return fmt.Errorf("verify: group state %s, want ProcessingComplete", gg.ProcessingState)
+			case pp.ConsumedUnits != want || holders[p.ID] != want:
+				return fmt.Errorf("verify: consumedUnits %d, holders %d, want %d", pp.ConsumedUnits, holders[p.ID], want)
+			case sum.Licensed != want || sum.NotLicensed != members-want:
+				return fmt.Errorf("verify: summary %d licensed / %d not, want %d / %d", sum.Licensed, sum.NotLicensed, want, members-want)
+			}
+			fmt.Fprintf(out, "verified: ProcessingComplete, consumedUnits %d = users licensed %d, %d waiting with CountViolation\n", pp.ConsumedUnits, holders[p.ID], sum.NotLicensed)
+			fmt.Fprintf(out, "converge: %s (%.0f rows/s)\n", took.Round(time.Millisecond), float64(members)/took.Seconds())
+			fmt.Fprintf(out, "floor:    %s (%.0f rows/s) — %d rows, sorted multi-row inserts in one transaction (COPY on PostgreSQL)\n",
+				floor.Round(time.Millisecond), float64(members)/floor.Seconds(), members)
+			fmt.Fprintf(out, "ratio:    %.2fx the floor\n", took.Seconds()/floor.Seconds())
+			fmt.Fprintf(out, "peak RSS: %s\n", mib(peakRSS()))
+			return nil
+		},
+	}
+	sf.add(cmd)
+	cmd.Flags().IntVar(&members, "members", 100000, "members of the group")
+	cmd.Flags().IntVar(&seats, "seats", -1, "seats of the product (default: as many as members)")
+	cmd.Flags().IntVar(&chunk, "chunk", 0, "members per reconcile transaction (default: the worker's)")
+	return cmd
+}
+
+func pct(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	i := int(float64(len(ds)-1) * p)
+	return ds[i]
+}
+
+func newBenchChurn() *cobra.Command {
+	var sf storeFlags
+	var members, rate int
+	var dur time.Duration
+	cmd := &cobra.Command{
+		Use:   "churn",
+		Short: "Change memberships of a licensed group at a steady rate; report commit-to-visible latency",
+		Example: `  allot bench churn --members 100000 --rate 200 --duration 20s`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			st, done, err := benchStore(ctx, sf, cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			out := cmd.OutOrStdout()
+			changes := int(dur.Seconds() * float64(rate))
+			t, p, err := benchTenant(ctx, st, members+changes)
+			if err != nil {
+				return err
+			}
+			g, ids, err := st.LoadGroup(ctx, t.ID, "churn group", "c", members)
+			if err != nil {
+				return err
+			}
+			// Users outside the group, to add.
+			og, outside, err := st.LoadGroup(ctx, t.ID, "outsiders", "o", changes/2+1)
+			if err != nil {
+				return err
+			}
+			_ = og
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			w := reconcile.New(st, log)
+			if _, err := st.AssignGroupLicenses(ctx, benchActor, t.ID, g.GUID, []store.LicenseRequest{{SkuID: p.SkuID}}, nil); err != nil {
+				return err
+			}
+			if err := w.Drain(ctx); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "engine %s: %d-member group licensed; churning %d changes at %d/s\n", st.Engine(), members, changes, rate)
+			wctx, stop := context.WithCancel(ctx)
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() { defer wg.Done(); w.Run(wctx) }()
+
+			guids, err := userGUIDs(ctx, st, t.ID, append(append([]int64{}, ids[:changes/2+1]...), outside...))
+			if err != nil {
+				stop()
+				return err
+			}
+			type pending struct {
+				user   int64
+				want   bool
+				commit time.Time
+			}
+			var mu sync.Mutex
+			var waiting []pending
+			var lat []time.Duration
+			var failed atomic.Int64
+			// Checker: polls pending changes in one query per round.
+			checkDone := make(chan struct{})
+			go func() {
+				defer close(checkDone)
+				for {
+					mu.Lock()
+					cur := append([]pending(nil), waiting...)
+					mu.Unlock()
+					if len(cur) == 0 {
+						select {
+						case <-wctx.Done():
+							return
+						case <-time.After(2 * time.Millisecond):
+						}
+						continue
+					}
+					uids := make([]int64, len(cur))
+					for i, c := range cur {
+						uids[i] = c.user
+					}
+					lic, err := st.UserLicenses(ctx, t.ID, uids)
+					if err != nil {
+						failed.Add(1)
+						continue
+					}
+					now := time.Now()
+					mu.Lock()
+					var keep []pending
+					for _, c := range waiting {
+						has := false
+						for _, v := range lic[c.user] {
+							if v.State == allot.StateActive && v.ProductID == p.ID {
+								has = true
+							}
+						}
+						if _, seen := lic[c.user]; !seen && c.want {
+							has = false
+						}
+						if has == c.want && contains(uids, c.user) {
+							lat = append(lat, now.Sub(c.commit))
+						} else {
+							keep = append(keep, c)
+						}
+					}
+					waiting = keep
+					mu.Unlock()
+					time.Sleep(time.Millisecond)
+				}
+			}()
+			tick := time.NewTicker(time.Second / time.Duration(rate))
+			start := time.Now()
+			for i := 0; i < changes; i++ {
+				<-tick.C
+				var err error
+				var pd pending
+				if i%2 == 0 {
+					u := outside[i/2]
+					err = st.AddMember(ctx, benchActor, t.ID, g.GUID, guids[u])
+					pd = pending{user: u, want: true}
+				} else {
+					u := ids[i/2]
+					err = st.RemoveMember(ctx, benchActor, t.ID, g.GUID, guids[u])
+					pd = pending{user: u, want: false}
+				}
+				if err != nil {
+					stop()
+					return err
+				}
+				pd.commit = time.Now()
+				mu.Lock()
+				waiting = append(waiting, pd)
+				mu.Unlock()
+			}
+			tick.Stop()
+			sent := time.Since(start)
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				mu.Lock()
+				n := len(waiting)
+				mu.Unlock()
+				if n == 0 || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			stop()
+			<-checkDone
+			wg.Wait()
+			mu.Lock()
+			defer mu.Unlock()
+			if len(waiting) > 0 {
+				return fmt.Errorf("verify: %d changes not visible after 30 s", len(waiting))
+			}
+			fmt.Fprintf(out, "verified: all %d changes visible\n", len(lat))
+			fmt.Fprintf(out, "rate:     %.0f changes/s sent\n", float64(changes)/sent.Seconds())
+			fmt.Fprintf(out, "latency commit → license visible: p50 %s, p99 %s, max %s\n",
+				pct(lat, 0.50).Round(time.Millisecond), pct(lat, 0.99).Round(time.Millisecond), pct(lat, 1).Round(time.Millisecond))
+			fmt.Fprintf(out, "peak RSS: %s\n", mib(peakRSS()))
+			return nil
+		},
+	}
+	sf.add(cmd)
+	cmd.Flags().IntVar(&members, "members", 100000, "members of the licensed group")
+	cmd.Flags().IntVar(&rate, "rate", 200, "membership changes per second")
+	cmd.Flags().DurationVar(&dur, "duration", 10*time.Second, "how long to churn")
+	return cmd
+}
+
+func contains(ids []int64, id int64) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+func userGUIDs(ctx context.Context, st *sqlstore.Store, tenantID int64, ids []int64) (map[int64]string, error) {
+	lic, err := st.UserGUIDs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	return lic, nil
+}
+
+func newBenchAssign() *cobra.Command {
+	var sf storeFlags
+	var users, clients int
+	cmd := &cobra.Command{
+		Use:   "assign",
+		Short: "Direct assignLicense requests per second over real HTTP, against bare one-row transactions",
+		Example: `  allot bench assign --users 20000 --clients 32`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			st, done, err := benchStore(ctx, sf, cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			out := cmd.OutOrStdout()
+			bare, err := st.BareTxRate(ctx, users)
+			if err != nil {
+				return err
+			}
+			t, p, err := benchTenant(ctx, st, users)
+			if err != nil {
+				return err
+			}
+			_, ids, err := st.LoadGroup(ctx, t.ID, "assign bench users", "a", users)
+			if err != nil {
+				return err
+			}
+			guids, err := st.UserGUIDs(ctx, ids)
+			if err != nil {
+				return err
+			}
+			tok := sqlstore.NewToken()
+			if err := st.CreateToken(ctx, t.ID, "bench", store.RoleGlobalAdmin, tok); err != nil {
+				return err
+			}
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			srv := &http.Server{Handler: httpapi.New(st, log, httpapi.DefaultLimits).Handler()}
+			go srv.Serve(ln)
+			defer srv.Close()
+			base := "http://" + ln.Addr().String()
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
+			body := []byte(`{"addLicenses":[{"skuId":"` + p.SkuID + `","disabledPlans":[]}],"removeLicenses":[]}`)
+			var next atomic.Int64
+			lats := make([][]time.Duration, clients)
+			var failures atomic.Int64
+			var wg sync.WaitGroup
+			start := time.Now()
+			for c := 0; c < clients; c++ {
+				wg.Add(1)
+				go func(c int) {
+					defer wg.Done()
+					for {
+						i := next.Add(1) - 1
+						if i >= int64(len(ids)) {
+							return
+						}
+						req, _ := http.NewRequestWithContext(ctx, "POST", base+"/v1.0/users/"+guids[ids[i]]+"/assignLicense", bytes.NewReader(body))
+						req.Header.Set("Authorization", "Bearer "+tok)
+						req.Header.Set("Content-Type", "application/json")
+						t0 := time.Now()
+						resp, err := client.Do(req)
+						if err != nil {
+							failures.Add(1)
+							continue
+						}
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						lats[c] = append(lats[c], time.Since(t0))
+						if resp.StatusCode != 200 {
+							failures.Add(1)
+						}
+					}
+				}(c)
+			}
+			wg.Wait()
+			took := time.Since(start)
+			var all []time.Duration
+			for _, l := range lats {
+				all = append(all, l...)
+			}
+			pp, err := st.Product(ctx, t.ID, p.SkuID)
+			if err != nil {
+				return err
+			}
+			if failures.Load() > 0 || pp.ConsumedUnits != users {
+				return fmt.Errorf("verify: %d failures, consumedUnits %d, want 0 and %d", failures.Load(), pp.ConsumedUnits, users)
+			}
+			rate := float64(users) / took.Seconds()
+			fmt.Fprintf(out, "engine %s: %d users, %d concurrent HTTP clients\n", st.Engine(), users, clients)
+			fmt.Fprintf(out, "verified: %d assignments, consumedUnits %d\n", len(all), pp.ConsumedUnits)
+			fmt.Fprintf(out, "assignLicense over HTTP: %.0f req/s, p50 %s, p99 %s\n", rate, pct(all, 0.5).Round(10*time.Microsecond), pct(all, 0.99).Round(10*time.Microsecond))
+			fmt.Fprintf(out, "bare one-row transactions (seat update + insert): %.0f tx/s\n", bare)
+			fmt.Fprintf(out, "ratio: %.0f%% of the bare rate\n", 100*rate/bare)
+			return nil
+		},
+	}
+	sf.add(cmd)
+	cmd.Flags().IntVar(&users, "users", 20000, "users to assign (one request each)")
+	cmd.Flags().IntVar(&clients, "clients", 32, "concurrent HTTP clients")
+	return cmd
+}
+
+var _ = json.Marshal

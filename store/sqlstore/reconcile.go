@@ -307,6 +307,15 @@ func (t *tx) apply(b *batch, env *evalEnv, outs []licensing.Outcome, a allot.Act
 	errDelta := map[int64]int{}
 	var audits []auditRow
 	var changedUsers []int64
+	if t.onApply != nil {
+		users := make([]int64, len(outs))
+		cur := make([][]allot.LicenseState, len(outs))
+		des := make([][]allot.LicenseState, len(outs))
+		for i, out := range outs {
+			users[i], cur[i], des[i] = b.inputs[i].UserID, b.inputs[i].Current, out.Desired
+		}
+		t.onApply(users, cur, des)
+	}
 	for i, out := range outs {
 		in := b.inputs[i]
 		if res.Succeeded != nil {
@@ -545,32 +554,41 @@ func (s *Store) ReconcileUsers(ctx context.Context, tenantID int64, users []int6
 	st := store.ReconcileStats{Users: len(users)}
 	err := s.write(ctx, func(tx *tx) error {
 		res := &batchResult{Succeeded: map[int64]int{}, Failed: map[int64]int{}}
-		if len(users) > 0 {
-			products, err := tx.products(tenantID)
-			if err != nil {
-				return err
-			}
-			b, err := tx.loadBatch(tenantID, users, products)
-			if err != nil {
-				return err
-			}
-			prioritize(b)
-			env := b.env(tx)
-			outs := make([]licensing.Outcome, len(b.inputs))
-			for i, in := range b.inputs {
-				outs[i] = licensing.Evaluate(env.Env, in)
-			}
-			if env.seqErr != nil {
-				return env.seqErr
-			}
-			if err := tx.apply(b, env, outs, allot.SystemActor, res); err != nil {
-				return err
-			}
+		if _, _, err := tx.reconcile(tenantID, users, res); err != nil {
+			return err
 		}
 		st.Changed, st.Succeeded, st.Failed = res.Changed, res.Succeeded, res.Failed
 		return tx.completeMarks(done)
 	})
 	return st, err
+}
+
+// reconcile recomputes users in the transaction and writes the difference.
+func (t *tx) reconcile(tenantID int64, users []int64, res *batchResult) (*batch, []licensing.Outcome, error) {
+	if len(users) == 0 {
+		return nil, nil, nil
+	}
+	products, err := t.products(tenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := t.loadBatch(tenantID, users, products)
+	if err != nil {
+		return nil, nil, err
+	}
+	prioritize(b)
+	env := b.env(t)
+	outs := make([]licensing.Outcome, len(b.inputs))
+	for i, in := range b.inputs {
+		outs[i] = licensing.Evaluate(env.Env, in)
+	}
+	if env.seqErr != nil {
+		return nil, nil, env.seqErr
+	}
+	if err := t.apply(b, env, outs, allot.SystemActor, res); err != nil {
+		return nil, nil, err
+	}
+	return b, outs, nil
 }
 
 // prioritize puts users who wait for a seat first, longest waiting first,

@@ -13,7 +13,6 @@ import (
 	"github.com/google/uuid"
 
 	"allot"
-	"allot/store"
 )
 
 // TokenPrefix starts every API token allot issues.
@@ -107,46 +106,7 @@ func hashToken(raw string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// CreateToken stores the hash of raw as an API token of the tenant with the
-// role. Creating a token whose hash exists already is a no-op, so start-up can
-// ensure a configured token idempotently.
-func (s *Store) CreateToken(ctx context.Context, tenantID int64, name, role, raw string) error {
-	if len(raw) < 32 {
-		return allot.Errorf(allot.EInvalid, "An API token must be at least 32 characters long.")
-	}
-	return s.write(ctx, func(tx *tx) error {
-		res, err := tx.exec(`INSERT INTO tokens (tenant_id, hash, name, role, created_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (hash) DO NOTHING`, tenantID, hashToken(raw), name, role, tx.now)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
-		}
-		return tx.audit(tenantID, allot.Actor{Kind: "system", ID: "operator", Name: "allot operator"}, allot.AuditEvent{
-			Category: "ApplicationManagement", Activity: allot.ActCreateToken, TargetKind: "ApiToken", TargetID: name, TargetName: name,
-			Changes: []allot.Change{{Property: "role", New: role}},
-		})
-	})
-}
-
-// Authenticate returns the principal of a raw API token.
-func (s *Store) Authenticate(ctx context.Context, raw string) (*store.Principal, error) {
-	var p store.Principal
-	var tenantID int64
-	err := s.queryRow(ctx, `SELECT id, tenant_id, name, role FROM tokens WHERE hash = ? AND revoked_at = 0`, hashToken(raw)).
-		Scan(&p.TokenID, &tenantID, &p.Name, &p.Role)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, allot.Errorf(allot.EUnauthorized, "The access token is not valid. Create one with 'allot tenant create' or set ALLOT_ADMIN_TOKEN.")
-	}
-	if err != nil {
-		return nil, err
-	}
-	if p.Tenant, err = s.Tenant(ctx, tenantID); err != nil {
-		return nil, err
-	}
-	return &p, nil
-}
+// CreateToken and Authenticate live in auth.go.
 
 // Geos lists the data locations allot knows, as Microsoft 365 names them.
 var Geos = []string{"APC", "AUS", "BRA", "CAN", "CHE", "DEU", "EUR", "FRA", "GBR", "IND", "JPN", "KOR", "NAM", "NOR", "QAT", "ZAF", "ARE", "SWE", "POL", "ITA", "ESP", "ISR", "NZL", "MEX"}

@@ -353,6 +353,9 @@ func (s *Store) DeleteUser(ctx context.Context, a allot.Actor, tenantID int64, r
 				return err
 			}
 		}
+		if err := tx.deleteUserAuth(u.ID); err != nil {
+			return err
+		}
 		if err := tx.markWaiters(tenantID, held); err != nil {
 			return err
 		}

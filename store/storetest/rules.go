@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"slices"
 	"sort"
 	"strings"
@@ -351,6 +352,67 @@ func testRules(t *testing.T, open Opener) {
 		e.Drain()
 		eq(t, "earlier assignment gets its seat back first", len(e.Has(us[3])), 1)
 		eq(t, "newest still waits", len(e.Has(us[4])), 0)
+		e.CheckCounters()
+	})
+
+	t.Run("Rule10_EveryMutationCanBePreviewedWithoutChangingAnything", func(t *testing.T) {
+		e := NewEnv(t, open(t))
+		e3 := e.Product("SPE_E3", 6)
+		us := e.Users("p", 8, "US")
+		noLoc := e.User("noloc", "")
+		members := []any{}
+		for _, u := range us {
+			members = append(members, u)
+		}
+		members = append(members, noLoc)
+		g := e.Group("pilot", members...)
+		ins := e.Product("WORKPLACE_ANALYTICS_INSIGHTS", 10)
+		_ = ins
+		auditBefore, _, _ := e.St.ListAudit(e.Ctx, e.Tenant.ID, store.AuditFilter{Limit: 1000})
+		pv, err := e.St.Preview(e.Ctx, e.Tenant.ID, func(ctx context.Context) error {
+			_, err := e.St.AssignGroupLicenses(ctx, admin, e.Tenant.ID, g.GUID, e.Req("SPE_E3"), nil)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eq(t, "products in preview", len(pv.Products), 1)
+		p := pv.Products[0]
+		// The tenant default usage location applies to group licenses, so
+		// the user without one is licensed too: 9 members, 6 seats.
+		eq(t, "would gain", p.Gain, 6)
+		eq(t, "would fail", p.Fail, 3)
+		eq(t, "fail by error", p.FailByError[allot.LicenseErrCount], 3)
+		eq(t, "sample", len(p.SampleFail), 3)
+		// Nothing changed.
+		gg, _ := e.St.Group(e.Ctx, e.Tenant.ID, g.GUID)
+		eq(t, "group state untouched", gg.ProcessingState, allot.ProcessingComplete)
+		c, _ := e.Consumed("SPE_E3")
+		eq(t, "consumed untouched", c, 0)
+		n, _ := e.St.PendingMarks(e.Ctx)
+		eq(t, "no marks", n, 0)
+		auditAfter, _, _ := e.St.ListAudit(e.Ctx, e.Tenant.ID, store.AuditFilter{Limit: 1000})
+		eq(t, "no audit", len(auditAfter), len(auditBefore))
+		// A seat change and a membership removal preview too.
+		e.AssignGroup(g, store.LicenseRequest{SkuID: e3.SkuID})
+		e.Drain()
+		pv, err = e.St.Preview(e.Ctx, e.Tenant.ID, func(ctx context.Context) error {
+			_, err := e.St.SetSeats(ctx, admin, e.Tenant.ID, "SPE_E3", 8)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eq(t, "more seats would license", pv.Products[0].Gain, 2)
+		pv, err = e.St.Preview(e.Ctx, e.Tenant.ID, func(ctx context.Context) error {
+			return e.St.RemoveMember(ctx, admin, e.Tenant.ID, g.GUID, us[0].GUID)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eq(t, "removal: one loses", pv.Products[0].Lose, 1)
+		eq(t, "removal: first waiter gains", pv.Products[0].Gain, 1)
+		eq(t, "still licensed after preview", e.Has(us[0]), []string{"SPE_E3"})
 		e.CheckCounters()
 	})
 }

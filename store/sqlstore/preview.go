@@ -1,0 +1,251 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"allot"
+	"allot/store"
+)
+
+// Preview runs change and everything group-based licensing would do after
+// it, in one transaction that is rolled back, and reports per product how
+// many users would gain, lose or fail to get it (DESIGN.md §3 rule 10).
+// change must use the store's methods with the context it is given.
+func (s *Store) Preview(ctx context.Context, tenantID int64, change func(ctx context.Context) error) (*store.Preview, error) {
+	t, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer t.tx.Rollback()
+	var last int64
+	if err := t.queryRow(`SELECT COALESCE(MAX(seq), 0) FROM marks`).Scan(&last); err != nil {
+		return nil, err
+	}
+	// Current states of every user the change touches, before the change.
+	before := map[int64][]allot.LicenseState{}
+	after := map[int64][]allot.LicenseState{}
+	var order []int64
+	var direct []int64
+	t.onApply = func(users []int64, cur, des [][]allot.LicenseState) {
+		for i, u := range users {
+			if _, ok := before[u]; !ok {
+				before[u] = cur[i]
+				order = append(order, u)
+			}
+			after[u] = des[i]
+		}
+	}
+	pctx := context.WithValue(ctx, txCtxKey{}, t)
+	t.ctx = pctx
+	if err := change(pctx); err != nil {
+		return nil, err
+	}
+	_ = direct
+	// Follow the marks the change wrote, and the marks that follow from
+	// them (freed seats go to waiters), as the reconciler would.
+	for round := 0; round < 100; round++ {
+		rows, err := t.query(`SELECT kind, target_id FROM marks WHERE tenant_id = ? AND seq > ? ORDER BY seq`, tenantID, last)
+		if err != nil {
+			return nil, err
+		}
+		type mk struct {
+			kind int
+			id   int64
+		}
+		var ms []mk
+		for rows.Next() {
+			var m mk
+			if err := rows.Scan(&m.kind, &m.id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			ms = append(ms, m)
+		}
+		rows.Close()
+		if len(ms) == 0 {
+			break
+		}
+		if err := t.queryRow(`SELECT COALESCE(MAX(seq), 0) FROM marks`).Scan(&last); err != nil {
+			return nil, err
+		}
+		seen := map[int64]bool{}
+		var users []int64
+		for _, m := range ms {
+			if m.kind == store.MarkUser {
+				if !seen[m.id] {
+					seen[m.id] = true
+					users = append(users, m.id)
+				}
+				continue
+			}
+			if err := s.expand(pctx, t.tx, m.id, func(typ int, id int64) {
+				if typ == 0 && !seen[id] {
+					seen[id] = true
+					users = append(users, id)
+				}
+			}); err != nil {
+				return nil, err
+			}
+		}
+		res := &batchResult{}
+		for start := 0; start < len(users); start += 25000 {
+			if _, _, err := t.reconcile(tenantID, users[start:min(start+25000, len(users))], res); err != nil {
+				return nil, err
+			}
+		}
+	}
+	products, err := t.products(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return summarize(t, products, order, before, after)
+}
+
+func summarize(t *tx, products []*allot.Product, order []int64, before, after map[int64][]allot.LicenseState) (*store.Preview, error) {
+	byID := map[int64]*store.PreviewProduct{}
+	var pp []*store.PreviewProduct
+	for _, p := range products {
+		x := &store.PreviewProduct{SkuID: p.SkuID, SkuPartNumber: p.SkuPartNumber, FailByError: map[string]int{}, FailByCode: map[string]int{},
+			EnabledUnits: p.EnabledUnits, ConsumedUnitsAfter: p.ConsumedUnits}
+		byID[p.ID] = x
+		pp = append(pp, x)
+	}
+	var sampleIDs []int64
+	type ev struct {
+		p    *store.PreviewProduct
+		kind string
+		user int64
+	}
+	var evs []ev
+	for _, u := range order {
+		holdB, holdA := holding(before[u]), holding(after[u])
+		failA := failing(after[u])
+		for pid, x := range byID {
+			switch {
+			case !holdB[pid] && holdA[pid]:
+				x.Gain++
+				evs = append(evs, ev{x, "gain", u})
+			case holdB[pid] && !holdA[pid]:
+				x.Lose++
+				evs = append(evs, ev{x, "lose", u})
+			}
+			if c, ok := failA[pid]; ok && !holdA[pid] {
+				x.Fail++
+				x.FailByError[c.LicenseError()]++
+				x.FailByCode[string(c)]++
+				evs = append(evs, ev{x, "fail", u})
+			}
+		}
+	}
+	for _, e := range evs {
+		if n := len(sampleOf(e.p, e.kind)); n < 10 {
+			sampleIDs = append(sampleIDs, e.user)
+		}
+		setSample(e.p, e.kind, append(sampleOf(e.p, e.kind), fmt.Sprint(e.user)))
+	}
+	names, err := t.userNames(sampleIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := &store.Preview{UsersEvaluated: len(order)}
+	var parts []string
+	for _, x := range pp {
+		for _, kind := range []string{"gain", "lose", "fail"} {
+			var ids []string
+			for _, s := range sampleOf(x, kind) {
+				var id int64
+				fmt.Sscan(s, &id)
+				if n, ok := names[id]; ok {
+					ids = append(ids, n[0])
+				}
+			}
+			if ids == nil {
+				ids = []string{}
+			}
+			setSample(x, kind, ids)
+		}
+		if x.Gain+x.Lose+x.Fail == 0 {
+			continue
+		}
+		out.Products = append(out.Products, *x)
+		msg := fmt.Sprintf("%s: would license %d", x.SkuPartNumber, x.Gain)
+		if x.Lose > 0 {
+			msg += fmt.Sprintf(", remove %d", x.Lose)
+		}
+		if x.Fail > 0 {
+			var errs []string
+			for _, k := range sortedKeys(x.FailByCode) {
+				errs = append(errs, fmt.Sprintf("%d %s", x.FailByCode[k], k))
+			}
+			msg += fmt.Sprintf("; %d would fail: %s", x.Fail, strings.Join(errs, ", "))
+		}
+		parts = append(parts, msg)
+	}
+	if out.Products == nil {
+		out.Products = []store.PreviewProduct{}
+	}
+	out.Summary = strings.Join(parts, ". ")
+	if out.Summary == "" {
+		out.Summary = "No license would change."
+	}
+	return out, nil
+}
+
+func sampleOf(p *store.PreviewProduct, kind string) []string {
+	switch kind {
+	case "gain":
+		return p.SampleGain
+	case "lose":
+		return p.SampleLose
+	}
+	return p.SampleFail
+}
+
+func setSample(p *store.PreviewProduct, kind string, v []string) {
+	if len(v) > 10 {
+		v = v[:10]
+	}
+	switch kind {
+	case "gain":
+		p.SampleGain = v
+	case "lose":
+		p.SampleLose = v
+	default:
+		p.SampleFail = v
+	}
+}
+
+func sortedKeys(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func holding(ss []allot.LicenseState) map[int64]bool {
+	m := map[int64]bool{}
+	for _, s := range ss {
+		if s.State == allot.StateActive {
+			m[s.ProductID] = true
+		}
+	}
+	return m
+}
+
+func failing(ss []allot.LicenseState) map[int64]allot.Code {
+	m := map[int64]allot.Code{}
+	for _, s := range ss {
+		if s.State != allot.StateActive && s.Code != "" {
+			// Prefer the specific reason over "another product failed".
+			if c, ok := m[s.ProductID]; !ok || c == allot.EOtherProductFailed {
+				m[s.ProductID] = s.Code
+			}
+		}
+	}
+	return m
+}
