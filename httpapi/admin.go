@@ -18,6 +18,7 @@ func (s *Server) adminRoutes() {
 	s.handle("PATCH /allot/v1/subscribedSkus/{id}", permProducts, s.setSeats)
 	s.handle("GET /allot/v1/groups/{id}/licenseSummary", permRead, s.licenseSummary)
 	s.handle("GET /allot/v1/me", permRead, s.me)
+	s.handle("POST /allot/v1/preview", permRead, s.preview)
 }
 
 func msTimeOf(ms int64) time.Time { return time.UnixMilli(ms).UTC() }

@@ -196,6 +196,9 @@ type tx struct {
 	// woke records that marks were written, so workers are woken after commit.
 	woke bool
 	now  int64
+	// onApply, when set (by a preview), sees every evaluated user's states
+	// before and after.
+	onApply func(users []int64, cur, des [][]allot.LicenseState)
 }
 
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {
