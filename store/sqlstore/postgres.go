@@ -256,3 +256,8 @@ func randomHex(n int) string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// DB returns the store's write pool, for tests and benchmarks that need
+// raw SQL (counting rows, installing test triggers). The store's own code
+// never goes through it.
+func (s *Store) DB() *sql.DB { return s.w }
