@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -95,6 +96,7 @@ func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 func newBenchGroup() *cobra.Command {
 	var sf storeFlags
 	var members, seats, chunk int
+	var cpuprofile string
 	cmd := &cobra.Command{
 		Use:   "group",
 		Short: "Time a group assignment of N members to ProcessingComplete, against the floor",
@@ -132,6 +134,14 @@ func newBenchGroup() *cobra.Command {
 			if chunk > 0 {
 				w.GroupChunk = chunk
 			}
+			if cpuprofile != "" {
+				f, err := os.Create(cpuprofile)
+				if err != nil {
+					return err
+				}
+				pprof.StartCPUProfile(f)
+				defer pprof.StopCPUProfile()
+			}
 			start := time.Now()
 			if _, err := st.AssignGroupLicenses(ctx, benchActor, t.ID, g.GUID, []store.LicenseRequest{{SkuID: p.SkuID}}, nil); err != nil {
 				return err
@@ -140,6 +150,9 @@ func newBenchGroup() *cobra.Command {
 				return err
 			}
 			took := time.Since(start)
+			if cpuprofile != "" {
+				pprof.StopCPUProfile()
+			}
 			// Verify the result before printing any figure.
 			gg, err := st.Group(ctx, t.ID, g.GUID)
 			if err != nil {
@@ -179,6 +192,7 @@ func newBenchGroup() *cobra.Command {
 	cmd.Flags().IntVar(&members, "members", 100000, "members of the group")
 	cmd.Flags().IntVar(&seats, "seats", -1, "seats of the product (default: as many as members)")
 	cmd.Flags().IntVar(&chunk, "chunk", 0, "members per reconcile transaction (default: the worker's)")
+	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the convergence to this file")
 	return cmd
 }
 

@@ -102,25 +102,11 @@ func (s *Store) Floor(ctx context.Context, n int) (time.Duration, error) {
 	defer s.w.ExecContext(context.Background(), `DROP TABLE IF EXISTS bench_floor`)
 	start := time.Now()
 	err := s.write(ctx, func(tx *tx) error {
-		const per = 1000
 		now := tx.now
-		for i := 0; i < n; i += per {
-			end := min(i+per, n)
-			var b strings.Builder
-			b.WriteString(`INSERT INTO bench_floor (user_id, product_id, source_id, state, code, disabled_plans, seq, updated_at) VALUES `)
-			args := make([]any, 0, (end-i)*8)
-			for j := i; j < end; j++ {
-				if j > i {
-					b.WriteByte(',')
-				}
-				b.WriteString("(?,?,?,?,?,?,?,?)")
-				args = append(args, int64(j+1), int64(1), int64(1), allot.StateActive, "", "", int64(j+1), now)
-			}
-			if _, err := tx.exec(b.String(), args...); err != nil {
-				return err
-			}
-		}
-		return nil
+		return tx.insertRows(`INSERT INTO bench_floor (user_id, product_id, source_id, state, code, disabled_plans, seq, updated_at) VALUES `, 8, "", n, 1000,
+			func(j int, args []any) []any {
+				return append(args, int64(j+1), int64(1), int64(1), allot.StateActive, "", "", int64(j+1), now)
+			})
 	})
 	return time.Since(start), err
 }

@@ -199,6 +199,8 @@ type tx struct {
 	// onApply, when set (by a preview), sees every evaluated user's states
 	// before and after.
 	onApply func(users []int64, cur, des [][]allot.LicenseState)
+	// stmts caches prepared multi-row statements for the transaction.
+	stmts map[string]*sql.Stmt
 }
 
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {

@@ -22,6 +22,7 @@ type batch struct {
 	consumed   map[int64]int // consumed units when loaded
 	waiting    map[int64]int // waiting units when loaded
 	groupNames map[int64]string
+	guids      []string // user GUIDs, aligned with inputs
 }
 
 // rangeOrIn returns a condition on col selecting ids: a range scan when the
@@ -73,6 +74,7 @@ func (t *tx) loadBatch(tenantID int64, users []int64, products []*allot.Product)
 		want[u] = i
 	}
 	b.inputs = make([]licensing.UserInput, len(users))
+	b.guids = make([]string, len(users))
 	for i, u := range users {
 		b.inputs[i].UserID = u
 	}
@@ -87,19 +89,19 @@ func (t *tx) loadBatch(tenantID int64, users []int64, products []*allot.Product)
 			}
 			continue
 		}
-		rows, err := t.query(`SELECT id, usage_location FROM users WHERE `+cond, args...)
+		rows, err := t.query(`SELECT id, usage_location, guid FROM users WHERE `+cond, args...)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
 			var id int64
-			var loc string
-			if err := rows.Scan(&id, &loc); err != nil {
+			var loc, guid string
+			if err := rows.Scan(&id, &loc, &guid); err != nil {
 				rows.Close()
 				return nil, err
 			}
 			if i, ok := want[id]; ok {
-				b.inputs[i].UsageLocation = loc
+				b.inputs[i].UsageLocation, b.guids[i] = loc, guid
 			}
 		}
 		rows.Close()
@@ -226,19 +228,19 @@ func splitForIn(chunk []int64) [][]int64 {
 }
 
 func (t *tx) loadUsageLocations(b *batch, want map[int64]int, ids []int64) error {
-	rows, err := t.query(`SELECT id, usage_location FROM users WHERE id IN (`+placeholders(len(ids))+`)`, idArgs(ids)...)
+	rows, err := t.query(`SELECT id, usage_location, guid FROM users WHERE id IN (`+placeholders(len(ids))+`)`, idArgs(ids)...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id int64
-		var loc string
-		if err := rows.Scan(&id, &loc); err != nil {
+		var loc, guid string
+		if err := rows.Scan(&id, &loc, &guid); err != nil {
 			return err
 		}
 		if i, ok := want[id]; ok {
-			b.inputs[i].UsageLocation = loc
+			b.inputs[i].UsageLocation, b.guids[i] = loc, guid
 		}
 	}
 	return rows.Err()
@@ -305,7 +307,10 @@ func (t *tx) apply(b *batch, env *evalEnv, outs []licensing.Outcome, a allot.Act
 	var deletes []stateKey
 	waitDelta := map[int64]int{}
 	errDelta := map[int64]int{}
-	var audits []auditRow
+	// Users whose licenses changed, by transition (before, after), so one
+	// bulk audit event covers every user with the same change.
+	audits := map[[2]string][]int{}
+	var transitions [][2]string
 	var changedUsers []int64
 	if t.onApply != nil {
 		users := make([]int64, len(outs))
@@ -352,8 +357,11 @@ func (t *tx) apply(b *batch, env *evalEnv, outs []licensing.Outcome, a allot.Act
 		}
 		before, after := activeParts(env, in.Current), activeParts(env, out.Desired)
 		if before != after || len(out.Gained)+len(out.Lost) > 0 {
-			audits = append(audits, auditRow{a, allot.AuditEvent{Activity: allot.ActChangeUserLicense, TargetKind: "User",
-				Changes: []allot.Change{{Property: "AssignedLicense", Old: before, New: after}}, TargetID: fmt.Sprint(in.UserID)}})
+			k := [2]string{before, after}
+			if _, ok := audits[k]; !ok {
+				transitions = append(transitions, k)
+			}
+			audits[k] = append(audits[k], i)
 		}
 	}
 	if err := t.deleteStates(deletes); err != nil {
@@ -391,17 +399,18 @@ func (t *tx) apply(b *batch, env *evalEnv, outs []licensing.Outcome, a allot.Act
 			}
 		}
 	}
-	if len(audits) > 0 {
-		names, err := t.userNames(changedUsers)
-		if err != nil {
-			return err
+	for _, k := range transitions {
+		idx := audits[k]
+		ev := allot.AuditEvent{Activity: allot.ActChangeUserLicense, TargetKind: "User",
+			Changes: []allot.Change{{Property: "AssignedLicense", Old: k[0], New: k[1]}}}
+		if len(idx) == 1 {
+			ev.TargetID = b.guids[idx[0]]
 		}
-		for i := range audits {
-			var id int64
-			fmt.Sscan(audits[i].ev.TargetID, &id)
-			audits[i].ev.TargetID, audits[i].ev.TargetName = names[id][0], names[id][1]
+		users := make([]int64, len(idx))
+		for j, i := range idx {
+			users[j] = b.inputs[i].UserID
 		}
-		if err := t.auditMany(b.tenant.ID, audits); err != nil {
+		if err := t.auditUsers(b.tenant.ID, a, ev, users); err != nil {
 			return err
 		}
 	}
@@ -518,32 +527,17 @@ func (t *tx) deleteStates(keys []stateKey) error {
 }
 
 func (t *tx) upsertStates(ss []allot.LicenseState) error {
-	const per = 8
-	const rowsPer = 1000
-	for start := 0; start < len(ss); start += rowsPer {
-		chunk := ss[start:min(start+rowsPer, len(ss))]
-		var b strings.Builder
-		b.Grow(len(chunk) * 20)
-		b.WriteString(`INSERT INTO license_states (user_id, product_id, source_id, state, code, disabled_plans, seq, updated_at) VALUES `)
-		args := make([]any, 0, len(chunk)*per)
-		for i, s := range chunk {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString("(?,?,?,?,?,?,?,?)")
+	return t.insertRows(`INSERT INTO license_states (user_id, product_id, source_id, state, code, disabled_plans, seq, updated_at) VALUES `, 8,
+		` ON CONFLICT (user_id, product_id, source_id) DO UPDATE SET state = excluded.state, code = excluded.code,
+			disabled_plans = excluded.disabled_plans, seq = excluded.seq, updated_at = excluded.updated_at`, len(ss), 1000,
+		func(i int, args []any) []any {
+			s := ss[i]
 			dis := ""
 			if s.Source == allot.DirectSource {
 				dis = encodePlans(s.DisabledPlans)
 			}
-			args = append(args, s.UserID, s.ProductID, s.Source, s.State, string(s.Code), dis, s.Seq, s.UpdatedAt)
-		}
-		b.WriteString(` ON CONFLICT (user_id, product_id, source_id) DO UPDATE SET state = excluded.state, code = excluded.code,
-			disabled_plans = excluded.disabled_plans, seq = excluded.seq, updated_at = excluded.updated_at`)
-		if _, err := t.exec(b.String(), args...); err != nil {
-			return err
-		}
-	}
-	return nil
+			return append(args, s.UserID, s.ProductID, s.Source, s.State, string(s.Code), dis, s.Seq, s.UpdatedAt)
+		})
 }
 
 // ReconcileUsers recomputes the licenses of users (in priority order) from
@@ -615,10 +609,11 @@ func prioritize(b *batch) {
 	sort.SliceStable(idx, func(x, y int) bool { return key[idx[x]] < key[idx[y]] })
 	in := make([]licensing.UserInput, len(idx))
 	us := make([]int64, len(idx))
+	gs := make([]string, len(idx))
 	for i, j := range idx {
-		in[i], us[i] = b.inputs[j], b.users[j]
+		in[i], us[i], gs[i] = b.inputs[j], b.users[j], b.guids[j]
 	}
-	b.inputs, b.users = in, us
+	b.inputs, b.users, b.guids = in, us, gs
 }
 
 // ExpandGroupUsers returns every user in a group, transitively, in

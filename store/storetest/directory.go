@@ -83,6 +83,53 @@ func testDirectory(t *testing.T, open Opener) {
 		all, _, _ := e.St.ListAudit(e.Ctx, e.Tenant.ID, store.AuditFilter{Limit: 100})
 		eq(t, "newest first", all[0].ID > all[len(all)-1].ID, true)
 	})
+	t.Run("GroupLicensingAuditsEveryUserAndPagesThroughThem", func(t *testing.T) {
+		e := NewEnv(t, open(t))
+		e3 := e.Product("SPE_E3", 10)
+		us := e.Users("au", 5, "US")
+		g := e.Group("g", us[0], us[1], us[2], us[3], us[4])
+		e.AssignGroup(g, store.LicenseRequest{SkuID: e3.SkuID})
+		e.Drain()
+		seen := map[string]bool{}
+		var cursor int64
+		pages := 0
+		for {
+			evs, next, err := e.St.ListAudit(e.Ctx, e.Tenant.ID, store.AuditFilter{Activity: allot.ActChangeUserLicense, Before: cursor, Limit: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			for _, ev := range evs {
+				if seen[ev.GUID] {
+					t.Errorf("event %s listed twice", ev.GUID)
+				}
+				seen[ev.GUID] = true
+				eq(t, "actor", ev.ActorName, allot.SystemActor.Name)
+				eq(t, "target kind", ev.TargetKind, "User")
+				if ev.TargetName == "" || ev.TargetID == "" {
+					t.Errorf("event %s has no target user", ev.GUID)
+				}
+			}
+			if next == 0 {
+				break
+			}
+			cursor = next
+		}
+		eq(t, "events", len(seen), 5)
+		eq(t, "pages", pages, 3)
+		one, _, err := e.St.ListAudit(e.Ctx, e.Tenant.ID, store.AuditFilter{Activity: allot.ActChangeUserLicense, TargetID: us[2].GUID, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eq(t, "filtered by target", len(one), 1)
+		eq(t, "filtered target", one[0].TargetName, us[2].UserPrincipalName)
+		for _, act := range []string{allot.ActSetGroupLicense, allot.ActStartGroupLicense, allot.ActFinishGroupLicense} {
+			evs, _, _ := e.St.ListAudit(e.Ctx, e.Tenant.ID, store.AuditFilter{Activity: act, Limit: 10})
+			eq(t, act+" events", len(evs), 1)
+		}
+		fin, _, _ := e.St.ListAudit(e.Ctx, e.Tenant.ID, store.AuditFilter{Activity: allot.ActFinishGroupLicense, Limit: 1})
+		eq(t, "finish reason", fin[0].ResultReason, "Users successfully assigned licenses: 5, Users for whom license assignment failed: 0.")
+	})
 	t.Run("DeletingAUserGivesBackItsSeatToTheFirstWaiter", func(t *testing.T) {
 		e := NewEnv(t, open(t))
 		e3 := e.Product("SPE_E3", 1)

@@ -1,0 +1,64 @@
+package sqlstore
+
+import (
+	"database/sql"
+	"strings"
+)
+
+// insertRows writes rows with multi-row INSERT statements of up to per rows
+// each: head is "INSERT INTO t (a, b) VALUES ", cols the number of columns,
+// tail an optional ON CONFLICT clause, and row(i, args) appends the i-th
+// row's values. The statement for a full batch is prepared once per
+// transaction and reused, so SQL is parsed once, not once per batch.
+func (t *tx) insertRows(head string, cols int, tail string, n, per int, row func(i int, args []any) []any) error {
+	if n == 0 {
+		return nil
+	}
+	if max := 30000 / cols; per > max {
+		per = max
+	}
+	tuple := "(" + placeholders(cols) + ")"
+	build := func(k int) string {
+		var b strings.Builder
+		b.Grow(len(head) + k*(len(tuple)+1) + len(tail))
+		b.WriteString(head)
+		for i := 0; i < k; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(tuple)
+		}
+		b.WriteString(tail)
+		return t.s.q(b.String())
+	}
+	args := make([]any, 0, per*cols)
+	for start := 0; start < n; start += per {
+		end := min(start+per, n)
+		args = args[:0]
+		for i := start; i < end; i++ {
+			args = row(i, args)
+		}
+		if end-start == per {
+			key := head + tail + itoa(int64(per))
+			st := t.stmts[key]
+			if st == nil {
+				var err error
+				if st, err = t.tx.PrepareContext(t.ctx, build(per)); err != nil {
+					return err
+				}
+				if t.stmts == nil {
+					t.stmts = map[string]*sql.Stmt{}
+				}
+				t.stmts[key] = st
+			}
+			if _, err := st.ExecContext(t.ctx, args...); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, err := t.tx.ExecContext(t.ctx, build(end-start), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
