@@ -13,11 +13,11 @@ import (
 )
 
 func (s *Server) adminRoutes() {
-	s.handle("GET /allot/v1/catalog", permRead, s.catalog)
-	s.handle("POST /allot/v1/subscribedSkus", permProducts, s.addProduct)
-	s.handle("PATCH /allot/v1/subscribedSkus/{id}", permProducts, s.setSeats)
-	s.handle("GET /allot/v1/groups/{id}/licenseSummary", permRead, s.licenseSummary)
-	s.handle("GET /allot/v1/me", permRead, s.me)
+	s.handle("GET /allot/v1/catalog", PermProductsRead, s.catalog)
+	s.handle("POST /allot/v1/subscribedSkus", PermProductsWrite, s.addProduct)
+	s.handle("PATCH /allot/v1/subscribedSkus/{id}", PermProductsWrite, s.setSeats)
+	s.handle("GET /allot/v1/groups/{id}/licenseSummary", PermReportsRead, s.licenseSummary)
+	s.handle("GET /allot/v1/me", PermSignedIn, s.me)
 	s.handle("POST /allot/v1/preview", permRead, s.preview)
 }
 
@@ -174,6 +174,8 @@ func itoa(n int) string {
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
-	writeJSON(w, http.StatusOK, map[string]any{"tenantId": p.Tenant.GUID, "tenantName": p.Tenant.DisplayName, "name": p.Name, "role": p.Role})
+	out := principalJSON(p)
+	out["tenantId"], out["tenantName"], out["role"] = p.Tenant.GUID, p.Tenant.DisplayName, p.Role
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

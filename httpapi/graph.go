@@ -12,34 +12,34 @@ import (
 )
 
 func (s *Server) graphRoutes() {
-	s.handle("GET /v1.0/users", permRead, s.listUsers)
-	s.handle("POST /v1.0/users", permDirectory, s.createUser)
-	s.handle("GET /v1.0/users/{id}", permRead, s.getUser)
-	s.handle("PATCH /v1.0/users/{id}", permLicense, s.patchUser)
-	s.handle("DELETE /v1.0/users/{id}", permDirectory, s.deleteUser)
-	s.handle("GET /v1.0/users/{id}/memberOf", permRead, s.memberOf)
-	s.handle("POST /v1.0/users/{id}/assignLicense", permLicense, s.assignUserLicense)
-	s.handle("GET /v1.0/users/{id}/licenseDetails", permRead, s.licenseDetails)
-	s.handle("POST /v1.0/users/{id}/reprocessLicenseAssignment", permLicense, s.reprocessUser)
+	s.handle("GET /v1.0/users", PermUsersRead, s.listUsers)
+	s.handle("POST /v1.0/users", PermUsersWrite, s.createUser)
+	s.handle("GET /v1.0/users/{id}", PermUsersRead, s.getUser)
+	s.handle("PATCH /v1.0/users/{id}", PermUsersWrite|PermUsageLocation, s.patchUser)
+	s.handle("DELETE /v1.0/users/{id}", PermUsersWrite, s.deleteUser)
+	s.handle("GET /v1.0/users/{id}/memberOf", PermUsersRead, s.memberOf)
+	s.handle("POST /v1.0/users/{id}/assignLicense", PermLicensesWrite, s.assignUserLicense)
+	s.handle("GET /v1.0/users/{id}/licenseDetails", PermUsersRead, s.licenseDetails)
+	s.handle("POST /v1.0/users/{id}/reprocessLicenseAssignment", PermLicensesWrite, s.reprocessUser)
 
-	s.handle("GET /v1.0/groups", permRead, s.listGroups)
-	s.handle("POST /v1.0/groups", permDirectory, s.createGroup)
-	s.handle("GET /v1.0/groups/{id}", permRead, s.getGroup)
-	s.handle("PATCH /v1.0/groups/{id}", permDirectory, s.patchGroup)
-	s.handle("DELETE /v1.0/groups/{id}", permDirectory, s.deleteGroup)
-	s.handle("GET /v1.0/groups/{id}/members", permRead, s.members(false))
-	s.handle("GET /v1.0/groups/{id}/transitiveMembers", permRead, s.members(true))
-	s.handle("POST /v1.0/groups/{id}/members/$ref", permDirectory, s.addMember)
-	s.handle("DELETE /v1.0/groups/{id}/members/{mid}/$ref", permDirectory, s.removeMember)
-	s.handle("GET /v1.0/groups/{id}/memberOf", permRead, s.memberOf)
-	s.handle("POST /v1.0/groups/{id}/assignLicense", permLicense, s.assignGroupLicense)
-	s.handle("GET /v1.0/groups/{id}/membersWithLicenseErrors", permRead, s.membersWithLicenseErrors)
-	s.handle("POST /v1.0/groups/{id}/reprocessLicenseAssignment", permLicense, s.reprocessGroup)
+	s.handle("GET /v1.0/groups", PermGroupsRead, s.listGroups)
+	s.handle("POST /v1.0/groups", PermGroupsWrite, s.createGroup)
+	s.handle("GET /v1.0/groups/{id}", PermGroupsRead, s.getGroup)
+	s.handle("PATCH /v1.0/groups/{id}", PermGroupsWrite, s.patchGroup)
+	s.handle("DELETE /v1.0/groups/{id}", PermGroupsWrite, s.deleteGroup)
+	s.handle("GET /v1.0/groups/{id}/members", PermGroupsRead, s.members(false))
+	s.handle("GET /v1.0/groups/{id}/transitiveMembers", PermGroupsRead, s.members(true))
+	s.handle("POST /v1.0/groups/{id}/members/$ref", PermGroupsWrite, s.addMember)
+	s.handle("DELETE /v1.0/groups/{id}/members/{mid}/$ref", PermGroupsWrite, s.removeMember)
+	s.handle("GET /v1.0/groups/{id}/memberOf", PermGroupsRead, s.memberOf)
+	s.handle("POST /v1.0/groups/{id}/assignLicense", PermLicensesWrite, s.assignGroupLicense)
+	s.handle("GET /v1.0/groups/{id}/membersWithLicenseErrors", PermGroupsRead, s.membersWithLicenseErrors)
+	s.handle("POST /v1.0/groups/{id}/reprocessLicenseAssignment", PermLicensesWrite, s.reprocessGroup)
 
-	s.handle("GET /v1.0/subscribedSkus", permRead, s.listSkus)
-	s.handle("GET /v1.0/subscribedSkus/{id}", permRead, s.getSku)
-	s.handle("GET /v1.0/organization", permRead, s.organization)
-	s.handle("GET /v1.0/auditLogs/directoryAudits", permRead, s.listAudits)
+	s.handle("GET /v1.0/subscribedSkus", PermProductsRead, s.listSkus)
+	s.handle("GET /v1.0/subscribedSkus/{id}", PermProductsRead, s.getSku)
+	s.handle("GET /v1.0/organization", PermTenantRead, s.organization)
+	s.handle("GET /v1.0/auditLogs/directoryAudits", PermAuditRead, s.listAudits)
 }
 
 // ---- users ----
@@ -82,8 +82,18 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p *store.Pri
 	if b.ProxyAddresses != nil {
 		u.ProxyAddresses = *b.ProxyAddresses
 	}
+	if b.PasswordProfile != nil { // checked before the user exists
+		if _, err := passwordFromProfile(*b.PasswordProfile); err != nil {
+			return err
+		}
+	}
 	if err := s.st.CreateUser(r.Context(), p.Actor(), p.Tenant.ID, u); err != nil {
 		return err
+	}
+	if b.PasswordProfile != nil {
+		if err := s.setUserPassword(r, p, u.GUID, *b.PasswordProfile); err != nil {
+			return err
+		}
 	}
 	m, err := s.userJSON(r, p, []*allot.User{u})
 	if err != nil {
@@ -135,26 +145,42 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, p *store.Prin
 	if err := decodeBody(r, &b, "microsoft.graph.user", userReadOnly...); err != nil {
 		return err
 	}
-	// A license administrator may set the usage location and nothing else.
-	if p.Role == store.RoleLicenseAdmin {
-		other := b.AccountEnabled != nil || b.DisplayName != nil || b.GivenName != nil || b.Surname != nil || b.Mail != nil ||
-			b.JobTitle != nil || b.Department != nil || b.UserPrincipalName != nil || b.ProxyAddresses != nil || b.PasswordProfile != nil
-		if other {
-			return allot.Errorf(allot.EForbidden, "Insufficient privileges: a License Administrator may change usageLocation only.")
+	// Without users.write (a License Administrator) only the usage location
+	// may change; nobody changes a user with more rights than their own.
+	other := b.AccountEnabled != nil || b.DisplayName != nil || b.GivenName != nil || b.Surname != nil || b.Mail != nil ||
+		b.JobTitle != nil || b.Department != nil || b.UserPrincipalName != nil || b.ProxyAddresses != nil || b.PasswordProfile != nil ||
+		b.MailNickname != nil
+	if other && effectivePerms(p)&PermUsersWrite == 0 {
+		return allot.Errorf(allot.EForbidden, "Insufficient privileges: without users.write (a License Administrator) only usageLocation can change.")
+	}
+	if err := s.guardUserChange(r, p, r.PathValue("id"), !other, b.AccountEnabled != nil && !*b.AccountEnabled); err != nil {
+		return err
+	}
+	if b.PasswordProfile != nil { // checked before anything changes
+		if _, err := passwordFromProfile(*b.PasswordProfile); err != nil {
+			return err
 		}
 	}
-	_, err := s.st.UpdateUser(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id"), store.UserPatch{
+	u, err := s.st.UpdateUser(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id"), store.UserPatch{
 		UserPrincipalName: b.UserPrincipalName, DisplayName: b.DisplayName, GivenName: b.GivenName, Surname: b.Surname,
 		Mail: b.Mail, JobTitle: b.JobTitle, Department: b.Department, UsageLocation: b.UsageLocation,
 		AccountEnabled: b.AccountEnabled, ProxyAddresses: b.ProxyAddresses})
 	if err != nil {
 		return err
 	}
+	if b.PasswordProfile != nil {
+		if err := s.setUserPassword(r, p, u.GUID, *b.PasswordProfile); err != nil {
+			return err
+		}
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	if err := s.guardUserChange(r, p, r.PathValue("id"), false, true); err != nil {
+		return err
+	}
 	if err := s.st.DeleteUser(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id")); err != nil {
 		return err
 	}

@@ -115,7 +115,9 @@ func newHarness(t *testing.T, open storeOpener) *harness {
 	st := open(t)
 	logs := &errorLog{}
 	log := slog.New(logs)
-	srv := httptest.NewServer(New(st, log, DefaultLimits).Handler())
+	limits := DefaultLimits
+	limits.RatePerSecond = 0 // API tests send bursts with one token; auth_test.go tests the rate limit
+	srv := httptest.NewServer(New(st, log, limits).Handler())
 	t.Cleanup(srv.Close)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = 256

@@ -24,10 +24,18 @@ type Limits struct {
 	MaxBody    int64 // request body bytes
 	DefaultTop int   // page size when $top is absent
 	MaxTop     int   // largest $top
+	// MaxCSVRows is the most rows one CSV import may have (see MaxCSVRows).
+	MaxCSVRows int
+	// RatePerSecond and RateBurst limit the requests of one credential (API
+	// token or session): a token bucket; 0 means no limit. Past it: 429 with
+	// Retry-After.
+	RatePerSecond float64
+	RateBurst     int
 }
 
 // DefaultLimits are the limits allot serves with unless configured.
-var DefaultLimits = Limits{MaxBody: 1 << 20, DefaultTop: 100, MaxTop: 999}
+var DefaultLimits = Limits{MaxBody: 1 << 20, DefaultTop: 100, MaxTop: 999, MaxCSVRows: MaxCSVRows,
+	RatePerSecond: DefaultRatePerSecond, RateBurst: DefaultRateBurst}
 
 // Server holds the HTTP handlers.
 type Server struct {
@@ -35,71 +43,32 @@ type Server struct {
 	log    *slog.Logger
 	limits Limits
 	mux    *http.ServeMux
+	auth   *authState // sign-in, sessions, rate limits (auth.go)
 }
 
 // New returns a Server on the store.
 func New(st *sqlstore.Store, log *slog.Logger, limits Limits) *Server {
 	s := &Server{st: st, log: log, limits: limits, mux: http.NewServeMux()}
+	s.auth = newAuthState(limits)
 	s.routes()
 	return s
 }
 
 // Handler returns the server's root handler with its middleware.
-func (s *Server) Handler() http.Handler { return s.recover(s.requestID(s.mux)) }
+// Cross-origin protection refuses every state-changing request that a
+// browser sends from another origin (auth.go).
+func (s *Server) Handler() http.Handler { return s.recover(s.requestID(s.crossOrigin(s.mux))) }
 
 type handler func(w http.ResponseWriter, r *http.Request, p *store.Principal) error
 
-// perm is what a route needs of the caller's role.
-type perm int
-
-const (
-	permRead      perm = iota // any role
-	permLicense               // assign, remove, reprocess licenses; set usage location
-	permDirectory             // users, groups, memberships
-	permProducts              // products and seats
-)
-
-func allowed(role string, p perm) bool {
-	switch role {
-	case store.RoleGlobalAdmin:
-		return true
-	case store.RoleUserAdmin:
-		return p != permProducts
-	case store.RoleLicenseAdmin:
-		return p == permRead || p == permLicense
-	case store.RoleGlobalReader:
-		return p == permRead
-	}
-	return false
-}
-
-// handle registers an authenticated route.
-func (s *Server) handle(pattern string, need perm, h handler) {
+// handle registers an authenticated route that needs the permission need
+// (any one of its bits; PermSignedIn for any caller). The role → permission
+// model is in roles.go, authentication and limits in auth.go.
+func (s *Server) handle(pattern string, need Perm, h handler) {
+	s.auth.register(pattern, need)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.authenticate(r)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		if !allowed(p.Role, need) {
-			s.writeError(w, r, allot.Errorf(allot.EForbidden, "Insufficient privileges to complete the operation: the role %s cannot do this.", p.Role))
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.limits.MaxBody)
-		ctx := sqlstore.WithCorrelationID(r.Context(), requestIDOf(r))
-		if err := h(w, r.WithContext(ctx), p); err != nil {
-			s.writeError(w, r, err)
-		}
+		s.serveAuthenticated(w, r, need, h)
 	})
-}
-
-func (s *Server) authenticate(r *http.Request) (*store.Principal, error) {
-	h := r.Header.Get("Authorization")
-	tok, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || strings.TrimSpace(tok) == "" {
-		return nil, allot.Errorf(allot.EUnauthorized, "Access token is empty. Send 'Authorization: Bearer <token>'; 'allot tenant create' prints one.")
-	}
-	return s.st.Authenticate(r.Context(), strings.TrimSpace(tok))
 }
 
 type ridKey struct{}
@@ -139,11 +108,11 @@ func (s *Server) recover(next http.Handler) http.Handler {
 }
 
 func (s *Server) routes() {
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	s.public("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write([]byte("ok\n"))
 	})
-	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	s.public("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := s.st.Ping(ctx); err != nil {
@@ -154,6 +123,7 @@ func (s *Server) routes() {
 	})
 	s.graphRoutes()
 	s.adminRoutes()
+	s.authRoutes()
 	// Anything else under the API prefixes is a Graph-style 404.
 	for _, prefix := range []string{"/v1.0/", "/allot/v1/"} {
 		s.mux.HandleFunc(prefix, func(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,169 @@
+package httpapi
+
+// Limits on what one caller may ask for: the request rate of one credential,
+// and failed sign-ins, slowed down per account and per address.
+
+import (
+	"math"
+	"sync"
+	"time"
+)
+
+// MaxCSVRows is the most data rows one CSV import may have (not counting the
+// header). The CLI's import refuses a larger file before sending anything.
+const MaxCSVRows = 50_000
+
+// Default per-credential request rate: a token bucket.
+const (
+	DefaultRatePerSecond = 200
+	DefaultRateBurst     = 2000
+)
+
+// rateLimiter is a token bucket per key (an API token or a session).
+type rateLimiter struct {
+	rate  float64 // tokens per second; 0: no limit
+	burst float64
+	mu    sync.Mutex
+	b     map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newRateLimiter(perSecond float64, burst int) *rateLimiter {
+	if burst < 1 {
+		burst = int(math.Max(1, math.Ceil(perSecond)))
+	}
+	return &rateLimiter{rate: perSecond, burst: float64(burst), b: map[string]*bucket{}}
+}
+
+// allow takes one token of key's bucket, or says how long to wait for one.
+func (l *rateLimiter) allow(key string, now time.Time) (time.Duration, bool) {
+	if l == nil || l.rate <= 0 {
+		return 0, true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.b[key]
+	if b == nil {
+		if len(l.b) >= 100_000 {
+			l.prune(now)
+		}
+		b = &bucket{tokens: l.burst, last: now}
+		l.b[key] = b
+	}
+	b.tokens = math.Min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0, true
+	}
+	return time.Duration((1 - b.tokens) / l.rate * float64(time.Second)), false
+}
+
+// prune drops the buckets that are full again (idle keys).
+func (l *rateLimiter) prune(now time.Time) {
+	for k, b := range l.b {
+		if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
+			delete(l.b, k)
+		}
+	}
+}
+
+// Failed sign-ins: the first few are free, then each further attempt must
+// wait twice as long as the previous one, up to signinMaxDelay. A success
+// clears the account's count; counts are forgotten after signinWindow
+// without a failure.
+const (
+	signinFreePerAccount = 5
+	signinFreePerAddress = 20
+	signinWindow         = 15 * time.Minute
+	signinMaxDelay       = 15 * time.Minute
+	// signinConcurrency bounds the password checks running at once (each
+	// Argon2id check takes 19 MiB and tens of milliseconds).
+	signinConcurrency = 4
+)
+
+type failures struct {
+	n     int
+	last  time.Time
+	until time.Time
+}
+
+// signinGuard counts failed sign-ins per account and per address.
+type signinGuard struct {
+	mu      sync.Mutex
+	account map[string]*failures
+	address map[string]*failures
+	slots   chan struct{}
+}
+
+func newSigninGuard() *signinGuard {
+	return &signinGuard{account: map[string]*failures{}, address: map[string]*failures{}, slots: make(chan struct{}, signinConcurrency)}
+}
+
+// wait says how long the account or the address must still wait before it
+// may try again (0: it may).
+func (g *signinGuard) wait(account, address string, now time.Time) time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var d time.Duration
+	for _, f := range []*failures{g.account[account], g.address[address]} {
+		if f != nil && f.until.After(now) {
+			d = max(d, f.until.Sub(now))
+		}
+	}
+	return d
+}
+
+// fail records a failed sign-in of the account from the address.
+func (g *signinGuard) fail(account, address string, now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	bump(g.account, account, signinFreePerAccount, now)
+	bump(g.address, address, signinFreePerAddress, now)
+}
+
+func bump(m map[string]*failures, key string, free int, now time.Time) {
+	if len(m) >= 100_000 {
+		for k, f := range m {
+			if now.Sub(f.last) > signinWindow && !f.until.After(now) {
+				delete(m, k)
+			}
+		}
+	}
+	f := m[key]
+	if f == nil || now.Sub(f.last) > signinWindow {
+		f = &failures{}
+		m[key] = f
+	}
+	f.n++
+	f.last = now
+	if f.n >= free {
+		shift := min(f.n-free, 20)
+		f.until = now.Add(min(time.Second<<shift, signinMaxDelay))
+	}
+}
+
+// succeed clears the account's failures (not the address's).
+func (g *signinGuard) succeed(account string) {
+	g.mu.Lock()
+	delete(g.account, account)
+	g.mu.Unlock()
+}
+
+// acquire takes a password-check slot, waiting at most d.
+func (g *signinGuard) acquire(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case g.slots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+func (g *signinGuard) release() { <-g.slots }

@@ -1,0 +1,205 @@
+package httpapi
+
+// People's sign-in with a password, and sign-out.
+
+import (
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"allot"
+	"allot/store"
+)
+
+func (s *Server) authRoutes() {
+	s.public("POST /allot/v1/signin", s.signin)
+	s.public("POST /allot/v1/signout", s.signout)
+	s.public("GET /allot/v1/sso/login", s.ssoLogin)
+	s.public("GET /allot/v1/sso/callback", s.ssoCallback)
+	s.apiClientRoutes()
+	s.roleRoutes()
+}
+
+type signinBody struct {
+	UserName string `json:"userName"`
+	Password string `json:"password"`
+	TenantID string `json:"tenantId"`
+	Next     string `json:"next"`
+}
+
+// signin checks a user name and password and starts a session: JSON
+// ({"userName", "password", "tenantId"?}) answers 200 with the signed-in
+// user; a form post answers 303 to next (a path on this site) or /.
+func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
+	ctx := sqlstoreCtx(r)
+	r = r.WithContext(ctx)
+	b, form, err := readSignin(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ten, err := s.signinTenant(r, b.TenantID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	addr := clientAddress(r)
+	account := itoa64(ten.ID) + ":" + allot.NormalizeKey(b.UserName)
+	g := s.auth.signin
+	if wait := g.wait(account, addr, time.Now()); wait > 0 {
+		s.writeRetryAfter(w, r, wait, "Too many failed sign-ins; wait before trying again.")
+		return
+	}
+	if !g.acquire(10 * time.Second) {
+		s.writeRetryAfter(w, r, time.Second, "Too many sign-ins at once; try again.")
+		return
+	}
+	u, err := s.st.CheckPassword(ctx, ten.ID, b.UserName, b.Password)
+	g.release()
+	if allot.ErrorCode(err) == allot.EUnauthorized {
+		g.fail(account, addr, time.Now())
+		if aerr := s.st.RecordSignInFailure(ctx, ten.ID, b.UserName, "password", addr, "Invalid user name or password, or the account is disabled."); aerr != nil {
+			s.writeError(w, r, aerr)
+			return
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	g.succeed(account)
+	raw, sess, err := s.st.CreateSession(ctx, u, "password", addr, s.auth.session)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.setSessionCookie(w, raw)
+	w.Header().Set("Cache-Control", "no-store")
+	if form {
+		http.Redirect(w, r, safeNext(b.Next), http.StatusSeeOther)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": u.GUID, "userPrincipalName": u.UserPrincipalName, "displayName": u.DisplayName,
+		"tenantId": ten.GUID, "expiresDateTime": graphTime(sess.ExpiresAt)})
+}
+
+// readSignin reads a sign-in from a JSON body or a form.
+func readSignin(r *http.Request) (signinBody, bool, error) {
+	var b signinBody
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data" {
+		if err := r.ParseForm(); err != nil {
+			return b, true, allot.Errorf(allot.EInvalid, "The sign-in form could not be read: %v", err)
+		}
+		b.UserName = firstNonEmpty(r.PostForm.Get("userName"), r.PostForm.Get("username"))
+		b.Password, b.TenantID, b.Next = r.PostForm.Get("password"), r.PostForm.Get("tenantId"), r.PostForm.Get("next")
+		return b, true, checkSignin(b)
+	}
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		return b, false, err
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return b, false, allot.Errorf(allot.EInvalid, "Send {\"userName\": \"...\", \"password\": \"...\"} as JSON, or a form.")
+	}
+	for k, v := range raw {
+		var sv string
+		if json.Unmarshal(v, &sv) != nil {
+			return b, false, allot.Errorf(allot.EInvalid, "'%s' must be a string.", k)
+		}
+		switch strings.ToLower(k) {
+		case "username":
+			b.UserName = sv
+		case "password":
+			b.Password = sv
+		case "tenantid":
+			b.TenantID = sv
+		case "next":
+			b.Next = sv
+		default:
+			return b, false, allot.Errorf(allot.EInvalid, "Sign-in has no property '%s'; send userName and password.", k)
+		}
+	}
+	return b, false, checkSignin(b)
+}
+
+func checkSignin(b signinBody) error {
+	if strings.TrimSpace(b.UserName) == "" || b.Password == "" {
+		return allot.Errorf(allot.EInvalid, "Send userName and password.")
+	}
+	return nil
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// signinTenant is the tenant whose users sign in: the one named, or the
+// default one. An unknown tenant answers like a wrong password.
+func (s *Server) signinTenant(r *http.Request, id string) (*allot.Tenant, error) {
+	if id == "" {
+		return s.st.DefaultTenant(r.Context())
+	}
+	t, err := s.st.TenantByGUID(r.Context(), id)
+	if allot.ErrorCode(err) == allot.ENotFound {
+		return nil, allot.Errorf(allot.EUnauthorized, "The user name or password is incorrect.")
+	}
+	return t, err
+}
+
+// safeNext keeps a redirect target on this site: a path, never another
+// host ("//evil", "/\evil", "https://evil").
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" {
+		return "/"
+	}
+	return next
+}
+
+// signout ends the caller's session, if any, and clears the cookie.
+func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
+	r = r.WithContext(sqlstoreCtx(r))
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		if p, err := s.st.SessionPrincipal(r.Context(), c.Value, s.auth.session); err == nil {
+			if err := s.st.EndSession(r.Context(), p); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+	}
+	clearCookie(w, sessionCookie)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// principalJSON describes the caller for /allot/v1/me-like answers.
+func principalJSON(p *store.Principal) map[string]any {
+	return map[string]any{"id": p.GUID, "kind": p.Kind, "name": p.Name, "roles": roleNamesOf(p.Roles),
+		"scopes": p.Scopes, "permissions": nonNil(effectivePerms(p).Names())}
+}
+
+func roleNamesOf(ids []string) []string {
+	out := []string{}
+	for _, id := range ids {
+		if r, ok := roleByID(id); ok {
+			out = append(out, r.Name)
+		}
+	}
+	return out
+}
