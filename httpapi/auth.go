@@ -133,16 +133,16 @@ func (s *Server) serveAuthenticated(w http.ResponseWriter, r *http.Request, need
 
 // forbidden is the answer to a caller that lacks the permission.
 func forbidden(p *store.Principal, need Perm) error {
-	who := "your roles"
+	who := "your roles do"
 	switch {
 	case p.Kind == store.PrincipalClient && p.Scopes != nil:
-		who = "this API client's scopes and roles"
+		who = "this API client's scopes and roles do"
 	case p.Role != "":
-		who = "the role " + p.Role
+		who = "the role " + p.Role + " does"
 	case p.Kind == store.PrincipalUser:
-		who = "a user without directory roles"
+		who = "a user without directory roles does"
 	}
-	return allot.Errorf(allot.EForbidden, "Insufficient privileges to complete the operation: it needs %s, which %s do not allow.",
+	return allot.Errorf(allot.EForbidden, "Insufficient privileges to complete the operation: it needs %s, which %s not allow.",
 		strings.Join(need.Names(), " or "), who)
 }
 
