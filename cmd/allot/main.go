@@ -57,5 +57,6 @@ Create another tenant and a token:   allot tenant create --data ./allot-data --n
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServe(), newTenant(), newToken(), newBench())
+	addClientCommands(root)
 	return root
 }

@@ -1,0 +1,281 @@
+package csvimport
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"allot/client"
+)
+
+// Results of a row, as the report names them.
+const (
+	Licensed        = client.ResultLicensed
+	AlreadyLicensed = client.ResultAlreadyLicensed
+	NotFound        = client.ResultNotFound
+	Failed          = client.ResultFailed
+)
+
+// Row error codes the importer gives without asking the server.
+const (
+	CodeEmptyAddress   = "emptyAddress"
+	CodeInvalidAddress = "invalidAddress"
+)
+
+// Outcome is what happened to one row.
+type Outcome struct {
+	Line              int    `json:"line"`
+	Email             string `json:"email"`
+	Result            string `json:"result"`
+	UserID            string `json:"userId,omitempty"`
+	UserPrincipalName string `json:"userPrincipalName,omitempty"`
+	MatchedBy         string `json:"matchedBy,omitempty"`
+	Code              string `json:"code,omitempty"`
+	Message           string `json:"message,omitempty"`
+}
+
+// Report is the result of an import.
+type Report struct {
+	SkuID           string        `json:"skuId"`
+	SkuPartNumber   string        `json:"skuPartNumber"`
+	DryRun          bool          `json:"dryRun"`
+	Rows            int           `json:"rows"`
+	Licensed        int           `json:"licensed"`
+	AlreadyLicensed int           `json:"alreadyLicensed"`
+	NotFound        int           `json:"notFound"`
+	Failed          int           `json:"failed"`
+	SeatsAvailable  int           `json:"seatsAvailable"`
+	Duration        time.Duration `json:"-"`
+	Seconds         float64       `json:"seconds"`
+	Outcomes        []Outcome     `json:"outcomes"`
+}
+
+// OK tells whether every row ended licensed or already licensed.
+func (r *Report) OK() bool { return r.Failed == 0 && r.NotFound == 0 }
+
+// Importer licenses the users a CSV file names.
+type Importer struct {
+	Client        *client.Client
+	SkuID         string
+	DisabledPlans []string
+	DryRun        bool
+	// BatchSize is the number of users per bulk request (one server
+	// transaction); 0 means 1000.
+	BatchSize int
+	// Progress, when set, is called after each batch with the rows done.
+	Progress func(done, total int)
+}
+
+type pending struct {
+	rows  []int // indexes into outcomes of the rows of this batch
+	addrs []string
+}
+
+type resolved struct {
+	batch   pending
+	matches []client.AddressMatch
+	err     error
+}
+
+// Run imports the rows: it matches each address to a user (by
+// userPrincipalName, then by proxy address), licenses the matched users in
+// batches, and reports every row's outcome. An error means the import
+// stopped; the report then covers the rows done so far.
+func (im *Importer) Run(ctx context.Context, rows []Row) (*Report, error) {
+	start := time.Now()
+	bs := im.BatchSize
+	if bs <= 0 {
+		bs = 1000
+	}
+	bs = min(bs, client.MaxBulk)
+	rep := &Report{SkuID: im.SkuID, DryRun: im.DryRun, Rows: len(rows), Outcomes: make([]Outcome, len(rows))}
+	// firstOf maps a normalized address, then a user id, to the first row
+	// that has it; later rows are duplicates of that row.
+	firstAddr := map[string]int{}
+	dupOf := map[int]int{}
+	var work []int
+	for i, r := range rows {
+		o := &rep.Outcomes[i]
+		o.Line, o.Email = r.Line, r.Email
+		switch {
+		case r.Email == "":
+			o.Result, o.Code, o.Message = Failed, CodeEmptyAddress, "The Email cell is empty."
+			continue
+		case !looksLikeAddress(r.Email):
+			o.Result, o.Code, o.Message = Failed, CodeInvalidAddress, fmt.Sprintf("'%s' is not an email address (alias@domain).", r.Email)
+			continue
+		}
+		k := strings.ToLower(r.Email)
+		if j, ok := firstAddr[k]; ok {
+			dupOf[i] = j
+			continue
+		}
+		firstAddr[k] = i
+		work = append(work, i)
+	}
+	done := len(rows) - len(work) - len(dupOf)
+	report := func() {
+		if im.Progress != nil {
+			im.Progress(min(done, len(rows)), len(rows))
+		}
+	}
+	report()
+
+	// Resolve ahead of licensing: the next batch's addresses are matched
+	// while the server licenses the current batch.
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := make(chan resolved, 2)
+	go func() {
+		defer close(ch)
+		for s := 0; s < len(work); s += bs {
+			b := pending{rows: work[s:min(s+bs, len(work))]}
+			for _, i := range b.rows {
+				b.addrs = append(b.addrs, rows[i].Email)
+			}
+			ms, err := im.Client.ResolveAddresses(rctx, b.addrs)
+			if err == nil && len(ms) != len(b.addrs) {
+				err = fmt.Errorf("the server resolved %d addresses of %d", len(ms), len(b.addrs))
+			}
+			select {
+			case ch <- resolved{batch: b, matches: ms, err: err}:
+			case <-rctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+
+	firstUser := map[string]int{}
+	reserved := 0
+	var runErr error
+	for rb := range ch {
+		if rb.err != nil {
+			runErr = rb.err
+			break
+		}
+		var ids []string
+		var idRows []int
+		for k, i := range rb.batch.rows {
+			m := rb.matches[k]
+			o := &rep.Outcomes[i]
+			if m.ID == "" {
+				o.Result, o.Code = NotFound, "userNotFound"
+				o.Message = "No user has this address as userPrincipalName or proxy address."
+				done++
+				continue
+			}
+			o.UserID, o.UserPrincipalName, o.MatchedBy = m.ID, m.UserPrincipalName, m.MatchedBy
+			if j, ok := firstUser[m.ID]; ok {
+				dupOf[i] = j
+				continue
+			}
+			firstUser[m.ID] = i
+			ids = append(ids, m.ID)
+			idRows = append(idRows, i)
+		}
+		if len(ids) > 0 {
+			res, err := im.Client.BulkAssign(ctx, client.BulkAssignRequest{SkuID: im.SkuID, DisabledPlans: im.DisabledPlans,
+				UserIDs: ids, DryRun: im.DryRun, ReservedUnits: reserved})
+			if err == nil && len(res.Value) != len(ids) {
+				err = fmt.Errorf("the server answered %d results for %d users", len(res.Value), len(ids))
+			}
+			if err != nil {
+				runErr = err
+				break
+			}
+			rep.SkuPartNumber, rep.SeatsAvailable = res.SkuPartNumber, res.SeatsAvailable
+			for k, r := range res.Value {
+				o := &rep.Outcomes[idRows[k]]
+				o.Result, o.Code, o.Message = r.Result, r.Code, r.Message
+				if r.Result == Licensed && im.DryRun {
+					reserved++
+				}
+				done++
+			}
+		}
+		report()
+	}
+	cancel()
+	for range ch {
+	}
+	// Duplicates share the outcome of the first row with the same address
+	// or user; a user licensed by the first row is already licensed here.
+	for i, j := range dupOf {
+		o, f := &rep.Outcomes[i], rep.Outcomes[j]
+		if f.Result == "" {
+			continue // the import stopped before the first row was done
+		}
+		o.UserID, o.UserPrincipalName = f.UserID, f.UserPrincipalName
+		if o.MatchedBy == "" {
+			o.MatchedBy = f.MatchedBy
+		}
+		switch f.Result {
+		case Licensed, AlreadyLicensed:
+			o.Result, o.Code = AlreadyLicensed, ""
+			o.Message = fmt.Sprintf("Duplicate of line %d (same user).", f.Line)
+		default:
+			o.Result, o.Code = f.Result, f.Code
+			o.Message = fmt.Sprintf("Duplicate of line %d: %s", f.Line, f.Message)
+		}
+		done++
+	}
+	report()
+	for _, o := range rep.Outcomes {
+		switch o.Result {
+		case Licensed:
+			rep.Licensed++
+		case AlreadyLicensed:
+			rep.AlreadyLicensed++
+		case NotFound:
+			rep.NotFound++
+		case Failed:
+			rep.Failed++
+		}
+	}
+	rep.Duration = time.Since(start)
+	rep.Seconds = rep.Duration.Seconds()
+	return rep, runErr
+}
+
+// looksLikeAddress accepts alias@domain without spaces or control characters.
+func looksLikeAddress(s string) bool {
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f || r == ',' || r == ';' || r == '<' || r == '>' {
+			return false
+		}
+	}
+	return true
+}
+
+// WriteCSV writes every row's outcome as CSV.
+func (r *Report) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"line", "email", "result", "userId", "userPrincipalName", "matchedBy", "code", "message"})
+	for _, o := range r.Outcomes {
+		res := o.Result
+		if res == "" {
+			res = "notProcessed"
+		}
+		cw.Write([]string{fmt.Sprint(o.Line), safeCell(o.Email), res, o.UserID, safeCell(o.UserPrincipalName), o.MatchedBy, o.Code, safeCell(o.Message)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// safeCell keeps spreadsheets from reading a cell as a formula.
+func safeCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}

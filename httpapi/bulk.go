@@ -1,0 +1,101 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"allot"
+	"allot/store"
+	"allot/store/sqlstore"
+)
+
+// bulkRoutes registers the bulk endpoints that CSV imports use: resolving
+// addresses to users, and licensing many users in one transaction.
+func (s *Server) bulkRoutes() {
+	s.handle("POST /allot/v1/users/resolve", PermUsersRead, s.resolveAddresses)
+	s.handle("POST /allot/v1/licenses/assign", PermLicensesWrite, s.bulkAssign)
+}
+
+// resolveAddresses answers {"value": [{"address","id","userPrincipalName",
+// "displayName","matchedBy"}]}, one entry per address in order; id is null
+// when no user has the address.
+func (s *Server) resolveAddresses(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	var b struct {
+		Addresses []string `json:"addresses"`
+	}
+	if err := decodeBody(r, &b, "resolveAddresses"); err != nil {
+		return err
+	}
+	if b.Addresses == nil {
+		return allot.Errorf(allot.EInvalid, "Send {\"addresses\": [\"alias@domain\", ...]}.")
+	}
+	ms, err := s.st.ResolveAddresses(r.Context(), p.Tenant.ID, b.Addresses)
+	if err != nil {
+		return err
+	}
+	items := make([]map[string]any, len(ms))
+	for i, m := range ms {
+		it := map[string]any{"address": m.Address, "id": nil}
+		if m.User != nil {
+			it["id"], it["userPrincipalName"], it["displayName"], it["matchedBy"] = m.User.GUID, m.User.UserPrincipalName, m.User.DisplayName, m.MatchedBy
+		}
+		items[i] = it
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": items})
+	return nil
+}
+
+// bulkAssign licenses many users with one product in one write transaction:
+// {"skuId", "disabledPlans", "userIds", "dryRun", "reservedUnits"}. Each user
+// is licensed fully or not at all; the answer lists every user's result.
+func (s *Server) bulkAssign(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	var b struct {
+		SkuID         string   `json:"skuId"`
+		SkuPartNumber string   `json:"skuPartNumber"`
+		DisabledPlans []string `json:"disabledPlans"`
+		UserIDs       []string `json:"userIds"`
+		DryRun        bool     `json:"dryRun"`
+		ReservedUnits int      `json:"reservedUnits"`
+	}
+	if err := decodeBody(r, &b, "bulkAssignLicense"); err != nil {
+		return err
+	}
+	sku := b.SkuID
+	if sku == "" {
+		sku = b.SkuPartNumber
+	}
+	if sku == "" {
+		return allot.Errorf(allot.EInvalid, "Send skuId (or skuPartNumber) and userIds.")
+	}
+	res, err := s.st.BulkAssignLicense(r.Context(), p.Actor(), p.Tenant.ID, sqlstore.BulkAssignRequest{
+		Sku: sku, DisabledPlans: b.DisabledPlans, Users: b.UserIDs, DryRun: b.DryRun, ReservedUnits: b.ReservedUnits})
+	if err != nil {
+		return err
+	}
+	items := make([]map[string]any, len(res.Outcomes))
+	summary := map[string]int{sqlstore.BulkLicensed: 0, sqlstore.BulkAlreadyLicensed: 0, sqlstore.BulkNotFound: 0, sqlstore.BulkFailed: 0}
+	for i, o := range res.Outcomes {
+		it := map[string]any{"userId": o.Ref, "result": o.Result}
+		if o.GUID != "" {
+			it["userId"], it["userPrincipalName"] = o.GUID, o.UPN
+		}
+		if o.Code != "" {
+			it["code"] = string(o.Code)
+			if o.Code.IsLicensing() || o.Result == sqlstore.BulkFailed {
+				it["error"] = o.Code.LicenseError()
+			}
+		}
+		if o.Message != "" {
+			it["message"] = o.Message
+		}
+		if o.Via != "" {
+			it["via"] = o.Via
+		}
+		summary[o.Result]++
+		items[i] = it
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"skuId": res.Product.SkuID, "skuPartNumber": res.Product.SkuPartNumber, "dryRun": b.DryRun,
+		"value": items, "summary": summary, "seatsAvailable": res.Product.Available(),
+	})
+	return nil
+}

@@ -1,0 +1,526 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"allot"
+	"allot/licensing"
+	"allot/store"
+)
+
+// Bulk results: what a bulk assignment did for one user.
+const (
+	BulkLicensed        = "licensed"
+	BulkAlreadyLicensed = "alreadyLicensed"
+	BulkNotFound        = "notFound"
+	BulkFailed          = "failed"
+)
+
+// MaxBulkUsers is the most users one bulk assignment may name.
+const MaxBulkUsers = 5000
+
+// BulkOutcome is one user's result of a bulk assignment.
+type BulkOutcome struct {
+	Ref    string // the reference as given (GUID or userPrincipalName)
+	GUID   string
+	UPN    string
+	Result string
+	Code   allot.Code
+	// Message says what went wrong and what to do (for BulkFailed), or where
+	// the license comes from (for BulkAlreadyLicensed).
+	Message string
+	// Via is, for BulkAlreadyLicensed, "direct" or the name of the group
+	// that grants the product.
+	Via string
+}
+
+// BulkAssignRequest licenses many users with one product.
+type BulkAssignRequest struct {
+	Sku           string // skuId or skuPartNumber
+	DisabledPlans []string
+	Users         []string // user GUIDs or userPrincipalNames, in priority order
+	// DryRun evaluates everything and rolls back.
+	DryRun bool
+	// ReservedUnits (dry run only) are seats that earlier batches of the same
+	// dry run would take; they count as consumed.
+	ReservedUnits int
+}
+
+// BulkAssignResult is the answer of BulkAssignLicense.
+type BulkAssignResult struct {
+	Product  *allot.Product // with ConsumedUnits after the batch
+	Outcomes []BulkOutcome  // one per requested user, in order
+}
+
+var errDryRun = errors.New("dry run: roll back")
+
+// BulkAssignLicense gives one product to many users directly, in one write
+// transaction, with the same rules as AssignUserLicenses: each user is
+// licensed fully or not at all (a user who cannot get the product keeps
+// everything as it was and gets the precise error), users are served in the
+// given order while seats last, and users who already hold the product,
+// directly or through a group, are left alone. Unknown users are reported,
+// not fatal.
+func (s *Store) BulkAssignLicense(ctx context.Context, a allot.Actor, tenantID int64, req BulkAssignRequest) (*BulkAssignResult, error) {
+	if len(req.Users) == 0 {
+		return nil, allot.Errorf(allot.EInvalid, "userIds is empty; name at least one user.")
+	}
+	if len(req.Users) > MaxBulkUsers {
+		return nil, allot.Errorf(allot.EInvalid, "One bulk assignment may name at most %d users; this one names %d. Send them in batches.", MaxBulkUsers, len(req.Users))
+	}
+	if req.ReservedUnits < 0 || (req.ReservedUnits > 0 && !req.DryRun) {
+		return nil, allot.Errorf(allot.EInvalid, "reservedUnits is for dry runs only and cannot be negative.")
+	}
+	var res *BulkAssignResult
+	err := s.write(ctx, func(tx *tx) error {
+		res = &BulkAssignResult{Outcomes: make([]BulkOutcome, len(req.Users))}
+		products, err := tx.products(tenantID)
+		if err != nil {
+			return err
+		}
+		w, arg := productWhere(req.Sku)
+		var p *allot.Product
+		for _, pr := range products {
+			if (w == "p.sku_guid = ?" && pr.SkuID == arg) || (w == "p.part_number = ?" && strings.EqualFold(pr.SkuPartNumber, arg.(string))) {
+				p = pr
+			}
+		}
+		if p == nil {
+			return allot.Errorf(allot.EInvalid, "License '%s' does not correspond to a product of this tenant; list them with GET /v1.0/subscribedSkus.", req.Sku)
+		}
+		lr := []store.LicenseRequest{{SkuID: p.SkuID, DisabledPlans: slices.Clone(req.DisabledPlans)}}
+		if _, err := resolveRequests(products, lr, nil); err != nil {
+			return err
+		}
+		disabled := lr[0].DisabledPlans
+
+		// Resolve the references; keep the first occurrence of each user.
+		found, err := tx.usersByRef(tenantID, req.Users)
+		if err != nil {
+			return err
+		}
+		first := map[int64]int{}
+		var ids []int64
+		var idx []int // outcome index of each id
+		for i, ref := range req.Users {
+			o := &res.Outcomes[i]
+			o.Ref = ref
+			u, ok := found[refKey(ref)]
+			if !ok {
+				o.Result, o.Code = BulkNotFound, allot.ENotFound
+				o.Message = fmt.Sprintf("User '%s' does not exist or is not in this tenant.", ref)
+				continue
+			}
+			o.GUID, o.UPN = u.guid, u.upn
+			if j, dup := first[u.id]; dup {
+				o.Result = "dup:" + fmt.Sprint(j)
+				continue
+			}
+			first[u.id] = i
+			ids = append(ids, u.id)
+			idx = append(idx, i)
+		}
+		if len(ids) > 0 {
+			b, err := tx.loadBatch(tenantID, ids, products)
+			if err != nil {
+				return err
+			}
+			env := b.env(tx)
+			env.WaitingOutside = map[int64]int{} // a direct assignment is synchronous: it does not queue
+			target := env.Products[p.ID]
+			target.ConsumedUnits += req.ReservedUnits
+			outs := make([]licensing.Outcome, len(b.inputs))
+			for k := range b.inputs {
+				o := &res.Outcomes[idx[k]]
+				in := b.inputs[k]
+				if via, ok := holds(in, p.ID, b.groupNames); ok {
+					o.Result, o.Via = BulkAlreadyLicensed, via
+					if via == "direct" {
+						o.Message = fmt.Sprintf("Already has %s, assigned directly.", p.SkuPartNumber)
+					} else {
+						o.Message = fmt.Sprintf("Already has %s through group '%s'.", p.SkuPartNumber, via)
+					}
+					continue
+				}
+				// The user's direct grants with this product added (or its
+				// plans replaced), then the group grants, as AssignUserLicenses does.
+				direct := map[int64]licensing.Grant{}
+				for _, g := range in.Grants {
+					if g.Source == allot.DirectSource {
+						direct[g.ProductID] = g
+					}
+				}
+				direct[p.ID] = licensing.Grant{Source: allot.DirectSource, ProductID: p.ID, DisabledPlans: disabled}
+				grants := make([]licensing.Grant, 0, len(in.Grants)+1)
+				for _, pid := range sortedIDs(direct) {
+					grants = append(grants, direct[pid])
+				}
+				for _, g := range in.Grants {
+					if g.Source != allot.DirectSource {
+						grants = append(grants, g)
+					}
+				}
+				in.Grants = grants
+				// Evaluate changes the products' consumption as it goes; a
+				// user who fails must leave no trace, so keep a copy.
+				saved := make(map[int64]int, len(env.Products))
+				for id, pr := range env.Products {
+					saved[id] = pr.ConsumedUnits
+				}
+				out := licensing.Evaluate(env.Env, in)
+				if env.seqErr != nil {
+					return env.seqErr
+				}
+				var failed *allot.LicenseState
+				for i := range out.Desired {
+					st := &out.Desired[i]
+					if st.Source == allot.DirectSource && st.ProductID == p.ID && st.State != allot.StateActive {
+						failed = st
+					}
+				}
+				if failed != nil {
+					for id, n := range saved {
+						env.Products[id].ConsumedUnits = n
+					}
+					o.Result, o.Code = BulkFailed, failed.Code
+					o.Message = licensing.Message(env.Env, failed.Code, target)
+					continue
+				}
+				o.Result = BulkLicensed
+				b.inputs[k] = in
+				outs[k] = out
+			}
+			if !req.DryRun {
+				if err := tx.apply(b, env, outs, a, &batchResult{}); err != nil {
+					return err
+				}
+			}
+			target.ConsumedUnits -= req.ReservedUnits
+			pc := *p
+			pc.ConsumedUnits = target.ConsumedUnits
+			res.Product = &pc
+		} else {
+			pc := *p
+			res.Product = &pc
+		}
+		// Later mentions of the same user share the first one's outcome.
+		for i := range res.Outcomes {
+			o := &res.Outcomes[i]
+			if j, ok := strings.CutPrefix(o.Result, "dup:"); ok {
+				var k int
+				fmt.Sscan(j, &k)
+				ref := o.Ref
+				*o = res.Outcomes[k]
+				o.Ref = ref
+			}
+		}
+		if req.DryRun {
+			return errDryRun
+		}
+		return nil
+	})
+	if errors.Is(err, errDryRun) {
+		err = nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// holds tells whether the user holds the product now and through what.
+func holds(in licensing.UserInput, productID int64, groupNames map[int64]string) (string, bool) {
+	via := ""
+	for _, st := range in.Current {
+		if st.ProductID != productID || st.State != allot.StateActive {
+			continue
+		}
+		if st.Source == allot.DirectSource {
+			return "direct", true
+		}
+		if via == "" {
+			via = groupNames[st.Source]
+			if via == "" {
+				via = fmt.Sprintf("group %d", st.Source)
+			}
+		}
+	}
+	return via, via != ""
+}
+
+type userKey struct {
+	id        int64
+	guid, upn string
+}
+
+func refKey(ref string) string {
+	ref = strings.TrimSpace(ref)
+	if _, err := uuid.Parse(ref); err == nil && !strings.Contains(ref, "@") {
+		return "id:" + strings.ToLower(ref)
+	}
+	return "upn:" + allot.NormalizeKey(ref)
+}
+
+// usersByRef resolves GUIDs and userPrincipalNames, keyed by refKey.
+func (t *tx) usersByRef(tenantID int64, refs []string) (map[string]userKey, error) {
+	var guids, upns []string
+	for _, r := range refs {
+		k := refKey(r)
+		if g, ok := strings.CutPrefix(k, "id:"); ok {
+			guids = append(guids, g)
+		} else {
+			upns = append(upns, strings.TrimPrefix(k, "upn:"))
+		}
+	}
+	out := make(map[string]userKey, len(refs))
+	for _, q := range []struct {
+		col    string
+		prefix string
+		vals   []string
+	}{{"guid", "id:", guids}, {"upn_key", "upn:", upns}} {
+		for start := 0; start < len(q.vals); start += 500 {
+			chunk := q.vals[start:min(start+500, len(q.vals))]
+			args := make([]any, 0, len(chunk)+1)
+			args = append(args, tenantID)
+			for _, v := range chunk {
+				args = append(args, v)
+			}
+			// By guid alone: with tenant_id in the condition SQLite would pick
+			// the (tenant_id, upn_key) index and scan the whole tenant.
+			cond := `tenant_id = ? AND ` + q.col
+			if q.col == "guid" {
+				cond = `+tenant_id = ? AND guid`
+			}
+			rows, err := t.query(`SELECT id, guid, upn, upn_key FROM users WHERE `+cond+` IN (`+placeholders(len(chunk))+`)`, args...)
+			if err != nil {
+				return nil, err
+			}
+			for rows.Next() {
+				var u userKey
+				var key string
+				if err := rows.Scan(&u.id, &u.guid, &u.upn, &key); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				if q.col == "guid" {
+					out["id:"+u.guid] = u
+				} else {
+					out["upn:"+key] = u
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// AddressMatch is the user an address resolves to.
+type AddressMatch struct {
+	Address   string
+	User      *allot.User // nil when no user has the address
+	MatchedBy string      // "userPrincipalName" or "proxyAddresses"
+}
+
+// ResolveAddresses matches each address to a user by userPrincipalName and
+// then by proxy address, case-insensitively; a proxy address matches with
+// or without its smtp: prefix. The answer has one entry per address, in order.
+// It reads only what a match needs: the userPrincipalName index for every
+// address, the proxy-address index only for the addresses left over.
+func (s *Store) ResolveAddresses(ctx context.Context, tenantID int64, addrs []string) ([]AddressMatch, error) {
+	if len(addrs) > MaxBulkUsers {
+		return nil, allot.Errorf(allot.EInvalid, "One request may resolve at most %d addresses; this one has %d. Send them in batches.", MaxBulkUsers, len(addrs))
+	}
+	bare := make([]string, len(addrs))
+	var keys []string
+	seen := map[string]bool{}
+	for i, a := range addrs {
+		k := allot.NormalizeKey(a)
+		if len(k) > 5 && strings.EqualFold(k[:5], "smtp:") {
+			k = k[5:]
+		}
+		bare[i] = k
+		if k != "" && !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	byUPN, err := s.usersByKey(ctx, `SELECT u.upn_key, u.id, u.guid, u.upn, u.display_name FROM users u WHERE u.tenant_id = ? AND u.upn_key IN `, tenantID, keys)
+	if err != nil {
+		return nil, err
+	}
+	var pkeys []string
+	for _, k := range keys {
+		if _, ok := byUPN[k]; !ok {
+			pkeys = append(pkeys, k, "smtp:"+k)
+		}
+	}
+	byProxy, err := s.usersByKey(ctx, `SELECT p.addr_key, u.id, u.guid, u.upn, u.display_name FROM proxy_addresses p JOIN users u ON u.id = p.user_id
+		WHERE p.tenant_id = ? AND p.addr_key IN `, tenantID, pkeys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AddressMatch, len(addrs))
+	for i, a := range addrs {
+		out[i].Address = a
+		k := bare[i]
+		if u, ok := byUPN[k]; ok {
+			out[i].User, out[i].MatchedBy = u, "userPrincipalName"
+		} else if u, ok := byProxy["smtp:"+k]; ok {
+			out[i].User, out[i].MatchedBy = u, "proxyAddresses"
+		} else if u, ok := byProxy[k]; ok {
+			out[i].User, out[i].MatchedBy = u, "proxyAddresses"
+		}
+	}
+	return out, nil
+}
+
+// usersByKey runs query (ending in "IN ") for keys in chunks; each row is
+// (key, id, guid, upn, display name).
+func (s *Store) usersByKey(ctx context.Context, query string, tenantID int64, keys []string) (map[string]*allot.User, error) {
+	out := make(map[string]*allot.User, len(keys))
+	for start := 0; start < len(keys); start += 500 {
+		chunk := keys[start:min(start+500, len(keys))]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, tenantID)
+		for _, k := range chunk {
+			args = append(args, k)
+		}
+		rows, err := s.query(ctx, query+`(`+placeholders(len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var k string
+			u := &allot.User{TenantID: tenantID}
+			if err := rows.Scan(&k, &u.ID, &u.GUID, &u.UserPrincipalName, &u.DisplayName); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[k] = u
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// CreateUsersBulk creates many users in one transaction with multi-row
+// inserts (for imports and benchmarks); each user is audited as "Add user".
+// A userPrincipalName or proxy address that is taken fails the whole call.
+func (s *Store) CreateUsersBulk(ctx context.Context, a allot.Actor, tenantID int64, users []*allot.User) error {
+	upns := make(map[string]bool, len(users))
+	addrs := map[string]bool{}
+	for i, u := range users {
+		if err := validateUser(u); err != nil {
+			return allot.Errorf(allot.EInvalid, "user %d: %s", i+1, allot.ErrorMessage(err))
+		}
+		k := allot.NormalizeKey(u.UserPrincipalName)
+		if upns[k] {
+			return allot.Errorf(allot.EConflict, "userPrincipalName '%s' appears twice.", u.UserPrincipalName)
+		}
+		upns[k] = true
+		for _, pa := range u.ProxyAddresses {
+			pk := allot.NormalizeKey(pa)
+			if addrs[pk] {
+				return allot.Errorf(allot.EConflict, "Proxy address '%s' appears twice.", pa)
+			}
+			addrs[pk] = true
+		}
+		u.TenantID = tenantID
+		u.GUID = uuid.NewString()
+	}
+	return s.write(ctx, func(tx *tx) error {
+		const per = 13
+		for start := 0; start < len(users); start += 500 {
+			chunk := users[start:min(start+500, len(users))]
+			var b strings.Builder
+			b.WriteString(`INSERT INTO users (tenant_id, guid, upn, upn_key, display_name, given_name, surname, mail, job_title,
+				department, usage_location, account_enabled, created_at) VALUES `)
+			args := make([]any, 0, len(chunk)*per)
+			for i, u := range chunk {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString("(" + placeholders(per) + ")")
+				u.CreatedAt = msTime(tx.now)
+				args = append(args, tenantID, u.GUID, u.UserPrincipalName, allot.NormalizeKey(u.UserPrincipalName), u.DisplayName,
+					u.GivenName, u.Surname, u.Mail, u.JobTitle, u.Department, u.UsageLocation, b2i(u.AccountEnabled), tx.now)
+			}
+			if _, err := tx.exec(b.String(), args...); err != nil {
+				if strings.Contains(strings.ToLower(err.Error()), "unique") {
+					return allot.Errorf(allot.EConflict, "A userPrincipalName of this batch is taken by an existing user.")
+				}
+				return err
+			}
+			// Read the new ids back by GUID.
+			gargs := make([]any, len(chunk))
+			byGUID := make(map[string]*allot.User, len(chunk))
+			for i, u := range chunk {
+				gargs[i] = u.GUID
+				byGUID[u.GUID] = u
+			}
+			rows, err := tx.query(`SELECT id, guid FROM users WHERE guid IN (`+placeholders(len(chunk))+`)`, gargs...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var id int64
+				var g string
+				if err := rows.Scan(&id, &g); err != nil {
+					rows.Close()
+					return err
+				}
+				byGUID[g].ID = id
+			}
+			rows.Close()
+		}
+		type pa struct {
+			key, addr string
+			user      int64
+		}
+		var pas []pa
+		for _, u := range users {
+			for _, a := range u.ProxyAddresses {
+				pas = append(pas, pa{allot.NormalizeKey(a), strings.TrimSpace(a), u.ID})
+			}
+		}
+		slices.SortFunc(pas, func(x, y pa) int { return strings.Compare(x.key, y.key) })
+		for start := 0; start < len(pas); start += 500 {
+			chunk := pas[start:min(start+500, len(pas))]
+			var b strings.Builder
+			b.WriteString(`INSERT INTO proxy_addresses (tenant_id, addr_key, user_id, address) VALUES `)
+			args := make([]any, 0, len(chunk)*4)
+			for i, p := range chunk {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString("(?, ?, ?, ?)")
+				args = append(args, tenantID, p.key, p.user, p.addr)
+			}
+			if _, err := tx.exec(b.String(), args...); err != nil {
+				if strings.Contains(strings.ToLower(err.Error()), "unique") || strings.Contains(strings.ToLower(err.Error()), "duplicate") {
+					return allot.Errorf(allot.EConflict, "A proxy address of this batch belongs to an existing user; proxy addresses are unique in the tenant.")
+				}
+				return err
+			}
+		}
+		audits := make([]auditRow, len(users))
+		for i, u := range users {
+			audits[i] = auditRow{a, allot.AuditEvent{Category: "UserManagement", Activity: allot.ActAddUser, TargetKind: "User", TargetID: u.GUID,
+				TargetName: u.UserPrincipalName, Changes: []allot.Change{{Property: "userPrincipalName", New: u.UserPrincipalName},
+					{Property: "displayName", New: u.DisplayName}, {Property: "usageLocation", New: u.UsageLocation}}}}
+		}
+		return tx.auditMany(tenantID, audits)
+	})
+}
