@@ -315,4 +315,3 @@ func (s *Server) setUserPassword(r *http.Request, p *store.Principal, userRef st
 	}
 	return s.st.SetPassword(r.Context(), p.Actor(), p.Tenant.ID, userRef, pw)
 }
-

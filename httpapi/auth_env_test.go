@@ -247,7 +247,7 @@ func (e *authEnv) do(method, path string, body any, as ...any) *httptest.Respons
 		data, _ := json.Marshal(b)
 		rd = bytes.NewReader(data)
 	}
-	r := httptest.NewRequest(method, "https://allot.test"+path, rd)
+	r := httptest.NewRequest(method, "https://allot.test"+strings.ReplaceAll(strings.ReplaceAll(path, " ", "%20"), "'", "%27"), rd)
 	if rd != nil {
 		r.Header.Set("Content-Type", "application/json")
 	}

@@ -34,6 +34,11 @@ type OIDCConfig struct {
 	TenantID string
 	// Scopes asked for; default openid, email, profile.
 	Scopes []string
+	// UserClaims are the ID token claims whose value may match a user's
+	// userPrincipalName on the first sign-in (later ones follow the link
+	// to that user). Default: "email", used only when email_verified is
+	// true. With Microsoft Entra ID use "upn" or "preferred_username".
+	UserClaims []string
 	// HTTPClient talks to the provider (default http.DefaultClient).
 	HTTPClient *http.Client
 }
@@ -54,6 +59,9 @@ type oidcState struct {
 func newOIDCState(c OIDCConfig) (*oidcState, error) {
 	if c.Issuer == "" || c.ClientID == "" || c.RedirectURL == "" {
 		return nil, allot.Errorf(allot.EInvalid, "Single sign-on needs the provider's issuer URL, a client id and the redirect URL (…/allot/v1/sso/callback).")
+	}
+	if len(c.UserClaims) == 0 {
+		c.UserClaims = []string{"email"}
 	}
 	if len(c.Scopes) == 0 {
 		c.Scopes = []string{oidc.ScopeOpenID, "email", "profile"}
@@ -172,22 +180,20 @@ func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		fail("the ID token is not valid.", allot.EUnauthorized, "")
 		return
 	}
-	var claims struct {
-		Email             string `json:"email"`
-		EmailVerified     *bool  `json:"email_verified"`
-		PreferredUsername string `json:"preferred_username"`
-		UPN               string `json:"upn"`
-	}
+	var claims map[string]any
 	if err := idt.Claims(&claims); err != nil {
 		fail("the ID token's claims cannot be read.", allot.EUnauthorized, "")
 		return
 	}
+	claim := func(k string) string { v, _ := claims[k].(string); return v }
 	var names []string
-	if claims.Email != "" && (claims.EmailVerified == nil || *claims.EmailVerified) {
-		names = append(names, claims.Email)
+	for _, k := range o.cfg.UserClaims {
+		if k == "email" && claims["email_verified"] != true {
+			continue // an unverified email proves nothing
+		}
+		names = append(names, claim(k))
 	}
-	names = append(names, claims.UPN, claims.PreferredUsername)
-	who := firstNonEmpty(claims.Email, claims.UPN, claims.PreferredUsername, idt.Subject)
+	who := firstNonEmpty(claim("email"), claim("upn"), claim("preferred_username"), idt.Subject)
 	u, err := s.st.UserForIdentity(r.Context(), ten.ID, idt.Issuer, idt.Subject, names)
 	if allot.ErrorCode(err) == allot.EForbidden {
 		fail("no enabled allot user matches this account.", allot.EForbidden, who)

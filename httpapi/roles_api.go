@@ -27,7 +27,7 @@ func roleDefinitionJSON(d roleDef) map[string]any {
 		"id": d.ID, "templateId": d.ID, "displayName": d.Name, "description": d.Description,
 		"isBuiltIn": true, "isEnabled": true, "resourceScopes": []string{"/"}, "version": "1",
 		"inheritsPermissionsFrom": []any{},
-		"rolePermissions": []map[string]any{{"allowedResourceActions": nonNil(d.Perms.Names()), "condition": nil}},
+		"rolePermissions":         []map[string]any{{"allowedResourceActions": nonNil(d.Perms.Names()), "condition": nil}},
 	}
 }
 

@@ -2,8 +2,8 @@ package sqlstore
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
+	"encoding/json"
 	"strconv"
 	"strings"
 
