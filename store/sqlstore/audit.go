@@ -2,8 +2,8 @@ package sqlstore
 
 import (
 	"context"
-	"slices"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 

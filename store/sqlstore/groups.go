@@ -168,14 +168,18 @@ func (s *Store) DeleteGroup(ctx context.Context, a allot.Actor, tenantID int64, 
 		// Members of this group that are groups lose it as a parent; users
 		// that got licenses through a licensed parent of this group must be
 		// recomputed.
-		parents, err := tx.ancestors(tenantID, g.ID)
-		if err != nil {
+		// Its members lose whatever it (or, through it, a parent) granted:
+		// mark each of them, since the group and its memberships go now.
+		var users []int64
+		if err := s.expand(tx.ctx, tx.tx, g.ID, func(typ int, id int64) {
+			if typ == 0 {
+				users = append(users, id)
+			}
+		}); err != nil {
 			return err
 		}
-		if len(parents) > 0 {
-			if err := tx.markGroups(tenantID, []int64{g.ID}); err != nil {
-				return err
-			}
+		if err := tx.markUsers(tenantID, users); err != nil {
+			return err
 		}
 		for _, q := range []string{
 			`DELETE FROM memberships WHERE member_type = 1 AND member_id = ?`,
@@ -349,10 +353,16 @@ func (t *tx) markMembershipChange(tenantID, g int64, typ int, mid int64) error {
 	if err != nil {
 		return err
 	}
-	if len(licensed) == 0 {
-		return nil
-	}
 	if typ == 0 {
+		// Also when no group in scope assigns licenses any more: the user may
+		// still hold states from one whose license removal is not processed yet.
+		if len(licensed) == 0 {
+			var n int
+			if err := t.queryRow(`SELECT COUNT(*) FROM license_states WHERE user_id = ? AND source_id IN (`+placeholders(len(scope))+`)`,
+				append([]any{mid}, idArgs(scope)...)...).Scan(&n); err != nil || n == 0 {
+				return err
+			}
+		}
 		return t.markUsers(tenantID, []int64{mid})
 	}
 	if err := t.markGroups(tenantID, []int64{mid}); err != nil {

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"errors"
@@ -261,3 +262,22 @@ func randomHex(n int) string {
 // raw SQL (counting rows, installing test triggers). The store's own code
 // never goes through it.
 func (s *Store) DB() *sql.DB { return s.w }
+
+// PostgresSchemaID names the PostgreSQL migration set: a hash of its files,
+// so that tests can keep one migrated template database per schema version.
+func PostgresSchemaID() string {
+	h := sha256.New()
+	fs.WalkDir(migrations, "migrations/postgres", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := migrations.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s %d\n", path, len(b))
+		h.Write(b)
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}

@@ -66,22 +66,29 @@ func Require(t testing.TB) {
 	}
 }
 
-// NewDatabase creates an empty database for the test, dropped (with any
-// connection still open to it) when the test ends, and returns its URL.
+// NewDatabase creates a database for the test with allot's schema, dropped
+// (with any connection still open to it) when the test ends, and returns its
+// URL. It is a copy of a template database migrated once per schema version
+// (allot_tpl_<hash of the migrations>), which is much cheaper than migrating
+// every test's database.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
 	Require(t)
 	b := make([]byte, 6)
 	rand.Read(b)
 	name := "allot_t_" + hex.EncodeToString(b)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	c, err := pgx.Connect(ctx, ServerURL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close(ctx)
-	if _, err := c.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	tpl, err := template(ctx, c)
+	if err != nil {
+		t.Fatalf("template database: %v", err)
+	}
+	if _, err := c.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+tpl); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(func() {
@@ -103,6 +110,49 @@ func NewDatabase(t testing.TB) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// template returns the name of the migrated template database of the
+// current schema, creating it if needed. Test processes running at once
+// (one per package) agree through an advisory lock; a template appears
+// under its final name only once it is complete.
+func template(ctx context.Context, c *pgx.Conn) (string, error) {
+	name := "allot_tpl_" + sqlstore.PostgresSchemaID()
+	const lockKey = 0x616c6c6f74 // "allot"
+	if _, err := c.Exec(ctx, "SELECT pg_advisory_lock($1)", lockKey); err != nil {
+		return "", err
+	}
+	defer c.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", lockKey)
+	var exists bool
+	if err := c.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return "", err
+	}
+	if exists {
+		return name, nil
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	tmp := "allot_tplnew_" + hex.EncodeToString(b)
+	if _, err := c.Exec(ctx, "CREATE DATABASE "+tmp); err != nil {
+		return "", err
+	}
+	u, err := url.Parse(ServerURL())
+	if err != nil {
+		return "", err
+	}
+	u.Path = "/" + tmp
+	st, err := sqlstore.OpenPostgres(ctx, u.String())
+	if err == nil {
+		err = st.Close()
+	}
+	if err == nil {
+		_, err = c.Exec(ctx, "ALTER DATABASE "+tmp+" RENAME TO "+name)
+	}
+	if err != nil {
+		c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+tmp+" WITH (FORCE)")
+		return "", err
+	}
+	return name, nil
 }
 
 // Open returns a fresh, migrated store on a new database; it is closed and

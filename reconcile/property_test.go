@@ -1,0 +1,414 @@
+package reconcile_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"testing"
+
+	"pgregory.net/rapid"
+
+	"allot"
+	"allot/catalog"
+	"allot/reconcile"
+	"allot/store"
+	"allot/store/sqlstore"
+)
+
+// model is the plain in-memory truth of the intents: who is in which group,
+// which product each group and user is given directly, and the seats.
+type model struct {
+	members  map[int][]member     // group index -> members in order
+	groupLic map[int]map[int]bool // group index -> products
+	direct   map[int]map[int]bool // user index -> products
+	seats    map[int]int
+}
+
+type member struct {
+	group bool
+	idx   int
+}
+
+// sources returns, per product, the set of source ids (0 direct, else the
+// group's store id) that grant it to user u.
+func (m *model) sources(u int, groupIDs []int64) map[int]map[int64]bool {
+	out := map[int]map[int64]bool{}
+	add := func(p int, s int64) {
+		if out[p] == nil {
+			out[p] = map[int64]bool{}
+		}
+		out[p][s] = true
+	}
+	for p := range m.direct[u] {
+		add(p, 0)
+	}
+	for g := range m.members {
+		if !m.contains(g, u, map[int]bool{}) {
+			continue
+		}
+		for p := range m.groupLic[g] {
+			add(p, groupIDs[g])
+		}
+	}
+	return out
+}
+
+func (m *model) contains(g, u int, seen map[int]bool) bool {
+	if seen[g] {
+		return false
+	}
+	seen[g] = true
+	for _, x := range m.members[g] {
+		if !x.group && x.idx == u {
+			return true
+		}
+		if x.group && m.contains(x.idx, u, seen) {
+			return true
+		}
+	}
+	return false
+}
+
+// reaches tells whether group a contains group b, transitively.
+func (m *model) reaches(a, b int) bool {
+	if a == b {
+		return true
+	}
+	for _, x := range m.members[a] {
+		if x.group && m.reaches(x.idx, b) {
+			return true
+		}
+	}
+	return false
+}
+
+var actor = allot.Actor{Kind: "app", ID: "prop", Name: "property test"}
+
+// TestReconcileMatchesModel drives random sequences of direct and group
+// assignments, membership changes (nested too), seat changes and reconcile
+// steps, and checks the store against the model after every reconcile.
+func TestReconcileMatchesModel(t *testing.T) {
+	parts := []string{"SPE_E3", "SPE_E5"}
+	const nUsers, nGroups = 7, 4
+	rapid.Check(t, func(rt *rapid.T) {
+		ctx := context.Background()
+		dir, err := os.MkdirTemp("", "allot-prop-")
+		if err != nil {
+			rt.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		st, err := sqlstore.OpenSQLite(ctx, dir)
+		if err != nil {
+			rt.Fatal(err)
+		}
+		defer st.Close()
+		ten, _ := st.CreateTenant(ctx, "prop", "NAM", "US")
+		var products []*allot.Product
+		m := &model{members: map[int][]member{}, groupLic: map[int]map[int]bool{}, direct: map[int]map[int]bool{}, seats: map[int]int{}}
+		for i, part := range parts {
+			d, _ := catalog.Lookup(part)
+			seats := rapid.IntRange(0, 4).Draw(rt, "seats-"+part)
+			p, err := st.AddProduct(ctx, actor, ten.ID, d, seats)
+			if err != nil {
+				rt.Fatal(err)
+			}
+			products = append(products, p)
+			m.seats[i] = seats
+		}
+		var users []*allot.User
+		for i := 0; i < nUsers; i++ {
+			loc := "US"
+			if i == nUsers-1 {
+				loc = "" // direct assignments fail; groups fall back to the tenant default
+			}
+			u := &allot.User{UserPrincipalName: fmt.Sprintf("u%d@prop.test", i), DisplayName: fmt.Sprint("u", i), UsageLocation: loc}
+			if err := st.CreateUser(ctx, actor, ten.ID, u); err != nil {
+				rt.Fatal(err)
+			}
+			users = append(users, u)
+		}
+		var groups []*allot.Group
+		var groupIDs []int64
+		for i := 0; i < nGroups; i++ {
+			g := &allot.Group{DisplayName: fmt.Sprint("g", i)}
+			if err := st.CreateGroup(ctx, actor, ten.ID, g); err != nil {
+				rt.Fatal(err)
+			}
+			groups = append(groups, g)
+			groupIDs = append(groupIDs, g.ID)
+		}
+		w := reconcile.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		w.GroupChunk = 3
+		w.UserBatch = rapid.IntRange(1, 8).Draw(rt, "userBatch")
+		// waitStart[p][u] is the reconcile step at which u started waiting for p.
+		waitStart := map[int]map[int]int{0: {}, 1: {}}
+		prevWaiting := map[int]map[int]bool{0: {}, 1: {}}
+		step := 0
+		// requeued is set when a removal may have put a waiter back in line
+		// since the last check; that check skips the FIFO comparison.
+		requeued := false
+
+		holders := func() map[int]map[int]bool {
+			lic, err := st.UserLicenses(ctx, ten.ID, idsOf(users))
+			if err != nil {
+				rt.Fatal(err)
+			}
+			h := map[int]map[int]bool{0: {}, 1: {}}
+			for ui, u := range users {
+				for _, v := range lic[u.ID] {
+					if v.State == allot.StateActive {
+						h[pidx(products, v.ProductID)][ui] = true
+					}
+				}
+			}
+			return h
+		}
+
+		check := func() {
+			step++
+			if err := w.Drain(ctx); err != nil {
+				rt.Fatal(err)
+			}
+			lic, err := st.UserLicenses(ctx, ten.ID, idsOf(users))
+			if err != nil {
+				rt.Fatal(err)
+			}
+			counts, _ := st.CountHolders(ctx, ten.ID)
+			ps, _ := st.Products(ctx, ten.ID)
+			waiting := map[int]map[int]bool{0: {}, 1: {}}
+			hold := map[int]map[int]bool{0: {}, 1: {}}
+			for ui, u := range users {
+				want := m.sources(ui, groupIDs)
+				got := map[int]map[int64]bool{}
+				for _, v := range lic[u.ID] {
+					pi := pidx(products, v.ProductID)
+					if got[pi] == nil {
+						got[pi] = map[int64]bool{}
+					}
+					got[pi][v.Source] = true
+					if v.State == allot.StateActive {
+						hold[pi][ui] = true
+					}
+					if v.Code == allot.ENoSeats || v.Code == allot.ESeatsReduced {
+						waiting[pi][ui] = true
+					}
+				}
+				// Every source the model knows has a state, and no other.
+				for pi := range parts {
+					if fmt.Sprint(sortedSet(want[pi])) != fmt.Sprint(sortedSet(got[pi])) {
+						rt.Fatalf("step %d user %d %s: sources %v, model %v", step, ui, parts[pi], sortedSet(got[pi]), sortedSet(want[pi]))
+					}
+				}
+			}
+			for pi, p := range ps {
+				idx := pidx(products, p.ID)
+				if p.ConsumedUnits != counts[p.ID] || p.ConsumedUnits != len(hold[idx]) {
+					rt.Fatalf("step %d %s: consumedUnits %d, holders %d/%d", step, p.SkuPartNumber, p.ConsumedUnits, counts[p.ID], len(hold[idx]))
+				}
+				if p.ConsumedUnits > p.EnabledUnits {
+					rt.Fatalf("step %d %s: consumedUnits %d > enabledUnits %d", step, p.SkuPartNumber, p.ConsumedUnits, p.EnabledUnits)
+				}
+				// Nobody waits for a seat while one is free.
+				if p.ConsumedUnits < p.EnabledUnits && len(waiting[idx]) > 0 {
+					for ui, u := range users {
+						rt.Logf("user %d: %s", ui, statesString(lic[u.ID], false))
+					}
+					n, _ := st.PendingMarks(ctx)
+					rt.Logf("pending marks %d; model %+v", n, m)
+					rt.Fatalf("step %d %s: %d users wait while %d of %d seats are used", step, p.SkuPartNumber, len(waiting[idx]), p.ConsumedUnits, p.EnabledUnits)
+				}
+				_ = pi
+			}
+			// FIFO: a user who waited since an earlier step is not passed by
+			// one who started waiting later.
+			for pi := range parts {
+				for u := range waiting[pi] {
+					if _, ok := waitStart[pi][u]; !ok || !prevWaiting[pi][u] {
+						waitStart[pi][u] = step
+					}
+				}
+				for a := range prevWaiting[pi] {
+					if !waiting[pi][a] || requeued {
+						continue
+					}
+					for b := range prevWaiting[pi] {
+						// A direct assignment is synchronous and does not queue.
+						if hold[pi][b] && !m.direct[b][pi] && waitStart[pi][b] > waitStart[pi][a] {
+							rt.Fatalf("step %d %s: user %d (waiting since step %d) was licensed before user %d (waiting since step %d)",
+								step, parts[pi], b, waitStart[pi][b], a, waitStart[pi][a])
+						}
+					}
+				}
+				prevWaiting[pi] = waiting[pi]
+			}
+			requeued = false
+			// Reconciling again changes nothing.
+			rs, err := st.ReconcileUsers(ctx, ten.ID, idsOf(users), nil)
+			if err != nil {
+				rt.Fatal(err)
+			}
+			if rs.Changed != 0 {
+				// The only change allowed is the reason of a group grant that
+				// failed because another product of the group had no seat:
+				// which of the two carries the specific error depends on the
+				// seats left when the user was evaluated, and a later batch
+				// may have taken the seat (licenses and seats are the same).
+				lic2, _ := st.UserLicenses(ctx, ten.ID, idsOf(users))
+				for ui, u := range users {
+					a, b := statesString(lic[u.ID], true), statesString(lic2[u.ID], true)
+					if a != b {
+						rt.Logf("user %d before: %s", ui, statesString(lic[u.ID], false))
+						rt.Logf("user %d after:  %s", ui, statesString(lic2[u.ID], false))
+						rt.Fatalf("step %d: a second reconcile changed %d users", step, rs.Changed)
+					}
+				}
+			}
+		}
+
+		rt.Repeat(map[string]func(*rapid.T){
+			"assignDirect": func(rt *rapid.T) {
+				ui := rapid.IntRange(0, nUsers-1).Draw(rt, "user")
+				pi := rapid.IntRange(0, len(parts)-1).Draw(rt, "product")
+				before := holders()
+				p, _ := st.Product(ctx, ten.ID, products[pi].SkuID)
+				_, err := st.AssignUserLicenses(ctx, actor, ten.ID, users[ui].GUID, []store.LicenseRequest{{SkuID: products[pi].SkuID}}, nil)
+				wantOK := users[ui].UsageLocation != "" && (before[pi][ui] || p.ConsumedUnits < p.EnabledUnits)
+				if (err == nil) != wantOK {
+					rt.Fatalf("direct assign user %d %s: err %v, want success %v (consumed %d of %d)", ui, parts[pi], err, wantOK, p.ConsumedUnits, p.EnabledUnits)
+				}
+				if err == nil {
+					if m.direct[ui] == nil {
+						m.direct[ui] = map[int]bool{}
+					}
+					m.direct[ui][pi] = true
+				}
+			},
+			"removeDirect": func(rt *rapid.T) {
+				requeued = true
+				ui := rapid.IntRange(0, nUsers-1).Draw(rt, "user")
+				pi := rapid.IntRange(0, len(parts)-1).Draw(rt, "product")
+				_, err := st.AssignUserLicenses(ctx, actor, ten.ID, users[ui].GUID, nil, []string{products[pi].SkuID})
+				if m.direct[ui][pi] {
+					if err != nil {
+						rt.Fatalf("remove direct: %v", err)
+					}
+					delete(m.direct[ui], pi)
+				} else if err == nil {
+					rt.Fatalf("removing a license the user has not directly succeeded")
+				}
+			},
+			"assignGroup": func(rt *rapid.T) {
+				gi := rapid.IntRange(0, nGroups-1).Draw(rt, "group")
+				pi := rapid.IntRange(0, len(parts)-1).Draw(rt, "product")
+				if _, err := st.AssignGroupLicenses(ctx, actor, ten.ID, groups[gi].GUID, []store.LicenseRequest{{SkuID: products[pi].SkuID}}, nil); err != nil {
+					rt.Fatal(err)
+				}
+				if m.groupLic[gi] == nil {
+					m.groupLic[gi] = map[int]bool{}
+				}
+				m.groupLic[gi][pi] = true
+			},
+			"removeGroupLicense": func(rt *rapid.T) {
+				requeued = true
+				gi := rapid.IntRange(0, nGroups-1).Draw(rt, "group")
+				pi := rapid.IntRange(0, len(parts)-1).Draw(rt, "product")
+				_, err := st.AssignGroupLicenses(ctx, actor, ten.ID, groups[gi].GUID, nil, []string{products[pi].SkuID})
+				if (err == nil) != m.groupLic[gi][pi] {
+					rt.Fatalf("remove group license: err %v, model has it %v", err, m.groupLic[gi][pi])
+				}
+				delete(m.groupLic[gi], pi)
+			},
+			"addMember": func(rt *rapid.T) {
+				gi := rapid.IntRange(0, nGroups-1).Draw(rt, "group")
+				nested := rapid.Bool().Draw(rt, "nested")
+				var mb member
+				var ref string
+				if nested {
+					mb = member{true, rapid.IntRange(0, nGroups-1).Draw(rt, "sub")}
+					ref = groups[mb.idx].GUID
+				} else {
+					mb = member{false, rapid.IntRange(0, nUsers-1).Draw(rt, "user")}
+					ref = users[mb.idx].GUID
+				}
+				err := st.AddMember(ctx, actor, ten.ID, groups[gi].GUID, ref)
+				dup := slices.Contains(m.members[gi], mb)
+				cycle := mb.group && m.reaches(mb.idx, gi)
+				if (err == nil) != (!dup && !cycle) {
+					rt.Fatalf("add member %+v to g%d: err %v (dup %v, cycle %v)", mb, gi, err, dup, cycle)
+				}
+				if err == nil {
+					m.members[gi] = append(m.members[gi], mb)
+				}
+			},
+			"removeMember": func(rt *rapid.T) {
+				requeued = true
+				gi := rapid.IntRange(0, nGroups-1).Draw(rt, "group")
+				if len(m.members[gi]) == 0 {
+					rt.Skip("empty group")
+				}
+				k := rapid.IntRange(0, len(m.members[gi])-1).Draw(rt, "member")
+				mb := m.members[gi][k]
+				ref := users[mb.idx].GUID
+				if mb.group {
+					ref = groups[mb.idx].GUID
+				}
+				if err := st.RemoveMember(ctx, actor, ten.ID, groups[gi].GUID, ref); err != nil {
+					rt.Fatal(err)
+				}
+				m.members[gi] = slices.Delete(m.members[gi], k, k+1)
+			},
+			"setSeats": func(rt *rapid.T) {
+				pi := rapid.IntRange(0, len(parts)-1).Draw(rt, "product")
+				n := rapid.IntRange(0, 5).Draw(rt, "seats")
+				if _, err := st.SetSeats(ctx, actor, ten.ID, products[pi].SkuID, n); err != nil {
+					rt.Fatal(err)
+				}
+				m.seats[pi] = n
+			},
+			"reconcile": func(rt *rapid.T) { check() },
+		})
+		check()
+	})
+}
+
+func idsOf(us []*allot.User) []int64 {
+	out := make([]int64, len(us))
+	for i, u := range us {
+		out[i] = u.ID
+	}
+	return out
+}
+
+func pidx(ps []*allot.Product, id int64) int {
+	for i, p := range ps {
+		if p.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+func sortedSet(m map[int64]bool) []int64 {
+	var out []int64
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func statesString(vs []store.LicenseView, seatReasonsAlike bool) string {
+	var out []string
+	for _, v := range vs {
+		code := string(v.Code)
+		if seatReasonsAlike && (v.Code == allot.EOtherProductFailed || v.Code == allot.ENoSeats || v.Code == allot.ESeatsReduced) {
+			out = append(out, fmt.Sprintf("%s/%d=%s:no-seat-in-group", v.Product.SkuPartNumber, v.Source, v.State))
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s/%d=%s:%s#%d", v.Product.SkuPartNumber, v.Source, v.State, code, v.Seq))
+	}
+	return fmt.Sprint(out)
+}
