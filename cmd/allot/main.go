@@ -56,7 +56,7 @@ Create another tenant and a token:   allot tenant create --data ./allot-data --n
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServe(), newTenant(), newToken(), newBench())
+	root.AddCommand(newServe(), newTenant(), newToken(), newBench(), newAccount())
 	addClientCommands(root)
 	return root
 }

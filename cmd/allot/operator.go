@@ -78,10 +78,9 @@ func newToken() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			switch role {
-			case store.RoleGlobalAdmin, store.RoleLicenseAdmin, store.RoleUserAdmin, store.RoleGlobalReader:
-			default:
-				return allot.Errorf(allot.EInvalid, "--role must be one of %q, %q, %q, %q.", store.RoleGlobalAdmin, store.RoleLicenseAdmin, store.RoleUserAdmin, store.RoleGlobalReader)
+			if _, ok := store.RoleIDs[role]; !ok {
+				return allot.Errorf(allot.EInvalid, "--role must be one of %q, %q, %q, %q, %q, %q.", store.RoleGlobalAdmin, store.RoleLicenseAdmin,
+					store.RoleUserAdmin, store.RoleGlobalReader, store.RoleInsightsAdmin, store.RoleInsightsLeader)
 			}
 			tok := sqlstore.NewToken()
 			if err := st.CreateToken(cmd.Context(), t.ID, name, role, tok); err != nil {

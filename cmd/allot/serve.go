@@ -41,6 +41,7 @@ to make that value a Global Administrator token of the default tenant.`,
 		},
 	}
 	sf.add(cmd)
+	serveAuth.add(cmd)
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().BoolVar(&withDemo, "demo", false, "seed the Contoso demo tenant (idempotent)")
 	return cmd
@@ -98,6 +99,10 @@ func serve(ctx context.Context, sf storeFlags, addr string, withDemo bool) error
 	}()
 
 	api := httpapi.New(st, log, httpapi.DefaultLimits)
+	if err := serveAuth.configure(api); err != nil {
+		cancelWorker()
+		return err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		cancelWorker()
