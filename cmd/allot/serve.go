@@ -24,6 +24,7 @@ func newServe() *cobra.Command {
 	var sf storeFlags
 	var addr string
 	var withDemo bool
+	var reconcileChunk int
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the allot server",
@@ -37,17 +38,19 @@ to make that value a Global Administrator token of the default tenant.`,
   ALLOT_ADMIN_TOKEN=$(openssl rand -hex 24) allot serve --addr 127.0.0.1:8080 --data /var/lib/allot`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return serve(cmd.Context(), sf, addr, withDemo)
+			return serve(cmd.Context(), sf, addr, withDemo, reconcileChunk)
 		},
 	}
 	sf.add(cmd)
 	serveAuth.add(cmd)
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().BoolVar(&withDemo, "demo", false, "seed the Contoso demo tenant (idempotent)")
+	cmd.Flags().IntVar(&reconcileChunk, "reconcile-chunk", 0, "group members per reconcile transaction (tests use small chunks)")
+	cmd.Flags().MarkHidden("reconcile-chunk")
 	return cmd
 }
 
-func serve(ctx context.Context, sf storeFlags, addr string, withDemo bool) error {
+func serve(ctx context.Context, sf storeFlags, addr string, withDemo bool, reconcileChunk int) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	adminToken := os.Getenv("ALLOT_ADMIN_TOKEN")
 	if adminToken != "" && len(adminToken) < 32 {
@@ -91,6 +94,9 @@ func serve(ctx context.Context, sf storeFlags, addr string, withDemo bool) error
 	}
 
 	w := reconcile.New(st, log)
+	if reconcileChunk > 0 {
+		w.GroupChunk = reconcileChunk
+	}
 	wctx, cancelWorker := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
