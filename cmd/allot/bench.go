@@ -210,8 +210,8 @@ func newBenchChurn() *cobra.Command {
 	var members, rate int
 	var dur time.Duration
 	cmd := &cobra.Command{
-		Use:   "churn",
-		Short: "Change memberships of a licensed group at a steady rate; report commit-to-visible latency",
+		Use:     "churn",
+		Short:   "Change memberships of a licensed group at a steady rate; report commit-to-visible latency",
 		Example: `  allot bench churn --members 100000 --rate 200 --duration 20s`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -394,8 +394,8 @@ func newBenchAssign() *cobra.Command {
 	var sf storeFlags
 	var users, clients int
 	cmd := &cobra.Command{
-		Use:   "assign",
-		Short: "Direct assignLicense requests per second over real HTTP, against bare one-row transactions",
+		Use:     "assign",
+		Short:   "Direct assignLicense requests per second over real HTTP, against bare one-row transactions",
 		Example: `  allot bench assign --users 20000 --clients 32`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
