@@ -66,6 +66,13 @@ func serve(ctx context.Context, sf storeFlags, addr string, withDemo bool, recon
 			return err
 		}
 	}
+	// Processes sharing a PostgreSQL database start one at a time, so the
+	// default tenant, the demo seed and the admin token are made once.
+	unlock, err := st.StartupLock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	t, fresh, err := ensureDefaultTenant(ctx, st, withDemo)
 	if err != nil {
 		return err
@@ -92,6 +99,7 @@ func serve(ctx context.Context, sf storeFlags, addr string, withDemo bool, recon
 			return err
 		}
 	}
+	unlock()
 
 	w := reconcile.New(st, log)
 	if reconcileChunk > 0 {

@@ -281,3 +281,33 @@ func PostgresSchemaID() string {
 	})
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
+
+// pgStartupLockKey is the advisory lock that serializes start-ups.
+const pgStartupLockKey = 0x616c6c6f7401 // "allot" 1
+
+// StartupLock serializes the start-up work of allot processes that share one
+// database (creating the default tenant, seeding the demo tenant, ensuring
+// the configured admin token), which would otherwise be done twice when
+// several processes start at once. On PostgreSQL it holds a session advisory
+// lock until unlock is called (unlock may be called more than once); the
+// embedded store serves one process and needs no lock.
+func (s *Store) StartupLock(ctx context.Context) (unlock func(), err error) {
+	if s.pg == nil {
+		return func() {}, nil
+	}
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, int64(pgStartupLockKey)); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("start-up lock: %s", pgErrText(err))
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, int64(pgStartupLockKey))
+			conn.Close()
+		})
+	}, nil
+}
