@@ -39,7 +39,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -99,6 +101,7 @@ var defaultProducts = map[string]int{
 type harness struct {
 	t      *testing.T
 	st     *sqlstore.Store
+	server *Server // the handlers; server.Routes() lists every route
 	srv    *httptest.Server
 	hc     *http.Client
 	logs   *errorLog
@@ -117,13 +120,14 @@ func newHarness(t *testing.T, open storeOpener) *harness {
 	log := slog.New(logs)
 	limits := DefaultLimits
 	limits.RatePerSecond = 0 // API tests send bursts with one token; auth_test.go tests the rate limit
-	srv := httptest.NewServer(New(st, log, limits).Handler())
+	server := New(st, log, limits)
+	srv := httptest.NewServer(server.Handler())
 	t.Cleanup(srv.Close)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = 256
 	tr.MaxIdleConnsPerHost = 256
 	t.Cleanup(tr.CloseIdleConnections)
-	h := &harness{t: t, st: st, srv: srv, hc: &http.Client{Transport: tr, Timeout: 60 * time.Second}, logs: logs}
+	h := &harness{t: t, st: st, server: server, srv: srv, hc: &http.Client{Transport: tr, Timeout: 60 * time.Second}, logs: logs}
 	t.Cleanup(func() {
 		if msgs := logs.take(); len(msgs) > 0 {
 			t.Errorf("the server logged %d error(s):\n%s", len(msgs), strings.Join(msgs, "\n"))
@@ -556,4 +560,19 @@ func (c *client) unchanged(before, what string) {
 			return
 		}
 	}
+}
+
+// jsonUnmarshal is json.Unmarshal, for test files that do not import encoding/json.
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
+// concurrencyRounds is how many rounds TestConcurrentAssignExactSeats runs
+// (at least 50; fewer with -short).
+var concurrencyRounds = roundsFromEnv(50)
+
+// roundsFromEnv returns ALLOT_TEST_ROUNDS when set to a number, else def.
+func roundsFromEnv(def int) int {
+	if n, err := strconv.Atoi(os.Getenv("ALLOT_TEST_ROUNDS")); err == nil && n > 0 {
+		return n
+	}
+	return def
 }

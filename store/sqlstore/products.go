@@ -132,12 +132,13 @@ func (s *Store) productByID(ctx context.Context, id int64) (*allot.Product, erro
 }
 
 // productWhere resolves a skuId, a subscribedSku id ({tenant}_{skuId}) or a
-// skuPartNumber.
+// skuPartNumber. A subscribedSku id names its tenant: another tenant's id
+// matches nothing, even for a product both tenants have.
 func productWhere(ref string) (string, any) {
 	ref = strings.TrimSpace(ref)
 	if i := strings.IndexByte(ref, '_'); i == 36 {
 		if _, err := uuid.Parse(ref[i+1:]); err == nil {
-			ref = ref[i+1:]
+			return "(SELECT t.guid FROM tenants t WHERE t.id = p.tenant_id) || '_' || p.sku_guid = ?", strings.ToLower(ref)
 		}
 	}
 	if _, err := uuid.Parse(ref); err == nil {
