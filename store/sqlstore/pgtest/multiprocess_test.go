@@ -68,9 +68,9 @@ type server struct {
 var servingRE = regexp.MustCompile(`at (http://\S+)`)
 
 // startServer starts `allot serve` on the database and waits until it serves.
-func startServer(t *testing.T, name, dbURL string) *server {
+func startServer(t *testing.T, name, dbURL string, args ...string) *server {
 	t.Helper()
-	cmd := exec.Command(allotBin, "serve", "--db", dbURL, "--addr", "127.0.0.1:0")
+	cmd := exec.Command(allotBin, append([]string{"serve", "--db", dbURL, "--addr", "127.0.0.1:0"}, args...)...)
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "ALLOT_") {
@@ -567,4 +567,39 @@ func sortedStrings(s []string) []string {
 		}
 	}
 	return out
+}
+
+// TestSimultaneousStartsSetUpOnce: two servers started at the same moment on
+// an empty database (with --demo) make one default tenant, seed it once and
+// store the admin token once.
+func TestSimultaneousStartsSetUpOnce(t *testing.T) {
+	Require(t)
+	db := NewDatabase(t)
+	var wg sync.WaitGroup
+	for _, name := range []string{"A", "B"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			startServer(t, name, db, "--demo")
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	st, err := sqlstore.OpenPostgres(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c := &cluster{t: t, db: db, st: st}
+	if n := c.int(`SELECT COUNT(*) FROM tenants`); n != 1 {
+		t.Errorf("tenants = %d, want 1", n)
+	}
+	if n := c.int(`SELECT COUNT(*) FROM tokens`); n != 1 {
+		t.Errorf("tokens = %d, want 1", n)
+	}
+	if n := c.int(`SELECT COUNT(*) FROM (SELECT upn_key FROM users GROUP BY upn_key HAVING COUNT(*) > 1) d`); n != 0 {
+		t.Errorf("%d users were seeded twice", n)
+	}
 }
