@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"allot"
+	"allot/client"
+)
+
+// TestClientCommandsHaveExamples: every client command shows an example in
+// --help, and every command that takes arguments says which in Use.
+func TestClientCommandsHaveExamples(t *testing.T) {
+	root := newRoot()
+	mine := map[string]bool{"login": true, "logout": true, "whoami": true, "skus": true, "users": true, "groups": true,
+		"license": true, "import": true, "completion": true}
+	var walk func(c *cobra.Command)
+	n := 0
+	walk = func(c *cobra.Command) {
+		if c.Hidden || c.Name() == "help" {
+			return
+		}
+		n++
+		if strings.TrimSpace(c.Example) == "" {
+			t.Errorf("%q has no Example", c.CommandPath())
+		}
+		if c.Short == "" {
+			t.Errorf("%q has no Short", c.CommandPath())
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	for _, c := range root.Commands() {
+		if mine[c.Name()] {
+			walk(c)
+		}
+		if c.Name() == "bench" {
+			for _, sub := range c.Commands() {
+				if sub.Name() == "import" {
+					walk(sub)
+				}
+			}
+		}
+	}
+	if n < 30 {
+		t.Fatalf("walked only %d client commands", n)
+	}
+}
+
+func TestCLIErrorMapping(t *testing.T) {
+	cases := []struct {
+		err  error
+		code allot.Code
+		exit int
+		msg  string
+	}{
+		{&client.Error{Status: 400, Code: "noSeatsAvailable", Message: "No seats left."}, allot.ENoSeats, 1, "No seats left. (noSeatsAvailable)"},
+		{&client.Error{Status: 400, Code: "Request_BadRequest", Message: "Bad."}, allot.EInvalid, 2, "Bad. (Request_BadRequest)"},
+		{&client.Error{Status: 404, Code: "Request_ResourceNotFound", Message: "Gone."}, allot.ENotFound, 3, "Gone. (Request_ResourceNotFound)"},
+		{&client.Error{Status: 401, Code: "InvalidAuthenticationToken", Message: "Expired."}, allot.EUnauthorized, 4, "allot login"},
+		{&client.Error{Status: 403, Code: "Authorization_RequestDenied", Message: "No."}, allot.EForbidden, 4, "No."},
+		{&client.Error{Status: 503, Code: "ServiceNotAvailable", Message: "Down.", RequestID: "r1"}, allot.EUnavailable, 1, "request-id r1"},
+		{&client.Error{Status: 0, Message: "Cannot reach the allot server"}, allot.EUnavailable, 1, "Cannot reach"},
+		{errors.New("boom"), allot.EUnavailable, 1, "boom"},
+	}
+	for _, c := range cases {
+		err := cliError(c.err)
+		if allot.ErrorCode(err) != c.code || exitCode(allot.ErrorCode(err)) != c.exit || !strings.Contains(allot.ErrorMessage(err), c.msg) {
+			t.Errorf("%v → code %s exit %d %q; want %s %d containing %q", c.err, allot.ErrorCode(err), exitCode(allot.ErrorCode(err)),
+				allot.ErrorMessage(err), c.code, c.exit, c.msg)
+		}
+	}
+	p := prefixError("user x", &client.Error{Status: 400, Code: "membershipCycle", Message: "Cycle."})
+	if allot.ErrorCode(p) != "membershipCycle" || allot.ErrorMessage(p) != "user x: Cycle. (membershipCycle)" {
+		t.Errorf("prefixError: %v", p)
+	}
+}
+
+func TestConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	t.Setenv("HOME", dir)
+	t.Setenv("ALLOT_URL", "")
+	t.Setenv("ALLOT_TOKEN", "")
+	if _, err := clientFromEnv(); allot.ErrorCode(err) != allot.EUnauthorized {
+		t.Fatalf("no config: %v", err)
+	}
+	p, err := saveConfig(&cliConfig{URL: "http://127.0.0.1:9", Token: "tok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 || filepath.Dir(p) != filepath.Join(dir, "allot") {
+		t.Fatalf("config %s: %v %v", p, fi.Mode(), err)
+	}
+	c, err := clientFromEnv()
+	if err != nil || c.BaseURL != "http://127.0.0.1:9" || c.Token != "tok" {
+		t.Fatalf("from file: %+v %v", c, err)
+	}
+	t.Setenv("ALLOT_URL", "https://allot.example.com/")
+	t.Setenv("ALLOT_TOKEN", "envtok")
+	if c, _ := clientFromEnv(); c.BaseURL != "https://allot.example.com" || c.Token != "envtok" {
+		t.Fatalf("env override: %+v", c)
+	}
+	t.Setenv("ALLOT_URL", "allot.example.com")
+	if _, err := clientFromEnv(); allot.ErrorCode(err) != allot.EInvalid {
+		t.Fatalf("URL without scheme: %v", err)
+	}
+}
+
+func TestProgressBar(t *testing.T) {
+	var buf bytes.Buffer
+	p := &progress{w: &buf, on: true, label: "Importing", start: time.Now()}
+	p.set(50, 100, "rows")
+	if got := buf.String(); !strings.Contains(got, "\rImporting [###############---------------] 50/100  rows") {
+		t.Fatalf("bar %q", got)
+	}
+	buf.Reset()
+	p.set(60, 100, "")  // throttled
+	p.set(100, 100, "") // the last one is always drawn
+	if got := buf.String(); !strings.Contains(got, "100/100") || strings.Contains(got, "60/100") {
+		t.Fatalf("throttle %q", got)
+	}
+	p.done()
+	if !strings.HasSuffix(buf.String(), "\r\x1b[K") {
+		t.Fatalf("done %q", buf.String())
+	}
+	off := newProgress(&buf, "x") // not a terminal: draws nothing
+	buf.Reset()
+	off.set(1, 2, "")
+	if buf.Len() != 0 {
+		t.Fatal("drew on a non-terminal")
+	}
+	if thousands(1234567) != "1,234,567" || thousands(-1000) != "-1,000" || thousands(999) != "999" {
+		t.Fatal("thousands")
+	}
+}
