@@ -7,11 +7,14 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"allot/csvimport"
 )
 
 // MaxCSVRows is the most data rows one CSV import may have (not counting the
-// header). The CLI's import refuses a larger file before sending anything.
-const MaxCSVRows = 50_000
+// header): the CLI's parser (csvimport) refuses a larger file before sending
+// anything, and the bulk endpoints take it in batches of at most MaxBody.
+const MaxCSVRows = csvimport.DefaultMaxRows
 
 // Default per-credential request rate: a token bucket.
 const (

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -59,7 +60,7 @@ func verifyPassword(phc, pw string) bool {
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
 		return false
 	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m == 0 || m > 1<<21 || t == 0 || t > 16 || p == 0 {
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m == 0 || m > 1<<20 || t == 0 || t > 16 || p == 0 {
 		return false
 	}
 	enc := base64.RawStdEncoding
@@ -74,7 +75,10 @@ func verifyPassword(phc, pw string) bool {
 
 // dummyHash is verified against when the account does not exist, so that a
 // failed sign-in takes as long whether or not the account exists.
-var dummyHash, _ = HashPassword("allot-dummy-password-for-timing")
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("allot-dummy-password-for-timing")
+	return h
+})
 
 // ValidatePassword checks a new password's length.
 func ValidatePassword(pw string) error {
@@ -149,7 +153,7 @@ func (s *Store) CheckPassword(ctx context.Context, tenantID int64, userName, pw 
 		return nil, err
 	}
 	if hash == "" {
-		verifyPassword(dummyHash, pw)
+		verifyPassword(dummyHash(), pw)
 		return nil, ErrBadCredentials
 	}
 	if !verifyPassword(hash, pw) || !u.AccountEnabled {
