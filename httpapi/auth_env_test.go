@@ -121,21 +121,44 @@ type authEnv struct {
 	n      int
 }
 
+// passwords are the people's passwords by userPrincipalName.
+var passwords sync.Map
+
+func passwordOf(t *testing.T, upn string) string {
+	pw, ok := passwords.Load(upn)
+	if !ok {
+		t.Fatalf("no password for %s", upn)
+	}
+	return pw.(string)
+}
+
 var dirSafe = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 
 func newAuthEnv(t *testing.T, limits ...Limits) *authEnv {
+	return newAuthEnvOn(t, nil, limits...)
+}
+
+// newAuthEnvOn is newAuthEnv on a store from open (nil: SQLite under the
+// directory that TestMain greps).
+func newAuthEnvOn(t *testing.T, open storeOpener, limits ...Limits) *authEnv {
 	t.Helper()
-	dir, err := os.MkdirTemp(secrets.root, dirSafe.ReplaceAllString(t.Name(), "_")+"-")
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(lockedWriter{}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	st, err := sqlstore.OpenSQLite(ctx, dir, sqlstore.WithLogger(log))
-	if err != nil {
-		t.Fatal(err)
+	var st *sqlstore.Store
+	var dir string
+	if open != nil {
+		st = open(t)
+	} else {
+		var err error
+		if dir, err = os.MkdirTemp(secrets.root, dirSafe.ReplaceAllString(t.Name(), "_")+"-"); err != nil {
+			t.Fatal(err)
+		}
+		if st, err = sqlstore.OpenSQLite(ctx, dir, sqlstore.WithLogger(log)); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
 	}
-	t.Cleanup(func() { st.Close() })
+	var err error
 	l := DefaultLimits
 	l.RatePerSecond = 0
 	if len(limits) > 0 {
@@ -190,6 +213,7 @@ func (e *authEnv) person(upn string, roles ...string) (*allot.User, *http.Cookie
 	u := e.user(upn)
 	pw := remember(fmt.Sprintf("pw-%s-%d-Secret!", strings.Split(upn, "@")[0], e.n))
 	e.n++
+	passwords.Store(upn, pw)
 	ctx := context.Background()
 	if err := e.st.SetPassword(ctx, allot.Actor{Kind: "system", ID: "test", Name: "test"}, e.tenant.ID, u.GUID, pw); err != nil {
 		e.t.Fatal(err)

@@ -562,3 +562,59 @@ func TestTopAndBodyLimits(t *testing.T) {
 		t.Errorf("MaxCSVRows must be configured")
 	}
 }
+
+// The access-control flows on every store engine (SQLite and PostgreSQL).
+func TestAuthFlowsOnEveryEngine(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open storeOpener) {
+		e := newAuthEnvOn(t, open)
+		ctx := context.Background()
+		gaUser, ga := e.person("ga@contoso.com", store.RoleGlobalAdmin)
+		// Roles: grant, read with a filter, use, remove.
+		ra := e.must(201, "POST", "/v1.0/roleManagement/directory/roleAssignments", map[string]any{"principalId": e.target.GUID, "roleDefinitionId": store.RoleIDLicenseAdmin}, ga)
+		l := e.must(200, "GET", "/v1.0/roleManagement/directory/roleAssignments?$filter=principalId eq '"+e.target.GUID+"'", nil, ga)
+		if n := len(l["value"].([]any)); n != 1 {
+			t.Errorf("assignments of target: %d", n)
+		}
+		e.must(204, "DELETE", "/v1.0/roleManagement/directory/roleAssignments/"+ra["id"].(string), nil, ga)
+		// API clients: create, use (last used), revoke.
+		id, tok := e.client(ga, "sync", "Directory.Read.All")
+		e.must(200, "GET", "/v1.0/users", nil, tok)
+		if c := e.must(200, "GET", "/allot/v1/apiClients/"+id, nil, ga); c["lastUsedDateTime"] == nil {
+			t.Errorf("last used time not recorded")
+		}
+		if rec := e.do("POST", "/v1.0/groups", map[string]any{"displayName": "x", "mailEnabled": false, "mailNickname": "x", "securityEnabled": true}, tok); rec.Code != 403 {
+			t.Errorf("a Directory.Read.All client wrote: %d", rec.Code)
+		}
+		e.must(204, "DELETE", "/allot/v1/apiClients/"+id, nil, ga)
+		if rec := e.do("GET", "/v1.0/users", nil, tok); rec.Code != 401 {
+			t.Errorf("revoked token: %d", rec.Code)
+		}
+		// The last Global Administrator.
+		e.must(204, "DELETE", "/allot/v1/apiClients/"+principalOf(t, e, e.op), nil, ga)
+		if rec := e.do("PATCH", "/v1.0/users/"+gaUser.GUID, map[string]any{"accountEnabled": false}, ga); rec.Code != 400 {
+			t.Errorf("disabling the last Global Administrator: %d", rec.Code)
+		}
+		// Single sign-on links an identity once, then follows the link.
+		u, err := e.st.UserForIdentity(ctx, e.tenant.ID, "https://idp.example", "sub-1", []string{"target@contoso.com"})
+		if err != nil || u.GUID != e.target.GUID {
+			t.Fatalf("link identity: %v %v", u, err)
+		}
+		if u, err := e.st.UserForIdentity(ctx, e.tenant.ID, "https://idp.example", "sub-1", nil); err != nil || u.GUID != e.target.GUID {
+			t.Errorf("follow the link: %v %v", u, err)
+		}
+		if _, err := e.st.UserForIdentity(ctx, e.tenant.ID, "https://idp.example", "sub-2", []string{"target@contoso.com"}); allot.ErrorCode(err) != allot.EForbidden {
+			t.Errorf("a second identity took over a linked user: %v", err)
+		}
+		// Sign out ends the session; deleting a user removes its access.
+		e.must(204, "POST", "/allot/v1/signout", nil, ga)
+		if rec := e.do("GET", "/allot/v1/me", nil, ga); rec.Code != 401 {
+			t.Errorf("after sign-out: %d", rec.Code)
+		}
+		del, dc := e.person("leaver@contoso.com", store.RoleGlobalReader)
+		e.must(200, "GET", "/allot/v1/me", nil, dc)
+		e.must(204, "DELETE", "/v1.0/users/"+del.GUID, nil, e.signin("ga@contoso.com", passwordOf(t, "ga@contoso.com")))
+		if rec := e.do("GET", "/allot/v1/me", nil, dc); rec.Code != 401 {
+			t.Errorf("a deleted user's session works: %d", rec.Code)
+		}
+	})
+}
