@@ -13,6 +13,8 @@ import (
 
 	"allot"
 	"allot/client"
+	"allot/csvimport"
+	"allot/httpapi"
 )
 
 // TestClientCommandsHaveExamples: every client command shows an example in
@@ -140,5 +142,15 @@ func TestProgressBar(t *testing.T) {
 	}
 	if thousands(1234567) != "1,234,567" || thousands(-1000) != "-1,000" || thousands(999) != "999" {
 		t.Fatal("thousands")
+	}
+}
+
+// TestCSVRowLimit: the limit the server documents is the one the CLI enforces.
+func TestCSVRowLimit(t *testing.T) {
+	if httpapi.MaxCSVRows != csvimport.DefaultMaxRows || httpapi.DefaultLimits.MaxCSVRows != csvimport.DefaultMaxRows {
+		t.Fatalf("httpapi.MaxCSVRows %d, csvimport.DefaultMaxRows %d", httpapi.MaxCSVRows, csvimport.DefaultMaxRows)
+	}
+	if csvimport.DefaultMaxRows < 100_000 {
+		t.Fatal("a 100,000-row import must be accepted")
 	}
 }
