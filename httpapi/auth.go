@@ -156,8 +156,8 @@ func (s *Server) authenticate(r *http.Request) (*store.Principal, error) {
 		}
 		return s.st.Authenticate(r.Context(), strings.TrimSpace(tok))
 	}
-	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
-		return s.st.SessionPrincipal(r.Context(), c.Value, s.auth.session)
+	if c := sessionCookieOf(r); c != "" {
+		return s.st.SessionPrincipal(r.Context(), c, s.auth.session)
 	}
 	return nil, allot.Errorf(allot.EUnauthorized, "Access token is empty. Send 'Authorization: Bearer <token>', or sign in (POST /allot/v1/signin).")
 }
@@ -223,10 +223,72 @@ func clientAddress(r *http.Request) string {
 	return host
 }
 
-// setSessionCookie gives the browser its session cookie.
-func (s *Server) setSessionCookie(w http.ResponseWriter, raw string) {
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: raw, Path: "/", Secure: true, HttpOnly: true,
+// setSessionCookie gives the browser its session cookie: the Secure
+// __Host- one where browsers keep Secure cookies (https, and loopback hosts
+// such as localhost and 127.0.0.1), else, over plain HTTP to another host,
+// plainSessionCookie without Secure.
+func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, raw string) {
+	name, secure := sessionCookie, true
+	if !secureCookieOK(r) {
+		name, secure = plainSessionCookie, false
+	}
+	http.SetCookie(w, &http.Cookie{Name: name, Value: raw, Path: "/", Secure: secure, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(s.auth.session.Lifetime / time.Second)})
+}
+
+// plainSessionCookie carries a session over plain HTTP to a host that is
+// not loopback, where browsers refuse Secure (and so __Host-) cookies. It is
+// read only from such requests.
+const plainSessionCookie = "allot_session"
+
+// secureCookieOK tells whether a browser keeps a Secure cookie from this
+// request: over TLS (directly or behind a proxy that says so) or from a
+// loopback host.
+func secureCookieOK(r *http.Request) bool {
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		return true
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.Trim(host, "[]"))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// sessionCookieOf returns the request's session cookie value, or "".
+func sessionCookieOf(r *http.Request) string {
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		return c.Value
+	}
+	if !secureCookieOK(r) {
+		if c, err := r.Cookie(plainSessionCookie); err == nil && c.Value != "" {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// clearSessionCookie removes the session cookie in the browser.
+func clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+	if secureCookieOK(r) {
+		clearCookie(w, sessionCookie)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: plainSessionCookie, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+// setRetryAfter sets Retry-After to wait in whole seconds, at least 1.
+func setRetryAfter(w http.ResponseWriter, wait time.Duration) {
+	secs := int64((wait + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	w.Header().Set("Retry-After", itoa64(secs))
 }
 
 func clearCookie(w http.ResponseWriter, name string) {

@@ -208,7 +208,7 @@ func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.setSessionCookie(w, raw)
+	s.setSessionCookie(w, r, raw)
 	http.Redirect(w, r, safeNext(string(nextB)), http.StatusSeeOther)
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"allot"
 	"allot/store"
+	"allot/store/sqlstore"
 )
 
 func (s *Server) authRoutes() {
@@ -42,51 +43,60 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	ten, err := s.signinTenant(r, b.TenantID)
+	u, ten, sess, err := s.passwordSignIn(w, r, b)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	addr := clientAddress(r)
-	account := itoa64(ten.ID) + ":" + allot.NormalizeKey(b.UserName)
-	g := s.auth.signin
-	if wait := g.wait(account, addr, time.Now()); wait > 0 {
-		s.writeRetryAfter(w, r, wait, "Too many failed sign-ins; wait before trying again.")
-		return
-	}
-	if !g.acquire(10 * time.Second) {
-		s.writeRetryAfter(w, r, time.Second, "Too many sign-ins at once; try again.")
-		return
-	}
-	u, err := s.st.CheckPassword(ctx, ten.ID, b.UserName, b.Password)
-	g.release()
-	if allot.ErrorCode(err) == allot.EUnauthorized {
-		g.fail(account, addr, time.Now())
-		if aerr := s.st.RecordSignInFailure(ctx, ten.ID, b.UserName, "password", addr, "Invalid user name or password, or the account is disabled."); aerr != nil {
-			s.writeError(w, r, aerr)
-			return
-		}
-		s.writeError(w, r, err)
-		return
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	g.succeed(account)
-	raw, sess, err := s.st.CreateSession(ctx, u, "password", addr, s.auth.session)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.setSessionCookie(w, raw)
-	w.Header().Set("Cache-Control", "no-store")
 	if form {
 		http.Redirect(w, r, safeNext(b.Next), http.StatusSeeOther)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": u.GUID, "userPrincipalName": u.UserPrincipalName, "displayName": u.DisplayName,
 		"tenantId": ten.GUID, "expiresDateTime": graphTime(sess.ExpiresAt)})
+}
+
+// passwordSignIn checks a user name and password (slowing down repeated
+// failures per account and address), starts a session and sets its cookie.
+// A refusal for too many attempts sets Retry-After and returns
+// ETooManyRequests. The web admin center signs in through it too.
+func (s *Server) passwordSignIn(w http.ResponseWriter, r *http.Request, b signinBody) (*allot.User, *allot.Tenant, *sqlstore.Session, error) {
+	ctx := r.Context()
+	ten, err := s.signinTenant(r, b.TenantID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	addr := clientAddress(r)
+	account := itoa64(ten.ID) + ":" + allot.NormalizeKey(b.UserName)
+	g := s.auth.signin
+	if wait := g.wait(account, addr, time.Now()); wait > 0 {
+		setRetryAfter(w, wait)
+		return nil, nil, nil, allot.Errorf(allot.ETooManyRequests, "Too many failed sign-ins; wait before trying again.")
+	}
+	if !g.acquire(10 * time.Second) {
+		setRetryAfter(w, time.Second)
+		return nil, nil, nil, allot.Errorf(allot.ETooManyRequests, "Too many sign-ins at once; try again.")
+	}
+	u, err := s.st.CheckPassword(ctx, ten.ID, b.UserName, b.Password)
+	g.release()
+	if allot.ErrorCode(err) == allot.EUnauthorized {
+		g.fail(account, addr, time.Now())
+		if aerr := s.st.RecordSignInFailure(ctx, ten.ID, b.UserName, "password", addr, "Invalid user name or password, or the account is disabled."); aerr != nil {
+			return nil, nil, nil, aerr
+		}
+		return nil, nil, nil, err
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	g.succeed(account)
+	raw, sess, err := s.st.CreateSession(ctx, u, "password", addr, s.auth.session)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	s.setSessionCookie(w, r, raw)
+	w.Header().Set("Cache-Control", "no-store")
+	return u, ten, sess, nil
 }
 
 // readSignin reads a sign-in from a JSON body or a form.
@@ -175,17 +185,25 @@ func safeNext(next string) string {
 // signout ends the caller's session, if any, and clears the cookie.
 func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(sqlstoreCtx(r))
-	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
-		if p, err := s.st.SessionPrincipal(r.Context(), c.Value, s.auth.session); err == nil {
+	if err := s.endSession(w, r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// endSession ends the request's session, if any, and clears the cookie.
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request) error {
+	if c := sessionCookieOf(r); c != "" {
+		if p, err := s.st.SessionPrincipal(r.Context(), c, s.auth.session); err == nil {
 			if err := s.st.EndSession(r.Context(), p); err != nil {
-				s.writeError(w, r, err)
-				return
+				return err
 			}
 		}
 	}
-	clearCookie(w, sessionCookie)
+	clearSessionCookie(w, r)
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // principalJSON describes the caller for /allot/v1/me-like answers.

@@ -1,0 +1,90 @@
+package httpapi
+
+// What the web admin center (package web) needs from the API server, so
+// that it signs people in, keeps their sessions, limits their requests and
+// decides what they may do exactly as the API does: one implementation.
+
+import (
+	"net/http"
+	"time"
+
+	"allot"
+	"allot/store"
+)
+
+// Mount serves h for pattern on the server's mux, behind the server's
+// middleware (request ids, panic recovery, cross-origin protection of every
+// state change). Call it before serving.
+func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// SessionPrincipal returns the person signed in with the request's session
+// cookie, after the per-session rate limit (ETooManyRequests past it).
+// Without a valid session it returns EUnauthorized.
+func (s *Server) SessionPrincipal(r *http.Request) (*store.Principal, error) {
+	c := sessionCookieOf(r)
+	if c == "" {
+		return nil, allot.Errorf(allot.EUnauthorized, "Sign in to continue.")
+	}
+	p, err := s.st.SessionPrincipal(r.Context(), c, s.auth.session)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := s.auth.rate.allow(rateKey(p), time.Now()); !ok {
+		return nil, allot.Errorf(allot.ETooManyRequests, "Too many requests in this session; wait a moment and try again.")
+	}
+	return p, nil
+}
+
+// PasswordSignIn checks a user name and password of the default tenant and
+// starts a session (the cookie is set on w), with the API's slow-down of
+// repeated failures.
+func (s *Server) PasswordSignIn(w http.ResponseWriter, r *http.Request, userName, password string) (*allot.User, error) {
+	if err := checkSignin(signinBody{UserName: userName, Password: password}); err != nil {
+		return nil, err
+	}
+	u, _, _, err := s.passwordSignIn(w, r, signinBody{UserName: userName, Password: password})
+	return u, err
+}
+
+// SignOut ends the request's session, if any, and clears its cookie.
+func (s *Server) SignOut(w http.ResponseWriter, r *http.Request) error { return s.endSession(w, r) }
+
+// SSOEnabled tells whether single sign-on is configured; its login starts at
+// GET /allot/v1/sso/login?next=<path>.
+func (s *Server) SSOEnabled() bool { return s.auth.oidc != nil }
+
+// Perms returns what the principal may do.
+func Perms(p *store.Principal) Perm { return effectivePerms(p) }
+
+// Has tells whether the set holds every permission of q.
+func (p Perm) Has(q Perm) bool { return p&q == q }
+
+// Role is a directory role that can be assigned.
+type Role struct {
+	ID          string
+	Name        string
+	Description string
+	Perms       Perm
+}
+
+// Roles lists the directory roles, in the order the API lists them.
+func Roles() []Role {
+	out := make([]Role, len(roleDefs))
+	for i, d := range roleDefs {
+		out[i] = Role{ID: d.ID, Name: d.Name, Description: d.Description, Perms: d.Perms}
+	}
+	return out
+}
+
+// MayManageRole returns nil when the principal may grant and remove the
+// role, else the reason why not (the API's rule).
+func (s *Server) MayManageRole(p *store.Principal, roleID string) error {
+	if effectivePerms(p)&PermRolesWrite == 0 {
+		return forbidden(p, PermRolesWrite)
+	}
+	d, ok := roleByID(roleID)
+	if !ok {
+		return allot.Errorf(allot.EInvalid, "'%s' is not a role.", roleID)
+	}
+	return s.mayManageRole(p, d)
+}
