@@ -137,7 +137,7 @@ func TestFailedSignInsAreSlowedDown(t *testing.T) {
 	}
 	// Even the right password waits now: the account is slowed down.
 	rec := e.do("POST", "/allot/v1/signin", map[string]any{"userName": "slow@contoso.com", "password": pw})
-	if rec.Code != 429 || rec.Header().Get("Retry-After") == "" {
+	if ra, _ := strconv.Atoi(rec.Header().Get("Retry-After")); rec.Code != 429 || ra < 1 {
 		t.Fatalf("after %d failures: %d Retry-After %q, want 429 with Retry-After", signinFreePerAccount, rec.Code, rec.Header().Get("Retry-After"))
 	}
 	// Another account from the same address is not slowed down yet...
@@ -617,4 +617,30 @@ func TestAuthFlowsOnEveryEngine(t *testing.T) {
 			t.Errorf("a deleted user's session works: %d", rec.Code)
 		}
 	})
+}
+
+func TestRetryAfterIsTheRealWait(t *testing.T) {
+	l := DefaultLimits
+	l.RatePerSecond, l.RateBurst = 0.25, 1
+	e := newAuthEnv(t, l)
+	e.must(200, "GET", "/v1.0/users", nil, e.op)
+	rec := e.do("GET", "/v1.0/users", nil, e.op)
+	if rec.Code != 429 || rec.Header().Get("Retry-After") != "4" {
+		t.Errorf("rate 1 per 4 s: %d Retry-After %q, want 429 and 4", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	g := newSigninGuard()
+	now := time.Now()
+	for i := 0; i < signinFreePerAccount+2; i++ {
+		g.fail("a", "addr", now)
+	}
+	if w := g.wait("a", "other", now); w != 4*time.Second {
+		t.Errorf("after %d failures: wait %v, want 4s (1s, doubling)", signinFreePerAccount+2, w)
+	}
+	if w := g.wait("b", "other", now); w != 0 {
+		t.Errorf("another account waits %v", w)
+	}
+	g.succeed("a")
+	if w := g.wait("a", "other", now); w != 0 {
+		t.Errorf("after a success: wait %v", w)
+	}
 }
