@@ -32,15 +32,23 @@ func (s *Server) resolveAddresses(w http.ResponseWriter, r *http.Request, p *sto
 	if err != nil {
 		return err
 	}
-	items := make([]map[string]any, len(ms))
-	for i, m := range ms {
-		it := map[string]any{"address": m.Address, "id": nil}
-		if m.User != nil {
-			it["id"], it["userPrincipalName"], it["displayName"], it["matchedBy"] = m.User.GUID, m.User.UserPrincipalName, m.User.DisplayName, m.MatchedBy
-		}
-		items[i] = it
+	type match struct {
+		Address           string  `json:"address"`
+		ID                *string `json:"id"`
+		UserPrincipalName string  `json:"userPrincipalName,omitempty"`
+		DisplayName       string  `json:"displayName,omitempty"`
+		MatchedBy         string  `json:"matchedBy,omitempty"`
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": items})
+	items := make([]match, len(ms))
+	for i, m := range ms {
+		items[i].Address = m.Address
+		if m.User != nil {
+			items[i].ID, items[i].UserPrincipalName, items[i].DisplayName, items[i].MatchedBy = &m.User.GUID, m.User.UserPrincipalName, m.User.DisplayName, m.MatchedBy
+		}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Value []match `json:"value"`
+	}{items})
 	return nil
 }
 
@@ -71,24 +79,24 @@ func (s *Server) bulkAssign(w http.ResponseWriter, r *http.Request, p *store.Pri
 	if err != nil {
 		return err
 	}
-	items := make([]map[string]any, len(res.Outcomes))
+	type result struct {
+		UserID            string `json:"userId"`
+		UserPrincipalName string `json:"userPrincipalName,omitempty"`
+		Result            string `json:"result"`
+		Code              string `json:"code,omitempty"`
+		Error             string `json:"error,omitempty"`
+		Message           string `json:"message,omitempty"`
+		Via               string `json:"via,omitempty"`
+	}
+	items := make([]result, len(res.Outcomes))
 	summary := map[string]int{sqlstore.BulkLicensed: 0, sqlstore.BulkAlreadyLicensed: 0, sqlstore.BulkNotFound: 0, sqlstore.BulkFailed: 0}
 	for i, o := range res.Outcomes {
-		it := map[string]any{"userId": o.Ref, "result": o.Result}
+		it := result{UserID: o.Ref, Result: o.Result, Code: string(o.Code), Message: o.Message, Via: o.Via}
 		if o.GUID != "" {
-			it["userId"], it["userPrincipalName"] = o.GUID, o.UPN
+			it.UserID, it.UserPrincipalName = o.GUID, o.UPN
 		}
-		if o.Code != "" {
-			it["code"] = string(o.Code)
-			if o.Code.IsLicensing() || o.Result == sqlstore.BulkFailed {
-				it["error"] = o.Code.LicenseError()
-			}
-		}
-		if o.Message != "" {
-			it["message"] = o.Message
-		}
-		if o.Via != "" {
-			it["via"] = o.Via
+		if o.Result == sqlstore.BulkFailed {
+			it.Error = o.Code.LicenseError()
 		}
 		summary[o.Result]++
 		items[i] = it

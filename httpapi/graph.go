@@ -818,7 +818,8 @@ func auditFilter(e odata.Expr, f *store.AuditFilter) error {
 			return nil
 		}
 	case *odata.Any:
-		if strings.EqualFold(x.Collection, "targetResources") && (strings.EqualFold(x.Field, "id") || strings.EqualFold(x.Field, "displayName")) {
+		if strings.EqualFold(x.Collection, "targetResources") && (strings.EqualFold(x.Field, "id") || strings.EqualFold(x.Field, "displayName")) &&
+			(x.Value.Kind == odata.KindString || x.Value.Kind == odata.KindGUID) && x.Value.Str != "" {
 			f.TargetID = x.Value.Str
 			return nil
 		}
