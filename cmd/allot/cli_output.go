@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -123,8 +124,8 @@ func cliError(err error) error {
 	}
 	var ce *client.Error
 	if !errors.As(err, &ce) {
-		if errors.Is(err, errInterrupted) {
-			return allot.Errorf("interrupted", "Interrupted.")
+		if errors.Is(err, context.Canceled) {
+			return allot.Errorf("interrupted", "Interrupted; what was done before stays done.")
 		}
 		return &allot.Error{Code: allot.EUnavailable, Message: err.Error()}
 	}
@@ -161,8 +162,6 @@ func cliError(err error) error {
 	}
 	return &allot.Error{Code: code, Message: msg}
 }
-
-var errInterrupted = errors.New("interrupted")
 
 // run wraps a command's function so that its errors carry exit codes, and
 // checks the flags that markRequired names.

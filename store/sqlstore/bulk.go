@@ -84,13 +84,7 @@ func (s *Store) BulkAssignLicense(ctx context.Context, a allot.Actor, tenantID i
 		if err != nil {
 			return err
 		}
-		w, arg := productWhere(req.Sku)
-		var p *allot.Product
-		for _, pr := range products {
-			if (w == "p.sku_guid = ?" && pr.SkuID == arg) || (w == "p.part_number = ?" && strings.EqualFold(pr.SkuPartNumber, arg.(string))) {
-				p = pr
-			}
-		}
+		p := findProduct(products, req.Sku)
 		if p == nil {
 			return allot.Errorf(allot.EInvalid, "License '%s' does not correspond to a product of this tenant; list them with GET /v1.0/subscribedSkus.", req.Sku)
 		}
@@ -232,6 +226,22 @@ func (s *Store) BulkAssignLicense(ctx context.Context, a allot.Actor, tenantID i
 		return nil, err
 	}
 	return res, nil
+}
+
+// findProduct finds a product by skuId, subscribedSku id or skuPartNumber.
+func findProduct(products []*allot.Product, ref string) *allot.Product {
+	ref = strings.TrimSpace(ref)
+	if i := strings.IndexByte(ref, '_'); i == 36 {
+		if _, err := uuid.Parse(ref[i+1:]); err == nil {
+			ref = ref[i+1:]
+		}
+	}
+	for _, p := range products {
+		if strings.EqualFold(p.SkuID, ref) || strings.EqualFold(p.SkuPartNumber, ref) {
+			return p
+		}
+	}
+	return nil
 }
 
 // holds tells whether the user holds the product now and through what.
