@@ -158,8 +158,10 @@ func (s *Store) ListAudit(ctx context.Context, tenantID int64, f store.AuditFilt
 			break
 		}
 		if e.TargetKind != bulkTarget {
-			if f.Before > 0 && e.ID == beforeEvent {
-				continue // a plain event equal to the cursor was on the last page
+			// A plain event equal to the cursor was on the last page, unless
+			// the cursor points at it as the first of this page (all users).
+			if f.Before > 0 && e.ID == beforeEvent && beforeUser != 1<<32-1 {
+				continue
 			}
 			out = append(out, e)
 			continue
