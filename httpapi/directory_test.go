@@ -375,7 +375,7 @@ func TestListsPagingFilterSelect(t *testing.T) {
 				{"startswith(displayName,'PAGE%20USER%202')", 3},
 				{"startswith(userPrincipalName,'page')%20and%20department%20eq%20'Finance'", 7},
 				{"department%20eq%20'Sales'%20and%20usageLocation%20eq%20'GB'%20and%20accountEnabled%20eq%20true", 1}, // 9
-				{"assignedLicenses/any(x:x/skuId%20eq%20" + e3 + ")", 5}, // 4,8,12,16,20 (0 was deleted)
+				{"assignedLicenses/any(x:x/skuId%20eq%20" + e3 + ")", 5},                                              // 4,8,12,16,20 (0 was deleted)
 				{"assignedLicenses/any(x:x/skuId%20eq%20" + e5 + ")", 1},
 				{"assignedLicenses/any(x:x/skuId%20eq%20" + e3 + ")%20and%20usageLocation%20eq%20'GB'", 1}, // 4
 				{"assignedLicenses/any(x:x/skuId%20eq%20" + e3 + ")%20and%20startswith(displayName,'Page%20User%201')", 2},
