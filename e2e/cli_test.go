@@ -92,6 +92,15 @@ func TestSeedPowerShellSequence(t *testing.T) {
 		t.Fatalf("Insights row %q: want enabled 25, consumed 0, available 25, Enabled", row)
 	}
 	contains(t, lineWith(t, out, e5+" "), "50", "30", "20")
+	out = c.ok("skus", "show", insights)
+	contains(t, out, "Requires one of:  ENTERPRISEPACK, ENTERPRISEPREMIUM, SPE_E3, SPE_E5", "Data locations:   NAM",
+		"WORKPLACE_ANALYTICS_INSIGHTS_USER", "WORKPLACE_ANALYTICS_INSIGHTS_BACKEND", "25 enabled, 0 consumed, 25 available")
+	var sku client.Sku
+	c.okJSON(&sku, "skus", "show", skus(c)[insights].SkuID)
+	if sku.SkuPartNumber != insights || len(sku.ServicePlans) != 2 || len(sku.Rules.RequiresAnyOf) != 4 {
+		t.Fatalf("skus show -o json: %+v", sku)
+	}
+	c.fail(3, []string{"no product 'NOPE'"}, "skus", "show", "NOPE")
 
 	// A user with E5: Set-MsolUserLicense -AddLicenses
 	u := e5Users(c)[0]

@@ -265,4 +265,3 @@ func writeFile(t *testing.T, name, content string) string {
 	}
 	return p
 }
-
