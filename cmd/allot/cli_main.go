@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -14,6 +15,18 @@ import (
 func addClientCommands(root *cobra.Command) {
 	mine := []*cobra.Command{newLogin(), newLogout(), newWhoami(), newSkus(), newUsers(), newGroups(), newLicense(), newImport(), newCompletion(root)}
 	root.AddCommand(mine...)
+	// --help lists the client commands apart from the server's and the operator's.
+	root.AddGroup(&cobra.Group{ID: "client", Title: "Commands that talk to a server (allot login first):"},
+		&cobra.Group{ID: "operator", Title: "Server and operator commands (on the data directory or database):"})
+	for _, c := range root.Commands() {
+		switch {
+		case c.GroupID != "":
+		case slices.Contains(mine, c) && c.Name() != "completion":
+			c.GroupID = "client"
+		case c.Name() != "completion" && c.Name() != "help":
+			c.GroupID = "operator"
+		}
+	}
 	var usage func(c *cobra.Command)
 	usage = func(c *cobra.Command) {
 		// Wrong arguments are invalid usage (exit 2) with a pointer to --help.
