@@ -69,7 +69,13 @@ func OpenPostgres(ctx context.Context, url string, opts ...Option) (*Store, erro
 	}
 	// Ordering numbers are reserved on connections of their own: a handful
 	// is plenty, and it keeps reservations from waiting for the main pool.
-	seq := stdlib.OpenDB(*cfg)
+	// A reservation need not wait for its WAL flush: the transaction that
+	// uses the numbers commits later, and its flush covers the reservation
+	// (WAL is flushed in order); one whose user never commits may be lost,
+	// which leaves a gap at most.
+	scfg := cfg.Copy()
+	scfg.RuntimeParams["synchronous_commit"] = "off"
+	seq := stdlib.OpenDB(*scfg)
 	seq.SetMaxOpenConns(4)
 	seq.SetMaxIdleConns(4)
 	s := newStore(Postgres, db, db, opts)
