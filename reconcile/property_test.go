@@ -226,7 +226,9 @@ func TestReconcileMatchesModel(t *testing.T) {
 			// one who started waiting later.
 			for pi := range parts {
 				for u := range waiting[pi] {
-					if _, ok := waitStart[pi][u]; !ok || !prevWaiting[pi][u] {
+					// After a removal the queue order of the waiters is not
+					// known to the model: they all count as starting now.
+					if _, ok := waitStart[pi][u]; !ok || !prevWaiting[pi][u] || requeued {
 						waitStart[pi][u] = step
 					}
 				}

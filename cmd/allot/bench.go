@@ -40,8 +40,27 @@ same run (sorted multi-row inserts in one transaction on SQLite, COPY on Postgre
 
 Without --data or --db they use a fresh SQLite store in a temporary directory.`,
 	}
+	cmd.PersistentFlags().String("cpuprofile", "", "write a CPU profile of the measured part to this file")
 	cmd.AddCommand(newBenchGroup(), newBenchChurn(), newBenchAssign())
 	return cmd
+}
+
+// startProfile starts a CPU profile when --cpuprofile is set and returns the
+// function that stops it (safe to call twice).
+func startProfile(cmd *cobra.Command) (func(), error) {
+	path, _ := cmd.Flags().GetString("cpuprofile")
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return nil, err
+	}
+	var once sync.Once
+	return func() { once.Do(func() { pprof.StopCPUProfile(); f.Close() }) }, nil
 }
 
 // benchStore opens the store a benchmark runs on: the given one, or a fresh
@@ -96,7 +115,6 @@ func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 func newBenchGroup() *cobra.Command {
 	var sf storeFlags
 	var members, seats, chunk int
-	var cpuprofile string
 	cmd := &cobra.Command{
 		Use:   "group",
 		Short: "Time a group assignment of N members to ProcessingComplete, against the floor",
@@ -134,14 +152,11 @@ func newBenchGroup() *cobra.Command {
 			if chunk > 0 {
 				w.GroupChunk = chunk
 			}
-			if cpuprofile != "" {
-				f, err := os.Create(cpuprofile)
-				if err != nil {
-					return err
-				}
-				pprof.StartCPUProfile(f)
-				defer pprof.StopCPUProfile()
+			stopProfile, err := startProfile(cmd)
+			if err != nil {
+				return err
 			}
+			defer stopProfile()
 			start := time.Now()
 			if _, err := st.AssignGroupLicenses(ctx, benchActor, t.ID, g.GUID, []store.LicenseRequest{{SkuID: p.SkuID}}, nil); err != nil {
 				return err
@@ -150,9 +165,7 @@ func newBenchGroup() *cobra.Command {
 				return err
 			}
 			took := time.Since(start)
-			if cpuprofile != "" {
-				pprof.StopCPUProfile()
-			}
+			stopProfile()
 			// Verify the result before printing any figure.
 			gg, err := st.Group(ctx, t.ID, g.GUID)
 			if err != nil {
@@ -192,7 +205,6 @@ func newBenchGroup() *cobra.Command {
 	cmd.Flags().IntVar(&members, "members", 100000, "members of the group")
 	cmd.Flags().IntVar(&seats, "seats", -1, "seats of the product (default: as many as members)")
 	cmd.Flags().IntVar(&chunk, "chunk", 0, "members per reconcile transaction (default: the worker's)")
-	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the convergence to this file")
 	return cmd
 }
 
@@ -441,6 +453,11 @@ func newBenchAssign() *cobra.Command {
 			lats := make([][]time.Duration, clients)
 			var failures atomic.Int64
 			var wg sync.WaitGroup
+			stopProfile, err := startProfile(cmd)
+			if err != nil {
+				return err
+			}
+			defer stopProfile()
 			start := time.Now()
 			for c := 0; c < clients; c++ {
 				wg.Add(1)
@@ -471,6 +488,7 @@ func newBenchAssign() *cobra.Command {
 			}
 			wg.Wait()
 			took := time.Since(start)
+			stopProfile()
 			var all []time.Duration
 			for _, l := range lats {
 				all = append(all, l...)

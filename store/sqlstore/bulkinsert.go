@@ -41,6 +41,14 @@ func (t *tx) insertRows(head string, cols int, tail string, n, per int, row func
 		if end-start == per {
 			key := head + tail + itoa(int64(per))
 			st := t.stmts[key]
+			if st == nil && t.s.wconn != nil {
+				if st = t.stmt(build(per)); st != nil {
+					if t.stmts == nil {
+						t.stmts = map[string]*sql.Stmt{}
+					}
+					t.stmts[key] = st
+				}
+			}
 			if st == nil {
 				var err error
 				if st, err = t.tx.PrepareContext(t.ctx, build(per)); err != nil {

@@ -54,7 +54,19 @@ type Store struct {
 
 	// pg is set on PostgreSQL (postgres.go).
 	pg *pgState
+
+	// On SQLite, wconn is the one connection that runs write transactions;
+	// wmu serializes them. Statements prepared on it (wstmts) and on the
+	// read pool (rstmts) are kept, so hot queries are parsed once.
+	wconn  *sql.Conn
+	wmu    sync.Mutex
+	smu    sync.Mutex
+	wstmts map[string]*sql.Stmt
+	rstmts map[string]*sql.Stmt
 }
+
+// maxStmts bounds each statement cache; queries past it run unprepared.
+const maxStmts = 2000
 
 // Option configures a Store.
 type Option func(*Store)
@@ -75,8 +87,10 @@ func OpenSQLite(ctx context.Context, dir string, opts ...Option) (*Store, error)
 	if err != nil {
 		return nil, err
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
+	// Two connections: one held for write transactions, one for the rare
+	// statements outside them (they wait on SQLite's lock, busy_timeout).
+	w.SetMaxOpenConns(2)
+	w.SetMaxIdleConns(2)
 	w.SetConnMaxLifetime(0)
 	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
 	if err != nil {
@@ -90,7 +104,41 @@ func OpenSQLite(ctx context.Context, dir string, opts ...Option) (*Store, error)
 		s.Close()
 		return nil, err
 	}
+	if s.wconn, err = w.Conn(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.wstmts, s.rstmts = map[string]*sql.Stmt{}, map[string]*sql.Stmt{}
 	return s, nil
+}
+
+// wstmt returns the write connection's prepared statement for q, or nil
+// when the cache is full.
+func (s *Store) wstmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	return s.cachedStmt(ctx, s.wstmts, q, s.wconn.PrepareContext)
+}
+
+func (s *Store) cachedStmt(ctx context.Context, cache map[string]*sql.Stmt, q string, prepare func(context.Context, string) (*sql.Stmt, error)) (*sql.Stmt, error) {
+	s.smu.Lock()
+	st, ok := cache[q]
+	full := len(cache) >= maxStmts
+	s.smu.Unlock()
+	if ok || full {
+		return st, nil
+	}
+	st, err := prepare(context.WithoutCancel(ctx), q)
+	if err != nil {
+		return nil, err
+	}
+	s.smu.Lock()
+	if old, ok := cache[q]; ok {
+		st.Close()
+		st = old
+	} else {
+		cache[q] = st
+	}
+	s.smu.Unlock()
+	return st, nil
 }
 
 func newStore(e Engine, w, r *sql.DB, opts []Option) *Store {
@@ -121,6 +169,17 @@ func (s *Store) Engine() Engine { return s.engine }
 
 // Close closes the store's connections.
 func (s *Store) Close() error {
+	s.smu.Lock()
+	for _, m := range []map[string]*sql.Stmt{s.wstmts, s.rstmts} {
+		for _, st := range m {
+			st.Close()
+		}
+	}
+	s.wstmts, s.rstmts = nil, nil
+	s.smu.Unlock()
+	if s.wconn != nil {
+		s.wconn.Close()
+	}
 	err0 := s.closePostgres()
 	err1 := s.w.Close()
 	var err2 error
@@ -201,17 +260,60 @@ type tx struct {
 	onApply func(users []int64, cur, des [][]allot.LicenseState)
 	// stmts caches prepared multi-row statements for the transaction.
 	stmts map[string]*sql.Stmt
+	// release ends the transaction's hold on the write connection.
+	release func()
+}
+
+// commit commits the transaction and releases the write connection.
+func (t *tx) commit() error {
+	defer t.done()
+	return t.tx.Commit()
+}
+
+// rollback rolls the transaction back and releases the write connection.
+func (t *tx) rollback() {
+	defer t.done()
+	t.tx.Rollback()
+}
+
+func (t *tx) done() {
+	if t.release != nil {
+		t.release()
+		t.release = nil
+	}
+}
+
+// stmt returns a cached statement for query on SQLite's write connection
+// (it runs inside the open transaction, on the same connection), or nil.
+func (t *tx) stmt(query string) *sql.Stmt {
+	if t.s.wconn == nil {
+		return nil
+	}
+	st, err := t.s.wstmt(t.ctx, query)
+	if err != nil {
+		return nil // let the plain call report the error
+	}
+	return st
 }
 
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {
+	if st := t.stmt(query); st != nil {
+		return st.ExecContext(t.ctx, args...)
+	}
 	return t.tx.ExecContext(t.ctx, t.s.q(query), args...)
 }
 
 func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(query); st != nil {
+		return st.QueryContext(t.ctx, args...)
+	}
 	return t.tx.QueryContext(t.ctx, t.s.q(query), args...)
 }
 
 func (t *tx) queryRow(query string, args ...any) *sql.Row {
+	if st := t.stmt(query); st != nil {
+		return st.QueryRowContext(t.ctx, args...)
+	}
 	return t.tx.QueryRowContext(t.ctx, t.s.q(query), args...)
 }
 
@@ -233,7 +335,7 @@ func (s *Store) write(ctx context.Context, fn func(t *tx) error) error {
 			err = t.pgNotify()
 		}
 		if err == nil {
-			err = t.tx.Commit()
+			err = t.commit()
 			if err == nil {
 				if t.woke {
 					s.wake()
@@ -241,7 +343,7 @@ func (s *Store) write(ctx context.Context, fn func(t *tx) error) error {
 				return nil
 			}
 		} else {
-			t.tx.Rollback()
+			t.rollback()
 		}
 		if attempt < 20 && s.retryable(err) {
 			time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
@@ -255,6 +357,15 @@ func (s *Store) begin(ctx context.Context) (*tx, error) {
 	var opts *sql.TxOptions
 	if s.engine == Postgres {
 		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead}
+	}
+	if s.wconn != nil {
+		s.wmu.Lock()
+		t, err := s.wconn.BeginTx(ctx, nil)
+		if err != nil {
+			s.wmu.Unlock()
+			return nil, fmt.Errorf("begin: %w", err)
+		}
+		return &tx{s: s, tx: t, ctx: ctx, now: nowMS(), release: s.wmu.Unlock}, nil
 	}
 	t, err := s.w.BeginTx(ctx, opts)
 	if err != nil {
@@ -280,11 +391,29 @@ var isPgRetryable = func(err error) bool {
 
 // read runs a query on the read pool.
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := s.rstmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return s.r.QueryContext(ctx, s.q(query), args...)
 }
 
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := s.rstmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return s.r.QueryRowContext(ctx, s.q(query), args...)
+}
+
+// rstmt returns the read pool's cached statement for query on SQLite, or nil.
+func (s *Store) rstmt(ctx context.Context, query string) *sql.Stmt {
+	if s.rstmts == nil {
+		return nil
+	}
+	st, err := s.cachedStmt(ctx, s.rstmts, query, s.r.PrepareContext)
+	if err != nil {
+		return nil
+	}
+	return st
 }
 
 func nowMS() int64 { return time.Now().UnixMilli() }

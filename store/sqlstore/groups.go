@@ -354,12 +354,12 @@ func (t *tx) markMembershipChange(tenantID, g int64, typ int, mid int64) error {
 		return err
 	}
 	if typ == 0 {
-		// Also when no group in scope assigns licenses any more: the user may
-		// still hold states from one whose license removal is not processed yet.
+		// Also when no group in scope assigns licenses (any more): the user
+		// may hold states from a group whose change is not processed yet,
+		// and a pending group mark only reaches the group's current members.
 		if len(licensed) == 0 {
 			var n int
-			if err := t.queryRow(`SELECT COUNT(*) FROM license_states WHERE user_id = ? AND source_id IN (`+placeholders(len(scope))+`)`,
-				append([]any{mid}, idArgs(scope)...)...).Scan(&n); err != nil || n == 0 {
+			if err := t.queryRow(`SELECT COUNT(*) FROM license_states WHERE user_id = ? AND source_id <> 0`, mid).Scan(&n); err != nil || n == 0 {
 				return err
 			}
 		}

@@ -19,7 +19,7 @@ func (s *Store) Preview(ctx context.Context, tenantID int64, change func(ctx con
 	if err != nil {
 		return nil, err
 	}
-	defer t.tx.Rollback()
+	defer t.rollback()
 	var last int64
 	if err := t.queryRow(`SELECT COALESCE(MAX(seq), 0) FROM marks`).Scan(&last); err != nil {
 		return nil, err
