@@ -130,3 +130,24 @@ func Seed(ctx context.Context, st *sqlstore.Store, t *allot.Tenant) error {
 	}
 	return nil
 }
+
+// AdminUPN is the demo tenant's administrator, who signs in to the admin center.
+const AdminUPN = "admin@contoso.com"
+
+// SeedAdmin makes sure the demo administrator exists and holds the Global
+// Administrator role, and sets its password to pw (ending its sessions).
+func SeedAdmin(ctx context.Context, st *sqlstore.Store, t *allot.Tenant, pw string) error {
+	if _, err := st.User(ctx, t.ID, AdminUPN); allot.ErrorCode(err) == allot.ENotFound {
+		u := &allot.User{UserPrincipalName: AdminUPN, DisplayName: "Contoso Admin", GivenName: "Contoso", Surname: "Admin", Mail: AdminUPN,
+			Department: "IT", JobTitle: "Administrator", UsageLocation: "US", AccountEnabled: true}
+		if err := st.CreateUser(ctx, actor, t.ID, u); err != nil {
+			return fmt.Errorf("demo admin: %w", err)
+		}
+	} else if err != nil {
+		return err
+	}
+	if _, err := st.AddRoleAssignment(ctx, actor, t.ID, AdminUPN, store.RoleIDGlobalAdmin); err != nil && allot.ErrorCode(err) != allot.EConflict {
+		return fmt.Errorf("demo admin role: %w", err)
+	}
+	return st.SetPassword(ctx, actor, t.ID, AdminUPN, pw)
+}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +20,7 @@ import (
 	"allot/reconcile"
 	"allot/store"
 	"allot/store/sqlstore"
+	"allot/web"
 )
 
 func newServe() *cobra.Command {
@@ -73,6 +76,7 @@ func serve(ctx context.Context, sf storeFlags, addr string, withDemo bool, recon
 		return err
 	}
 	defer unlock()
+	var demoPassword string
 	t, fresh, err := ensureDefaultTenant(ctx, st, withDemo)
 	if err != nil {
 		return err
@@ -85,6 +89,13 @@ func serve(ctx context.Context, sf storeFlags, addr string, withDemo bool, recon
 		}
 		log.Info("seeding the demo tenant", "tenant", t.DisplayName)
 		if err := demo.Seed(ctx, st, t); err != nil {
+			return err
+		}
+		// The admin center's demo sign-in: ALLOT_DEMO_PASSWORD, or a new random password at each start.
+		if demoPassword = os.Getenv("ALLOT_DEMO_PASSWORD"); demoPassword == "" {
+			demoPassword = randomPassword()
+		}
+		if err := demo.SeedAdmin(ctx, st, t, demoPassword); err != nil {
 			return err
 		}
 	}
@@ -113,6 +124,7 @@ func serve(ctx context.Context, sf storeFlags, addr string, withDemo bool, recon
 	}()
 
 	api := httpapi.New(st, log, httpapi.DefaultLimits)
+	web.Mount(st, api, log) // the admin center at /
 	if err := serveAuth.configure(api); err != nil {
 		cancelWorker()
 		return err
@@ -125,6 +137,10 @@ func serve(ctx context.Context, sf storeFlags, addr string, withDemo bool, recon
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	url := "http://" + ln.Addr().String()
 	fmt.Fprintf(os.Stderr, "allot serving tenant %q (%s) at %s\n", t.DisplayName, t.GUID, url)
+	fmt.Fprintf(os.Stderr, "Admin center: %s/\n", url)
+	if demoPassword != "" {
+		fmt.Fprintf(os.Stderr, "Demo sign-in: %s, password %s\n", demo.AdminUPN, demoPassword)
+	}
 	switch {
 	case printed != "":
 		fmt.Fprintf(os.Stderr, "Global Administrator token (shown once, store it now):\n  %s\nTry: curl -H 'Authorization: Bearer %s' %s/v1.0/subscribedSkus\n", printed, printed, url)
@@ -166,4 +182,11 @@ func ensureDefaultTenant(ctx context.Context, st *sqlstore.Store, withDemo bool)
 	}
 	t, err = st.CreateTenant(ctx, name, "NAM", "US")
 	return t, true, err
+}
+
+// randomPassword returns a new 16-character password for the demo sign-in.
+func randomPassword() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }

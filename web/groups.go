@@ -1,0 +1,331 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"allot"
+	"allot/httpapi"
+	"allot/licensing"
+	"allot/odata"
+	"allot/store"
+)
+
+// ---- Groups ----
+
+type groupsModel struct {
+	Q        string
+	Groups   []*allot.Group
+	Licenses map[int64][]string
+	Total    int
+	From     int
+	After    int64
+	Next     int64
+}
+
+func (s *Server) groups(q *req) error {
+	m := &groupsModel{Q: strings.TrimSpace(q.r.URL.Query().Get("q")), From: 1, Licenses: map[int64][]string{}}
+	m.After, _ = strconv.ParseInt(q.r.URL.Query().Get("after"), 10, 64)
+	if f, err := strconv.Atoi(q.r.URL.Query().Get("from")); err == nil && f > 0 && m.After > 0 {
+		m.From = f
+	}
+	o := store.ListOptions{Top: PageSize, After: m.After, Count: true}
+	if m.Q != "" {
+		e, err := odata.ParseFilter("startswith(displayName,'" + strings.ReplaceAll(m.Q, "'", "''") + "')")
+		if err != nil {
+			return allot.Errorf(allot.EInvalid, "Search for the start of a group name.")
+		}
+		o.Filter = e
+	}
+	var err error
+	if m.Groups, m.Next, m.Total, err = s.st.ListGroups(q.ctx(), q.tenant(), o); err != nil {
+		return err
+	}
+	ids := make([]int64, len(m.Groups))
+	for i, g := range m.Groups {
+		ids[i] = g.ID
+	}
+	gls, err := s.st.GroupLicenses(q.ctx(), q.tenant(), ids)
+	if err != nil {
+		return err
+	}
+	products, err := s.productsByID(q)
+	if err != nil {
+		return err
+	}
+	for id, ls := range gls {
+		for _, gl := range ls {
+			if p := products[gl.ProductID]; p != nil {
+				m.Licenses[id] = append(m.Licenses[id], p.DisplayName)
+			}
+		}
+	}
+	if q.htmx() && q.r.Header.Get("HX-Target") == "groups-table" {
+		return q.render(groupsTable(m))
+	}
+	return q.render(groupsPage(q.view("Groups", "groups"), m))
+}
+
+func (m *groupsModel) firstURL() string {
+	if m.After == 0 {
+		return ""
+	}
+	return query("/groups", "q", m.Q)
+}
+
+func (m *groupsModel) nextURL() string {
+	if m.Next == 0 {
+		return ""
+	}
+	return query("/groups", "q", m.Q, "after", i64(m.Next), "from", strconv.Itoa(m.From+len(m.Groups)))
+}
+
+func (s *Server) productsByID(q *req) (map[int64]*allot.Product, error) {
+	ps, err := s.st.Products(q.ctx(), q.tenant())
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]*allot.Product, len(ps))
+	for _, p := range ps {
+		out[p.ID] = p
+	}
+	return out, nil
+}
+
+// ---- one group ----
+
+type groupModel struct {
+	G        *allot.Group
+	Licenses []groupLicense
+	Summary  *store.LicenseSummary
+	Members  []groupMember
+	After    int64 // members page cursor
+	Next     int64
+	Errors   []memberError
+	MoreErrs bool
+	Products []*allot.Product // products the group does not assign yet
+	Poll     string           // htmx polling interval while processing, "" when done
+	Flash    string
+	Err      string
+}
+
+type groupLicense struct {
+	P        *allot.Product
+	PlansOn  []string
+	PlansOff []string
+}
+
+type groupMember struct {
+	U      *allot.User
+	G      *allot.Group
+	Status string // the member's licenses from this group, in words
+	OK     bool
+	Bad    bool
+}
+
+type memberError struct {
+	U       *allot.User
+	Reasons []string
+}
+
+func (s *Server) loadGroup(q *req) (*groupModel, error) {
+	g, err := s.st.Group(q.ctx(), q.tenant(), q.r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	m := &groupModel{G: g}
+	m.After, _ = strconv.ParseInt(q.r.URL.Query().Get("after"), 10, 64)
+	products, err := s.productsByID(q)
+	if err != nil {
+		return nil, err
+	}
+	gls, err := s.st.GroupLicenses(q.ctx(), q.tenant(), []int64{g.ID})
+	if err != nil {
+		return nil, err
+	}
+	assigned := map[int64]bool{}
+	for _, gl := range gls[g.ID] {
+		p := products[gl.ProductID]
+		if p == nil {
+			continue
+		}
+		assigned[p.ID] = true
+		l := groupLicense{P: p}
+		for _, sp := range p.ServicePlans {
+			if containsFold(gl.DisabledPlans, sp.ID) {
+				l.PlansOff = append(l.PlansOff, planName(sp))
+			} else {
+				l.PlansOn = append(l.PlansOn, planName(sp))
+			}
+		}
+		m.Licenses = append(m.Licenses, l)
+	}
+	for _, p := range products {
+		if !assigned[p.ID] {
+			m.Products = append(m.Products, p)
+		}
+	}
+	sortProducts(m.Products)
+	if q.perms.Has(httpapi.PermReportsRead) {
+		if m.Summary, err = s.st.GroupLicenseSummary(q.ctx(), q.tenant(), g.GUID); err != nil {
+			return nil, err
+		}
+	}
+	if g.ProcessingState != allot.ProcessingComplete && g.ProcessingState != "" {
+		m.Poll = "every " + s.PollInterval.String()
+	}
+	// Direct members, with what this group gives each user.
+	members, next, err := s.st.Members(q.ctx(), q.tenant(), g.GUID, m.After, PageSize)
+	if err != nil {
+		return nil, err
+	}
+	m.Next = next
+	var uids []int64
+	for _, mb := range members {
+		if mb.User != nil {
+			uids = append(uids, mb.User.ID)
+		}
+	}
+	lic, err := s.st.UserLicenses(q.ctx(), q.tenant(), uids)
+	if err != nil {
+		return nil, err
+	}
+	for _, mb := range members {
+		gm := groupMember{U: mb.User, G: mb.Group}
+		if mb.User != nil && len(m.Licenses) > 0 {
+			gm.Status, gm.OK, gm.Bad = memberStatus(g, lic[mb.User.ID], products)
+		}
+		m.Members = append(m.Members, gm)
+	}
+	// Members with license errors from this group, with the reasons.
+	bad, more, err := s.st.GroupMembersWithErrors(q.ctx(), q.tenant(), g.GUID, 0, PageSize)
+	if err != nil {
+		return nil, err
+	}
+	m.MoreErrs = more != 0
+	ids := make([]int64, len(bad))
+	for i, u := range bad {
+		ids[i] = u.ID
+	}
+	blic, err := s.st.UserLicenses(q.ctx(), q.tenant(), ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range bad {
+		me := memberError{U: u}
+		for _, v := range blic[u.ID] {
+			if v.Source == g.ID && v.State != allot.StateActive && v.Code != "" && v.Code != allot.EOtherProductFailed {
+				me.Reasons = append(me.Reasons, licensing.Message(nil, v.Code, v.Product))
+			}
+		}
+		if len(me.Reasons) == 0 {
+			for _, v := range blic[u.ID] {
+				if v.Source == g.ID && v.State != allot.StateActive && v.Code != "" {
+					me.Reasons = append(me.Reasons, licensing.Message(nil, v.Code, v.Product))
+				}
+			}
+		}
+		m.Errors = append(m.Errors, me)
+	}
+	return m, nil
+}
+
+// memberStatus says what the group gives one user: every license it
+// assigns, or why not.
+func memberStatus(g *allot.Group, views []store.LicenseView, products map[int64]*allot.Product) (string, bool, bool) {
+	active, total := 0, 0
+	var problem string
+	var waiting bool
+	for _, v := range views {
+		if v.Source != g.ID {
+			continue
+		}
+		total++
+		if v.State == allot.StateActive {
+			active++
+			continue
+		}
+		if v.Code != "" && (problem == "" || v.Code != allot.EOtherProductFailed) {
+			problem = licensing.Message(nil, v.Code, v.Product)
+			waiting = licensing.IsWaiting(v.Code)
+		}
+	}
+	switch {
+	case problem != "" && waiting:
+		return "No license: waiting for a seat", false, true
+	case problem != "":
+		return "No license: " + problem, false, true
+	case total > 0 && active == total:
+		return "Has license", true, false
+	}
+	return "Not processed yet", false, false
+}
+
+func (s *Server) group(q *req) error {
+	m, err := s.loadGroup(q)
+	if err != nil {
+		return err
+	}
+	m.Flash = q.r.URL.Query().Get("done")
+	return q.render(groupPage(q.view(m.G.DisplayName, "groups"), m))
+}
+
+// groupStatus is the live part of the group page, polled while the group
+// is processed.
+func (s *Server) groupStatus(q *req) error {
+	m, err := s.loadGroup(q)
+	if err != nil {
+		return err
+	}
+	return q.render(groupLive(q.view("", "groups"), m))
+}
+
+func (s *Server) removeGroupLicense(q *req) error {
+	g, err := s.st.Group(q.ctx(), q.tenant(), q.r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	sku := q.r.PostForm.Get("sku")
+	p, err := s.st.Product(q.ctx(), q.tenant(), sku)
+	if err != nil {
+		return err
+	}
+	if _, err := s.st.AssignGroupLicenses(q.ctx(), q.p.Actor(), q.tenant(), g.GUID, nil, []string{p.SkuID}); err != nil {
+		return err
+	}
+	http.Redirect(q.w, q.r, query("/groups/"+g.GUID, "done", "Removed "+p.DisplayName+" from the group; its members are being updated."), http.StatusSeeOther)
+	return nil
+}
+
+// groupAssign starts the Assign flow of a product for this group.
+func (s *Server) groupAssign(q *req) error {
+	g, err := s.st.Group(q.ctx(), q.tenant(), q.r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	p, err := s.st.Product(q.ctx(), q.tenant(), q.r.URL.Query().Get("sku"))
+	if err != nil {
+		return err
+	}
+	http.Redirect(q.w, q.r, query("/licenses/"+p.SkuID+"/assign/options", "pick", "g:"+g.GUID), http.StatusSeeOther)
+	return nil
+}
+
+func (m *groupModel) membersURL(after int64) string {
+	if after == 0 {
+		return "/groups/" + m.G.GUID
+	}
+	return query("/groups/"+m.G.GUID, "after", i64(after))
+}
+
+func (m *groupModel) statusURL() string {
+	return query("/groups/"+m.G.GUID+"/status", "after", afterParam(m.After))
+}
+
+func afterParam(n int64) string {
+	if n == 0 {
+		return ""
+	}
+	return i64(n)
+}

@@ -1,0 +1,461 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"allot"
+	"allot/httpapi"
+	"allot/odata"
+	"allot/store"
+)
+
+// ---- Licenses: every product ----
+
+func (s *Server) licenses(q *req) error {
+	products, err := s.st.Products(q.ctx(), q.tenant())
+	if err != nil {
+		return err
+	}
+	sortProducts(products)
+	return q.render(licensesPage(q.view("Licenses", "licenses"), products))
+}
+
+// ---- one product, with its assigned users and groups ----
+
+type productModel struct {
+	P      *allot.Product
+	Tab    string // "users" or "groups"
+	Users  []productUser
+	Groups []productGroup
+	From   int
+	After  int64
+	Next   int64
+	Waits  int // users waiting for a seat of this product (on this page)
+}
+
+type productUser struct {
+	U       *allot.User
+	Sources []string // "Direct" and group names
+}
+
+type productGroup struct {
+	G        *allot.Group
+	PlansOff []string
+}
+
+func (s *Server) productOf(q *req) (*allot.Product, error) {
+	return s.st.Product(q.ctx(), q.tenant(), q.r.PathValue("sku"))
+}
+
+func skuFilter(p *allot.Product) odata.Expr {
+	e, _ := odata.ParseFilter("assignedLicenses/any(x:x/skuId eq " + p.SkuID + ")")
+	return e
+}
+
+func (s *Server) product(q *req) error {
+	p, err := s.productOf(q)
+	if err != nil {
+		return err
+	}
+	m := &productModel{P: p, Tab: q.r.URL.Query().Get("tab"), From: 1}
+	canUsers, canGroups := q.perms.Has(httpapi.PermUsersRead), q.perms.Has(httpapi.PermGroupsRead)
+	if m.Tab != "groups" || !canGroups {
+		m.Tab = "users"
+	}
+	if m.Tab == "users" && !canUsers {
+		m.Tab = ""
+		if canGroups {
+			m.Tab = "groups"
+		}
+	}
+	m.After, _ = strconv.ParseInt(q.r.URL.Query().Get("after"), 10, 64)
+	if f, err := strconv.Atoi(q.r.URL.Query().Get("from")); err == nil && f > 0 && m.After > 0 {
+		m.From = f
+	}
+	switch m.Tab {
+	case "users":
+		users, next, err := s.st.ProductHolders(q.ctx(), q.tenant(), p.ID, m.After, PageSize)
+		if err != nil {
+			return err
+		}
+		m.Next = next
+		ids := make([]int64, len(users))
+		for i, u := range users {
+			ids[i] = u.ID
+		}
+		lic, err := s.st.UserLicenses(q.ctx(), q.tenant(), ids)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			pu := productUser{U: u}
+			for _, v := range lic[u.ID] {
+				if v.ProductID != p.ID || v.State != allot.StateActive {
+					continue
+				}
+				if v.Source == allot.DirectSource {
+					pu.Sources = append(pu.Sources, "Direct")
+				} else {
+					pu.Sources = append(pu.Sources, "Group "+v.GroupName)
+				}
+			}
+			m.Users = append(m.Users, pu)
+		}
+	case "groups":
+		groups, next, _, err := s.st.ListGroups(q.ctx(), q.tenant(), store.ListOptions{Filter: skuFilter(p), Top: PageSize, After: m.After})
+		if err != nil {
+			return err
+		}
+		m.Next = next
+		ids := make([]int64, len(groups))
+		for i, g := range groups {
+			ids[i] = g.ID
+		}
+		gls, err := s.st.GroupLicenses(q.ctx(), q.tenant(), ids)
+		if err != nil {
+			return err
+		}
+		for _, g := range groups {
+			pg := productGroup{G: g}
+			for _, gl := range gls[g.ID] {
+				if gl.ProductID == p.ID {
+					for _, id := range gl.DisabledPlans {
+						if sp, ok := p.Plan(id); ok {
+							pg.PlansOff = append(pg.PlansOff, planName(sp))
+						}
+					}
+				}
+			}
+			m.Groups = append(m.Groups, pg)
+		}
+	}
+	return q.render(productPage(q.view(p.DisplayName, "licenses"), m))
+}
+
+func (m *productModel) pageURL(after int64, from int) string {
+	if after == 0 {
+		return query("/licenses/"+m.P.SkuID, "tab", m.Tab)
+	}
+	return query("/licenses/"+m.P.SkuID, "tab", m.Tab, "after", i64(after), "from", strconv.Itoa(from))
+}
+
+// ---- Assign: pick users and groups, assignment options, preview, confirm ----
+
+// pick is a user or group chosen to receive the product.
+type pick struct {
+	Key    string // "u:<guid>" or "g:<guid>"
+	Group  bool
+	GUID   string
+	Name   string
+	Detail string
+}
+
+type assignModel struct {
+	P       *allot.Product
+	Q       string
+	Picks   []pick
+	Results []pick
+	Plans   []panelPlan // assignment options
+	Preview *previewModel
+	Done    []doneItem
+	Err     string
+}
+
+type previewModel struct {
+	Headline string   // "Would license 812 of 1,000 users; 188 would wait for seats."
+	Lines    []string // further detail
+	Failures []string // per-user direct assignments that would fail
+	Examples []string // some users who would not get it
+}
+
+type doneItem struct {
+	Pick pick
+	OK   bool
+	Text string
+}
+
+// hidden returns the form fields that carry the picks and plans to the next step.
+func (m *assignModel) picksQuery() []string {
+	out := make([]string, 0, len(m.Picks))
+	for _, p := range m.Picks {
+		out = append(out, p.Key)
+	}
+	return out
+}
+
+func (s *Server) resolvePicks(ctx context.Context, tenantID int64, keys []string) ([]pick, error) {
+	var out []pick
+	seen := map[string]bool{}
+	for _, k := range keys {
+		k = strings.TrimSpace(k)
+		if k == "" || seen[k] {
+			continue
+		}
+		seen[k] = true
+		if len(out) >= 1000 {
+			return nil, allot.Errorf(allot.EInvalid, "Pick at most 1,000 users and groups at once; assign a group to reach more people.")
+		}
+		kind, id, ok := strings.Cut(k, ":")
+		if !ok {
+			return nil, allot.Errorf(allot.EInvalid, "'%s' is not a user or group.", k)
+		}
+		switch kind {
+		case "u":
+			u, err := s.st.User(ctx, tenantID, id)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, pick{Key: "u:" + u.GUID, GUID: u.GUID, Name: u.DisplayName, Detail: u.UserPrincipalName})
+		case "g":
+			g, err := s.st.Group(ctx, tenantID, id)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, pick{Key: "g:" + g.GUID, Group: true, GUID: g.GUID, Name: g.DisplayName, Detail: "Group"})
+		default:
+			return nil, allot.Errorf(allot.EInvalid, "'%s' is not a user or group.", k)
+		}
+	}
+	return out, nil
+}
+
+// loadAssign reads the product, the picks and the options of an assign step.
+func (s *Server) loadAssign(q *req, form bool) (*assignModel, error) {
+	p, err := s.productOf(q)
+	if err != nil {
+		return nil, err
+	}
+	vals := q.r.URL.Query()
+	if form {
+		vals = q.r.PostForm
+	}
+	m := &assignModel{P: p, Q: strings.TrimSpace(vals.Get("q"))}
+	// "add" are search results checked on the way: they join the picks.
+	if m.Picks, err = s.resolvePicks(q.ctx(), q.tenant(), append(slices.Clone(vals["pick"]), vals["add"]...)); err != nil {
+		return nil, err
+	}
+	on := vals["plan"]
+	custom := vals.Get("options") == "1"
+	for _, sp := range p.ServicePlans {
+		m.Plans = append(m.Plans, panelPlan{ID: sp.ID, Name: planName(sp), On: !custom || containsFold(on, sp.ID)})
+	}
+	return m, nil
+}
+
+func (m *assignModel) disabledPlans() []string {
+	var out []string
+	for _, p := range m.Plans {
+		if !p.On {
+			out = append(out, p.ID)
+		}
+	}
+	return out
+}
+
+// search finds users and groups whose names start with the search text,
+// leaving out those already picked.
+func (s *Server) search(q *req, m *assignModel) error {
+	if m.Q == "" {
+		return nil
+	}
+	picked := map[string]bool{}
+	for _, p := range m.Picks {
+		picked[p.Key] = true
+	}
+	if e, err := odata.ParseFilter("startswith(displayName,'" + strings.ReplaceAll(m.Q, "'", "''") + "')"); err == nil {
+		groups, _, _, err := s.st.ListGroups(q.ctx(), q.tenant(), store.ListOptions{Filter: e, Top: 10})
+		if err != nil {
+			return err
+		}
+		for _, g := range groups {
+			if !picked["g:"+g.GUID] {
+				m.Results = append(m.Results, pick{Key: "g:" + g.GUID, Group: true, GUID: g.GUID, Name: g.DisplayName, Detail: "Group"})
+			}
+		}
+	}
+	users, _, _, err := s.st.SearchUsers(q.ctx(), q.tenant(), m.Q, 0, 15, false)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		if !picked["u:"+u.GUID] {
+			m.Results = append(m.Results, pick{Key: "u:" + u.GUID, GUID: u.GUID, Name: u.DisplayName, Detail: u.UserPrincipalName})
+		}
+	}
+	return nil
+}
+
+func (s *Server) assignPick(q *req) error {
+	m, err := s.loadAssign(q, false)
+	if err != nil {
+		return err
+	}
+	if err := s.search(q, m); err != nil {
+		return err
+	}
+	return q.render(assignPage(q.view("Assign "+m.P.DisplayName, "licenses"), m, "pick"))
+}
+
+// assignPicker re-renders the picker (selected items and search results)
+// as the person types or checks boxes; checked results join the selection.
+func (s *Server) assignPicker(q *req) error {
+	m, err := s.loadAssign(q, false)
+	if err != nil {
+		return err
+	}
+	if err := s.search(q, m); err != nil {
+		return err
+	}
+	return q.render(picker(m))
+}
+
+func (s *Server) assignOptions(q *req) error {
+	m, err := s.loadAssign(q, false)
+	if err != nil {
+		return err
+	}
+	if len(m.Picks) == 0 {
+		m.Err = "Select at least one user or group."
+		if err := s.search(q, m); err != nil {
+			return err
+		}
+		return q.render(assignPage(q.view("Assign "+m.P.DisplayName, "licenses"), m, "pick"))
+	}
+	return q.render(assignPage(q.view("Assign "+m.P.DisplayName, "licenses"), m, "options"))
+}
+
+func (s *Server) assignReview(q *req) error {
+	m, err := s.loadAssign(q, false)
+	if err != nil {
+		return err
+	}
+	if len(m.Picks) == 0 {
+		m.Err = "Select at least one user or group."
+		return q.render(assignPage(q.view("Assign "+m.P.DisplayName, "licenses"), m, "pick"))
+	}
+	if m.Preview, err = s.preview(q, m); err != nil {
+		return err
+	}
+	return q.render(assignPage(q.view("Assign "+m.P.DisplayName, "licenses"), m, "review"))
+}
+
+// preview runs the whole assignment as a dry run (store.Preview) and says
+// what it would do.
+func (s *Server) preview(q *req, m *assignModel) (*previewModel, error) {
+	add := []store.LicenseRequest{{SkuID: m.P.SkuID, DisabledPlans: m.disabledPlans()}}
+	var failures []string
+	a, t := q.p.Actor(), q.tenant()
+	pv, err := s.st.Preview(q.ctx(), t, func(ctx context.Context) error {
+		for _, pk := range m.Picks {
+			if pk.Group {
+				if _, err := s.st.AssignGroupLicenses(ctx, a, t, pk.GUID, add, nil); err != nil {
+					return err
+				}
+				continue
+			}
+			if _, err := s.st.AssignUserLicenses(ctx, a, t, pk.GUID, add, nil); err != nil {
+				if !isUserError(err) {
+					return err
+				}
+				failures = append(failures, pk.Name+": "+allot.ErrorMessage(err))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if isUserError(err) {
+			return &previewModel{Headline: "This assignment cannot be made: " + allot.ErrorMessage(err)}, nil
+		}
+		return nil, err
+	}
+	out := &previewModel{Failures: failures}
+	var pp *store.PreviewProduct
+	for i := range pv.Products {
+		if pv.Products[i].SkuID == m.P.SkuID {
+			pp = &pv.Products[i]
+		}
+	}
+	total := pv.UsersEvaluated
+	if pp == nil {
+		out.Headline = fmt.Sprintf("Would license no one new: the %s already have %s or cannot get it.", plural(total, "user", "users"), m.P.SkuPartNumber)
+		if total == 0 {
+			out.Headline = "Would license no one: the selected groups have no members."
+		}
+		return out, nil
+	}
+	head := fmt.Sprintf("Would license %s of %s", num(pp.Gain), plural(total, "user", "users"))
+	if groups := countGroups(m.Picks); groups > 0 {
+		head = fmt.Sprintf("Would license %s of %s", num(pp.Gain), plural(total, "member", "members"))
+		if groups < len(m.Picks) {
+			head = fmt.Sprintf("Would license %s of %s (group members and users)", num(pp.Gain), plural(total, "person", "people"))
+		}
+	}
+	var parts []string
+	for _, code := range sortedKeys(pp.FailByCode) {
+		parts = append(parts, num(pp.FailByCode[code])+" "+codeWords(code))
+	}
+	if len(parts) > 0 {
+		head += "; " + strings.Join(parts, "; ")
+	}
+	if already := total - pp.Gain - pp.Fail; already > 0 {
+		head += "; " + num(already) + " already have it"
+	}
+	out.Headline = head + "."
+	out.Lines = append(out.Lines, fmt.Sprintf("Seats after the change: %s of %s in use.", num(pp.ConsumedUnitsAfter), num(pp.EnabledUnits)))
+	if pp.Fail > 0 && pp.FailByCode[string(allot.ENoSeats)] > 0 {
+		out.Lines = append(out.Lines, "Members who wait get a seat automatically, first come first served, when seats free up or more are bought.")
+	}
+	for _, id := range pp.SampleFail {
+		if u, err := s.st.User(q.ctx(), t, id); err == nil {
+			out.Examples = append(out.Examples, u.DisplayName)
+		}
+	}
+	return out, nil
+}
+
+func countGroups(ps []pick) int {
+	n := 0
+	for _, p := range ps {
+		if p.Group {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Server) assignConfirm(q *req) error {
+	m, err := s.loadAssign(q, true)
+	if err != nil {
+		return err
+	}
+	if len(m.Picks) == 0 {
+		m.Err = "Select at least one user or group."
+		return q.render(assignPage(q.view("Assign "+m.P.DisplayName, "licenses"), m, "pick"))
+	}
+	add := []store.LicenseRequest{{SkuID: m.P.SkuID, DisabledPlans: m.disabledPlans()}}
+	for _, pk := range m.Picks {
+		d := doneItem{Pick: pk}
+		var err error
+		if pk.Group {
+			_, err = s.st.AssignGroupLicenses(q.ctx(), q.p.Actor(), q.tenant(), pk.GUID, add, nil)
+			d.Text = "Assigned to the group; its members are being licensed now."
+		} else {
+			_, err = s.st.AssignUserLicenses(q.ctx(), q.p.Actor(), q.tenant(), pk.GUID, add, nil)
+			d.Text = "Assigned."
+		}
+		switch {
+		case err == nil:
+			d.OK = true
+		case isUserError(err):
+			d.Text = allot.ErrorMessage(err)
+		default:
+			return err
+		}
+		m.Done = append(m.Done, d)
+	}
+	return q.render(assignPage(q.view("Assign "+m.P.DisplayName, "licenses"), m, "done"))
+}

@@ -1,0 +1,338 @@
+// Package web is allot's admin center: server-rendered pages (a-h/templ
+// components, *.templ with their generated *_templ.go committed) with htmx
+// for partial updates, both embedded in the binary. It signs people in and
+// decides what they may see and do through the API server's own functions
+// (httpapi: sessions, rate limit, role → permission model), and changes
+// data only through the store's methods, so every rule, error message and
+// audit event is the API's. Every state change is a POST behind the API
+// server's cross-origin protection.
+package web
+
+//go:generate go run github.com/a-h/templ/cmd/templ@v0.3.1100 generate
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"allot"
+	"allot/httpapi"
+	"allot/store"
+	"allot/store/sqlstore"
+)
+
+//go:embed static
+var staticFS embed.FS
+
+// PageSize is the number of rows of a list page.
+const PageSize = 50
+
+// Server is the admin center.
+type Server struct {
+	st  *sqlstore.Store
+	api *httpapi.Server
+	log *slog.Logger
+	mux *http.ServeMux
+	// PollInterval is how often a group page asks for its processing state
+	// while the group is being processed.
+	PollInterval time.Duration
+}
+
+// New returns the admin center on the store, signing people in through api.
+func New(st *sqlstore.Store, api *httpapi.Server, log *slog.Logger) *Server {
+	s := &Server{st: st, api: api, log: log, mux: http.NewServeMux(), PollInterval: time.Second}
+	s.routes()
+	return s
+}
+
+// Mount serves the admin center at / of the API server (which keeps its
+// own routes: /v1.0, /allot/v1, /healthz…).
+func Mount(st *sqlstore.Store, api *httpapi.Server, log *slog.Logger) *Server {
+	s := New(st, api, log)
+	api.Mount("/", s)
+	return s
+}
+
+// ServeHTTP serves the admin center's pages.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) routes() {
+	sub, _ := fs.Sub(staticFS, "static")
+	files := http.FileServerFS(sub)
+	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	})))
+	s.mux.HandleFunc("GET /signin", s.signinPage)
+	s.mux.HandleFunc("POST /signin", s.signin)
+	s.mux.HandleFunc("POST /signout", s.signout)
+	s.page("GET /{$}", 0, s.home)
+
+	s.page("GET /users", httpapi.PermUsersRead, s.users)
+	s.page("GET /users/{id}", httpapi.PermUsersRead, s.user)
+	s.page("POST /users/{id}/licenses", httpapi.PermUsersRead|httpapi.PermLicensesWrite, s.saveUserLicenses)
+	s.page("POST /users/{id}/usage-location", httpapi.PermUsersRead|httpapi.PermUsageLocation, s.saveUsageLocation)
+	s.page("GET /assign-more", httpapi.PermUsersRead|httpapi.PermLicensesWrite, s.assignMore)
+	s.page("POST /assign-more", httpapi.PermUsersRead|httpapi.PermLicensesWrite, s.saveAssignMore)
+
+	s.page("GET /licenses", httpapi.PermProductsRead, s.licenses)
+	s.page("GET /licenses/{sku}", httpapi.PermProductsRead, s.product)
+	s.page("GET /licenses/{sku}/assign", httpapi.PermProductsRead|httpapi.PermLicensesWrite|httpapi.PermUsersRead|httpapi.PermGroupsRead, s.assignPick)
+	s.page("GET /licenses/{sku}/assign/picker", httpapi.PermProductsRead|httpapi.PermLicensesWrite|httpapi.PermUsersRead|httpapi.PermGroupsRead, s.assignPicker)
+	s.page("GET /licenses/{sku}/assign/options", httpapi.PermProductsRead|httpapi.PermLicensesWrite|httpapi.PermUsersRead|httpapi.PermGroupsRead, s.assignOptions)
+	s.page("GET /licenses/{sku}/assign/review", httpapi.PermProductsRead|httpapi.PermLicensesWrite|httpapi.PermUsersRead|httpapi.PermGroupsRead, s.assignReview)
+	s.page("POST /licenses/{sku}/assign", httpapi.PermProductsRead|httpapi.PermLicensesWrite|httpapi.PermUsersRead|httpapi.PermGroupsRead, s.assignConfirm)
+
+	s.page("GET /groups", httpapi.PermGroupsRead, s.groups)
+	s.page("GET /groups/{id}", httpapi.PermGroupsRead, s.group)
+	s.page("GET /groups/{id}/status", httpapi.PermGroupsRead, s.groupStatus)
+	s.page("GET /groups/{id}/assign", httpapi.PermGroupsRead|httpapi.PermProductsRead|httpapi.PermUsersRead|httpapi.PermLicensesWrite, s.groupAssign)
+	s.page("POST /groups/{id}/licenses/remove", httpapi.PermGroupsRead|httpapi.PermLicensesWrite, s.removeGroupLicense)
+
+	s.page("GET /roles", httpapi.PermRolesRead, s.roles)
+	s.page("POST /roles/assign", httpapi.PermRolesRead|httpapi.PermRolesWrite, s.assignRole)
+	s.page("POST /roles/remove", httpapi.PermRolesRead|httpapi.PermRolesWrite, s.removeRole)
+
+	s.page("GET /audit", httpapi.PermAuditRead, s.audit)
+
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		p, _ := s.api.SessionPrincipal(r)
+		s.fail(w, r, p, allot.Errorf(allot.ENotFound, "There is no page at %s.", r.URL.Path))
+	})
+}
+
+// req is one request of a signed-in person.
+type req struct {
+	w     http.ResponseWriter
+	r     *http.Request
+	p     *store.Principal
+	perms httpapi.Perm
+}
+
+func (q *req) ctx() context.Context { return q.r.Context() }
+func (q *req) tenant() int64        { return q.p.Tenant.ID }
+
+// htmx tells whether the request comes from htmx (a partial update).
+func (q *req) htmx() bool { return q.r.Header.Get("HX-Request") == "true" }
+
+// page registers a handler for signed-in people who hold every permission
+// of need; others are sent to sign in, or told they may not.
+func (s *Server) page(pattern string, need httpapi.Perm, h func(q *req) error) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.api.SessionPrincipal(r)
+		if err != nil {
+			if allot.ErrorCode(err) == allot.EUnauthorized {
+				s.toSignin(w, r)
+				return
+			}
+			s.fail(w, r, nil, err)
+			return
+		}
+		perms := httpapi.Perms(p)
+		if !perms.Has(need) {
+			s.fail(w, r, p, allot.Errorf(allot.EForbidden, "Your roles do not allow this page. Ask a Global Administrator for a role that does."))
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+			if err := r.ParseForm(); err != nil {
+				s.fail(w, r, p, allot.Errorf(allot.EInvalid, "The form could not be read."))
+				return
+			}
+		}
+		ctx := sqlstore.WithCorrelationID(r.Context(), w.Header().Get("request-id"))
+		q := &req{w: w, r: r.WithContext(ctx), p: p, perms: perms}
+		if err := h(q); err != nil {
+			s.fail(w, q.r, p, err)
+		}
+	})
+}
+
+// toSignin sends a person who is not signed in to the sign-in page, and
+// back here afterwards.
+func (s *Server) toSignin(w http.ResponseWriter, r *http.Request) {
+	next := r.URL.RequestURI()
+	if r.Method != http.MethodGet {
+		next = "/"
+	}
+	if r.Header.Get("HX-Request") == "true" {
+		if cur, err := url.Parse(r.Header.Get("HX-Current-URL")); err == nil && cur.Path != "" {
+			next = cur.RequestURI()
+		}
+		w.Header().Set("HX-Redirect", "/signin?next="+url.QueryEscape(next))
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	http.Redirect(w, r, "/signin?next="+url.QueryEscape(next), http.StatusSeeOther)
+}
+
+// fail answers with an error page (or, for htmx, an error fragment).
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, p *store.Principal, err error) {
+	code := allot.ErrorCode(err)
+	status := http.StatusBadRequest
+	switch code {
+	case allot.ENotFound:
+		status = http.StatusNotFound
+	case allot.EForbidden:
+		status = http.StatusForbidden
+	case allot.EUnauthorized:
+		status = http.StatusUnauthorized
+	case allot.ETooManyRequests:
+		status = http.StatusTooManyRequests
+	case allot.EConflict:
+		status = http.StatusConflict
+	case allot.EUnavailable:
+		status = http.StatusServiceUnavailable
+	case allot.EInternal:
+		status = http.StatusInternalServerError
+		s.log.Error("admin center request failed", "path", r.URL.Path, "err", err)
+	}
+	msg := allot.ErrorMessage(err)
+	w.Header().Set("Cache-Control", "no-store")
+	if r.Header.Get("HX-Request") == "true" {
+		// htmx swaps only 2xx answers by default: show the message in place.
+		w.Header().Set("HX-Retarget", "#flash")
+		w.Header().Set("HX-Reswap", "innerHTML")
+		w.WriteHeader(http.StatusOK)
+		alert(msg).Render(r.Context(), w)
+		return
+	}
+	w.WriteHeader(status)
+	v := &view{Title: "Error", P: p}
+	if p != nil {
+		v.Perms = httpapi.Perms(p)
+	}
+	errorPage(v, status, msg).Render(r.Context(), w)
+}
+
+// render writes a component as the answer.
+func (q *req) render(c templ.Component) error {
+	q.w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	return c.Render(q.ctx(), q.w)
+}
+
+// view is what every full page knows about the person and the page.
+type view struct {
+	Title string
+	Nav   string // the active navigation item
+	P     *store.Principal
+	Perms httpapi.Perm
+	SSO   bool
+}
+
+func (q *req) view(title, nav string) *view {
+	return &view{Title: title, Nav: nav, P: q.p, Perms: q.perms}
+}
+
+// can tells whether the page's person holds every permission of need.
+func (v *view) can(need httpapi.Perm) bool { return v.P != nil && v.Perms.Has(need) }
+
+// canWriteLicenses tells whether the person may assign and remove licenses.
+func (v *view) canWriteLicenses() bool { return v.can(httpapi.PermLicensesWrite) }
+
+// home sends a person to the first page their roles allow.
+func (s *Server) home(q *req) error {
+	for _, c := range navItems {
+		if q.perms.Has(c.Need) {
+			http.Redirect(q.w, q.r, c.Path, http.StatusSeeOther)
+			return nil
+		}
+	}
+	return q.render(noAccessPage(q.view("No access", "")))
+}
+
+// navItem is one entry of the navigation.
+type navItem struct {
+	Key, Label, Path string
+	Need             httpapi.Perm
+}
+
+var navItems = []navItem{
+	{"users", "Active users", "/users", httpapi.PermUsersRead},
+	{"licenses", "Licenses", "/licenses", httpapi.PermProductsRead},
+	{"groups", "Groups", "/groups", httpapi.PermGroupsRead},
+	{"roles", "Roles", "/roles", httpapi.PermRolesRead},
+	{"audit", "Audit log", "/audit", httpapi.PermAuditRead},
+}
+
+// ---- sign in and out ----
+
+func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) {
+	next := safeNext(r.URL.Query().Get("next"))
+	if p, err := s.api.SessionPrincipal(r); err == nil && p != nil {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	signinPage(&view{Title: "Sign in", SSO: s.api.SSOEnabled()}, next, "", "").Render(r.Context(), w)
+}
+
+func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	ctx := sqlstore.WithCorrelationID(r.Context(), w.Header().Get("request-id"))
+	r = r.WithContext(ctx)
+	name, next := strings.TrimSpace(r.PostForm.Get("userName")), safeNext(r.PostForm.Get("next"))
+	_, err := s.api.PasswordSignIn(w, r, name, r.PostForm.Get("password"))
+	if err != nil {
+		status := http.StatusUnauthorized
+		msg := allot.ErrorMessage(err)
+		switch allot.ErrorCode(err) {
+		case allot.EUnauthorized:
+			msg = "The user name or password is incorrect, or the account is disabled."
+		case allot.ETooManyRequests:
+			status = http.StatusTooManyRequests
+		case allot.EInvalid:
+			status = http.StatusBadRequest
+			msg = "Enter your user name and password."
+		case allot.EInternal:
+			status = http.StatusInternalServerError
+			s.log.Error("sign-in failed", "err", err)
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(status)
+		signinPage(&view{Title: "Sign in", SSO: s.api.SSOEnabled()}, next, name, msg).Render(r.Context(), w)
+		return
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
+	if err := s.api.SignOut(w, r); err != nil {
+		s.fail(w, r, nil, err)
+		return
+	}
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+// safeNext keeps a redirect on this site: a path, never another host.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" {
+		return "/"
+	}
+	return next
+}
