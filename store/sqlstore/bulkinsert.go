@@ -64,6 +64,12 @@ func (t *tx) insertRows(head string, cols int, tail string, n, per int, row func
 			}
 			continue
 		}
+		if st := t.stmt(build(end - start)); st != nil {
+			if _, err := st.ExecContext(t.ctx, args...); err != nil {
+				return err
+			}
+			continue
+		}
 		if _, err := t.tx.ExecContext(t.ctx, build(end-start), args...); err != nil {
 			return err
 		}

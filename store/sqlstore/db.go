@@ -63,6 +63,9 @@ type Store struct {
 	smu    sync.Mutex
 	wstmts map[string]*sql.Stmt
 	rstmts map[string]*sql.Stmt
+
+	// defs caches decoded product definitions by their stored text.
+	defs sync.Map
 }
 
 // maxStmts bounds each statement cache; queries past it run unprepared.

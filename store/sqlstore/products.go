@@ -17,7 +17,7 @@ import (
 const productCols = `p.id, p.tenant_id, p.sku_guid, p.part_number, p.display_name, p.service_plans, p.rules, p.enabled_units,
 	p.warning_units, p.suspended_units, p.locked_out_units, p.consumed_units, p.created_at`
 
-func scanProduct(row interface{ Scan(...any) error }) (*allot.Product, error) {
+func (s *Store) scanProduct(row interface{ Scan(...any) error }) (*allot.Product, error) {
 	var p allot.Product
 	var plans, rules string
 	var created int64
@@ -25,15 +25,40 @@ func scanProduct(row interface{ Scan(...any) error }) (*allot.Product, error) {
 		&p.WarningUnits, &p.SuspendedUnits, &p.LockedOutUnits, &p.ConsumedUnits, &created); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(plans), &p.ServicePlans); err != nil {
-		return nil, fmt.Errorf("product %d service plans: %w", p.ID, err)
+	d, err := s.definition(plans, rules)
+	if err != nil {
+		return nil, fmt.Errorf("product %d: %w", p.ID, err)
 	}
-	if err := json.Unmarshal([]byte(rules), &p.Rules); err != nil {
-		return nil, fmt.Errorf("product %d rules: %w", p.ID, err)
-	}
+	p.ServicePlans, p.Rules = d.plans, d.rules
 	p.CapabilityStatus = "Enabled"
 	p.CreatedAt = msTime(created)
 	return &p, nil
+}
+
+// parsedDef is a product's decoded service plans and rules.
+type parsedDef struct {
+	plans []allot.ServicePlan
+	rules allot.ProductRules
+}
+
+// definition decodes a product's service plans and rules, once per distinct
+// text: they never change after the product is added, and a suite such as
+// SPE_E5 has some ninety plans. The slices are shared: callers must not
+// modify them.
+func (s *Store) definition(plans, rules string) (parsedDef, error) {
+	key := plans + "\x00" + rules
+	if d, ok := s.defs.Load(key); ok {
+		return d.(parsedDef), nil
+	}
+	var d parsedDef
+	if err := json.Unmarshal([]byte(plans), &d.plans); err != nil {
+		return d, fmt.Errorf("service plans: %w", err)
+	}
+	if err := json.Unmarshal([]byte(rules), &d.rules); err != nil {
+		return d, fmt.Errorf("rules: %w", err)
+	}
+	s.defs.Store(key, d)
+	return d, nil
 }
 
 // ValidateDefinition checks a custom product definition.
@@ -128,7 +153,7 @@ func (s *Store) AddProduct(ctx context.Context, a allot.Actor, tenantID int64, d
 }
 
 func (s *Store) productByID(ctx context.Context, id int64) (*allot.Product, error) {
-	return scanProduct(s.queryRow(ctx, `SELECT `+productCols+` FROM products p WHERE p.id = ?`, id))
+	return s.scanProduct(s.queryRow(ctx, `SELECT `+productCols+` FROM products p WHERE p.id = ?`, id))
 }
 
 // productWhere resolves a skuId, a subscribedSku id ({tenant}_{skuId}) or a
@@ -150,7 +175,7 @@ func productWhere(ref string) (string, any) {
 // Product returns the tenant's product by skuId, subscribedSku id or skuPartNumber.
 func (s *Store) Product(ctx context.Context, tenantID int64, ref string) (*allot.Product, error) {
 	w, arg := productWhere(ref)
-	p, err := scanProduct(s.queryRow(ctx, `SELECT `+productCols+` FROM products p WHERE p.tenant_id = ? AND `+w, tenantID, arg))
+	p, err := s.scanProduct(s.queryRow(ctx, `SELECT `+productCols+` FROM products p WHERE p.tenant_id = ? AND `+w, tenantID, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Product (subscribedSku)", ref)
 	}
@@ -163,14 +188,14 @@ func (s *Store) Products(ctx context.Context, tenantID int64) ([]*allot.Product,
 	if err != nil {
 		return nil, err
 	}
-	return collectProducts(rows)
+	return s.collectProducts(rows)
 }
 
-func collectProducts(rows *sql.Rows) ([]*allot.Product, error) {
+func (s *Store) collectProducts(rows *sql.Rows) ([]*allot.Product, error) {
 	defer rows.Close()
 	var out []*allot.Product
 	for rows.Next() {
-		p, err := scanProduct(rows)
+		p, err := s.scanProduct(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -184,7 +209,7 @@ func (t *tx) products(tenantID int64) ([]*allot.Product, error) {
 	if err != nil {
 		return nil, err
 	}
-	return collectProducts(rows)
+	return t.s.collectProducts(rows)
 }
 
 // SetSeats changes the number of enabled seats of a product. Below the
@@ -197,7 +222,7 @@ func (s *Store) SetSeats(ctx context.Context, a allot.Actor, tenantID int64, ref
 	var id int64
 	err := s.write(ctx, func(tx *tx) error {
 		w, arg := productWhere(ref)
-		p, err := scanProduct(tx.queryRow(`SELECT `+productCols+` FROM products p WHERE p.tenant_id = ? AND `+w, tenantID, arg))
+		p, err := s.scanProduct(tx.queryRow(`SELECT `+productCols+` FROM products p WHERE p.tenant_id = ? AND `+w, tenantID, arg))
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("Product (subscribedSku)", ref)
 		}
