@@ -280,6 +280,29 @@ func (t *tx) revokeNewest(tenantID int64, p *allot.Product, n int) error {
 	if err != nil {
 		return err
 	}
+	// A preview sees the revoked users' states before and after.
+	var before *batch
+	if t.onApply != nil && len(users) > 0 {
+		ps, err := t.products(tenantID)
+		if err != nil {
+			return err
+		}
+		if before, err = t.loadBatch(tenantID, users, ps); err != nil {
+			return err
+		}
+		defer func() {
+			after, err := t.loadBatch(tenantID, users, ps)
+			if err != nil {
+				return
+			}
+			cur := make([][]allot.LicenseState, len(users))
+			des := make([][]allot.LicenseState, len(users))
+			for i := range users {
+				cur[i], des[i] = before.inputs[i].Current, after.inputs[i].Current
+			}
+			t.onApply(users, cur, des)
+		}()
+	}
 	// The groups that granted these seats now have members with errors.
 	for _, chunk := range chunksOf(users, 500) {
 		rows, err := t.query(`SELECT source_id, COUNT(*) FROM license_states WHERE product_id = ? AND source_id <> 0 AND state = 'Active'

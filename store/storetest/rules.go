@@ -405,6 +405,15 @@ func testRules(t *testing.T, open Opener) {
 		}
 		eq(t, "more seats would license", pv.Products[0].Gain, 2)
 		pv, err = e.St.Preview(e.Ctx, e.Tenant.ID, func(ctx context.Context) error {
+			_, err := e.St.SetSeats(ctx, admin, e.Tenant.ID, "SPE_E3", 4)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eq(t, "fewer seats: newest lose", pv.Products[0].Lose, 2)
+		eq(t, "fewer seats: they wait", pv.Products[0].FailByCode[string(allot.ESeatsReduced)], 2)
+		pv, err = e.St.Preview(e.Ctx, e.Tenant.ID, func(ctx context.Context) error {
 			return e.St.RemoveMember(ctx, admin, e.Tenant.ID, g.GUID, us[0].GUID)
 		})
 		if err != nil {
