@@ -565,14 +565,21 @@ func (c *client) unchanged(before, what string) {
 // jsonUnmarshal is json.Unmarshal, for test files that do not import encoding/json.
 func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 
-// concurrencyRounds is how many rounds TestConcurrentAssignExactSeats runs
-// (at least 50; fewer with -short).
-var concurrencyRounds = roundsFromEnv(50)
+// raceEnabled tells whether the test binary was built with -race
+// (race_on_test.go sets it).
+var raceEnabled bool
 
-// roundsFromEnv returns ALLOT_TEST_ROUNDS when set to a number, else def.
-func roundsFromEnv(def int) int {
+// concurrencyRounds returns how many rounds TestConcurrencyAssignExactSeats
+// runs: ALLOT_TEST_ROUNDS when set; else 50, or 10 under the race detector,
+// where every request costs about ten times more CPU (the SQLite engine is Go
+// code, instrumented too). ALLOT_TEST_ROUNDS=50 go test -race runs the full
+// 50 rounds under the race detector.
+func concurrencyRounds() int {
 	if n, err := strconv.Atoi(os.Getenv("ALLOT_TEST_ROUNDS")); err == nil && n > 0 {
 		return n
 	}
-	return def
+	if raceEnabled {
+		return 10
+	}
+	return 50
 }
