@@ -134,9 +134,9 @@ func newBenchGroup() *cobra.Command {
 			defer done()
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "engine %s, %d members, %d seats\n", st.Engine(), members, seats)
-			floor, err := st.Floor(ctx, members)
+			floor, err := bestFloor(ctx, st, members)
 			if err != nil {
-				return fmt.Errorf("floor: %w", err)
+				return err
 			}
 			t, p, err := benchTenant(ctx, st, seats)
 			if err != nil {
@@ -194,7 +194,7 @@ func newBenchGroup() *cobra.Command {
 			}
 			fmt.Fprintf(out, "verified: ProcessingComplete, consumedUnits %d = users licensed %d, %d waiting with CountViolation\n", pp.ConsumedUnits, holders[p.ID], sum.NotLicensed)
 			fmt.Fprintf(out, "converge: %s (%.0f rows/s)\n", took.Round(time.Millisecond), float64(members)/took.Seconds())
-			fmt.Fprintf(out, "floor:    %s (%.0f rows/s) — %d rows, sorted multi-row inserts in one transaction (COPY on PostgreSQL)\n",
+			fmt.Fprintf(out, "floor:    %s (%.0f rows/s) — %d rows, sorted multi-row inserts in one transaction (COPY on PostgreSQL), best of 3\n",
 				floor.Round(time.Millisecond), float64(members)/floor.Seconds(), members)
 			fmt.Fprintf(out, "ratio:    %.2fx the floor\n", took.Seconds()/floor.Seconds())
 			fmt.Fprintf(out, "peak RSS: %s\n", mib(peakRSS()))
@@ -206,6 +206,22 @@ func newBenchGroup() *cobra.Command {
 	cmd.Flags().IntVar(&seats, "seats", -1, "seats of the product (default: as many as members)")
 	cmd.Flags().IntVar(&chunk, "chunk", 0, "members per reconcile transaction (default: the worker's)")
 	return cmd
+}
+
+// bestFloor measures the floor three times and keeps the fastest: the floor
+// is the best the engine does, and one run on a busy machine can be slow.
+func bestFloor(ctx context.Context, st *sqlstore.Store, rows int) (time.Duration, error) {
+	var best time.Duration
+	for i := 0; i < 3; i++ {
+		d, err := st.Floor(ctx, rows)
+		if err != nil {
+			return 0, fmt.Errorf("floor: %w", err)
+		}
+		if best == 0 || d < best {
+			best = d
+		}
+	}
+	return best, nil
 }
 
 func pct(ds []time.Duration, p float64) time.Duration {

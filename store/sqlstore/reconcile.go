@@ -22,7 +22,6 @@ type batch struct {
 	consumed   map[int64]int // consumed units when loaded
 	waiting    map[int64]int // waiting units when loaded
 	groupNames map[int64]string
-	guids      []string // user GUIDs, aligned with inputs
 }
 
 // rangeOrIn returns a condition on col selecting ids: a range scan when the
@@ -74,7 +73,6 @@ func (t *tx) loadBatch(tenantID int64, users []int64, products []*allot.Product)
 		want[u] = i
 	}
 	b.inputs = make([]licensing.UserInput, len(users))
-	b.guids = make([]string, len(users))
 	for i, u := range users {
 		b.inputs[i].UserID = u
 	}
@@ -89,19 +87,19 @@ func (t *tx) loadBatch(tenantID int64, users []int64, products []*allot.Product)
 			}
 			continue
 		}
-		rows, err := t.query(`SELECT id, usage_location, guid FROM users WHERE `+cond, args...)
+		rows, err := t.query(`SELECT id, usage_location FROM users WHERE `+cond, args...)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
 			var id int64
-			var loc, guid string
-			if err := rows.Scan(&id, &loc, &guid); err != nil {
+			var loc string
+			if err := rows.Scan(&id, &loc); err != nil {
 				rows.Close()
 				return nil, err
 			}
 			if i, ok := want[id]; ok {
-				b.inputs[i].UsageLocation, b.guids[i] = loc, guid
+				b.inputs[i].UsageLocation = loc
 			}
 		}
 		rows.Close()
@@ -228,19 +226,19 @@ func splitForIn(chunk []int64) [][]int64 {
 }
 
 func (t *tx) loadUsageLocations(b *batch, want map[int64]int, ids []int64) error {
-	rows, err := t.query(`SELECT id, usage_location, guid FROM users WHERE id IN (`+placeholders(len(ids))+`)`, idArgs(ids)...)
+	rows, err := t.query(`SELECT id, usage_location FROM users WHERE id IN (`+placeholders(len(ids))+`)`, idArgs(ids)...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id int64
-		var loc, guid string
-		if err := rows.Scan(&id, &loc, &guid); err != nil {
+		var loc string
+		if err := rows.Scan(&id, &loc); err != nil {
 			return err
 		}
 		if i, ok := want[id]; ok {
-			b.inputs[i].UsageLocation, b.guids[i] = loc, guid
+			b.inputs[i].UsageLocation = loc
 		}
 	}
 	return rows.Err()
@@ -404,7 +402,9 @@ func (t *tx) apply(b *batch, env *evalEnv, outs []licensing.Outcome, a allot.Act
 		ev := allot.AuditEvent{Activity: allot.ActChangeUserLicense, TargetKind: "User",
 			Changes: []allot.Change{{Property: "AssignedLicense", Old: k[0], New: k[1]}}}
 		if len(idx) == 1 {
-			ev.TargetID = b.guids[idx[0]]
+			if err := t.queryRow(`SELECT guid FROM users WHERE id = ?`, b.inputs[idx[0]].UserID).Scan(&ev.TargetID); err != nil {
+				return err
+			}
 		}
 		users := make([]int64, len(idx))
 		for j, i := range idx {
@@ -609,11 +609,10 @@ func prioritize(b *batch) {
 	sort.SliceStable(idx, func(x, y int) bool { return key[idx[x]] < key[idx[y]] })
 	in := make([]licensing.UserInput, len(idx))
 	us := make([]int64, len(idx))
-	gs := make([]string, len(idx))
 	for i, j := range idx {
-		in[i], us[i], gs[i] = b.inputs[j], b.users[j], b.guids[j]
+		in[i], us[i] = b.inputs[j], b.users[j]
 	}
-	b.inputs, b.users, b.guids = in, us, gs
+	b.inputs, b.users = in, us
 }
 
 // ExpandGroupUsers returns every user in a group, transitively, in
