@@ -65,6 +65,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &oe) {
 		err = allot.Errorf(allot.EInvalid, "%s", oe.Message)
 	}
+	// PostgreSQL refuses text it cannot store (U+0000 in a path, $filter or
+	// body): that is bad input, not a server fault.
+	var se interface{ SQLState() string }
+	if errors.As(err, &se) && (se.SQLState() == "22021" || se.SQLState() == "22P05") {
+		err = allot.Errorf(allot.EInvalid, "The request contains a character that cannot be stored, such as U+0000 (NUL); remove it.")
+	}
 	code := allot.ErrorCode(err)
 	st, gcode := status(code)
 	if code == allot.EInternal {
