@@ -1,8 +1,13 @@
 package web_test
 
 import (
+	"context"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+
+	"allot/store"
 
 	"github.com/chromedp/chromedp"
 )
@@ -28,4 +33,366 @@ func TestBrowserSignIn(t *testing.T) {
 	b.waitPath("/signin")
 	b.open("/users")
 	b.waitPath("/signin")
+}
+
+// Manage product licenses of one user: search, open the panel, check a
+// product, save; the table row shows the new license.
+func TestBrowserAssignOneUser(t *testing.T) {
+	e := newEnv(t, 25)
+	b := e.browser()
+	b.signIn(adminUPN, password)
+	b.waitPath("/users")
+	b.do(chromedp.SendKeys(chromedp.ID("q"), "Adele"))
+	b.waitText("#users-table .pager", "1–1 of 1")
+	adele := e.users["Adele Vance"]
+	b.click(`#row-` + adele.GUID + ` a`)
+	b.waitText("#panel h2", "Adele Vance")
+	e5 := e.skus["SPE_E5"]
+	if seats := b.text(`#panel [data-sku="SPE_E5"] .seats`); seats != "20 of 20 licenses available" {
+		t.Errorf("seats shown: %q", seats)
+	}
+	b.click(`#panel details summary`) // expand the service plans of the first product
+	b.click("#sku-" + e5.SkuID)
+	b.screenshot("manage-licenses")
+	b.click("#save-licenses")
+	b.waitText("#panel .msg.ok", "Saved: assigned Microsoft 365 E5")
+	b.waitText("#row-"+adele.GUID, "Microsoft 365 E5")
+	if seats := b.text(`#panel [data-sku="SPE_E5"] .seats`); seats != "19 of 20 licenses available" {
+		t.Errorf("seats after: %q", seats)
+	}
+	if !e.holds("Adele Vance")["SPE_E5"] {
+		t.Errorf("Adele does not hold SPE_E5 after Save")
+	}
+	// Remove it again, with the keyboard: focus the box, space, Enter on Save.
+	b.do(chromedp.Focus(chromedp.CSS("#sku-"+e5.SkuID)), chromedp.KeyEvent(" "), chromedp.Focus(chromedp.ID("save-licenses")), chromedp.KeyEvent("\r"))
+	b.waitText("#panel .msg.ok", "Saved: removed Microsoft 365 E5")
+	if e.holds("Adele Vance")["SPE_E5"] {
+		t.Errorf("Adele still holds SPE_E5")
+	}
+}
+
+// The prerequisite, no-seats and usage-location errors appear inline in the
+// panel, in words, and nothing changes.
+func TestBrowserInlineErrors(t *testing.T) {
+	e := newEnv(t, 2)
+	e.assign("Alex Wilber", "SPE_E5", "WORKPLACE_ANALYTICS_INSIGHTS")
+	e.assign("Diego Siciliani", "SPE_E5", "WORKPLACE_ANALYTICS_INSIGHTS")
+	e.assign("Grady Archie", "SPE_E3")
+	ins := e.skus["WORKPLACE_ANALYTICS_INSIGHTS"]
+	b := e.browser()
+	b.signIn(adminUPN, password)
+	b.waitPath("/users")
+
+	// Adele holds no E3 or E5: Insights needs one first.
+	b.open("/users/" + e.users["Adele Vance"].GUID)
+	b.click("#sku-" + ins.SkuID)
+	b.click("#save-licenses")
+	msg := b.waitText("#panel .msg.error", "needs one of")
+	if !strings.Contains(msg, "WORKPLACE_ANALYTICS_INSIGHTS needs one of") || !strings.Contains(msg, "SPE_E3") {
+		t.Errorf("prerequisite message: %q", msg)
+	}
+	if e.holds("Adele Vance")["WORKPLACE_ANALYTICS_INSIGHTS"] {
+		t.Errorf("Adele got Insights without a prerequisite")
+	}
+
+	// Grady has E3, but both Insights seats are taken.
+	b.open("/users")
+	b.click(`#row-` + e.users["Grady Archie"].GUID + ` a`)
+	b.waitText("#panel h2", "Grady Archie")
+	if seats := b.text(`#panel [data-sku="WORKPLACE_ANALYTICS_INSIGHTS"] .seats`); seats != "0 of 2 licenses available" {
+		t.Errorf("seats shown: %q", seats)
+	}
+	b.click("#sku-" + ins.SkuID)
+	b.click("#save-licenses")
+	msg = b.waitText("#panel .msg.error", "seats left")
+	if !strings.Contains(msg, "No WORKPLACE_ANALYTICS_INSIGHTS seats left: 2 of 2 in use") {
+		t.Errorf("no-seats message: %q", msg)
+	}
+	b.screenshot("manage-licenses-error")
+	if e.holds("Grady Archie")["WORKPLACE_ANALYTICS_INSIGHTS"] {
+		t.Errorf("Grady got Insights without a seat")
+	}
+
+	// Lee has no usage location: set one in the panel, then assign.
+	b.open("/users/" + e.users["Lee Gu"].GUID)
+	b.click("#sku-" + e.skus["SPE_E3"].SkuID)
+	b.click("#save-licenses")
+	b.waitText(".msg.error", "usageLocation")
+	b.do(chromedp.SendKeys(chromedp.ID("usageLocation"), "CA"), chromedp.Click(chromedp.CSS(`form[action$="/usage-location"] button`)))
+	b.waitText(".msg.ok", "Usage location set to CA")
+	b.click("#sku-" + e.skus["SPE_E3"].SkuID)
+	b.click("#save-licenses")
+	b.waitText(".msg.ok", "Saved: assigned Microsoft 365 E3")
+}
+
+// Select three users, Assign more, pick a product, save: one result per user.
+func TestBrowserAssignMore(t *testing.T) {
+	e := newEnv(t, 25)
+	e.assign("Megan Bowen", "SPE_E3") // already licensed: reported as such
+	b := e.browser()
+	b.signIn(adminUPN, password)
+	b.waitPath("/users")
+	names := []string{"Isaiah Langer", "Johanna Lorenz", "Megan Bowen"}
+	for _, n := range names {
+		b.click(`input[name=user][value="` + e.users[n].GUID + `"]`)
+	}
+	b.click("#assign-more")
+	b.waitPath("/assign-more")
+	b.waitText("#assign-more-form legend", "3 users selected")
+	b.click("#sku-" + e.skus["SPE_E3"].SkuID)
+	b.click("#save-more")
+	res := b.waitText("#results", "Megan Bowen")
+	for _, n := range names {
+		if !strings.Contains(res, n) {
+			t.Errorf("no result for %s: %q", n, res)
+		}
+		if !e.holds(n)["SPE_E3"] {
+			t.Errorf("%s does not hold SPE_E3", n)
+		}
+	}
+	if got := b.count("#results li.ok-text"); got != 3 {
+		t.Errorf("%d ok results, want 3:\n%s", got, res)
+	}
+	if !strings.Contains(res, "Already assigned") || strings.Count(res, "Microsoft 365 E3: Assigned") != 2 {
+		t.Errorf("results: %q", res)
+	}
+	if sum := b.text(".msg.ok"); !strings.Contains(sum, "2 licenses assigned, 0 failures") {
+		t.Errorf("summary: %q", sum)
+	}
+	b.screenshot("assign-more-results")
+	b.click("#done")
+	b.waitPath("/users")
+}
+
+// Licenses → product → Assign: search and pick a group, turn one service
+// plan off, preview, confirm; the group page shows processing finish and
+// the counts.
+func TestBrowserAssignGroup(t *testing.T) {
+	e := newEnv(t, 25)
+	members := []string{"Adele Vance", "Alex Wilber", "Diego Siciliani", "Grady Archie", "Henrietta Mueller"}
+	for _, m := range members {
+		e.assign(m, "SPE_E5")
+	}
+	g := e.group("Insights Pilot", members...)
+	e.group("Insights Readers") // a second match for the search
+	ins := e.skus["WORKPLACE_ANALYTICS_INSIGHTS"]
+	userPlan := "b622badb-1b45-48d5-920f-4b27a2c0996c" // WORKPLACE_ANALYTICS_INSIGHTS_USER
+
+	b := e.browser()
+	b.signIn(adminUPN, password)
+	b.waitPath("/users")
+	b.click(`nav.side a[href="/licenses"]`)
+	b.waitPath("/licenses")
+	row := b.text(`tr[data-sku="WORKPLACE_ANALYTICS_INSIGHTS"]`)
+	if !strings.Contains(row, "25") {
+		t.Errorf("licenses row: %q", row)
+	}
+	b.click(`tr[data-sku="WORKPLACE_ANALYTICS_INSIGHTS"] a[href="/licenses/` + ins.SkuID + `"]`)
+	b.waitPath("/licenses/" + ins.SkuID)
+	b.click("#assign")
+	b.waitPath("/licenses/" + ins.SkuID + "/assign")
+	b.do(chromedp.SendKeys(chromedp.ID("pick-q"), "Insights"))
+	b.waitText("#search-results", "Insights Readers")
+	b.click("#add-" + g.GUID)
+	b.waitText("#selected", "Insights Pilot")
+	if n := b.count("#selected input[name=pick]"); n != 1 {
+		t.Errorf("%d selected, want 1", n)
+	}
+	b.click("#to-options")
+	b.waitPath("/licenses/" + ins.SkuID + "/assign/options")
+	b.click("#opt-" + userPlan) // turn the user plan off
+	b.click("#to-review")
+	b.waitPath("/licenses/" + ins.SkuID + "/assign/review")
+	head := b.text("#preview .headline")
+	if !strings.Contains(head, "Would license 5 of 5 members") {
+		t.Errorf("preview: %q", head)
+	}
+	b.click("#confirm-assign")
+	b.waitText("#results", "Insights Pilot")
+	b.click(`#results a[href="/groups/` + g.GUID + `"]`)
+	b.waitPath("/groups/" + g.GUID)
+	b.waitText("#processing-state", "Processing complete")
+	sum := b.waitText("#license-summary", "5 members have licenses, 0 do not")
+	_ = sum
+	if lic := b.text(`tr[data-sku="WORKPLACE_ANALYTICS_INSIGHTS"]`); !strings.Contains(lic, "Microsoft Workplace Analytics Insights User: off") ||
+		!strings.Contains(lic, "Backend: on") {
+		t.Errorf("group license row: %q", lic)
+	}
+	if n := b.count("#members-table td.ok-text"); n != 5 {
+		t.Errorf("%d members shown with a license, want 5", n)
+	}
+	b.screenshot("group")
+	for _, m := range members {
+		if !e.holds(m)["WORKPLACE_ANALYTICS_INSIGHTS"] {
+			t.Errorf("%s does not hold Insights", m)
+		}
+	}
+	// The product page lists the group and its members.
+	b.open("/licenses/" + ins.SkuID + "?tab=groups")
+	b.waitText(".tab-body", "Insights Pilot")
+	b.open("/licenses/" + ins.SkuID)
+	b.waitText(".tab-body", "Group Insights Pilot")
+	b.waitText("#seat-counts", "5 of 25 assigned, 20 available")
+	b.screenshot("product")
+	// The audit log, filtered to the group's license change.
+	b.open("/audit")
+	b.do(chromedp.SetValue(chromedp.ID("activity"), "Set group license"), chromedp.Click(chromedp.CSS(`form.filters button`)))
+	b.waitText("#audit-table", "Insights Pilot")
+	if n := b.count("#audit-table tbody tr"); n != 1 {
+		t.Errorf("%d audit rows for Set group license, want 1", n)
+	}
+	b.open("/audit")
+	b.waitText("#audit-table", "Change user license")
+	b.screenshotView("audit")
+	b.open("/licenses")
+	b.waitText(`tr[data-sku="WORKPLACE_ANALYTICS_INSIGHTS"]`, "20")
+	b.screenshot("licenses")
+}
+
+// A group with more members than seats: the first members have the
+// license, the rest wait, and the page says who is who.
+func TestBrowserGroupOverCapacity(t *testing.T) {
+	e := newEnvPaused(t, 3)
+	members := []string{"Adele Vance", "Alex Wilber", "Diego Siciliani", "Grady Archie", "Henrietta Mueller"}
+	for _, m := range members {
+		e.assign(m, "SPE_E3")
+	}
+	g := e.group("Insights Everyone", members...)
+	ins := e.skus["WORKPLACE_ANALYTICS_INSIGHTS"]
+	if _, err := e.st.AssignGroupLicenses(context.Background(), actor, e.tenant.ID, g.GUID, []store.LicenseRequest{{SkuID: ins.SkuID}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	b.signIn(adminUPN, password)
+	b.waitPath("/users")
+	b.open("/groups")
+	b.click(`a[href="/groups/` + g.GUID + `"]`)
+	// The worker is not running yet: the page shows the queue, then follows
+	// processing live, without a reload.
+	b.waitText("#processing-state", "Queued for processing")
+	b.do(chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`))
+	e.startWorker()
+	b.waitText("#processing-state", "Processing complete")
+	if still, _ := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`window.notReloaded === true`)); !still {
+		t.Errorf("the page reloaded instead of updating in place")
+	}
+	b.waitText("#license-summary", "3 members have licenses, 2 do not")
+	errs := b.text("#errors-table")
+	for _, m := range []string{"Grady Archie", "Henrietta Mueller"} {
+		if !strings.Contains(errs, m) {
+			t.Errorf("%s not listed with an error: %q", m, errs)
+		}
+	}
+	if !strings.Contains(errs, "No WORKPLACE_ANALYTICS_INSIGHTS seats left: 3 of 3 in use") {
+		t.Errorf("reason: %q", errs)
+	}
+	if strings.Contains(errs, "Adele Vance") {
+		t.Errorf("a licensed member listed with an error: %q", errs)
+	}
+	for i, m := range members {
+		want := "Has license"
+		if i >= 3 {
+			want = "No license: waiting for a seat"
+		}
+		line := b.rowText("#members-table", m)
+		if !strings.Contains(line, want) {
+			t.Errorf("%s: %q, want %q", m, line, want)
+		}
+	}
+	b.screenshot("group-over-capacity")
+}
+
+// A Global Reader sees every page but no control that changes anything;
+// an Insights Business Leader sees only Licenses. A reader's POST is refused.
+func TestBrowserReaderSeesNoWriteControls(t *testing.T) {
+	e := newEnv(t, 25)
+	e.assign("Adele Vance", "SPE_E5")
+	g := e.group("Sales Team", "Adele Vance", "Alex Wilber")
+	if _, err := e.st.AssignGroupLicenses(context.Background(), actor, e.tenant.ID, g.GUID, []store.LicenseRequest{{SkuID: e.skus["SPE_E3"].SkuID}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	b.signIn(readerUPN, password)
+	b.waitPath("/users")
+	b.waitText("#users-table", "Adele Vance")
+	writeControls := `form[method=post]:not([action="/signout"]), #assign-more, input[name=user], #assign, a[href$="/assign"], button.danger, #assign-role-form, #save-licenses, #licenses-form`
+	check := func(page string) {
+		t.Helper()
+		if n := b.count(writeControls); n != 0 {
+			html, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll('`+writeControls+`')).map(e=>e.outerHTML.slice(0,120)).join("\n")`))
+			t.Errorf("%s: %d write controls for a reader:\n%s", page, n, html)
+		}
+	}
+	check("users")
+	b.click(`#row-` + e.users["Adele Vance"].GUID + ` a`)
+	b.waitText("#panel", "Microsoft 365 E5")
+	check("user panel")
+	for _, p := range []string{"/licenses", "/licenses/" + e.skus["SPE_E5"].SkuID, "/groups", "/groups/" + g.GUID, "/roles", "/audit"} {
+		b.open(p)
+		b.waitText("main h1", "")
+		check(p)
+	}
+	nav := b.text("nav.side")
+	for _, item := range []string{"Active users", "Licenses", "Groups", "Roles", "Audit log"} {
+		if !strings.Contains(nav, item) {
+			t.Errorf("reader's navigation lacks %s: %q", item, nav)
+		}
+	}
+	b.screenshot("reader-group")
+
+	// A POST by the reader is refused and changes nothing.
+	c := e.client(readerUPN)
+	resp, err := c.PostForm(e.srv.URL+"/users/"+e.users["Alex Wilber"].GUID+"/licenses", url.Values{"sku": {e.skus["SPE_E5"].SkuID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("reader's POST: %d, want 403", resp.StatusCode)
+	}
+	if e.holds("Alex Wilber")["SPE_E5"] {
+		t.Errorf("a reader's POST assigned a license")
+	}
+
+	// An Insights Business Leader sees Licenses only.
+	l := e.browser()
+	l.signIn(leaderUPN, password)
+	l.waitPath("/licenses")
+	if nav := l.text("nav.side ul"); strings.TrimSpace(nav) != "Licenses" {
+		t.Errorf("leader's navigation: %q", nav)
+	}
+	if n := l.count(writeControls); n != 0 {
+		t.Errorf("leader sees %d write controls", n)
+	}
+	l.open("/users")
+	l.waitText("main h1", "Not allowed")
+}
+
+// In a narrow window (a phone) the navigation moves on top, the panel
+// below the list, and nothing makes the page scroll sideways.
+func TestBrowserNarrowWindow(t *testing.T) {
+	e := newEnv(t, 25)
+	e.assign("Adele Vance", "SPE_E5")
+	b := e.browser()
+	b.do(chromedp.EmulateViewport(390, 844))
+	b.signIn(adminUPN, password)
+	b.waitPath("/users")
+	b.click(`#row-` + e.users["Adele Vance"].GUID + ` a`)
+	b.waitText("#panel h2", "Adele Vance")
+	for _, p := range []string{"", "/licenses", "/licenses/" + e.skus["SPE_E5"].SkuID, "/groups", "/roles", "/audit"} {
+		if p != "" {
+			b.open(p)
+			b.waitText("main h1", "")
+		}
+		wide, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
+		if err != nil || wide {
+			loc := b.path()
+			b.screenshot("FAILED-narrow")
+			culprits, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("body *")).filter(function(e){var r=e.getBoundingClientRect();if(r.right<=window.innerWidth+1)return false;for(var p=e.parentElement;p;p=p.parentElement){var o=getComputedStyle(p).overflowX;if(o==="auto"||o==="hidden"||o==="scroll")return false}return true}).slice(0,8).map(function(e){return e.tagName+"."+e.className+"#"+e.id+" "+Math.round(e.getBoundingClientRect().right)}).join("; ")`))
+			t.Errorf("%s scrolls sideways in a 390 px window (%v): %s", loc, err, culprits)
+		}
+		if p == "" {
+			b.screenshot("narrow-users")
+		}
+	}
 }

@@ -57,6 +57,16 @@ type env struct {
 	skus   map[string]*allot.Product
 	users  map[string]*allot.User // by display name
 	logs   *errorLog
+	log    *slog.Logger
+}
+
+// startWorker runs group-based licensing in the background until the test ends.
+func (e *env) startWorker() {
+	wctx, cancel := context.WithCancel(context.Background())
+	worker := reconcile.New(e.st, e.log)
+	done := make(chan struct{})
+	go func() { defer close(done); worker.Run(wctx) }()
+	e.t.Cleanup(func() { cancel(); <-done })
 }
 
 // people are the users every env has (display name; usage location).
@@ -77,6 +87,15 @@ func upnOf(name string) string {
 // Administrator (adminUPN), a Global Reader (readerUPN) and an Insights
 // Business Leader (leaderUPN), all with the password above.
 func newEnv(t *testing.T, insightsSeats int) *env {
+	t.Helper()
+	e := newEnvPaused(t, insightsSeats)
+	e.startWorker()
+	return e
+}
+
+// newEnvPaused is newEnv without the group-licensing worker: groups stay
+// queued until startWorker.
+func newEnvPaused(t *testing.T, insightsSeats int) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlstore.OpenSQLite(ctx, t.TempDir())
@@ -126,11 +145,7 @@ func newEnv(t *testing.T, insightsSeats int) *env {
 	api := httpapi.New(st, log, limits)
 	w := web.Mount(st, api, log)
 	w.PollInterval = 300 * time.Millisecond
-	wctx, cancel := context.WithCancel(ctx)
-	worker := reconcile.New(st, log)
-	done := make(chan struct{})
-	go func() { defer close(done); worker.Run(wctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	e.log = log
 	e.srv = httptest.NewServer(api.Handler())
 	t.Cleanup(e.srv.Close)
 	// The browser reaches the server at localhost, as a person would.
@@ -373,9 +388,53 @@ func (b *tab) count(sel string) int {
 	return n
 }
 
+// click clicks the first element the CSS selector finds, after htmx has
+// finished any request and set the element up (a click before that would
+// follow the plain link or form).
 func (b *tab) click(sel string) {
 	b.t.Helper()
+	b.settle(sel)
 	b.do(chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+}
+
+// settle waits until no htmx request is running and htmx has processed the
+// element (htmx marks the elements it has set up).
+func (b *tab) settle(sel string) {
+	b.t.Helper()
+	js := fmt.Sprintf(`(function(){
+		if (!window.htmx) return false;
+		if (document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling")) return false;
+		var e = document.querySelector(%q);
+		if (!e) return false;
+		var h = e.closest("[hx-get],[hx-post]");
+		return !h || !!h["htmx-internal-data"];
+	})()`, sel)
+	deadline := time.Now().Add(browserWait)
+	var last error
+	for time.Now().Before(deadline) {
+		// Evaluate, not Poll: a navigation in between fails one try, not the wait.
+		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		last = err
+		time.Sleep(20 * time.Millisecond)
+	}
+	b.fatal("waiting for %s to be ready: %v", sel, last)
+}
+
+// rowText returns the text of the first table row under sel that contains s.
+func (b *tab) rowText(sel, s string) string {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(
+		`(function(){var r=Array.from(document.querySelectorAll(%q)).find(function(r){return r.innerText.indexOf(%q)>=0});return r?r.innerText:""})()`,
+		sel+" tr", s)))
+	if err != nil {
+		b.fatal("row of %s with %q: %v", sel, s, err)
+	}
+	return v
 }
 
 // path returns the current location's path and query.
@@ -430,14 +489,24 @@ func (b *tab) screenshot(name string) {
 	}
 }
 
-func (b *tab) screenshotTo(name string) error {
+// screenshotView saves what the window shows as <name>.png.
+func (b *tab) screenshotView(name string) {
+	b.t.Helper()
+	if err := b.capture(name, chromedp.CaptureScreenshot()); err != nil {
+		b.t.Errorf("screenshot %s: %v", name, err)
+	}
+}
+
+func (b *tab) screenshotTo(name string) error { return b.capture(name, chromedp.FullScreenshot(100)) }
+
+func (b *tab) capture(name string, shot chromedp.Action[[]byte]) error {
 	dir := screenshotDir()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, browserWait)
 	defer cancel()
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	buf, err := chromedp.Run(ctx, shot)
 	if err != nil {
 		return err
 	}

@@ -130,7 +130,7 @@ func usersTable(v *view, m *usersModel) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<th scope=\"col\">Display name</th><th scope=\"col\">User name</th><th scope=\"col\" class=\"narrow\">Usage location</th><th scope=\"col\">Licenses</th></tr></thead> <tbody>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<th scope=\"col\">Display name</th><th scope=\"col\" class=\"upn\">User name</th><th scope=\"col\" class=\"narrow\">Usage location</th><th scope=\"col\">Licenses</th></tr></thead> <tbody>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
