@@ -342,29 +342,49 @@ func newBenchChurn() *cobra.Command {
 					time.Sleep(time.Millisecond)
 				}
 			}()
+			// A ticker hands out changes at the rate; several senders carry
+			// them out, so one slow commit does not slow the rate down.
 			tick := time.NewTicker(time.Second / time.Duration(rate))
 			start := time.Now()
+			jobs := make(chan int)
+			var sendErr atomic.Value
+			var senders sync.WaitGroup
+			for k := 0; k < 8; k++ {
+				senders.Add(1)
+				go func() {
+					defer senders.Done()
+					for i := range jobs {
+						var err error
+						var pd pending
+						if i%2 == 0 {
+							u := outside[i/2]
+							err = st.AddMember(ctx, benchActor, t.ID, g.GUID, guids[u])
+							pd = pending{user: u, want: true}
+						} else {
+							u := ids[i/2]
+							err = st.RemoveMember(ctx, benchActor, t.ID, g.GUID, guids[u])
+							pd = pending{user: u, want: false}
+						}
+						if err != nil {
+							sendErr.Store(err)
+							continue
+						}
+						pd.commit = time.Now()
+						mu.Lock()
+						waiting = append(waiting, pd)
+						mu.Unlock()
+					}
+				}()
+			}
 			for i := 0; i < changes; i++ {
 				<-tick.C
-				var err error
-				var pd pending
-				if i%2 == 0 {
-					u := outside[i/2]
-					err = st.AddMember(ctx, benchActor, t.ID, g.GUID, guids[u])
-					pd = pending{user: u, want: true}
-				} else {
-					u := ids[i/2]
-					err = st.RemoveMember(ctx, benchActor, t.ID, g.GUID, guids[u])
-					pd = pending{user: u, want: false}
-				}
-				if err != nil {
-					stop()
-					return err
-				}
-				pd.commit = time.Now()
-				mu.Lock()
-				waiting = append(waiting, pd)
-				mu.Unlock()
+				jobs <- i
+			}
+			close(jobs)
+			senders.Wait()
+			if err, ok := sendErr.Load().(error); ok {
+				stop()
+				return err
 			}
 			tick.Stop()
 			sent := time.Since(start)
