@@ -144,6 +144,7 @@ var isolationCases = []isoCase{
 		}},
 	{Method: "POST", Path: "/allot/v1/licenses/assign", Body: `{"skuId":"{bSku}","userIds":["{aUser}"]}`, Want: wantLike},
 	{Method: "POST", Path: "/allot/v1/licenses/assign", Body: `{"skuPartNumber":"{bSkuPart}","userIds":["{aUser}"]}`, Want: wantLike},
+	{Method: "POST", Path: "/allot/v1/licenses/assign", Body: `{"skuId":"{bTenant}_{aSku}","userIds":["{aUser}"],"dryRun":true}`, Want: wantLike},
 	{Method: "POST", Path: "/allot/v1/preview", Body: `{"action":"userAssignLicense","userId":"{bUser}","addLicenses":[{"skuId":"{aSku}","disabledPlans":[]}]}`, Want: want404},
 	{Method: "POST", Path: "/allot/v1/preview", Body: `{"action":"groupAssignLicense","groupId":"{bGroup}","addLicenses":[{"skuId":"{aSku}","disabledPlans":[]}]}`, Want: want404},
 	{Method: "POST", Path: "/allot/v1/preview", Body: `{"action":"addMember","groupId":"{aGroup}","memberId":"{bUser}"}`, Want: want404},

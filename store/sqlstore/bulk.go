@@ -85,6 +85,16 @@ func (s *Store) BulkAssignLicense(ctx context.Context, a allot.Actor, tenantID i
 			return err
 		}
 		p := findProduct(products, req.Sku)
+		if ref := strings.TrimSpace(req.Sku); p != nil && len(ref) > 37 && ref[36] == '_' {
+			// A subscribedSku id names its tenant: another tenant's matches nothing.
+			var g string
+			if err := tx.queryRow(`SELECT guid FROM tenants WHERE id = ?`, tenantID).Scan(&g); err != nil {
+				return err
+			}
+			if !strings.EqualFold(ref[:36], g) {
+				p = nil
+			}
+		}
 		if p == nil {
 			return allot.Errorf(allot.EInvalid, "License '%s' does not correspond to a product of this tenant; list them with GET /v1.0/subscribedSkus.", req.Sku)
 		}
