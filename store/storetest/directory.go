@@ -28,13 +28,14 @@ func testDirectory(t *testing.T, open Opener) {
 		}
 		b := &allot.User{UserPrincipalName: "b@contoso.test", DisplayName: "b", ProxyAddresses: []string{"SMTP:alias@CONTOSO.test"}}
 		eq(t, "duplicate proxy address", allot.ErrorCode(e.St.CreateUser(e.Ctx, admin, e.Tenant.ID, b)), allot.EConflict)
-		m, err := e.St.UsersByAddress(e.Ctx, e.Tenant.ID, []string{"ALIAS@contoso.test", "a@contoso.test", "nobody@x.test"})
+		ms, err := e.St.ResolveAddresses(e.Ctx, e.Tenant.ID, []string{"ALIAS@contoso.test", "a@contoso.test", "nobody@x.test"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		eq(t, "match by proxy", m["alias@contoso.test"] != nil && m["alias@contoso.test"].ID == a.ID, true)
-		eq(t, "match by UPN", m["a@contoso.test"] != nil, true)
-		eq(t, "no match", m["nobody@x.test"] == nil, true)
+		eq(t, "matches", len(ms), 3)
+		eq(t, "match by proxy", ms[0].User != nil && ms[0].User.ID == a.ID && ms[0].MatchedBy == "proxyAddresses", true)
+		eq(t, "match by UPN", ms[1].User != nil && ms[1].MatchedBy == "userPrincipalName", true)
+		eq(t, "no match", ms[2].User == nil, true)
 	})
 	t.Run("MembershipCyclesAreRefused", func(t *testing.T) {
 		e := NewEnv(t, open(t))
