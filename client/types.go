@@ -204,8 +204,12 @@ type AddressMatch struct {
 type BulkAssignRequest struct {
 	SkuID         string   `json:"skuId"`
 	DisabledPlans []string `json:"disabledPlans,omitempty"`
-	UserIDs       []string `json:"userIds"`
-	DryRun        bool     `json:"dryRun,omitempty"`
+	UserIDs       []string `json:"userIds,omitempty"`
+	// Addresses, instead of UserIDs, names users by address; the server
+	// matches them (userPrincipalName, then proxy address) in the same
+	// transaction, which is cheaper than resolving first.
+	Addresses []string `json:"addresses,omitempty"`
+	DryRun    bool     `json:"dryRun,omitempty"`
 	// ReservedUnits, in a dry run, counts the seats earlier batches of the
 	// same dry run would take, so the preview stays exact across batches.
 	ReservedUnits int `json:"reservedUnits,omitempty"`
@@ -221,6 +225,8 @@ const (
 
 // BulkResult is one user's outcome of a bulk assignment.
 type BulkResult struct {
+	Address           string `json:"address,omitempty"`   // for a request by address
+	MatchedBy         string `json:"matchedBy,omitempty"` // for a request by address
 	UserID            string `json:"userId"`
 	UserPrincipalName string `json:"userPrincipalName,omitempty"`
 	Result            string `json:"result"`

@@ -124,85 +124,11 @@ func (im *Importer) Run(ctx context.Context, rows []Row) (*Report, error) {
 	}
 	report()
 
-	// Resolve ahead of licensing: the next batch's addresses are matched
-	// while the server licenses the current batch.
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ch := make(chan resolved, 2)
-	go func() {
-		defer close(ch)
-		for s := 0; s < len(work); s += bs {
-			b := pending{rows: work[s:min(s+bs, len(work))]}
-			for _, i := range b.rows {
-				b.addrs = append(b.addrs, rows[i].Email)
-			}
-			ms, err := im.Client.ResolveAddresses(rctx, b.addrs)
-			if err == nil && len(ms) != len(b.addrs) {
-				err = fmt.Errorf("the server resolved %d addresses of %d", len(ms), len(b.addrs))
-			}
-			select {
-			case ch <- resolved{batch: b, matches: ms, err: err}:
-			case <-rctx.Done():
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-
-	firstUser := map[string]int{}
-	reserved := 0
 	var runErr error
-	for rb := range ch {
-		if rb.err != nil {
-			runErr = rb.err
-			break
-		}
-		var ids []string
-		var idRows []int
-		for k, i := range rb.batch.rows {
-			m := rb.matches[k]
-			o := &rep.Outcomes[i]
-			if m.ID == "" {
-				o.Result, o.Code = NotFound, "userNotFound"
-				o.Message = "No user has this address as userPrincipalName or proxy address."
-				done++
-				continue
-			}
-			o.UserID, o.UserPrincipalName, o.MatchedBy = m.ID, m.UserPrincipalName, m.MatchedBy
-			if j, ok := firstUser[m.ID]; ok {
-				dupOf[i] = j
-				continue
-			}
-			firstUser[m.ID] = i
-			ids = append(ids, m.ID)
-			idRows = append(idRows, i)
-		}
-		if len(ids) > 0 {
-			res, err := im.Client.BulkAssign(ctx, client.BulkAssignRequest{SkuID: im.SkuID, DisabledPlans: im.DisabledPlans,
-				UserIDs: ids, DryRun: im.DryRun, ReservedUnits: reserved})
-			if err == nil && len(res.Value) != len(ids) {
-				err = fmt.Errorf("the server answered %d results for %d users", len(res.Value), len(ids))
-			}
-			if err != nil {
-				runErr = err
-				break
-			}
-			rep.SkuPartNumber, rep.SeatsAvailable = res.SkuPartNumber, res.SeatsAvailable
-			for k, r := range res.Value {
-				o := &rep.Outcomes[idRows[k]]
-				o.Result, o.Code, o.Message = r.Result, r.Code, r.Message
-				if r.Result == Licensed && im.DryRun {
-					reserved++
-				}
-				done++
-			}
-		}
-		report()
-	}
-	cancel()
-	for range ch {
+	if im.DryRun {
+		runErr = im.resolveFirst(ctx, rows, rep, work, dupOf, bs, &done, report)
+	} else {
+		runErr = im.byAddress(ctx, rows, rep, work, dupOf, bs, &done, report)
 	}
 	// Duplicates share the outcome of the first row with the same address
 	// or user; a user licensed by the first row is already licensed here.
@@ -278,4 +204,132 @@ func safeCell(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// byAddress licenses the rows in batches of addresses: the server matches
+// each address and licenses the users in one transaction per batch. Rows
+// are served in file order, so batches go one after the other.
+func (im *Importer) byAddress(ctx context.Context, rows []Row, rep *Report, work []int, dupOf map[int]int, bs int, done *int, report func()) error {
+	firstUser := map[string]int{}
+	for s := 0; s < len(work); s += bs {
+		batch := work[s:min(s+bs, len(work))]
+		addrs := make([]string, len(batch))
+		for k, i := range batch {
+			addrs[k] = rows[i].Email
+		}
+		res, err := im.Client.BulkAssign(ctx, client.BulkAssignRequest{SkuID: im.SkuID, DisabledPlans: im.DisabledPlans, Addresses: addrs})
+		if err == nil && len(res.Value) != len(addrs) {
+			err = fmt.Errorf("the server answered %d results for %d addresses", len(res.Value), len(addrs))
+		}
+		if err != nil {
+			return err
+		}
+		rep.SkuPartNumber, rep.SeatsAvailable = res.SkuPartNumber, res.SeatsAvailable
+		inBatch := map[string]bool{}
+		for k, r := range res.Value {
+			i := batch[k]
+			o := &rep.Outcomes[i]
+			if r.Result == NotFound {
+				o.Result, o.Code, o.Message = NotFound, "userNotFound", r.Message
+				*done++
+				continue
+			}
+			o.UserID, o.UserPrincipalName, o.MatchedBy = r.UserID, r.UserPrincipalName, r.MatchedBy
+			// The same user under another address: in this batch the server
+			// repeats the first outcome; from an earlier batch the user is
+			// already licensed now, unless this very call licensed them.
+			if j, ok := firstUser[r.UserID]; ok && (inBatch[r.UserID] || r.Result != Licensed) {
+				dupOf[i] = j
+				continue
+			}
+			firstUser[r.UserID], inBatch[r.UserID] = i, true
+			o.Result, o.Code, o.Message = r.Result, r.Code, r.Message
+			*done++
+		}
+		report()
+	}
+	return nil
+}
+
+// resolveFirst matches every batch of addresses first (the next batch while
+// the server evaluates the current one) and then sends user ids. A dry run
+// goes this way: duplicates are known before anything is evaluated, and
+// each batch counts the seats that earlier batches would take.
+func (im *Importer) resolveFirst(ctx context.Context, rows []Row, rep *Report, work []int, dupOf map[int]int, bs int, done *int, report func()) error {
+	rctx, cancel := context.WithCancel(ctx)
+	ch := make(chan resolved, 2)
+	go func() {
+		defer close(ch)
+		for s := 0; s < len(work); s += bs {
+			b := pending{rows: work[s:min(s+bs, len(work))]}
+			for _, i := range b.rows {
+				b.addrs = append(b.addrs, rows[i].Email)
+			}
+			ms, err := im.Client.ResolveAddresses(rctx, b.addrs)
+			if err == nil && len(ms) != len(b.addrs) {
+				err = fmt.Errorf("the server resolved %d addresses of %d", len(ms), len(b.addrs))
+			}
+			select {
+			case ch <- resolved{batch: b, matches: ms, err: err}:
+			case <-rctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	defer func() {
+		cancel()
+		for range ch {
+		}
+	}()
+	firstUser := map[string]int{}
+	reserved := 0
+	for rb := range ch {
+		if rb.err != nil {
+			return rb.err
+		}
+		var ids []string
+		var idRows []int
+		for k, i := range rb.batch.rows {
+			m := rb.matches[k]
+			o := &rep.Outcomes[i]
+			if m.ID == "" {
+				o.Result, o.Code = NotFound, "userNotFound"
+				o.Message = "No user has this address as userPrincipalName or proxy address."
+				*done++
+				continue
+			}
+			o.UserID, o.UserPrincipalName, o.MatchedBy = m.ID, m.UserPrincipalName, m.MatchedBy
+			if j, ok := firstUser[m.ID]; ok {
+				dupOf[i] = j
+				continue
+			}
+			firstUser[m.ID] = i
+			ids = append(ids, m.ID)
+			idRows = append(idRows, i)
+		}
+		if len(ids) > 0 {
+			res, err := im.Client.BulkAssign(ctx, client.BulkAssignRequest{SkuID: im.SkuID, DisabledPlans: im.DisabledPlans,
+				UserIDs: ids, DryRun: im.DryRun, ReservedUnits: reserved})
+			if err == nil && len(res.Value) != len(ids) {
+				err = fmt.Errorf("the server answered %d results for %d users", len(res.Value), len(ids))
+			}
+			if err != nil {
+				return err
+			}
+			rep.SkuPartNumber, rep.SeatsAvailable = res.SkuPartNumber, res.SeatsAvailable
+			for k, r := range res.Value {
+				o := &rep.Outcomes[idRows[k]]
+				o.Result, o.Code, o.Message = r.Result, r.Code, r.Message
+				if r.Result == Licensed && im.DryRun {
+					reserved++
+				}
+				*done++
+			}
+		}
+		report()
+	}
+	return nil
 }

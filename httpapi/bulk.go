@@ -53,14 +53,16 @@ func (s *Server) resolveAddresses(w http.ResponseWriter, r *http.Request, p *sto
 }
 
 // bulkAssign licenses many users with one product in one write transaction:
-// {"skuId", "disabledPlans", "userIds", "dryRun", "reservedUnits"}. Each user
-// is licensed fully or not at all; the answer lists every user's result.
+// {"skuId", "disabledPlans", "userIds" (or "addresses", matched like
+// users/resolve), "dryRun", "reservedUnits"}. Each user is licensed fully or
+// not at all; the answer lists every user's result, in order.
 func (s *Server) bulkAssign(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
 	var b struct {
 		SkuID         string   `json:"skuId"`
 		SkuPartNumber string   `json:"skuPartNumber"`
 		DisabledPlans []string `json:"disabledPlans"`
 		UserIDs       []string `json:"userIds"`
+		Addresses     []string `json:"addresses"`
 		DryRun        bool     `json:"dryRun"`
 		ReservedUnits int      `json:"reservedUnits"`
 	}
@@ -75,12 +77,14 @@ func (s *Server) bulkAssign(w http.ResponseWriter, r *http.Request, p *store.Pri
 		return allot.Errorf(allot.EInvalid, "Send skuId (or skuPartNumber) and userIds.")
 	}
 	res, err := s.st.BulkAssignLicense(r.Context(), p.Actor(), p.Tenant.ID, sqlstore.BulkAssignRequest{
-		Sku: sku, DisabledPlans: b.DisabledPlans, Users: b.UserIDs, DryRun: b.DryRun, ReservedUnits: b.ReservedUnits})
+		Sku: sku, DisabledPlans: b.DisabledPlans, Users: b.UserIDs, Addresses: b.Addresses, DryRun: b.DryRun, ReservedUnits: b.ReservedUnits})
 	if err != nil {
 		return err
 	}
 	type result struct {
-		UserID            string `json:"userId"`
+		Address           string `json:"address,omitempty"`
+		MatchedBy         string `json:"matchedBy,omitempty"`
+		UserID            string `json:"userId,omitempty"`
 		UserPrincipalName string `json:"userPrincipalName,omitempty"`
 		Result            string `json:"result"`
 		Code              string `json:"code,omitempty"`
@@ -92,6 +96,9 @@ func (s *Server) bulkAssign(w http.ResponseWriter, r *http.Request, p *store.Pri
 	summary := map[string]int{sqlstore.BulkLicensed: 0, sqlstore.BulkAlreadyLicensed: 0, sqlstore.BulkNotFound: 0, sqlstore.BulkFailed: 0}
 	for i, o := range res.Outcomes {
 		it := result{UserID: o.Ref, Result: o.Result, Code: string(o.Code), Message: o.Message, Via: o.Via}
+		if len(b.Addresses) > 0 {
+			it.Address, it.MatchedBy, it.UserID = o.Ref, o.MatchedBy, ""
+		}
 		if o.GUID != "" {
 			it.UserID, it.UserPrincipalName = o.GUID, o.UPN
 		}

@@ -11,12 +11,11 @@ func TestResolveAddresses(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, open storeOpener) {
 		h := newHarness(t, open)
 		c := h.A
-		x := c.must(201, "POST", "/v1.0/users", map[string]any{"userPrincipalName": "x@contoso.com", "displayName": "X",
+		x := c.must(201, "POST", "/v1.0/users", map[string]any{"userPrincipalName": "x@contoso.com", "displayName": "X", "usageLocation": "US",
 			"proxyAddresses": []string{"SMTP:x@contoso.com", "smtp:xalias@contoso.onmicrosoft.com"}}).object(t)["id"].(string)
 		// y's proxy address is x's userPrincipalName: the userPrincipalName wins.
-		y := c.must(201, "POST", "/v1.0/users", map[string]any{"userPrincipalName": "y@contoso.com", "displayName": "Y",
+		y := c.must(201, "POST", "/v1.0/users", map[string]any{"userPrincipalName": "y@contoso.com", "displayName": "Y", "usageLocation": "US",
 			"proxyAddresses": []string{"smtp:x2@contoso.com", "smtp:X@Contoso.com.invalid"}}).object(t)["id"].(string)
-		_ = y
 		r := c.must(200, "POST", "/allot/v1/users/resolve", map[string]any{"addresses": []string{
 			"X@CONTOSO.COM", "xalias@contoso.onmicrosoft.com", "SMTP:XAlias@contoso.onmicrosoft.com", "x2@contoso.com",
 			"nobody@contoso.com", "", "smtp:x@contoso.com"}})
@@ -42,6 +41,25 @@ func TestResolveAddresses(t *testing.T) {
 			many[i] = fmt.Sprintf("u%d@contoso.com", i)
 		}
 		c.expectError(400, "Request_BadRequest", "POST", "/allot/v1/users/resolve", map[string]any{"addresses": many})
+		// The bulk assignment matches addresses the same way, in its transaction.
+		vals = c.must(200, "POST", "/allot/v1/licenses/assign", map[string]any{"skuPartNumber": "SPE_E3",
+			"addresses": []string{"X@CONTOSO.COM", "xalias@contoso.onmicrosoft.com", "nobody@contoso.com", "smtp:x2@contoso.com"}}).values(t)
+		wantA := []struct{ address, id, by, result string }{
+			{"X@CONTOSO.COM", x, "userPrincipalName", "licensed"}, {"xalias@contoso.onmicrosoft.com", x, "proxyAddresses", "licensed"},
+			{"nobody@contoso.com", "", "", "notFound"}, {"smtp:x2@contoso.com", y, "proxyAddresses", "licensed"},
+		}
+		for i, w := range wantA {
+			id, _ := vals[i]["userId"].(string)
+			by, _ := vals[i]["matchedBy"].(string)
+			if vals[i]["address"] != w.address || id != w.id || by != w.by || vals[i]["result"] != w.result {
+				t.Errorf("by address %d: %v, want %v", i, vals[i], w)
+			}
+		}
+		if used, _ := c.consumed("SPE_E3"); used != 2 {
+			t.Errorf("consumed %d SPE_E3, want 2", used)
+		}
+		c.expectError(400, "Request_BadRequest", "POST", "/allot/v1/licenses/assign", map[string]any{"skuPartNumber": "SPE_E3",
+			"addresses": []string{"x@contoso.com"}, "userIds": []string{x}})
 		// Another tenant's users are not found.
 		b := h.newTenant("Fabrikam", "NAM", "US", nil)
 		v := b.must(200, "POST", "/allot/v1/users/resolve", map[string]any{"addresses": []string{"x@contoso.com"}}).values(t)

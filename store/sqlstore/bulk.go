@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -27,11 +28,14 @@ const MaxBulkUsers = 5000
 
 // BulkOutcome is one user's result of a bulk assignment.
 type BulkOutcome struct {
-	Ref    string // the reference as given (GUID or userPrincipalName)
-	GUID   string
-	UPN    string
-	Result string
-	Code   allot.Code
+	Ref string // the reference as given (GUID, userPrincipalName or address)
+	// MatchedBy says, for a request by address, how the address matched:
+	// "userPrincipalName" or "proxyAddresses".
+	MatchedBy string
+	GUID      string
+	UPN       string
+	Result    string
+	Code      allot.Code
 	// Message says what went wrong and what to do (for BulkFailed), or where
 	// the license comes from (for BulkAlreadyLicensed).
 	Message string
@@ -45,6 +49,9 @@ type BulkAssignRequest struct {
 	Sku           string // skuId or skuPartNumber
 	DisabledPlans []string
 	Users         []string // user GUIDs or userPrincipalNames, in priority order
+	// Addresses, instead of Users, names the users by address: matched by
+	// userPrincipalName, then proxy address, inside the transaction.
+	Addresses []string
 	// DryRun evaluates everything and rolls back.
 	DryRun bool
 	// ReservedUnits (dry run only) are seats that earlier batches of the same
@@ -68,18 +75,25 @@ var errDryRun = errors.New("dry run: roll back")
 // directly or through a group, are left alone. Unknown users are reported,
 // not fatal.
 func (s *Store) BulkAssignLicense(ctx context.Context, a allot.Actor, tenantID int64, req BulkAssignRequest) (*BulkAssignResult, error) {
-	if len(req.Users) == 0 {
-		return nil, allot.Errorf(allot.EInvalid, "userIds is empty; name at least one user.")
+	byAddress := len(req.Addresses) > 0
+	refs := req.Users
+	if byAddress {
+		refs = req.Addresses
 	}
-	if len(req.Users) > MaxBulkUsers {
-		return nil, allot.Errorf(allot.EInvalid, "One bulk assignment may name at most %d users; this one names %d. Send them in batches.", MaxBulkUsers, len(req.Users))
+	switch {
+	case byAddress && len(req.Users) > 0:
+		return nil, allot.Errorf(allot.EInvalid, "Send userIds or addresses, not both.")
+	case len(refs) == 0:
+		return nil, allot.Errorf(allot.EInvalid, "userIds is empty; name at least one user (or send addresses).")
+	case len(refs) > MaxBulkUsers:
+		return nil, allot.Errorf(allot.EInvalid, "One bulk assignment may name at most %d users; this one names %d. Send them in batches.", MaxBulkUsers, len(refs))
 	}
 	if req.ReservedUnits < 0 || (req.ReservedUnits > 0 && !req.DryRun) {
 		return nil, allot.Errorf(allot.EInvalid, "reservedUnits is for dry runs only and cannot be negative.")
 	}
 	var res *BulkAssignResult
 	err := s.write(ctx, func(tx *tx) error {
-		res = &BulkAssignResult{Outcomes: make([]BulkOutcome, len(req.Users))}
+		res = &BulkAssignResult{Outcomes: make([]BulkOutcome, len(refs))}
 		products, err := tx.products(tenantID)
 		if err != nil {
 			return err
@@ -105,20 +119,39 @@ func (s *Store) BulkAssignLicense(ctx context.Context, a allot.Actor, tenantID i
 		disabled := lr[0].DisabledPlans
 
 		// Resolve the references; keep the first occurrence of each user.
-		found, err := tx.usersByRef(tenantID, req.Users)
-		if err != nil {
+		// Addresses are matched here, on the writer's connection, whose page
+		// cache no commit invalidates.
+		var found map[string]userKey
+		var matches []AddressMatch
+		if byAddress {
+			if matches, err = resolveAddrs(tx.query, tenantID, req.Addresses); err != nil {
+				return err
+			}
+		} else if found, err = tx.usersByRef(tenantID, req.Users); err != nil {
 			return err
 		}
 		first := map[int64]int{}
 		var ids []int64
 		var idx []int // outcome index of each id
-		for i, ref := range req.Users {
+		for i, ref := range refs {
 			o := &res.Outcomes[i]
 			o.Ref = ref
-			u, ok := found[refKey(ref)]
+			var u userKey
+			var ok bool
+			if byAddress {
+				if m := matches[i]; m.User != nil {
+					u, ok = userKey{id: m.User.ID, guid: m.User.GUID, upn: m.User.UserPrincipalName}, true
+					o.MatchedBy = m.MatchedBy
+				}
+			} else {
+				u, ok = found[refKey(ref)]
+			}
 			if !ok {
 				o.Result, o.Code = BulkNotFound, allot.ENotFound
 				o.Message = fmt.Sprintf("User '%s' does not exist or is not in this tenant.", ref)
+				if byAddress {
+					o.Message = "No user has this address as userPrincipalName or proxy address."
+				}
 				continue
 			}
 			o.GUID, o.UPN = u.guid, u.upn
@@ -219,9 +252,9 @@ func (s *Store) BulkAssignLicense(ctx context.Context, a allot.Actor, tenantID i
 			if j, ok := strings.CutPrefix(o.Result, "dup:"); ok {
 				var k int
 				fmt.Sscan(j, &k)
-				ref := o.Ref
+				ref, by := o.Ref, o.MatchedBy
 				*o = res.Outcomes[k]
-				o.Ref = ref
+				o.Ref, o.MatchedBy = ref, by
 			}
 		}
 		if req.DryRun {
@@ -359,6 +392,13 @@ func (s *Store) ResolveAddresses(ctx context.Context, tenantID int64, addrs []st
 	if len(addrs) > MaxBulkUsers {
 		return nil, allot.Errorf(allot.EInvalid, "One request may resolve at most %d addresses; this one has %d. Send them in batches.", MaxBulkUsers, len(addrs))
 	}
+	return resolveAddrs(func(query string, args ...any) (*sql.Rows, error) { return s.query(ctx, query, args...) }, tenantID, addrs)
+}
+
+// querier runs a query: the store's read pool or a transaction.
+type querier func(query string, args ...any) (*sql.Rows, error)
+
+func resolveAddrs(q querier, tenantID int64, addrs []string) ([]AddressMatch, error) {
 	bare := make([]string, len(addrs))
 	var keys []string
 	seen := map[string]bool{}
@@ -373,7 +413,7 @@ func (s *Store) ResolveAddresses(ctx context.Context, tenantID int64, addrs []st
 			keys = append(keys, k)
 		}
 	}
-	byUPN, err := s.usersByKey(ctx, `SELECT u.upn_key, u.id, u.guid, u.upn, u.display_name FROM users u WHERE u.tenant_id = ? AND u.upn_key IN `, tenantID, keys)
+	byUPN, err := usersByKey(q, `SELECT u.upn_key, u.id, u.guid, u.upn, u.display_name FROM users u WHERE u.tenant_id = ? AND u.upn_key IN `, tenantID, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -383,7 +423,7 @@ func (s *Store) ResolveAddresses(ctx context.Context, tenantID int64, addrs []st
 			pkeys = append(pkeys, k, "smtp:"+k)
 		}
 	}
-	byProxy, err := s.usersByKey(ctx, `SELECT p.addr_key, u.id, u.guid, u.upn, u.display_name FROM proxy_addresses p JOIN users u ON u.id = p.user_id
+	byProxy, err := usersByKey(q, `SELECT p.addr_key, u.id, u.guid, u.upn, u.display_name FROM proxy_addresses p JOIN users u ON u.id = p.user_id
 		WHERE p.tenant_id = ? AND p.addr_key IN `, tenantID, pkeys)
 	if err != nil {
 		return nil, err
@@ -405,7 +445,7 @@ func (s *Store) ResolveAddresses(ctx context.Context, tenantID int64, addrs []st
 
 // usersByKey runs query (ending in "IN ") for keys in chunks; each row is
 // (key, id, guid, upn, display name).
-func (s *Store) usersByKey(ctx context.Context, query string, tenantID int64, keys []string) (map[string]*allot.User, error) {
+func usersByKey(q querier, query string, tenantID int64, keys []string) (map[string]*allot.User, error) {
 	out := make(map[string]*allot.User, len(keys))
 	for start := 0; start < len(keys); start += 500 {
 		chunk := keys[start:min(start+500, len(keys))]
@@ -414,7 +454,7 @@ func (s *Store) usersByKey(ctx context.Context, query string, tenantID int64, ke
 		for _, k := range chunk {
 			args = append(args, k)
 		}
-		rows, err := s.query(ctx, query+`(`+placeholders(len(chunk))+`)`, args...)
+		rows, err := q(query+`(`+placeholders(len(chunk))+`)`, args...)
 		if err != nil {
 			return nil, err
 		}
