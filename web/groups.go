@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"allot"
 	"allot/httpapi"
@@ -173,7 +174,11 @@ func (s *Server) loadGroup(q *req) (*groupModel, error) {
 		}
 	}
 	if g.ProcessingState != allot.ProcessingComplete && g.ProcessingState != "" {
-		m.Poll = "every " + s.PollInterval.String()
+		every := s.PollInterval
+		if m.Summary != nil && m.Summary.Members > 10_000 {
+			every = max(every, 3*time.Second) // each poll counts every member
+		}
+		m.Poll = "every " + every.String()
 	}
 	// Direct members, with what this group gives each user.
 	members, next, err := s.st.Members(q.ctx(), q.tenant(), g.GUID, m.After, PageSize)
@@ -198,7 +203,11 @@ func (s *Server) loadGroup(q *req) (*groupModel, error) {
 		}
 		m.Members = append(m.Members, gm)
 	}
-	// Members with license errors from this group, with the reasons.
+	// Members with license errors from this group, with the reasons (the
+	// summary says when there are none, which saves walking the members).
+	if m.Summary != nil && m.Summary.NotLicensed == 0 {
+		return m, nil
+	}
 	bad, more, err := s.st.GroupMembersWithErrors(q.ctx(), q.tenant(), g.GUID, 0, PageSize)
 	if err != nil {
 		return nil, err

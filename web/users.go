@@ -48,6 +48,9 @@ func (s *Server) loadUsers(q *req) (*usersModel, error) {
 		users, m.Next, m.Total, err = s.st.ListUsers(q.ctx(), q.tenant(), store.ListOptions{Top: PageSize, After: m.After, Count: true})
 	} else {
 		users, m.Next, m.Total, err = s.st.SearchUsers(q.ctx(), q.tenant(), m.Q, m.After, PageSize, true)
+		if m.Total >= sqlstore.SearchCountLimit {
+			m.Total = -1 // many: the pager shows the rows, not a total
+		}
 	}
 	if err != nil {
 		return nil, err

@@ -204,7 +204,14 @@ func (s *Store) ListUsers(ctx context.Context, tenantID int64, o store.ListOptio
 			return nil, 0, 0, err
 		}
 	}
-	q := `SELECT ` + userCols + ` FROM users u WHERE ` + where + ` AND u.id > ? ORDER BY u.id LIMIT ?`
+	pageWhere := where
+	if cond == "" {
+		// Unfiltered: walk the users in id order and stop after a page, not
+		// through the tenant's name index and a sort of every user (the
+		// unary + hides tenant_id from SQLite's index choice).
+		pageWhere = "+u.tenant_id = ?"
+	}
+	q := `SELECT ` + userCols + ` FROM users u WHERE ` + pageWhere + ` AND u.id > ? ORDER BY u.id LIMIT ?`
 	rows, err := s.query(ctx, q, append(base, o.After, o.Top+1)...)
 	if err != nil {
 		return nil, 0, 0, err

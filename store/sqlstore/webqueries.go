@@ -12,17 +12,27 @@ import (
 )
 
 // SearchUsers returns a page of the tenant's users, ordered by creation,
-// whose display name, given name, surname, userPrincipalName or mail starts
-// with q (case-insensitive), the cursor of the next page (0 at the end) and,
-// when count is set, how many match in all.
+// whose display name, userPrincipalName, mail, given name or surname starts
+// with q (case-insensitive), and the cursor of the next page (0 at the end).
+// With count set it also counts the matches, up to SearchCountLimit (a
+// count of SearchCountLimit means "at least that many"): a search's count
+// scans the users, so it stops early on large tenants.
 func (s *Store) SearchUsers(ctx context.Context, tenantID int64, q string, after int64, top int, count bool) ([]*allot.User, int64, int, error) {
 	like := likePrefix(strings.ToLower(strings.TrimSpace(q)))
-	where := `u.tenant_id = ? AND (LOWER(u.display_name) LIKE ? ESCAPE '\' OR u.upn_key LIKE ? ESCAPE '\' OR LOWER(u.given_name) LIKE ? ESCAPE '\'
-		OR LOWER(u.surname) LIKE ? ESCAPE '\' OR LOWER(u.mail) LIKE ? ESCAPE '\')`
+	// SQLite's LIKE ignores ASCII case; PostgreSQL needs ILIKE.
+	op := "LIKE"
+	if s.engine == Postgres {
+		op = "ILIKE"
+	}
+	cond := func(col string) string { return col + " " + op + ` ? ESCAPE '\'` }
+	where := `+u.tenant_id = ? AND (` + cond("u.display_name") + ` OR ` + cond("u.upn_key") + ` OR ` + cond("u.mail") + ` OR ` +
+		cond("u.given_name") + ` OR ` + cond("u.surname") + `)`
+	// +tenant_id: walk users in id order (and stop at a page's worth)
+	// rather than through the tenant's name index and a sort of every match.
 	base := []any{tenantID, like, like, like, like, like}
 	n := -1
 	if count {
-		if err := s.queryRow(ctx, `SELECT COUNT(*) FROM users u WHERE `+where, base...).Scan(&n); err != nil {
+		if err := s.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM users u WHERE `+where+` LIMIT `+itoa(SearchCountLimit)+`) m`, base...).Scan(&n); err != nil {
 			return nil, 0, 0, err
 		}
 	}
@@ -50,13 +60,19 @@ func (s *Store) SearchUsers(ctx context.Context, tenantID int64, q string, after
 	return out, next, n, nil
 }
 
+// SearchCountLimit is where SearchUsers stops counting.
+const SearchCountLimit = 1000
+
 // ProductHolders returns a page of the users who hold the product (an
 // active grant from any source), ordered by internal id, and the cursor of
 // the next page (0 at the end).
 func (s *Store) ProductHolders(ctx context.Context, tenantID, productID int64, after int64, top int) ([]*allot.User, int64, error) {
-	rows, err := s.query(ctx, `SELECT DISTINCT ls.user_id FROM license_states ls JOIN users u ON u.id = ls.user_id
-		WHERE u.tenant_id = ? AND ls.product_id = ? AND ls.state = 'Active' AND ls.user_id > ? ORDER BY ls.user_id LIMIT ?`,
-		tenantID, productID, after, top+1)
+	// In user order, probing each user's states by primary key: a page of a
+	// product many hold is found after a few rows. (The unary + keeps
+	// SQLite from choosing the tenant's name index and sorting every user.)
+	rows, err := s.query(ctx, `SELECT u.id FROM users u WHERE +u.tenant_id = ? AND u.id > ? AND EXISTS (
+		SELECT 1 FROM license_states ls WHERE ls.user_id = u.id AND ls.product_id = ? AND ls.state = 'Active')
+		ORDER BY u.id LIMIT ?`, tenantID, after, productID, top+1)
 	if err != nil {
 		return nil, 0, err
 	}
