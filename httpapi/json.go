@@ -251,6 +251,13 @@ func (s *Server) query(r *http.Request) (odata.Query, int64, error) {
 	if err != nil {
 		return q, 0, err
 	}
+	// Lists do not search or sort: refuse rather than answer as if they did.
+	if q.Search != "" {
+		return q, 0, allot.Errorf(allot.EInvalid, "$search is not supported; use $filter=startswith(displayName,'...') instead.")
+	}
+	if q.OrderBy != "" {
+		return q, 0, allot.Errorf(allot.EInvalid, "$orderby is not supported; lists come in the order their items were created.")
+	}
 	var after int64
 	if q.SkipToken != "" {
 		keys, err := odata.DecodeSkipToken(q.SkipToken)
