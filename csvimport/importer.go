@@ -63,7 +63,7 @@ type Importer struct {
 	DisabledPlans []string
 	DryRun        bool
 	// BatchSize is the number of users per bulk request (one server
-	// transaction); 0 means 1000.
+	// transaction); 0 means 2000.
 	BatchSize int
 	// Progress, when set, is called after each batch with the rows done.
 	Progress func(done, total int)
@@ -88,7 +88,7 @@ func (im *Importer) Run(ctx context.Context, rows []Row) (*Report, error) {
 	start := time.Now()
 	bs := im.BatchSize
 	if bs <= 0 {
-		bs = 1000
+		bs = 2000
 	}
 	bs = min(bs, client.MaxBulk)
 	rep := &Report{SkuID: im.SkuID, DryRun: im.DryRun, Rows: len(rows), Outcomes: make([]Outcome, len(rows))}

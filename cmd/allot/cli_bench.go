@@ -103,7 +103,7 @@ import/floor says how far the whole path (HTTP, matching, rules, audit) is from 
 		}),
 	}
 	cmd.Flags().IntVar(&rows, "rows", 100_000, "CSV rows (and users)")
-	cmd.Flags().IntVar(&batch, "batch-size", 1000, "users per bulk request")
+	cmd.Flags().IntVar(&batch, "batch-size", 2000, "users per bulk request")
 	cmd.Flags().StringVar(&data, "data", "", "directory for the scratch store (default: a temporary directory, removed afterwards)")
 	cmd.Flags().StringVarP(&out, "output", "o", outTable, "output format: table or json")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the first import to this file")

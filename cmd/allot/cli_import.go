@@ -117,7 +117,7 @@ were not found (and none failed).`,
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what would happen; change nothing")
 	cmd.Flags().StringVar(&report, "report", "", "write every row's outcome to this CSV file")
 	cmd.Flags().StringVar(&column, "column", "Email", "name of the column with the addresses")
-	cmd.Flags().IntVar(&batch, "batch-size", 1000, "users per server transaction (at most 5000)")
+	cmd.Flags().IntVar(&batch, "batch-size", 2000, "users per server transaction (at most 5000)")
 	cmd.Flags().StringVarP(&out, "output", "o", outTable, "output format: table or json")
 	return cmd
 }
