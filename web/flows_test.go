@@ -7,9 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"allot/store"
-
 	"github.com/chromedp/chromedp"
+
+	"allot/store"
+	"allot/store/sqlstore"
 )
 
 // Sign in with a wrong password (refused inline), then the right one; sign
@@ -395,4 +396,43 @@ func TestBrowserNarrowWindow(t *testing.T) {
 			b.screenshot("narrow-users")
 		}
 	}
+}
+
+// Roles: assign the Insights roles to a user and remove one; a refused
+// assignment says why in words.
+func TestBrowserRoles(t *testing.T) {
+	e := newEnv(t, 25)
+	b := e.browser()
+	b.signIn(adminUPN, password)
+	b.waitPath("/users")
+	b.click(`nav.side a[href="/roles"]`)
+	b.waitPath("/roles")
+	megan := upnOf("Megan Bowen")
+	for _, role := range []string{store.RoleIDInsightsAdmin, store.RoleIDInsightsLeader} {
+		b.do(chromedp.SendKeys(chromedp.ID("role-user"), megan), chromedp.SetValue(chromedp.ID("role-role"), role))
+		b.click(`#assign-role-form button[type=submit]`)
+		b.waitText(".msg.ok", "megan.bowen@contoso.com now holds the role")
+	}
+	if got := b.text("#role-" + store.RoleIDInsightsAdmin); !strings.Contains(got, "Insights Administrator") {
+		t.Errorf("heading: %q", got)
+	}
+	b.waitText(`section[aria-labelledby="role-`+store.RoleIDInsightsLeader+`"]`, megan)
+	// The same role again is refused, inline.
+	b.do(chromedp.SendKeys(chromedp.ID("role-user"), megan), chromedp.SetValue(chromedp.ID("role-role"), store.RoleIDInsightsAdmin))
+	b.click(`#assign-role-form button[type=submit]`)
+	b.waitText(".msg.error", "already holds the role Insights Administrator")
+	b.screenshot("roles")
+	// Remove Insights Business Leader.
+	b.click(`section[aria-labelledby="role-` + store.RoleIDInsightsLeader + `"] li[data-principal="` + megan + `"] button`)
+	b.waitText(".msg.ok", megan+" no longer holds the role Insights Business Leader")
+	ras, err := e.st.RoleAssignments(context.Background(), e.tenant.ID, sqlstore.RoleAssignmentFilter{PrincipalGUID: e.users["Megan Bowen"].GUID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ras) != 1 || ras[0].RoleID != store.RoleIDInsightsAdmin {
+		t.Errorf("Megan's roles after: %+v", ras)
+	}
+	// The last Global Administrator cannot be removed.
+	b.click(`section[aria-labelledby="role-` + store.RoleIDGlobalAdmin + `"] form[action="/roles/remove"] button`)
+	b.waitText(".msg.error", "last Global Administrator")
 }

@@ -237,6 +237,9 @@ func TestMain(m *testing.M) {
 	if browserCancel != nil {
 		browserCancel()
 	}
+	if bigDir != "" {
+		os.RemoveAll(bigDir)
+	}
 	os.Exit(code)
 }
 
