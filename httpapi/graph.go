@@ -342,6 +342,10 @@ func (s *Server) assignUserLicense(w http.ResponseWriter, r *http.Request, p *st
 }
 
 func (s *Server) licenseDetails(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	q, err := wholeList(r)
+	if err != nil {
+		return err
+	}
 	u, err := s.st.User(r.Context(), p.Tenant.ID, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -381,7 +385,7 @@ func (s *Server) licenseDetails(w http.ResponseWriter, r *http.Request, p *store
 		items = append(items, map[string]any{"id": strings.ReplaceAll(a.p.SkuID, "-", "") + "_" + u.GUID, "skuId": a.p.SkuID,
 			"skuPartNumber": a.p.SkuPartNumber, "servicePlans": sps})
 	}
-	s.list(w, r, "users('"+u.GUID+"')/licenseDetails", items, "", -1, nil)
+	s.list(w, r, "users('"+u.GUID+"')/licenseDetails", items, "", -1, q.Select)
 	return nil
 }
 
@@ -625,6 +629,10 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, p *store.P
 }
 
 func (s *Server) memberOf(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	q, err := wholeList(r)
+	if err != nil {
+		return err
+	}
 	groups, err := s.st.MemberOf(r.Context(), p.Tenant.ID, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -633,7 +641,7 @@ func (s *Server) memberOf(w http.ResponseWriter, r *http.Request, p *store.Princ
 	if err != nil {
 		return err
 	}
-	s.list(w, r, "directoryObjects", items, "", -1, nil)
+	s.list(w, r, "directoryObjects", items, "", -1, q.Select)
 	return nil
 }
 
@@ -715,7 +723,7 @@ func skuJSON(t *allot.Tenant, pr *allot.Product) map[string]any {
 }
 
 func (s *Server) listSkus(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
-	q, err := odata.ParseQuery(r.URL.Query(), 999, 999)
+	q, err := wholeList(r)
 	if err != nil {
 		return err
 	}
@@ -743,6 +751,9 @@ func (s *Server) getSku(w http.ResponseWriter, r *http.Request, p *store.Princip
 }
 
 func (s *Server) organization(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	if _, err := wholeList(r); err != nil {
+		return err
+	}
 	t := p.Tenant
 	s.list(w, r, "organization", []map[string]any{{
 		"id": t.GUID, "displayName": t.DisplayName, "countryLetterCode": t.DefaultUsageLocation,

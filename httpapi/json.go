@@ -245,6 +245,33 @@ func baseURL(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
+// wholeList parses the query options of a list that is answered whole (no
+// paging, filtering, counting or sorting): $select and $top are accepted,
+// the other options are refused rather than silently ignored.
+func wholeList(r *http.Request) (odata.Query, error) {
+	q, err := odata.ParseQuery(r.URL.Query(), 999, 999)
+	if err != nil {
+		return q, err
+	}
+	bad := ""
+	switch {
+	case q.Filter != nil:
+		bad = "$filter"
+	case q.Count:
+		bad = "$count"
+	case q.SkipToken != "":
+		bad = "$skiptoken"
+	case q.Search != "":
+		bad = "$search"
+	case q.OrderBy != "":
+		bad = "$orderby"
+	}
+	if bad != "" {
+		return q, allot.Errorf(allot.EInvalid, "%s is not supported on %s: the list is answered whole.", bad, r.URL.Path)
+	}
+	return q, nil
+}
+
 // query parses the OData list options of a request.
 func (s *Server) query(r *http.Request) (odata.Query, int64, error) {
 	q, err := odata.ParseQuery(r.URL.Query(), s.limits.DefaultTop, s.limits.MaxTop)
