@@ -11,12 +11,15 @@ package web
 //go:generate go run github.com/a-h/templ/cmd/templ@v0.3.1100 generate
 
 import (
+	"bytes"
 	"context"
 	"embed"
+	"errors"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -158,6 +161,9 @@ func (s *Server) page(pattern string, need httpapi.Perm, h func(q *req) error) {
 		ctx := sqlstore.WithCorrelationID(r.Context(), w.Header().Get("request-id"))
 		q := &req{w: w, r: r.WithContext(ctx), p: p, perms: perms}
 		if err := h(q); err != nil {
+			if errors.Is(err, errWritten) || r.Context().Err() != nil {
+				return // the person went away; nothing to tell them
+			}
 			s.fail(w, q.r, p, err)
 		}
 	})
@@ -220,11 +226,26 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, p *store.Principal
 	errorPage(v, status, msg).Render(r.Context(), w)
 }
 
-// render writes a component as the answer.
+// render writes a component as the answer. It renders into a buffer
+// first, so that a failure half-way answers with an error page, not half a
+// page.
 func (q *req) render(c templ.Component) error {
+	var buf bytes.Buffer
+	if err := c.Render(q.ctx(), &buf); err != nil {
+		return err
+	}
 	q.w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	return c.Render(q.ctx(), q.w)
+	q.w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	_, err := q.w.Write(buf.Bytes())
+	if err != nil {
+		return errWritten
+	}
+	return nil
 }
+
+// errWritten reports that the answer was sent (or the client went away):
+// nothing more to write.
+var errWritten = errors.New("answer already written")
 
 // view is what every full page knows about the person and the page.
 type view struct {
