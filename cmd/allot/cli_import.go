@@ -138,17 +138,17 @@ func printImportReport(w io.Writer, name string, rep *csvimport.Report, reportPa
 	if rep == nil {
 		return
 	}
-	verb := "Imported"
+	verb, note := "Imported", ""
 	lic, already := "licensed", "already licensed"
 	if rep.DryRun {
-		verb = "Dry run (nothing was changed) of"
+		verb, note = "Dry run of", " (nothing was changed)"
 		lic = "would be licensed"
 	}
 	rate := ""
 	if rep.Seconds > 0 && rep.Rows > 0 {
 		rate = fmt.Sprintf(", %s rows/s", thousands(int(float64(rep.Rows)/rep.Seconds)))
 	}
-	fmt.Fprintf(w, "%s %s into %s: %s in %.1f s%s\n", verb, filepath.Base(name), rep.SkuPartNumber, plural(rep.Rows, "row", "rows"), rep.Seconds, rate)
+	fmt.Fprintf(w, "%s %s into %s%s: %s in %.1f s%s\n", verb, filepath.Base(name), rep.SkuPartNumber, note, plural(rep.Rows, "row", "rows"), rep.Seconds, rate)
 	kvIndent(w, lic, thousands(rep.Licensed), already, thousands(rep.AlreadyLicensed), "not found", thousands(rep.NotFound), "failed", thousands(rep.Failed))
 	list := func(title, result string, n int) {
 		if n == 0 {
