@@ -289,6 +289,13 @@ func (s *Store) AddMember(ctx context.Context, a allot.Actor, tenantID int64, gr
 			if mid == g.ID {
 				return allot.Errorf(allot.EMembershipCycle, "A group cannot be a member of itself.")
 			}
+			// Group-in-group additions of a tenant take turns: on PostgreSQL
+			// two opposite additions would each check a graph without the
+			// other's edge (write skew) and make a cycle. Updating the tenant
+			// row makes the later one fail to serialize and retry.
+			if _, err := tx.exec(`UPDATE tenants SET id = id WHERE id = ?`, tenantID); err != nil {
+				return err
+			}
 			_, children, err := tx.groupGraph(tenantID)
 			if err != nil {
 				return err
