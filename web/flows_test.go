@@ -199,6 +199,7 @@ func TestBrowserAssignGroup(t *testing.T) {
 	if n := b.count("#selected input[name=pick]"); n != 1 {
 		t.Errorf("%d selected, want 1", n)
 	}
+	b.screenshot("assign-pick")
 	b.click("#to-options")
 	b.waitPath("/licenses/" + ins.SkuID + "/assign/options")
 	b.click("#opt-" + userPlan) // turn the user plan off
@@ -208,6 +209,7 @@ func TestBrowserAssignGroup(t *testing.T) {
 	if !strings.Contains(head, "Would license 5 of 5 members") {
 		t.Errorf("preview: %q", head)
 	}
+	b.screenshot("assign-preview")
 	b.click("#confirm-assign")
 	b.waitText("#results", "Insights Pilot")
 	b.click(`#results a[href="/groups/` + g.GUID + `"]`)
@@ -332,6 +334,9 @@ func TestBrowserReaderSeesNoWriteControls(t *testing.T) {
 		b.open(p)
 		b.waitText("main h1", "")
 		check(p)
+		if strings.HasPrefix(p, "/groups/") {
+			b.screenshotView("reader-group")
+		}
 	}
 	nav := b.text("nav.side")
 	for _, item := range []string{"Active users", "Licenses", "Groups", "Roles", "Audit log"} {
@@ -339,7 +344,6 @@ func TestBrowserReaderSeesNoWriteControls(t *testing.T) {
 			t.Errorf("reader's navigation lacks %s: %q", item, nav)
 		}
 	}
-	b.screenshot("reader-group")
 
 	// A POST by the reader is refused and changes nothing.
 	c := e.client(readerUPN)
