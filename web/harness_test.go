@@ -97,12 +97,24 @@ func newEnv(t *testing.T, insightsSeats int) *env {
 // queued until startWorker.
 func newEnvPaused(t *testing.T, insightsSeats int) *env {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlstore.OpenSQLite(ctx, t.TempDir())
+	return newEnvOn(t, openSQLite, insightsSeats)
+}
+
+// openSQLite opens a fresh SQLite store for the test.
+func openSQLite(t *testing.T) *sqlstore.Store {
+	st, err := sqlstore.OpenSQLite(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// newEnvOn is newEnvPaused on the store that open gives.
+func newEnvOn(t *testing.T, open func(*testing.T) *sqlstore.Store, insightsSeats int) *env {
+	t.Helper()
+	ctx := context.Background()
+	st := open(t)
 	ten, err := st.CreateTenant(ctx, "Contoso", "NAM", "US")
 	if err != nil {
 		t.Fatal(err)
