@@ -88,3 +88,57 @@ func TestConcurrencyMembershipCycle(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrencyOneUserRules: rules that look at a user's other products
+// hold when two calls change that user at once: two mutually exclusive
+// products never both stick, and a product never keeps running without its
+// prerequisite when one call removes the prerequisite while another adds the
+// product that needs it.
+func TestConcurrencyOneUserRules(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, open)
+		c := h.A
+		std, ent := c.sku("EXCHANGESTANDARD"), c.sku("EXCHANGEENTERPRISE")
+		e3, insights := c.sku("SPE_E3"), c.sku("WORKPLACE_ANALYTICS_INSIGHTS")
+		at := func(calls ...map[string]any) []*response {
+			u := calls[0]["user"].(string)
+			out := make([]*response, len(calls))
+			var wg sync.WaitGroup
+			for i, call := range calls {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r, err := c.send("POST", "/v1.0/users/"+u+"/assignLicense", call["body"])
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if r.Status != 200 && r.Status != 400 {
+						t.Errorf("%s", r)
+					}
+					out[i] = r
+				}()
+			}
+			wg.Wait()
+			return out
+		}
+		for round := 0; round < 15; round++ {
+			u := c.createUser(fmt.Sprintf("rules%d@contoso.com", round), "US")
+			at(map[string]any{"user": u, "body": assignBody([]string{std}, nil)}, map[string]any{"user": u, "body": assignBody([]string{ent}, nil)})
+			if got := c.userSkus(u); len(got) != 1 {
+				t.Errorf("round %d: after assigning two mutually exclusive products at once the user holds %v", round, got)
+			}
+			c.must(200, "POST", "/v1.0/users/"+u+"/assignLicense", assignBody(nil, c.userSkus(u)))
+
+			c.must(200, "POST", "/v1.0/users/"+u+"/assignLicense", assignBody([]string{e3}, nil))
+			at(map[string]any{"user": u, "body": assignBody(nil, []string{e3})}, map[string]any{"user": u, "body": assignBody([]string{insights}, nil)})
+			got := c.userSkus(u)
+			if len(got) == 1 {
+				t.Errorf("round %d: removing E3 while adding Insights at once left %v (want E3 and Insights, or nothing)", round, got)
+			}
+			if len(got) > 0 {
+				c.must(200, "POST", "/v1.0/users/"+u+"/assignLicense", assignBody(nil, got))
+			}
+		}
+	})
+}

@@ -93,6 +93,15 @@ func (s *Store) AssignUserLicenses(ctx context.Context, a allot.Actor, tenantID 
 			return err
 		}
 		user = u
+		if tx.s.engine == Postgres {
+			// Concurrent assignments to one user take turns: each checks the
+			// user's other products (exclusions, prerequisites), which the
+			// other may be changing (write skew under repeatable read).
+			// Updating the user's row makes the later one retry.
+			if _, err := tx.exec(`UPDATE users SET id = id WHERE id = ?`, u.ID); err != nil {
+				return err
+			}
+		}
 		products, err := tx.products(tenantID)
 		if err != nil {
 			return err
