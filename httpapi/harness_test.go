@@ -1,9 +1,10 @@
 package httpapi
 
 // Test harness for allot's HTTP API. Every API test goes through a real
-// HTTP server (httptest.NewServer) serving New(st, log, DefaultLimits).Handler()
-// on a fresh store, so tests see exactly what a client sees: status codes,
-// headers and the Graph error envelope.
+// HTTP server (httptest.NewServer) serving New(st, log, limits).Handler() on a
+// fresh store (DefaultLimits without the per-token rate limit), so tests see
+// exactly what a client sees: status codes, headers and the Graph error
+// envelope.
 //
 // Typical use:
 //
@@ -13,7 +14,7 @@ package httpapi
 //			c := h.A                          // a client bound to that tenant's token
 //			u := c.createUser("adele@contoso.com", "US")
 //			c.must(200, "POST", "/v1.0/users/"+u+"/assignLicense", assignBody([]string{c.sku("SPE_E5")}, nil))
-//			b := h.newTenant("Fabrikam", "EUR", "DE") // a second tenant, for isolation tests
+//			b := h.newTenant("Fabrikam", "EUR", "DE", nil) // a second tenant, for isolation tests
 //		})
 //	}
 //
@@ -22,6 +23,12 @@ package httpapi
 // itself to engines (for example from an init function in a _test.go file,
 // when a test database is configured), and every API test then runs on it too
 // without any change.
+//
+// Helpers: client.do/must/expectError/listAll (follows @odata.nextLink),
+// response.object/values/graphError, createUser/createGroup/addMember/assign,
+// sku/consumed/userSkus, snapshot/unchanged (a tenant's whole visible state,
+// to prove a refused request changed nothing), harness.drain (runs group
+// licensing to completion), harness.newClient (a token with another role).
 //
 // Safety nets that every test gets for free:
 //   - any response with status 500 or more fails the test (bad input must never
