@@ -69,17 +69,6 @@ type Importer struct {
 	Progress func(done, total int)
 }
 
-type pending struct {
-	rows  []int // indexes into outcomes of the rows of this batch
-	addrs []string
-}
-
-type resolved struct {
-	batch   pending
-	matches []client.AddressMatch
-	err     error
-}
-
 // Run imports the rows: it matches each address to a user (by
 // userPrincipalName, then by proxy address), licenses the matched users in
 // batches, and reports every row's outcome. An error means the import
@@ -124,12 +113,7 @@ func (im *Importer) Run(ctx context.Context, rows []Row) (*Report, error) {
 	}
 	report()
 
-	var runErr error
-	if im.DryRun {
-		runErr = im.resolveFirst(ctx, rows, rep, work, dupOf, bs, &done, report)
-	} else {
-		runErr = im.byAddress(ctx, rows, rep, work, dupOf, bs, &done, report)
-	}
+	runErr := im.byAddress(ctx, rows, rep, work, dupOf, bs, &done, report)
 	// Duplicates share the outcome of the first row with the same address
 	// or user; a user licensed by the first row is already licensed here.
 	for i, j := range dupOf {
@@ -209,20 +193,53 @@ func safeCell(s string) string {
 // byAddress licenses the rows in batches of addresses: the server matches
 // each address and licenses the users in one transaction per batch. Rows
 // are served in file order, so batches go one after the other.
+//
+// A dry run rolls every batch back, so each batch is told how many seats the
+// earlier ones would take (reservedUnits). A user met again under another
+// address would take a seat twice in that count: such a batch is sent again
+// without those rows, which keeps the preview exact.
 func (im *Importer) byAddress(ctx context.Context, rows []Row, rep *Report, work []int, dupOf map[int]int, bs int, done *int, report func()) error {
 	firstUser := map[string]int{}
+	reserved := 0
 	for s := 0; s < len(work); s += bs {
 		batch := work[s:min(s+bs, len(work))]
-		addrs := make([]string, len(batch))
-		for k, i := range batch {
-			addrs[k] = rows[i].Email
-		}
-		res, err := im.Client.BulkAssign(ctx, client.BulkAssignRequest{SkuID: im.SkuID, DisabledPlans: im.DisabledPlans, Addresses: addrs})
-		if err == nil && len(res.Value) != len(addrs) {
-			err = fmt.Errorf("the server answered %d results for %d addresses", len(res.Value), len(addrs))
-		}
-		if err != nil {
-			return err
+		var res *client.BulkAssignResponse
+		for {
+			addrs := make([]string, len(batch))
+			for k, i := range batch {
+				addrs[k] = rows[i].Email
+			}
+			var err error
+			res, err = im.Client.BulkAssign(ctx, client.BulkAssignRequest{SkuID: im.SkuID, DisabledPlans: im.DisabledPlans,
+				Addresses: addrs, DryRun: im.DryRun, ReservedUnits: reserved})
+			if err == nil && len(res.Value) != len(addrs) {
+				err = fmt.Errorf("the server answered %d results for %d addresses", len(res.Value), len(addrs))
+			}
+			if err != nil {
+				return err
+			}
+			if !im.DryRun {
+				break
+			}
+			// Users an earlier batch would license already, evaluated again.
+			again := false
+			kept := batch[:0:0]
+			for k, r := range res.Value {
+				if j, seen := firstUser[r.UserID]; seen && r.UserID != "" && r.Result == Licensed {
+					o := &rep.Outcomes[batch[k]]
+					o.UserID, o.UserPrincipalName, o.MatchedBy = r.UserID, r.UserPrincipalName, r.MatchedBy
+					dupOf[batch[k]], again = j, true
+					continue
+				}
+				kept = append(kept, batch[k])
+			}
+			if !again {
+				break
+			}
+			if batch = kept; len(batch) == 0 {
+				res = &client.BulkAssignResponse{SkuPartNumber: res.SkuPartNumber, SeatsAvailable: res.SeatsAvailable}
+				break
+			}
 		}
 		rep.SkuPartNumber, rep.SeatsAvailable = res.SkuPartNumber, res.SeatsAvailable
 		inBatch := map[string]bool{}
@@ -244,90 +261,10 @@ func (im *Importer) byAddress(ctx context.Context, rows []Row, rep *Report, work
 			}
 			firstUser[r.UserID], inBatch[r.UserID] = i, true
 			o.Result, o.Code, o.Message = r.Result, r.Code, r.Message
+			if r.Result == Licensed && im.DryRun {
+				reserved++
+			}
 			*done++
-		}
-		report()
-	}
-	return nil
-}
-
-// resolveFirst matches every batch of addresses first (the next batch while
-// the server evaluates the current one) and then sends user ids. A dry run
-// goes this way: duplicates are known before anything is evaluated, and
-// each batch counts the seats that earlier batches would take.
-func (im *Importer) resolveFirst(ctx context.Context, rows []Row, rep *Report, work []int, dupOf map[int]int, bs int, done *int, report func()) error {
-	rctx, cancel := context.WithCancel(ctx)
-	ch := make(chan resolved, 2)
-	go func() {
-		defer close(ch)
-		for s := 0; s < len(work); s += bs {
-			b := pending{rows: work[s:min(s+bs, len(work))]}
-			for _, i := range b.rows {
-				b.addrs = append(b.addrs, rows[i].Email)
-			}
-			ms, err := im.Client.ResolveAddresses(rctx, b.addrs)
-			if err == nil && len(ms) != len(b.addrs) {
-				err = fmt.Errorf("the server resolved %d addresses of %d", len(ms), len(b.addrs))
-			}
-			select {
-			case ch <- resolved{batch: b, matches: ms, err: err}:
-			case <-rctx.Done():
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	defer func() {
-		cancel()
-		for range ch {
-		}
-	}()
-	firstUser := map[string]int{}
-	reserved := 0
-	for rb := range ch {
-		if rb.err != nil {
-			return rb.err
-		}
-		var ids []string
-		var idRows []int
-		for k, i := range rb.batch.rows {
-			m := rb.matches[k]
-			o := &rep.Outcomes[i]
-			if m.ID == "" {
-				o.Result, o.Code = NotFound, "userNotFound"
-				o.Message = "No user has this address as userPrincipalName or proxy address."
-				*done++
-				continue
-			}
-			o.UserID, o.UserPrincipalName, o.MatchedBy = m.ID, m.UserPrincipalName, m.MatchedBy
-			if j, ok := firstUser[m.ID]; ok {
-				dupOf[i] = j
-				continue
-			}
-			firstUser[m.ID] = i
-			ids = append(ids, m.ID)
-			idRows = append(idRows, i)
-		}
-		if len(ids) > 0 {
-			res, err := im.Client.BulkAssign(ctx, client.BulkAssignRequest{SkuID: im.SkuID, DisabledPlans: im.DisabledPlans,
-				UserIDs: ids, DryRun: im.DryRun, ReservedUnits: reserved})
-			if err == nil && len(res.Value) != len(ids) {
-				err = fmt.Errorf("the server answered %d results for %d users", len(res.Value), len(ids))
-			}
-			if err != nil {
-				return err
-			}
-			rep.SkuPartNumber, rep.SeatsAvailable = res.SkuPartNumber, res.SeatsAvailable
-			for k, r := range res.Value {
-				o := &rep.Outcomes[idRows[k]]
-				o.Result, o.Code, o.Message = r.Result, r.Code, r.Message
-				if r.Result == Licensed && im.DryRun {
-					reserved++
-				}
-				*done++
-			}
 		}
 		report()
 	}
