@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	neturl "net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -27,8 +29,12 @@ import (
 // wakes the workers of every other allot process on the same database.
 const pgChannel = "allot_marks"
 
-// pgMaxConns bounds the pool of one allot process on PostgreSQL.
-const pgMaxConns = 24
+// pgMaxConns bounds the pool of one allot process on PostgreSQL unless the
+// URL sets pool_max_conns. Each process also holds one LISTEN connection and
+// up to two for ordering numbers. A few connections per core keep the server
+// busy; more only queue inside it, and a default server allows 100 clients
+// in all, shared by every allot process.
+const pgMaxConns = 16
 
 // pgState is what only the PostgreSQL store has.
 type pgState struct {
@@ -50,6 +56,10 @@ type pgState struct {
 // migrates it to the newest schema and starts listening for the wake-ups of
 // other allot processes on the same database.
 func OpenPostgres(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	url, maxConns, err := poolMaxConns(url)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, allot.Errorf(allot.EInvalid, "--db: %v", pgErrText(err))
@@ -57,9 +67,18 @@ func OpenPostgres(ctx context.Context, url string, opts ...Option) (*Store, erro
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 10 * time.Second
 	}
+	// Plan every statement for its values. The queue (marks) and state
+	// tables swing from empty to hundreds of thousands of rows faster than
+	// autovacuum re-analyzes them, and a cached generic plan for the long
+	// IN (?, ?, ...) lists of the batch queries then filters row by row
+	// through an unhashed list: 50x slower than a plan for the values. The
+	// URL can override it (…?plan_cache_mode=auto).
+	if _, set := cfg.RuntimeParams["plan_cache_mode"]; !set {
+		cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
 	db := stdlib.OpenDB(*cfg)
-	db.SetMaxOpenConns(pgMaxConns)
-	db.SetMaxIdleConns(pgMaxConns)
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
@@ -76,8 +95,8 @@ func OpenPostgres(ctx context.Context, url string, opts ...Option) (*Store, erro
 	scfg := cfg.Copy()
 	scfg.RuntimeParams["synchronous_commit"] = "off"
 	seq := stdlib.OpenDB(*scfg)
-	seq.SetMaxOpenConns(4)
-	seq.SetMaxIdleConns(4)
+	seq.SetMaxOpenConns(2)
+	seq.SetMaxIdleConns(2)
 	s := newStore(Postgres, db, db, opts)
 	s.pg = &pgState{instance: randomHex(8), seq: seq, done: make(chan struct{})}
 	if err := s.migratePostgres(ctx); err != nil {
@@ -316,4 +335,29 @@ func (s *Store) StartupLock(ctx context.Context) (unlock func(), err error) {
 			conn.Close()
 		})
 	}, nil
+}
+
+// poolMaxConns takes allot's own pool_max_conns parameter (as pgxpool names
+// it) out of a postgres:// URL and returns the URL without it and the pool
+// size (pgMaxConns when absent).
+func poolMaxConns(dbURL string) (string, int, error) {
+	if !strings.HasPrefix(dbURL, "postgres://") && !strings.HasPrefix(dbURL, "postgresql://") {
+		return dbURL, pgMaxConns, nil
+	}
+	u, err := neturl.Parse(dbURL)
+	if err != nil {
+		return "", 0, allot.Errorf(allot.EInvalid, "--db: the URL does not parse: %v", err)
+	}
+	q := u.Query()
+	v := q.Get("pool_max_conns")
+	if v == "" {
+		return dbURL, pgMaxConns, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		return "", 0, allot.Errorf(allot.EInvalid, "--db: pool_max_conns must be a number from 1 to 1000, not '%s'.", v)
+	}
+	q.Del("pool_max_conns")
+	u.RawQuery = q.Encode()
+	return u.String(), n, nil
 }

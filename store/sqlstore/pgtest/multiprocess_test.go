@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -73,7 +74,7 @@ func startServer(t *testing.T, name, dbURL string, args ...string) *server {
 	cmd := exec.Command(allotBin, append([]string{"serve", "--db", dbURL, "--addr", "127.0.0.1:0"}, args...)...)
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ALLOT_") {
+		if !strings.HasPrefix(kv, "ALLOT_DB=") && !strings.HasPrefix(kv, "ALLOT_ADMIN_TOKEN=") {
 			env = append(env, kv)
 		}
 	}
@@ -601,5 +602,57 @@ func TestSimultaneousStartsSetUpOnce(t *testing.T) {
 	}
 	if n := c.int(`SELECT COUNT(*) FROM (SELECT upn_key FROM users GROUP BY upn_key HAVING COUNT(*) > 1) d`); n != 0 {
 		t.Errorf("%d users were seeded twice", n)
+	}
+}
+
+// TestScaleOneVersusTwoProcesses measures, when ALLOT_PG_SCALE names a member
+// count (e.g. 100000), how long one and two processes take to converge: N
+// users joining a licensed group (N user marks, shared between processes)
+// and a product assigned to the N-member group (one group mark). It checks
+// convergence and that no change is claimed twice.
+func TestScaleOneVersusTwoProcesses(t *testing.T) {
+	members, _ := strconv.Atoi(os.Getenv("ALLOT_PG_SCALE"))
+	if members <= 0 {
+		t.Skip("set ALLOT_PG_SCALE=100000 to measure")
+	}
+	for _, procs := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d-process", procs), func(t *testing.T) {
+			c, a := newCluster(t)
+			servers := []*server{a}
+			if procs == 2 {
+				servers = append(servers, startServer(t, "B", c.db))
+			}
+			ctx := context.Background()
+			skuA := customProduct(a, "SCALE_A", members)
+			skuB := customProduct(a, "SCALE_B", members)
+			g := a.must(201, "POST", "/v1.0/groups", map[string]any{"displayName": "Everyone", "mailEnabled": false, "securityEnabled": true, "mailNickname": "everyone"})
+			gid := g["id"].(string)
+			a.must(202, "POST", "/v1.0/groups/"+gid+"/assignLicense", map[string]any{"addLicenses": []map[string]any{{"skuId": skuA}}, "removeLicenses": []string{}})
+			waitFor(t, "empty group processed", 30*time.Second, func() bool { return c.int(`SELECT COUNT(*) FROM marks`) == 0 }, servers...)
+			grp, err := c.st.Group(ctx, c.tenant.ID, gid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := c.loadUsers("s", members)
+			start := time.Now()
+			if err := c.st.LoadMembers(ctx, c.tenant.ID, grp.ID, ids); err != nil {
+				t.Fatal(err)
+			}
+			loaded := time.Since(start)
+			waitFor(t, "user marks", 20*time.Minute, func() bool {
+				return c.consumed(skuA) == members && c.int(`SELECT COUNT(*) FROM marks`) == 0
+			}, servers...)
+			userPath := time.Since(start) - loaded
+			start = time.Now()
+			a.must(202, "POST", "/v1.0/groups/"+gid+"/assignLicense", map[string]any{"addLicenses": []map[string]any{{"skuId": skuB}}, "removeLicenses": []string{}})
+			waitFor(t, "group mark", 20*time.Minute, func() bool {
+				return c.consumed(skuB) == members && c.int(`SELECT COUNT(*) FROM marks`) == 0 &&
+					c.int(`SELECT COUNT(*) FROM dir_groups WHERE processing_state <> 'ProcessingComplete'`) == 0
+			}, servers...)
+			groupPath := time.Since(start)
+			claims := c.checkClaimedOnce()
+			t.Logf("%d process(es), %d members: %d users joining a licensed group converge in %s (claims per worker %v); a product assigned to the group converges in %s",
+				procs, members, members, userPath.Round(time.Millisecond), claims[0], groupPath.Round(time.Millisecond))
+		})
 	}
 }
