@@ -40,6 +40,10 @@ type Env struct {
 	// WaitingOutside counts, per product, users waiting for a seat who are not
 	// part of this batch: newcomers may not take seats that they are owed.
 	WaitingOutside map[int64]int
+	// Ahead lists, per product with free seats, the places in line (seqs, in
+	// order) of the first users outside this batch who wait for it: a waiter
+	// of the batch gets a seat only after those who wait longer.
+	Ahead map[int64][]int64
 	// NextSeq returns the next ordering number for grants and waiters.
 	NextSeq func() int64
 	// Now is the timestamp written into changed states (unix ms).
@@ -54,6 +58,7 @@ func NewEnv(dataLocation, defaultUsageLocation string, products []*allot.Product
 		Products:             make(map[int64]*allot.Product, len(products)),
 		byPart:               make(map[string]int64, len(products)),
 		WaitingOutside:       map[int64]int{},
+		Ahead:                map[int64][]int64{},
 		NextSeq:              nextSeq,
 		Now:                  now,
 	}
@@ -137,7 +142,10 @@ func Evaluate(env *Env, u UserInput) Outcome {
 			}
 			p := env.Products[pid]
 			free := p.EnabledUnits - p.ConsumedUnits
-			if !waitingFor(u.Current, pid) {
+			if w, waiting := waitingSince(u.Current, pid); waiting {
+				// Seats go to the users outside this batch who wait longer first.
+				free -= countBelow(env.Ahead[pid], w)
+			} else {
 				free -= env.WaitingOutside[pid]
 			}
 			if free > 0 {
@@ -248,13 +256,29 @@ func IsWaiting(c allot.Code) bool { return isWaiting(c) }
 
 func isWaiting(c allot.Code) bool { return c == allot.ENoSeats || c == allot.ESeatsReduced }
 
-func waitingFor(cur []allot.LicenseState, pid int64) bool {
+// waitingSince returns the place in line (the lowest seq) of a user waiting
+// for product pid, and whether the user waits for it.
+func waitingSince(cur []allot.LicenseState, pid int64) (int64, bool) {
+	var w int64
+	found := false
 	for _, s := range cur {
-		if s.ProductID == pid && isWaiting(s.Code) {
-			return true
+		if s.ProductID == pid && isWaiting(s.Code) && (!found || s.Seq < w) {
+			w, found = s.Seq, true
 		}
 	}
-	return false
+	return w, found
+}
+
+// countBelow counts the seqs below w (seqs is in ascending order).
+func countBelow(seqs []int64, w int64) int {
+	n := 0
+	for _, s := range seqs {
+		if s >= w {
+			break
+		}
+		n++
+	}
+	return n
 }
 
 func reducedBefore(cur []allot.LicenseState, pid int64) bool {

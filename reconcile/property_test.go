@@ -150,6 +150,7 @@ func TestReconcileMatchesModel(t *testing.T) {
 		// requeued is set when a removal may have put a waiter back in line
 		// since the last check; that check skips the FIFO comparison.
 		requeued := false
+		prevStates := map[int]string{}
 
 		holders := func() map[int]map[int]bool {
 			lic, err := st.UserLicenses(ctx, ten.ID, idsOf(users))
@@ -239,6 +240,10 @@ func TestReconcileMatchesModel(t *testing.T) {
 					for b := range prevWaiting[pi] {
 						// A direct assignment is synchronous and does not queue.
 						if hold[pi][b] && !m.direct[b][pi] && waitStart[pi][b] > waitStart[pi][a] {
+							rt.Logf("user %d: %s", a, statesString(lic[users[a].ID], false))
+							rt.Logf("user %d: %s", b, statesString(lic[users[b].ID], false))
+							rt.Logf("previous user %d: %s", a, prevStates[a])
+							rt.Logf("previous user %d: %s", b, prevStates[b])
 							rt.Fatalf("step %d %s: user %d (waiting since step %d) was licensed before user %d (waiting since step %d)",
 								step, parts[pi], b, waitStart[pi][b], a, waitStart[pi][a])
 						}
@@ -247,6 +252,9 @@ func TestReconcileMatchesModel(t *testing.T) {
 				prevWaiting[pi] = waiting[pi]
 			}
 			requeued = false
+			for ui, u := range users {
+				prevStates[ui] = statesString(lic[u.ID], false)
+			}
 			// Reconciling again changes nothing.
 			rs, err := st.ReconcileUsers(ctx, ten.ID, idsOf(users), nil)
 			if err != nil {

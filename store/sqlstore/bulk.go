@@ -169,7 +169,8 @@ func (s *Store) BulkAssignLicense(ctx context.Context, a allot.Actor, tenantID i
 				return err
 			}
 			env := b.env(tx)
-			env.WaitingOutside = map[int64]int{} // a direct assignment is synchronous: it does not queue
+			// A direct assignment is synchronous: it does not queue.
+			env.WaitingOutside, env.Ahead = map[int64]int{}, map[int64][]int64{}
 			target := env.Products[p.ID]
 			target.ConsumedUnits += req.ReservedUnits
 			outs := make([]licensing.Outcome, len(b.inputs))

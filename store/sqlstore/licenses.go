@@ -153,7 +153,8 @@ func (s *Store) AssignUserLicenses(ctx context.Context, a allot.Actor, tenantID 
 		in.Grants = grants
 		b.inputs[0] = in
 		env := b.env(tx)
-		env.WaitingOutside = map[int64]int{} // a direct assignment is synchronous: it does not queue
+		// A direct assignment is synchronous: it does not queue.
+		env.WaitingOutside, env.Ahead = map[int64]int{}, map[int64][]int64{}
 		out := licensing.Evaluate(env.Env, in)
 		if env.seqErr != nil {
 			return env.seqErr

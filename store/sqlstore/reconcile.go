@@ -272,21 +272,63 @@ func (b *batch) env(t *tx) *evalEnv {
 		e.next++
 		return e.next - 1
 	}, t.now)
-	inBatch := map[int64]int{}
+	// Users of this batch who wait, per product.
+	inBatch := map[int64]map[int64]bool{}
 	for _, in := range b.inputs {
 		for _, s := range in.Current {
 			if licensing.IsWaiting(s.Code) {
-				inBatch[s.ProductID]++
-				break
+				if inBatch[s.ProductID] == nil {
+					inBatch[s.ProductID] = map[int64]bool{}
+				}
+				inBatch[s.ProductID][in.UserID] = true
 			}
 		}
 	}
-	for pid, w := range b.waiting {
-		if n := w - inBatch[pid]; n > 0 {
-			e.WaitingOutside[pid] = n
+	for _, p := range b.products {
+		n := b.waiting[p.ID] - len(inBatch[p.ID])
+		if n <= 0 {
+			continue
 		}
+		e.WaitingOutside[p.ID] = n
+		// With seats free, a waiter of this batch may take one only after
+		// the users outside the batch who wait longer: load their places.
+		free := p.EnabledUnits - p.ConsumedUnits
+		if free <= 0 || len(inBatch[p.ID]) == 0 {
+			continue
+		}
+		ahead, err := t.waitersAhead(p.ID, free+len(inBatch[p.ID]), inBatch[p.ID])
+		if err != nil {
+			e.seqErr = err
+			return e
+		}
+		e.Ahead[p.ID] = ahead
 	}
 	return e
+}
+
+// waitersAhead returns the first-waiting seqs of up to k users waiting for
+// product pid who are not in skip, in queue order.
+func (t *tx) waitersAhead(pid int64, k int, skip map[int64]bool) ([]int64, error) {
+	rows, err := t.query(`SELECT user_id, seq FROM license_states WHERE product_id = ? AND code IN ('noSeatsAvailable', 'seatsReducedBelowConsumption')
+		ORDER BY seq LIMIT ?`, pid, 4*k+len(skip))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	seen := map[int64]bool{}
+	var out []int64
+	for rows.Next() {
+		var u, seq int64
+		if err := rows.Scan(&u, &seq); err != nil {
+			return nil, err
+		}
+		if seen[u] || skip[u] || len(out) == k {
+			continue
+		}
+		seen[u] = true
+		out = append(out, seq)
+	}
+	return out, rows.Err()
 }
 
 // batchResult counts what a batch did.
@@ -329,30 +371,24 @@ func (t *tx) apply(b *batch, env *evalEnv, outs []licensing.Outcome, a allot.Act
 		}
 		res.Changed++
 		changedUsers = append(changedUsers, in.UserID)
-		cur := map[stateKey]allot.LicenseState{}
-		for _, s := range in.Current {
-			cur[stateKey{s.UserID, s.ProductID, s.Source}] = s
-		}
-		des := map[stateKey]bool{}
+		// A user has a handful of states: linear scans beat maps here.
 		for _, s := range out.Desired {
-			k := stateKey{s.UserID, s.ProductID, s.Source}
-			des[k] = true
-			c, ok := cur[k]
+			c, ok := findState(in.Current, s.ProductID, s.Source)
 			if !ok || c.State != s.State || c.Code != s.Code || c.Seq != s.Seq || !slices.Equal(c.DisabledPlans, s.DisabledPlans) {
 				upserts = append(upserts, s)
 			}
 		}
-		for k := range cur {
-			if !des[k] {
-				deletes = append(deletes, k)
+		for _, c := range in.Current {
+			if _, ok := findState(out.Desired, c.ProductID, c.Source); !ok {
+				deletes = append(deletes, stateKey{c.UserID, c.ProductID, c.Source})
 			}
 		}
-		for pid, d := range waitingChange(in.Current, out.Desired) {
-			waitDelta[pid] += d
-		}
-		for g, d := range errorChange(in.Current, out.Desired) {
-			errDelta[g] += d
-		}
+		countChange(in.Current, out.Desired, waitDelta, func(s allot.LicenseState) (int64, bool) {
+			return s.ProductID, licensing.IsWaiting(s.Code)
+		})
+		countChange(in.Current, out.Desired, errDelta, func(s allot.LicenseState) (int64, bool) {
+			return s.Source, s.Source != allot.DirectSource && s.State == allot.StateError
+		})
 		before, after := activeParts(env, in.Current), activeParts(env, out.Desired)
 		if before != after || len(out.Gained)+len(out.Lost) > 0 {
 			k := [2]string{before, after}
@@ -439,6 +475,47 @@ func tally(in licensing.UserInput, out licensing.Outcome, res *batchResult) {
 			res.Failed[g]++
 		} else {
 			res.Succeeded[g]++
+		}
+	}
+}
+
+func findState(ss []allot.LicenseState, product, source int64) (allot.LicenseState, bool) {
+	for _, s := range ss {
+		if s.ProductID == product && s.Source == source {
+			return s, true
+		}
+	}
+	return allot.LicenseState{}, false
+}
+
+// countChange adds to delta, per key, +1 when some state after has the
+// property and none before did, -1 for the reverse. prop returns a state's
+// key and whether it has the property.
+func countChange(before, after []allot.LicenseState, delta map[int64]int, prop func(allot.LicenseState) (int64, bool)) {
+	has := func(ss []allot.LicenseState, k int64) bool {
+		for _, s := range ss {
+			if kk, ok := prop(s); ok && kk == k {
+				return true
+			}
+		}
+		return false
+	}
+	seen := func(ss []allot.LicenseState, i int, k int64) bool {
+		for _, s := range ss[:i] {
+			if kk, ok := prop(s); ok && kk == k {
+				return true
+			}
+		}
+		return false
+	}
+	for i, s := range before {
+		if k, ok := prop(s); ok && !seen(before, i, k) && !has(after, k) {
+			delta[k]--
+		}
+	}
+	for i, s := range after {
+		if k, ok := prop(s); ok && !seen(after, i, k) && !has(before, k) {
+			delta[k]++
 		}
 	}
 }
