@@ -578,6 +578,20 @@ func TestCompletionAndHelp(t *testing.T) {
 	contains(t, c.ok("__complete", "license", ""), "assign-group", "remove-group", "errors", "reprocess")
 }
 
+// TestCompletionFromServer: product and group names complete from the server.
+func TestCompletionFromServer(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	c := newCLI(t, srv)
+	contains(t, c.ok("__complete", "license", "assign", "x@contoso.com", "--sku", ""), "WORKPLACE_ANALYTICS_INSIGHTS\tMicrosoft Workplace Analytics Insights", "SPE_E5")
+	contains(t, c.ok("__complete", "skus", "show", ""), "SPE_E3")
+	contains(t, c.ok("__complete", "license", "assign-group", ""), "Sales Team", "Insights Pilot")
+	contains(t, c.ok("__complete", "groups", "members", "list", ""), "All Staff")
+	if out := newCLI(t, nil).ok("__complete", "skus", "show", ""); strings.Contains(out, "SPE_E3") {
+		t.Fatalf("completed without a server: %s", out)
+	}
+}
+
 func TestBenchImportSmall(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t, nil)

@@ -38,6 +38,7 @@ func addClientCommands(root *cobra.Command) {
 				return nil
 			}
 		}
+		addCompletions(c)
 		c.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 			return allot.Errorf(allot.EInvalid, "%v. See '%s --help'.", err, cmd.CommandPath())
 		})
