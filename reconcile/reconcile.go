@@ -45,7 +45,7 @@ func New(st *sqlstore.Store, log *slog.Logger) *Worker {
 	b := make([]byte, 6)
 	rand.Read(b)
 	return &Worker{st: st, log: log, id: hex.EncodeToString(b), UserBatch: 5000, GroupChunk: 25000,
-		Lease: 30 * time.Second, Poll: 500 * time.Millisecond, FullPass: 10 * time.Minute}
+		Lease: 30 * time.Second, Poll: 500 * time.Millisecond, FullPass: time.Hour}
 }
 
 // Processed returns how many users this worker recomputed.
