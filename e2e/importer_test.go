@@ -1,4 +1,4 @@
-package csvimport_test
+package e2e
 
 import (
 	"context"
@@ -18,9 +18,12 @@ import (
 	"allot/store/sqlstore"
 )
 
-// server is an allot API on a fresh SQLite store with one tenant, SPE_E3
+// The import engine (csvimport.Importer) against an allot API in this
+// process: quicker to set up than a child process for the exact cases.
+
+// inProcess is an allot API on a fresh SQLite store with one tenant, SPE_E3
 // with seats, and users u1..uN (usage location US, proxy alias aN@alias.test).
-func server(t *testing.T, seats, users int) *client.Client {
+func inProcess(t *testing.T, seats, users int) *client.Client {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlstore.OpenSQLite(ctx, t.TempDir())
@@ -80,7 +83,7 @@ func results(rep *csvimport.Report) string {
 // different batches takes one seat, in a dry run (each batch rolled back)
 // as in the import itself, and the dry run predicts the import exactly.
 func TestImporterExactAcrossBatches(t *testing.T) {
-	c := server(t, 3, 6)
+	c := inProcess(t, 3, 6)
 	sku, err := c.Sku(context.Background(), "SPE_E3")
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +131,7 @@ func TestImporterExactAcrossBatches(t *testing.T) {
 // TestImporterStopsOnServerError: a request the server refuses stops the
 // import with the server's error; the report covers the rows done.
 func TestImporterStopsOnServerError(t *testing.T) {
-	c := server(t, 10, 3)
+	c := inProcess(t, 10, 3)
 	rep, err := (&csvimport.Importer{Client: c, SkuID: "NOPE"}).Run(context.Background(), rowsOf("u1@contoso.com", "x"))
 	if client.ErrorCode(err) != "Request_BadRequest" || !strings.Contains(err.Error(), "NOPE") {
 		t.Fatalf("err = %v", err)
