@@ -360,16 +360,24 @@ func (b *tab) open(path string) {
 }
 
 // text returns the text of the first element the CSS selector finds,
-// waiting for it to be visible.
+// waiting for it to be visible (and retrying while a navigation replaces
+// the page).
 func (b *tab) text(sel string) string {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, browserWait)
-	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
-		b.fatal("text of %s: %v", sel, err)
+	deadline := time.Now().Add(browserWait)
+	var last error
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, time.Until(deadline))
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		cancel()
+		if err == nil {
+			return s
+		}
+		last = err
+		time.Sleep(50 * time.Millisecond)
 	}
-	return s
+	b.fatal("text of %s: %v", sel, last)
+	return ""
 }
 
 // waitText waits until the element's text contains want.
@@ -391,6 +399,25 @@ func (b *tab) waitText(sel, want string) string {
 	}
 	b.fatal("%s never contained %q; last text: %q", sel, want, got)
 	return ""
+}
+
+// waitCount waits until the CSS selector finds n elements.
+func (b *tab) waitCount(sel string, n int) {
+	b.t.Helper()
+	deadline := time.Now().Add(browserWait)
+	got := -1
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+		c, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
+		cancel()
+		if err == nil {
+			if got = c; c == n {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.fatal("%s: %d elements, want %d", sel, got, n)
 }
 
 // count returns how many elements the CSS selector finds now.
