@@ -175,6 +175,12 @@ func TestBrowserAssignGroup(t *testing.T) {
 		e.assign(m, "SPE_E5")
 	}
 	g := e.group("Insights Pilot", members...)
+	// A nested group: its member is a member of Insights Pilot too.
+	e.assign("Isaiah Langer", "SPE_E5")
+	leads := e.group("Pilot Leads", "Isaiah Langer")
+	if err := e.st.AddMember(context.Background(), actor, e.tenant.ID, g.GUID, leads.GUID); err != nil {
+		t.Fatal(err)
+	}
 	e.group("Insights Readers") // a second match for the search
 	ins := e.skus["WORKPLACE_ANALYTICS_INSIGHTS"]
 	userPlan := "b622badb-1b45-48d5-920f-4b27a2c0996c" // WORKPLACE_ANALYTICS_INSIGHTS_USER
@@ -206,7 +212,7 @@ func TestBrowserAssignGroup(t *testing.T) {
 	b.click("#to-review")
 	b.waitPath("/licenses/" + ins.SkuID + "/assign/review")
 	head := b.text("#preview .headline")
-	if !strings.Contains(head, "Would license 5 of 5 members") {
+	if !strings.Contains(head, "Would license 6 of 6 members") {
 		t.Errorf("preview: %q", head)
 	}
 	b.screenshot("assign-preview")
@@ -215,17 +221,24 @@ func TestBrowserAssignGroup(t *testing.T) {
 	b.click(`#results a[href="/groups/` + g.GUID + `"]`)
 	b.waitPath("/groups/" + g.GUID)
 	b.waitText("#processing-state", "Processing complete")
-	sum := b.waitText("#license-summary", "5 members have licenses, 0 do not")
-	_ = sum
+	b.waitText("#license-summary", "6 members have licenses, 0 do not")
+	if row := b.rowText("#members-table", "Pilot Leads"); !strings.Contains(row, "Group (nested") {
+		t.Errorf("nested group row: %q", row)
+	}
 	if lic := b.text(`tr[data-sku="WORKPLACE_ANALYTICS_INSIGHTS"]`); !strings.Contains(lic, "Microsoft Workplace Analytics Insights User: off") ||
 		!strings.Contains(lic, "Backend: on") {
 		t.Errorf("group license row: %q", lic)
 	}
 	if n := b.count("#members-table td.ok-text"); n != 5 {
-		t.Errorf("%d members shown with a license, want 5", n)
+		t.Errorf("%d direct members shown with a license, want 5", n)
 	}
 	b.screenshot("group")
-	for _, m := range members {
+	b.click("#members-toggle")
+	b.waitText("#members-table", "Isaiah Langer")
+	if n := b.count("#members-table td.ok-text"); n != 6 {
+		t.Errorf("%d members (nested too) shown with a license, want 6", n)
+	}
+	for _, m := range append(members, "Isaiah Langer") {
 		if !e.holds(m)["WORKPLACE_ANALYTICS_INSIGHTS"] {
 			t.Errorf("%s does not hold Insights", m)
 		}
@@ -235,7 +248,7 @@ func TestBrowserAssignGroup(t *testing.T) {
 	b.waitText(".tab-body", "Insights Pilot")
 	b.open("/licenses/" + ins.SkuID)
 	b.waitText(".tab-body", "Group Insights Pilot")
-	b.waitText("#seat-counts", "5 of 25 assigned, 20 available")
+	b.waitText("#seat-counts", "6 of 25 assigned, 19 available")
 	b.screenshot("product")
 	// The audit log, filtered to the group's license change.
 	b.open("/audit")
@@ -248,7 +261,7 @@ func TestBrowserAssignGroup(t *testing.T) {
 	b.waitText("#audit-table", "Change user license")
 	b.screenshotView("audit")
 	b.open("/licenses")
-	b.waitText(`tr[data-sku="WORKPLACE_ANALYTICS_INSIGHTS"]`, "20")
+	b.waitText(`tr[data-sku="WORKPLACE_ANALYTICS_INSIGHTS"]`, "19")
 	b.screenshot("licenses")
 }
 

@@ -103,6 +103,7 @@ type groupModel struct {
 	Members  []groupMember
 	After    int64 // members page cursor
 	Next     int64
+	All      bool // members of nested groups listed too
 	Errors   []memberError
 	MoreErrs bool
 	Products []*allot.Product // products the group does not assign yet
@@ -180,8 +181,13 @@ func (s *Server) loadGroup(q *req) (*groupModel, error) {
 		}
 		m.Poll = "every " + every.String()
 	}
-	// Direct members, with what this group gives each user.
-	members, next, err := s.st.Members(q.ctx(), q.tenant(), g.GUID, m.After, PageSize)
+	// Direct members (or every member, nested groups' too), with what this
+	// group gives each user.
+	list := s.st.Members
+	if m.All = q.r.URL.Query().Get("members") == "all"; m.All {
+		list = s.st.TransitiveMembers
+	}
+	members, next, err := list(q.ctx(), q.tenant(), g.GUID, m.After, PageSize)
 	if err != nil {
 		return nil, err
 	}
@@ -322,14 +328,26 @@ func (s *Server) groupAssign(q *req) error {
 }
 
 func (m *groupModel) membersURL(after int64) string {
-	if after == 0 {
+	return query("/groups/"+m.G.GUID, "after", afterParam(after), "members", m.allParam())
+}
+
+// toggleURL switches between direct members and every member.
+func (m *groupModel) toggleURL() string {
+	if m.All {
 		return "/groups/" + m.G.GUID
 	}
-	return query("/groups/"+m.G.GUID, "after", i64(after))
+	return query("/groups/"+m.G.GUID, "members", "all")
 }
 
 func (m *groupModel) statusURL() string {
-	return query("/groups/"+m.G.GUID+"/status", "after", afterParam(m.After))
+	return query("/groups/"+m.G.GUID+"/status", "after", afterParam(m.After), "members", m.allParam())
+}
+
+func (m *groupModel) allParam() string {
+	if m.All {
+		return "all"
+	}
+	return ""
 }
 
 func afterParam(n int64) string {
