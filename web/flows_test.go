@@ -316,6 +316,9 @@ func TestBrowserGroupOverCapacity(t *testing.T) {
 		}
 	}
 	b.screenshot("group-over-capacity")
+	// The Licenses page points at the group with license errors.
+	b.open("/licenses")
+	b.waitText("#license-errors-section", "Insights Everyone")
 }
 
 // A Global Reader sees every page but no control that changes anything;

@@ -21,7 +21,16 @@ func (s *Server) licenses(q *req) error {
 		return err
 	}
 	sortProducts(products)
-	return q.render(licensesPage(q.view("Licenses", "licenses"), products))
+	// Groups with members who lack a license they assign (Entra's
+	// "license errors"), for those who may see groups.
+	var errGroups []*allot.Group
+	if q.perms.Has(httpapi.PermGroupsRead) {
+		e, _ := odata.ParseFilter("hasMembersWithLicenseErrors eq true")
+		if errGroups, _, _, err = s.st.ListGroups(q.ctx(), q.tenant(), store.ListOptions{Filter: e, Top: 20}); err != nil {
+			return err
+		}
+	}
+	return q.render(licensesPage(q.view("Licenses", "licenses"), products, errGroups))
 }
 
 // ---- one product, with its assigned users and groups ----
