@@ -215,6 +215,9 @@ func TestBrowserAssignGroup(t *testing.T) {
 	if !strings.Contains(head, "Would license 6 of 6 members") {
 		t.Errorf("preview: %q", head)
 	}
+	if plans := b.text("#plans-summary"); plans != "Service plans on: Microsoft Workplace Analytics Insights Backend. Off: Microsoft Workplace Analytics Insights User." {
+		t.Errorf("plans on review: %q", plans)
+	}
 	b.screenshot("assign-preview")
 	b.click("#confirm-assign")
 	b.waitText("#results", "Insights Pilot")
