@@ -322,6 +322,22 @@ func TestBrowserGroupOverCapacity(t *testing.T) {
 	// The Licenses page points at the group with license errors.
 	b.open("/licenses")
 	b.waitText("#license-errors-section", "Insights Everyone")
+	// Remove the product from the group: everyone loses it, the page follows.
+	b.open("/groups/" + g.GUID)
+	b.click(`tr[data-sku="WORKPLACE_ANALYTICS_INSIGHTS"] button.danger`)
+	b.waitText(".msg.ok", "Removed Microsoft Workplace Analytics Insights from the group")
+	b.waitText("#processing-state", "Processing complete")
+	b.waitText("#lic-title + p", "This group assigns no license.")
+	for _, m := range members {
+		if e.holds(m)["WORKPLACE_ANALYTICS_INSIGHTS"] {
+			t.Errorf("%s still holds Insights after the group's license was removed", m)
+		}
+	}
+	// A made-up message in the address is not shown.
+	b.open("/groups/" + g.GUID + "?removed=nonsense&done=Your+password+expired")
+	if n := b.count(".msg"); n != 0 {
+		t.Errorf("%d messages from the address", n)
+	}
 }
 
 // A Global Reader sees every page but no control that changes anything;

@@ -282,7 +282,12 @@ func (s *Server) group(q *req) error {
 	if err != nil {
 		return err
 	}
-	m.Flash = q.r.URL.Query().Get("done")
+	if id := q.r.URL.Query().Get("removed"); id != "" {
+		// The redirect carries the product's id, not words (see roleFlash).
+		if p, err := s.st.Product(q.ctx(), q.tenant(), id); err == nil {
+			m.Flash = "Removed " + p.DisplayName + " from the group; its members are being updated."
+		}
+	}
 	return q.render(groupPage(q.view(m.G.DisplayName, "groups"), m))
 }
 
@@ -309,7 +314,7 @@ func (s *Server) removeGroupLicense(q *req) error {
 	if _, err := s.st.AssignGroupLicenses(q.ctx(), q.p.Actor(), q.tenant(), g.GUID, nil, []string{p.SkuID}); err != nil {
 		return err
 	}
-	http.Redirect(q.w, q.r, query("/groups/"+g.GUID, "done", "Removed "+p.DisplayName+" from the group; its members are being updated."), http.StatusSeeOther)
+	http.Redirect(q.w, q.r, query("/groups/"+g.GUID, "removed", p.SkuID), http.StatusSeeOther)
 	return nil
 }
 

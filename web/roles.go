@@ -50,8 +50,29 @@ func (s *Server) roles(q *req) error {
 	if err != nil {
 		return err
 	}
-	m.Flash = q.r.URL.Query().Get("done")
+	m.Flash = s.roleFlash(q)
 	return q.render(rolesPage(q.view("Roles", "roles"), m))
+}
+
+// roleFlash says what the last change did. The redirect carries ids, not
+// words, so a link cannot make the page say something allot did not.
+func (s *Server) roleFlash(q *req) string {
+	v := q.r.URL.Query()
+	role := roleNameOf(v.Get("role"))
+	if role == v.Get("role") || v.Get("who") == "" {
+		return ""
+	}
+	pr, err := s.st.FindPrincipal(q.ctx(), q.tenant(), v.Get("who"))
+	if err != nil {
+		return ""
+	}
+	switch v.Get("done") {
+	case "added":
+		return pr.Name + " now holds the role " + role + "."
+	case "removed":
+		return pr.Name + " no longer holds the role " + role + "."
+	}
+	return ""
 }
 
 func (s *Server) assignRole(q *req) error {
@@ -76,7 +97,7 @@ func (s *Server) assignRole(q *req) error {
 		q.w.WriteHeader(http.StatusUnprocessableEntity)
 		return q.render(rolesPage(q.view("Roles", "roles"), m))
 	}
-	http.Redirect(q.w, q.r, query("/roles", "done", ra.PrincipalName+" now holds the role "+roleNameOf(roleID)+"."), http.StatusSeeOther)
+	http.Redirect(q.w, q.r, query("/roles", "done", "added", "who", ra.PrincipalGUID, "role", ra.RoleID), http.StatusSeeOther)
 	return nil
 }
 
@@ -100,7 +121,7 @@ func (s *Server) removeRole(q *req) error {
 		q.w.WriteHeader(http.StatusUnprocessableEntity)
 		return q.render(rolesPage(q.view("Roles", "roles"), m))
 	}
-	http.Redirect(q.w, q.r, query("/roles", "done", ra.PrincipalName+" no longer holds the role "+roleNameOf(ra.RoleID)+"."), http.StatusSeeOther)
+	http.Redirect(q.w, q.r, query("/roles", "done", "removed", "who", ra.PrincipalGUID, "role", ra.RoleID), http.StatusSeeOther)
 	return nil
 }
 
