@@ -140,24 +140,27 @@ func TestBrowserAssignMore(t *testing.T) {
 	b.click("#assign-more")
 	b.waitPath("/assign-more")
 	b.waitText("#assign-more-form legend", "3 users selected")
+	// Insights needs E3 or E5: chosen together, E3 is assigned first.
 	b.click("#sku-" + e.skus["SPE_E3"].SkuID)
+	b.click("#sku-" + e.skus["WORKPLACE_ANALYTICS_INSIGHTS"].SkuID)
 	b.click("#save-more")
 	res := b.waitText("#results", "Megan Bowen")
 	for _, n := range names {
 		if !strings.Contains(res, n) {
 			t.Errorf("no result for %s: %q", n, res)
 		}
-		if !e.holds(n)["SPE_E3"] {
-			t.Errorf("%s does not hold SPE_E3", n)
+		if h := e.holds(n); !h["SPE_E3"] || !h["WORKPLACE_ANALYTICS_INSIGHTS"] {
+			t.Errorf("%s holds %v", n, h)
 		}
 	}
-	if got := b.count("#results li.ok-text"); got != 3 {
-		t.Errorf("%d ok results, want 3:\n%s", got, res)
+	if got := b.count("#results li.ok-text"); got != 6 {
+		t.Errorf("%d ok results, want 6:\n%s", got, res)
 	}
-	if !strings.Contains(res, "Already assigned") || strings.Count(res, "Microsoft 365 E3: Assigned") != 2 {
+	if !strings.Contains(res, "Already assigned") || strings.Count(res, "Microsoft 365 E3: Assigned") != 2 ||
+		strings.Count(res, "Microsoft Workplace Analytics Insights: Assigned") != 3 {
 		t.Errorf("results: %q", res)
 	}
-	if sum := b.text(".msg.ok"); !strings.Contains(sum, "2 licenses assigned, 0 failures") {
+	if sum := b.text(".msg.ok"); !strings.Contains(sum, "5 licenses assigned, 0 failures") {
 		t.Errorf("summary: %q", sum)
 	}
 	b.screenshot("assign-more-results")
