@@ -68,13 +68,11 @@ standard input. It is stored as an Argon2id hash; the user's sessions end.`,
 			if fromStdin {
 				pw, err = readLine(os.Stdin)
 			} else {
-				fmt.Fprint(cmd.ErrOrStderr(), "New password: ")
-				pw, err = readNoEcho(os.Stdin)
+				pw, err = readNoEcho(os.Stdin, func() { fmt.Fprint(cmd.ErrOrStderr(), "New password: ") })
 				fmt.Fprintln(cmd.ErrOrStderr())
 				if err == nil {
 					var again string
-					fmt.Fprint(cmd.ErrOrStderr(), "Again: ")
-					again, err = readNoEcho(os.Stdin)
+					again, err = readNoEcho(os.Stdin, func() { fmt.Fprint(cmd.ErrOrStderr(), "Again: ") })
 					fmt.Fprintln(cmd.ErrOrStderr())
 					if err == nil && again != pw {
 						return allot.Errorf(allot.EInvalid, "The two passwords differ; nothing changed.")

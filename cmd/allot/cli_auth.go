@@ -86,8 +86,7 @@ it unless ALLOT_URL / ALLOT_TOKEN are set, which always win.`,
 				if !ok || !isTerminal(in) {
 					return allot.Errorf(allot.EInvalid, "No token: pipe it with --token-stdin, set ALLOT_TOKEN, or run 'allot login' in a terminal to be asked for it.")
 				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "API token for %s: ", base)
-				tok, err = readNoEcho(in)
+				tok, err = readNoEcho(in, func() { fmt.Fprintf(cmd.ErrOrStderr(), "API token for %s: ", base) })
 				fmt.Fprintln(cmd.ErrOrStderr())
 				if err != nil {
 					return err

@@ -5,4 +5,7 @@ package main
 import "os"
 
 // readNoEcho reads a line; on this system the input is echoed.
-func readNoEcho(f *os.File) (string, error) { return readLine(f) }
+func readNoEcho(f *os.File, prompt func()) (string, error) {
+	prompt()
+	return readLine(f)
+}
