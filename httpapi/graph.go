@@ -190,6 +190,29 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, p *store.Pri
 
 // userJSON renders users in Graph's shape, loading their licenses in one batch.
 func (s *Server) userJSON(r *http.Request, p *store.Principal, users []*allot.User) ([]map[string]any, error) {
+	return s.renderUsers(r, p, users, true)
+}
+
+// changedUserJSON renders the user an action answers with (assignLicense,
+// reprocessLicenseAssignment): Graph answers those with the user's default
+// properties; allot adds assignedLicenses and licenseAssignmentStates, and
+// assignedPlans (one entry per service plan, some ninety for SPE_E5) only
+// when $select asks for it.
+func (s *Server) changedUserJSON(r *http.Request, p *store.Principal, u *allot.User) (map[string]any, error) {
+	withPlans := false
+	for _, f := range strings.Split(r.URL.Query().Get("$select"), ",") {
+		if strings.EqualFold(strings.TrimSpace(f), "assignedPlans") {
+			withPlans = true
+		}
+	}
+	m, err := s.renderUsers(r, p, []*allot.User{u}, withPlans)
+	if err != nil {
+		return nil, err
+	}
+	return m[0], nil
+}
+
+func (s *Server) renderUsers(r *http.Request, p *store.Principal, users []*allot.User, withPlans bool) ([]map[string]any, error) {
 	ids := make([]int64, len(users))
 	for i, u := range users {
 		ids[i] = u.ID
@@ -216,8 +239,11 @@ func (s *Server) userJSON(r *http.Request, p *store.Principal, users []*allot.Us
 			"createdDateTime":   graphTime(u.CreatedAt),
 			"businessPhones":    []string{},
 		}
-		assigned, plans, states := licenseJSON(lic[u.ID])
-		m["assignedLicenses"], m["assignedPlans"], m["licenseAssignmentStates"] = assigned, plans, states
+		assigned, plans, states := licenseJSON(lic[u.ID], withPlans)
+		m["assignedLicenses"], m["licenseAssignmentStates"] = assigned, states
+		if withPlans {
+			m["assignedPlans"] = plans
+		}
 		out[i] = m
 	}
 	return out, nil
@@ -238,8 +264,8 @@ func nonNil(s []string) []string {
 }
 
 // licenseJSON renders a user's license states as Graph's assignedLicenses,
-// assignedPlans and licenseAssignmentStates.
-func licenseJSON(views []store.LicenseView) (assigned, plans, states []map[string]any) {
+// assignedPlans (when withPlans) and licenseAssignmentStates.
+func licenseJSON(views []store.LicenseView, withPlans bool) (assigned, plans, states []map[string]any) {
 	assigned, plans, states = []map[string]any{}, []map[string]any{}, []map[string]any{}
 	type agg struct {
 		p        *allot.Product
@@ -281,6 +307,9 @@ func licenseJSON(views []store.LicenseView) (assigned, plans, states []map[strin
 	for _, pid := range order {
 		a := byProduct[pid]
 		assigned = append(assigned, map[string]any{"disabledPlans": licensing.DisabledPlans(a.p, a.disabled), "skuId": a.p.SkuID})
+		if !withPlans {
+			continue
+		}
 		enabled := licensing.EnabledPlans(a.p, a.disabled)
 		for _, sp := range a.p.ServicePlans {
 			status := "Deleted"
@@ -332,12 +361,12 @@ func (s *Server) assignUserLicense(w http.ResponseWriter, r *http.Request, p *st
 	if err != nil {
 		return err
 	}
-	m, err := s.userJSON(r, p, []*allot.User{u})
+	m, err := s.changedUserJSON(r, p, u)
 	if err != nil {
 		return err
 	}
-	m[0]["@odata.context"] = baseURL(r) + "/v1.0/$metadata#users/$entity"
-	writeJSON(w, http.StatusOK, m[0])
+	m["@odata.context"] = baseURL(r) + "/v1.0/$metadata#users/$entity"
+	writeJSON(w, http.StatusOK, m)
 	return nil
 }
 
@@ -394,11 +423,11 @@ func (s *Server) reprocessUser(w http.ResponseWriter, r *http.Request, p *store.
 	if err != nil {
 		return err
 	}
-	m, err := s.userJSON(r, p, []*allot.User{u})
+	m, err := s.changedUserJSON(r, p, u)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, m[0])
+	writeJSON(w, http.StatusOK, m)
 	return nil
 }
 

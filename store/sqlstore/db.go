@@ -66,6 +66,11 @@ type Store struct {
 
 	// defs caches decoded product definitions by their stored text.
 	defs sync.Map
+
+	// wq feeds SQLite's writer goroutine (groupcommit.go); wdone closes when
+	// it has stopped.
+	wq    chan *writeReq
+	wdone chan struct{}
 }
 
 // maxStmts bounds each statement cache; queries past it run unprepared.
@@ -112,6 +117,7 @@ func OpenSQLite(ctx context.Context, dir string, opts ...Option) (*Store, error)
 		return nil, err
 	}
 	s.wstmts, s.rstmts = map[string]*sql.Stmt{}, map[string]*sql.Stmt{}
+	s.startWriter()
 	return s, nil
 }
 
@@ -172,6 +178,7 @@ func (s *Store) Engine() Engine { return s.engine }
 
 // Close closes the store's connections.
 func (s *Store) Close() error {
+	s.stopWriter()
 	s.smu.Lock()
 	for _, m := range []map[string]*sql.Stmt{s.wstmts, s.rstmts} {
 		for _, st := range m {
@@ -327,6 +334,9 @@ func (s *Store) write(ctx context.Context, fn func(t *tx) error) error {
 	// rolled back at the end.
 	if t, ok := ctx.Value(txCtxKey{}).(*tx); ok {
 		return fn(t)
+	}
+	if s.wq != nil {
+		return s.submit(ctx, fn)
 	}
 	for attempt := 0; ; attempt++ {
 		t, err := s.begin(ctx)
