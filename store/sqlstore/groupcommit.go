@@ -152,4 +152,3 @@ func runSafely(fn func(t *tx) error, t *tx) (err error) {
 	}()
 	return fn(t)
 }
-
