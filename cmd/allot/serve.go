@@ -28,6 +28,7 @@ func newServe() *cobra.Command {
 	var addr string
 	var withDemo bool
 	var reconcileChunk int
+	limits := httpapi.DefaultLimits
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the allot server",
@@ -41,7 +42,7 @@ to make that value a Global Administrator token of the default tenant.`,
   ALLOT_ADMIN_TOKEN=$(openssl rand -hex 24) allot serve --addr 127.0.0.1:8080 --data /var/lib/allot`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return serve(cmd.Context(), sf, addr, withDemo, reconcileChunk)
+			return serve(cmd.Context(), sf, addr, withDemo, reconcileChunk, limits)
 		},
 	}
 	sf.add(cmd)
@@ -49,11 +50,12 @@ to make that value a Global Administrator token of the default tenant.`,
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().BoolVar(&withDemo, "demo", false, "seed the Contoso demo tenant (idempotent)")
 	cmd.Flags().IntVar(&reconcileChunk, "reconcile-chunk", 0, "group members per reconcile transaction (tests use small chunks)")
+	cmd.Flags().Float64Var(&limits.RatePerSecond, "rate-limit", limits.RatePerSecond, "requests per second per token or session (0: no limit)")
 	cmd.Flags().MarkHidden("reconcile-chunk")
 	return cmd
 }
 
-func serve(ctx context.Context, sf storeFlags, addr string, withDemo bool, reconcileChunk int) error {
+func serve(ctx context.Context, sf storeFlags, addr string, withDemo bool, reconcileChunk int, limits httpapi.Limits) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	adminToken := os.Getenv("ALLOT_ADMIN_TOKEN")
 	if adminToken != "" && len(adminToken) < 32 {
@@ -123,7 +125,7 @@ func serve(ctx context.Context, sf storeFlags, addr string, withDemo bool, recon
 		w.Run(wctx)
 	}()
 
-	api := httpapi.New(st, log, httpapi.DefaultLimits)
+	api := httpapi.New(st, log, limits)
 	web.Mount(st, api, log) // the admin center at /
 	if err := serveAuth.configure(api); err != nil {
 		cancelWorker()

@@ -229,7 +229,7 @@ func (t *tx) auditUsers(tenantID int64, a allot.Actor, ev allot.AuditEvent, user
 	}
 	sorted := append([]int64(nil), users...)
 	slices.Sort(sorted)
-	return t.insertRows(`INSERT INTO audit_targets (event_id, user_id) VALUES `, 2, "", len(sorted), 2000,
+	return t.copyRows("audit_targets", []string{"event_id", "user_id"}, len(sorted),
 		func(i int, args []any) []any { return append(args, id, sorted[i]) })
 }
 

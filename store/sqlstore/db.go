@@ -272,6 +272,8 @@ type tx struct {
 	stmts map[string]*sql.Stmt
 	// release ends the transaction's hold on the write connection.
 	release func()
+	// conn is the transaction's connection on PostgreSQL.
+	conn *sql.Conn
 }
 
 // commit commits the transaction and releases the write connection.
@@ -380,11 +382,18 @@ func (s *Store) begin(ctx context.Context) (*tx, error) {
 		}
 		return &tx{s: s, tx: t, ctx: ctx, now: nowMS(), release: s.wmu.Unlock}, nil
 	}
-	t, err := s.w.BeginTx(ctx, opts)
+	// On PostgreSQL the transaction keeps its connection at hand, so that
+	// new rows can be sent with COPY inside it (copyRows).
+	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	return &tx{s: s, tx: t, ctx: ctx, now: nowMS()}, nil
+	t, err := conn.BeginTx(ctx, opts)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	return &tx{s: s, tx: t, ctx: ctx, now: nowMS(), conn: conn, release: func() { conn.Close() }}, nil
 }
 
 // retryable is set by the PostgreSQL dialect; SQLite never needs a retry

@@ -343,7 +343,7 @@ type stateKey struct{ u, p, s int64 }
 // apply writes the outcomes of a batch: changed states in sorted multi-row
 // statements, seat and waiting counters, group error counts and audit events.
 func (t *tx) apply(b *batch, env *evalEnv, outs []licensing.Outcome, a allot.Actor, res *batchResult) error {
-	var upserts []allot.LicenseState
+	var upserts, inserts []allot.LicenseState
 	var deletes []stateKey
 	waitDelta := map[int64]int{}
 	errDelta := map[int64]int{}
@@ -374,7 +374,9 @@ func (t *tx) apply(b *batch, env *evalEnv, outs []licensing.Outcome, a allot.Act
 		// A user has a handful of states: linear scans beat maps here.
 		for _, s := range out.Desired {
 			c, ok := findState(in.Current, s.ProductID, s.Source)
-			if !ok || c.State != s.State || c.Code != s.Code || c.Seq != s.Seq || !slices.Equal(c.DisabledPlans, s.DisabledPlans) {
+			if !ok {
+				inserts = append(inserts, s)
+			} else if c.State != s.State || c.Code != s.Code || c.Seq != s.Seq || !slices.Equal(c.DisabledPlans, s.DisabledPlans) {
 				upserts = append(upserts, s)
 			}
 		}
@@ -412,6 +414,10 @@ func (t *tx) apply(b *batch, env *evalEnv, outs []licensing.Outcome, a allot.Act
 		return x.Source < y.Source
 	})
 	if err := t.upsertStates(upserts); err != nil {
+		return err
+	}
+	sortStates(inserts)
+	if err := t.insertStates(inserts); err != nil {
 		return err
 	}
 	var touched []int64
@@ -601,6 +607,32 @@ func (t *tx) deleteStates(keys []stateKey) error {
 		}
 	}
 	return nil
+}
+
+// insertStates writes states that do not exist yet (COPY on PostgreSQL).
+func (t *tx) insertStates(ss []allot.LicenseState) error {
+	return t.copyRows("license_states", []string{"user_id", "product_id", "source_id", "state", "code", "disabled_plans", "seq", "updated_at"}, len(ss),
+		func(i int, args []any) []any {
+			s := ss[i]
+			dis := ""
+			if s.Source == allot.DirectSource {
+				dis = encodePlans(s.DisabledPlans)
+			}
+			return append(args, s.UserID, s.ProductID, s.Source, s.State, string(s.Code), dis, s.Seq, s.UpdatedAt)
+		})
+}
+
+func sortStates(ss []allot.LicenseState) {
+	sort.Slice(ss, func(i, j int) bool {
+		x, y := ss[i], ss[j]
+		if x.UserID != y.UserID {
+			return x.UserID < y.UserID
+		}
+		if x.ProductID != y.ProductID {
+			return x.ProductID < y.ProductID
+		}
+		return x.Source < y.Source
+	})
 }
 
 func (t *tx) upsertStates(ss []allot.LicenseState) error {

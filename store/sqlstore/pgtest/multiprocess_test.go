@@ -71,7 +71,8 @@ var servingRE = regexp.MustCompile(`at (http://\S+)`)
 // startServer starts `allot serve` on the database and waits until it serves.
 func startServer(t *testing.T, name, dbURL string, args ...string) *server {
 	t.Helper()
-	cmd := exec.Command(allotBin, append([]string{"serve", "--db", dbURL, "--addr", "127.0.0.1:0"}, args...)...)
+	// The tests send bursts with one token: no per-token rate limit.
+	cmd := exec.Command(allotBin, append([]string{"serve", "--db", dbURL, "--addr", "127.0.0.1:0", "--rate-limit", "0"}, args...)...)
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "ALLOT_DB=") && !strings.HasPrefix(kv, "ALLOT_ADMIN_TOKEN=") {
