@@ -743,6 +743,11 @@ func (s *Store) StartGroupProcessing(ctx context.Context, tenantID, groupID int6
 		if err := tx.queryRow(`SELECT guid, display_name FROM dir_groups WHERE id = ?`, groupID).Scan(&guid, &name); err != nil {
 			return nil // deleted meanwhile: nothing to report
 		}
+		// A group that assigns nothing itself is recomputed because it moved
+		// inside (or out of) a licensed group: no processing state of its own.
+		if licensed, err := tx.licensedAmong([]int64{groupID}); err != nil || len(licensed) == 0 {
+			return err
+		}
 		if err := tx.setProcessing([]int64{groupID}, allot.ProcessingInProgress); err != nil {
 			return err
 		}
@@ -783,6 +788,9 @@ func (s *Store) FinishGroup(ctx context.Context, tenantID int64, m store.Mark, s
 					return err
 				}
 			}
+		}
+		if licensed, err := tx.licensedAmong([]int64{m.TargetID}); err != nil || len(licensed) == 0 {
+			return err
 		}
 		return tx.audit(tenantID, allot.SystemActor, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActFinishGroupLicense,
 			TargetKind: "Group", TargetID: guid, TargetName: name,
