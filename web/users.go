@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"allot"
-	"allot/httpapi"
 	"allot/licensing"
 	"allot/store"
 	"allot/store/sqlstore"
@@ -508,8 +507,6 @@ func (s *Server) saveAssignMore(q *req) error {
 	m.Summary = plural(licensed, "license assigned", "licenses assigned") + ", " + plural(failed, "failure", "failures") + "."
 	return q.render(assignMorePage(q.view("Assign more licenses", "users"), m))
 }
-
-var _ = httpapi.PermUsersRead
 
 // newProductChoice is a product to choose, unchecked, with every plan on.
 func newProductChoice(p *allot.Product) panelProduct {

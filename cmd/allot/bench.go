@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -561,5 +560,3 @@ func newBenchAssign() *cobra.Command {
 	cmd.Flags().IntVar(&clients, "clients", 32, "concurrent HTTP clients")
 	return cmd
 }
-
-var _ = json.Marshal

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
@@ -670,5 +669,3 @@ func (s *Store) groupsByID(ctx context.Context, ids []int64) (map[int64]*allot.G
 func (s *Store) GroupsByID(ctx context.Context, ids []int64) (map[int64]*allot.Group, error) {
 	return s.groupsByID(ctx, ids)
 }
-
-var _ = fmt.Sprint

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -506,5 +505,3 @@ func (s *Store) GroupLicenseSummary(ctx context.Context, tenantID int64, ref str
 	}
 	return sum, nil
 }
-
-var _ = json.Marshal

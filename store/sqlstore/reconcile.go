@@ -797,5 +797,3 @@ func (s *Store) FinishGroup(ctx context.Context, tenantID int64, m store.Mark, s
 			ResultReason: fmt.Sprintf("Users successfully assigned licenses: %d, Users for whom license assignment failed: %d.", succeeded, failed)})
 	})
 }
-
-var _ = context.Background
