@@ -385,12 +385,8 @@ func (t *tx) apply(b *batch, env *evalEnv, outs []licensing.Outcome, a allot.Act
 				deletes = append(deletes, stateKey{c.UserID, c.ProductID, c.Source})
 			}
 		}
-		countChange(in.Current, out.Desired, waitDelta, func(s allot.LicenseState) (int64, bool) {
-			return s.ProductID, licensing.IsWaiting(s.Code)
-		})
-		countChange(in.Current, out.Desired, errDelta, func(s allot.LicenseState) (int64, bool) {
-			return s.Source, s.Source != allot.DirectSource && s.State == allot.StateError
-		})
+		countChange(in.Current, out.Desired, waitDelta, waitingFor)
+		countChange(in.Current, out.Desired, errDelta, groupError)
 		before, after := activeParts(env, in.Current), activeParts(env, out.Desired)
 		if before != after || len(out.Gained)+len(out.Lost) > 0 {
 			k := [2]string{before, after}
@@ -403,16 +399,7 @@ func (t *tx) apply(b *batch, env *evalEnv, outs []licensing.Outcome, a allot.Act
 	if err := t.deleteStates(deletes); err != nil {
 		return err
 	}
-	sort.Slice(upserts, func(i, j int) bool {
-		x, y := upserts[i], upserts[j]
-		if x.UserID != y.UserID {
-			return x.UserID < y.UserID
-		}
-		if x.ProductID != y.ProductID {
-			return x.ProductID < y.ProductID
-		}
-		return x.Source < y.Source
-	})
+	sortStates(upserts)
 	if err := t.upsertStates(upserts); err != nil {
 		return err
 	}
@@ -526,54 +513,12 @@ func countChange(before, after []allot.LicenseState, delta map[int64]int, prop f
 	}
 }
 
-func waitingChange(before, after []allot.LicenseState) map[int64]int {
-	w := func(ss []allot.LicenseState) map[int64]bool {
-		m := map[int64]bool{}
-		for _, s := range ss {
-			if licensing.IsWaiting(s.Code) {
-				m[s.ProductID] = true
-			}
-		}
-		return m
-	}
-	b, a := w(before), w(after)
-	out := map[int64]int{}
-	for p := range b {
-		if !a[p] {
-			out[p]--
-		}
-	}
-	for p := range a {
-		if !b[p] {
-			out[p]++
-		}
-	}
-	return out
-}
+// waitingFor keys a state by its product when it waits for a seat.
+func waitingFor(s allot.LicenseState) (int64, bool) { return s.ProductID, licensing.IsWaiting(s.Code) }
 
-func errorChange(before, after []allot.LicenseState) map[int64]int {
-	e := func(ss []allot.LicenseState) map[int64]bool {
-		m := map[int64]bool{}
-		for _, s := range ss {
-			if s.Source != allot.DirectSource && s.State == allot.StateError {
-				m[s.Source] = true
-			}
-		}
-		return m
-	}
-	b, a := e(before), e(after)
-	out := map[int64]int{}
-	for g := range b {
-		if !a[g] {
-			out[g]--
-		}
-	}
-	for g := range a {
-		if !b[g] {
-			out[g]++
-		}
-	}
-	return out
+// groupError keys a state by its group when that group's grant failed.
+func groupError(s allot.LicenseState) (int64, bool) {
+	return s.Source, s.Source != allot.DirectSource && s.State == allot.StateError
 }
 
 func activeParts(env *evalEnv, ss []allot.LicenseState) string {

@@ -334,8 +334,11 @@ func (s *Store) DeleteUser(ctx context.Context, a allot.Actor, tenantID int64, r
 		}
 		cur := b.inputs[0].Current
 		held := heldOf(cur)
-		for pid, d := range waitingChange(cur, nil) {
-			if _, err := tx.exec(`UPDATE products SET waiting_units = waiting_units + ? WHERE id = ?`, d, pid); err != nil {
+		waiting, errs := map[int64]int{}, map[int64]int{}
+		countChange(cur, nil, waiting, waitingFor)
+		countChange(cur, nil, errs, groupError)
+		for _, pid := range sortedIDs(waiting) {
+			if _, err := tx.exec(`UPDATE products SET waiting_units = waiting_units + ? WHERE id = ?`, waiting[pid], pid); err != nil {
 				return err
 			}
 		}
@@ -344,8 +347,8 @@ func (s *Store) DeleteUser(ctx context.Context, a allot.Actor, tenantID int64, r
 				return err
 			}
 		}
-		for g, d := range errorChange(cur, nil) {
-			if _, err := tx.exec(`UPDATE dir_groups SET error_count = error_count + ? WHERE id = ?`, d, g); err != nil {
+		for _, g := range sortedIDs(errs) {
+			if _, err := tx.exec(`UPDATE dir_groups SET error_count = error_count + ? WHERE id = ?`, errs[g], g); err != nil {
 				return err
 			}
 		}
