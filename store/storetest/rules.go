@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -40,7 +41,8 @@ func fmtAny(v any) string {
 		}
 		return "false"
 	}
-	return "?"
+	// Any other type compares by its printed form, never as equal by default.
+	return fmt.Sprintf("%#v", v)
 }
 
 func itoa(n int) string {
