@@ -35,6 +35,12 @@ const (
 	EInheritedLicense    Code = "licenseInheritedFromGroup"
 	EGroupHasLicenses    Code = "groupAssignsLicenses"
 	EMembershipCycle     Code = "membershipCycle"
+	// ELicenseLoss refuses a change that would take licenses away from
+	// people as a side effect until the request confirms it.
+	ELicenseLoss Code = "licenseLossNotConfirmed"
+	// EPlanDependency refuses a grant that enables a service plan while
+	// disabling a plan it needs.
+	EPlanDependency Code = "servicePlanDependencyMissing"
 )
 
 // LicenseError maps a licensing code to the Graph licenseAssignmentState error kind.
@@ -46,7 +52,7 @@ func (c Code) LicenseError() string {
 		return LicenseErrCount
 	case EUsageLocationNeeded, EUsageLocationDenied:
 		return LicenseErrUsageLocation
-	case EPrerequisiteMissing:
+	case EPrerequisiteMissing, EPlanDependency:
 		return LicenseErrDependency
 	case EMutuallyExclusive:
 		return LicenseErrMutuallyExclusive
@@ -60,7 +66,7 @@ func (c Code) IsLicensing() bool {
 	switch c {
 	case ENoSeats, ESeatsReduced, EUsageLocationNeeded, EUsageLocationDenied,
 		EPrerequisiteMissing, EMutuallyExclusive, EDataLocation, EOtherProductFailed,
-		EInheritedLicense:
+		EInheritedLicense, EPlanDependency:
 		return true
 	}
 	return false
@@ -131,3 +137,29 @@ func ErrorMessage(err error) string {
 	}
 	return "An internal error occurred. The server log has the details."
 }
+
+// Loss is one license a change would take away from one user.
+type Loss struct {
+	UserID    int64
+	ProductID int64
+	// Reason says why: the code of the state the product would be left in
+	// (seatsReducedBelowConsumption, prerequisiteMissing, ...), or "removed"
+	// when the change takes the product's source away.
+	Reason Code
+	// Explicit tells whether the change names this product for this user
+	// (removing it is then the point of the change, not a side effect).
+	Explicit bool
+	// Names for people, filled in by the store.
+	UserGUID, UserPrincipalName, SkuID, SkuPartNumber string
+}
+
+// LossReasonRemoved is a Loss's reason when the user's only source of the
+// product goes away.
+const LossReasonRemoved Code = "removed"
+
+// LossError is the cause of an ELicenseLoss error: who would lose what.
+type LossError struct {
+	Losses []Loss
+}
+
+func (e *LossError) Error() string { return fmt.Sprintf("%d licenses would be lost", len(e.Losses)) }

@@ -124,7 +124,8 @@ func upper(in []string) []string {
 
 func (s *Server) setSeats(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
 	var b struct {
-		EnabledUnits *int `json:"enabledUnits"`
+		EnabledUnits       *int `json:"enabledUnits"`
+		ConfirmLicenseLoss bool `json:"confirmLicenseLoss"`
 	}
 	if err := decodeBody(r, &b, "subscribedSku", append(productReadOnly, "skuId", "skuPartNumber", "servicePlans")...); err != nil {
 		return err
@@ -132,7 +133,7 @@ func (s *Server) setSeats(w http.ResponseWriter, r *http.Request, p *store.Princ
 	if b.EnabledUnits == nil {
 		return allot.Errorf(allot.EInvalid, "Send {\"enabledUnits\": N}.")
 	}
-	pr, err := s.st.SetSeats(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id"), *b.EnabledUnits)
+	pr, err := s.st.SetSeats(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id"), *b.EnabledUnits, b.ConfirmLicenseLoss || confirmed(r))
 	if err != nil {
 		return err
 	}

@@ -524,7 +524,7 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request, p *store.Pri
 }
 
 func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
-	if err := s.st.DeleteGroup(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id")); err != nil {
+	if err := s.st.DeleteGroup(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id"), confirmed(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -683,7 +683,7 @@ func (s *Server) assignGroupLicense(w http.ResponseWriter, r *http.Request, p *s
 	if err != nil {
 		return err
 	}
-	g, err := s.st.AssignGroupLicenses(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id"), add, remove)
+	g, err := s.st.AssignGroupLicenses(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id"), add, remove, confirmed(r))
 	if err != nil {
 		return err
 	}
@@ -865,4 +865,15 @@ func auditFilter(e odata.Expr, f *store.AuditFilter) error {
 		}
 	}
 	return allot.Errorf(allot.EInvalid, "$filter on directoryAudits supports activityDisplayName eq '...' and targetResources/any(t:t/id eq '...').")
+}
+
+// confirmed tells whether the request confirms that it may take licenses
+// away from people as a side effect: ?confirmLicenseLoss=true on any route
+// (Graph routes keep Graph's body), or the Allot-Confirm-License-Loss header.
+func confirmed(r *http.Request) bool {
+	v := r.URL.Query().Get("confirmLicenseLoss")
+	if v == "" {
+		v = r.Header.Get("Allot-Confirm-License-Loss")
+	}
+	return strings.EqualFold(v, "true") || v == "1"
 }

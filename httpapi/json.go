@@ -39,6 +39,8 @@ func status(c allot.Code) (int, string) {
 		return http.StatusServiceUnavailable, "ServiceNotAvailable"
 	case allot.EInternal:
 		return http.StatusInternalServerError, "InternalServerError"
+	case allot.ELicenseLoss:
+		return http.StatusConflict, string(c)
 	}
 	// Licensing and other rule codes: a 400 that names the precise reason.
 	return http.StatusBadRequest, string(c)
@@ -53,7 +55,32 @@ type graphError struct {
 			RequestID string `json:"request-id"`
 			ClientID  string `json:"client-request-id"`
 		} `json:"innerError"`
+		// Details lists, for a refused license loss, who would lose what.
+		Details []errorDetail `json:"details,omitempty"`
 	} `json:"error"`
+}
+
+// errorDetail is one entry of a Graph error's details.
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Target  string `json:"target"`
+}
+
+// maxErrorDetails bounds the losses a refusal lists.
+const maxErrorDetails = 100
+
+func lossDetails(err error) []errorDetail {
+	var le *allot.LossError
+	if !errors.As(err, &le) {
+		return nil
+	}
+	var out []errorDetail
+	for _, l := range le.Losses[:min(len(le.Losses), maxErrorDetails)] {
+		out = append(out, errorDetail{Code: string(l.Reason), Target: l.UserGUID,
+			Message: fmt.Sprintf("%s would lose %s (%s)", l.UserPrincipalName, l.SkuPartNumber, l.Reason)})
+	}
+	return out
 }
 
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -82,6 +109,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	ge.Error.InnerError.Date = time.Now().UTC().Format("2006-01-02T15:04:05")
 	ge.Error.InnerError.RequestID = requestIDOf(r)
 	ge.Error.InnerError.ClientID = requestIDOf(r)
+	ge.Error.Details = lossDetails(err)
 	if code == allot.ETooManyRequests && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}

@@ -24,7 +24,7 @@ type previewBody struct {
 }
 
 // previewActions lists the changes a preview can plan.
-const previewActions = "groupAssignLicense, userAssignLicense, addMember, removeMember, setSeats"
+const previewActions = "groupAssignLicense, userAssignLicense, addMember, removeMember, setSeats, deleteGroup"
 
 func (s *Server) preview(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
 	var b previewBody
@@ -42,7 +42,7 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request, p *store.Princi
 		}
 		if b.Action == "groupAssignLicense" {
 			change = func(ctx context.Context) error {
-				_, err := s.st.AssignGroupLicenses(ctx, a, t, b.GroupID, add, remove)
+				_, err := s.st.AssignGroupLicenses(ctx, a, t, b.GroupID, add, remove, true)
 				return err
 			}
 		} else {
@@ -66,12 +66,21 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request, p *store.Princi
 			return allot.Errorf(allot.EInvalid, "setSeats needs skuId and enabledUnits.")
 		}
 		change = func(ctx context.Context) error {
-			_, err := s.st.SetSeats(ctx, a, t, b.SkuID, *b.EnabledUnits)
+			_, err := s.st.SetSeats(ctx, a, t, b.SkuID, *b.EnabledUnits, true)
 			return err
+		}
+	case "deleteGroup":
+		if b.GroupID == "" {
+			return allot.Errorf(allot.EInvalid, "deleteGroup needs groupId.")
+		}
+		change = func(ctx context.Context) error {
+			return s.st.DeleteGroup(ctx, a, t, b.GroupID, true)
 		}
 	default:
 		return allot.Errorf(allot.EInvalid, "action must be one of %s.", previewActions)
 	}
+	// The change runs confirmed (losses are what a preview shows); the
+	// preview's confirmationRequired says whether applying it needs that.
 	pv, err := s.st.Preview(r.Context(), t, change)
 	if err != nil {
 		// A direct assignment that would fail is a preview result, not an error.

@@ -73,11 +73,11 @@ func crashScenario(t *testing.T, st *sqlstore.Store) *allot.Tenant {
 			t.Fatal(err)
 		}
 	}
-	if _, err := st.AssignGroupLicenses(ctx, actor, ten.ID, a.GUID, []store.LicenseRequest{{SkuID: p3.SkuID}}, nil); err != nil {
+	if _, err := st.AssignGroupLicenses(ctx, actor, ten.ID, a.GUID, []store.LicenseRequest{{SkuID: p3.SkuID}}, nil, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.AssignGroupLicenses(ctx, actor, ten.ID, b.GUID,
-		[]store.LicenseRequest{{SkuID: p5.SkuID, DisabledPlans: []string{p5.ServicePlans[0].ID}}}, nil); err != nil {
+		[]store.LicenseRequest{{SkuID: p5.SkuID, DisabledPlans: []string{p5.ServicePlans[0].ID}}}, nil, false); err != nil {
 		t.Fatal(err)
 	}
 	return ten

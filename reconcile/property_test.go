@@ -313,7 +313,7 @@ func TestReconcileMatchesModel(t *testing.T) {
 			"assignGroup": func(rt *rapid.T) {
 				gi := rapid.IntRange(0, nGroups-1).Draw(rt, "group")
 				pi := rapid.IntRange(0, len(parts)-1).Draw(rt, "product")
-				if _, err := st.AssignGroupLicenses(ctx, actor, ten.ID, groups[gi].GUID, []store.LicenseRequest{{SkuID: products[pi].SkuID}}, nil); err != nil {
+				if _, err := st.AssignGroupLicenses(ctx, actor, ten.ID, groups[gi].GUID, []store.LicenseRequest{{SkuID: products[pi].SkuID}}, nil, false); err != nil {
 					rt.Fatal(err)
 				}
 				if m.groupLic[gi] == nil {
@@ -325,7 +325,7 @@ func TestReconcileMatchesModel(t *testing.T) {
 				requeued = true
 				gi := rapid.IntRange(0, nGroups-1).Draw(rt, "group")
 				pi := rapid.IntRange(0, len(parts)-1).Draw(rt, "product")
-				_, err := st.AssignGroupLicenses(ctx, actor, ten.ID, groups[gi].GUID, nil, []string{products[pi].SkuID})
+				_, err := st.AssignGroupLicenses(ctx, actor, ten.ID, groups[gi].GUID, nil, []string{products[pi].SkuID}, false)
 				if (err == nil) != m.groupLic[gi][pi] {
 					rt.Fatalf("remove group license: err %v, model has it %v", err, m.groupLic[gi][pi])
 				}
@@ -373,7 +373,7 @@ func TestReconcileMatchesModel(t *testing.T) {
 			"setSeats": func(rt *rapid.T) {
 				pi := rapid.IntRange(0, len(parts)-1).Draw(rt, "product")
 				n := rapid.IntRange(0, 5).Draw(rt, "seats")
-				if _, err := st.SetSeats(ctx, actor, ten.ID, products[pi].SkuID, n); err != nil {
+				if _, err := st.SetSeats(ctx, actor, ten.ID, products[pi].SkuID, n, false); err != nil {
 					rt.Fatal(err)
 				}
 				m.seats[pi] = n

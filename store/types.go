@@ -185,8 +185,35 @@ type Preview struct {
 	// Products lists, per product that would change, the users who would
 	// gain it, lose it or fail to get it.
 	Products []PreviewProduct `json:"products"`
-	// Summary says the same in words.
+	// Summary says the same in words, losses first.
 	Summary string `json:"summary"`
+	// Losses lists every license the change would take away from someone
+	// (up to MaxPreviewLosses; LossCount has the total), side effects first.
+	Losses    []PreviewLoss `json:"losses"`
+	LossCount int           `json:"lossCount"`
+	// ConfirmationRequired tells whether applying the change needs
+	// confirmLicenseLoss: some loss is a side effect, not the point of the change.
+	ConfirmationRequired bool `json:"confirmationRequired"`
+}
+
+// MaxPreviewLosses bounds the losses a preview or a refusal lists one by one.
+const MaxPreviewLosses = 1000
+
+// PreviewLoss is one license a change would take away from one user.
+type PreviewLoss struct {
+	UserID            string `json:"userId"`
+	UserPrincipalName string `json:"userPrincipalName"`
+	DisplayName       string `json:"displayName"`
+	SkuID             string `json:"skuId"`
+	SkuPartNumber     string `json:"skuPartNumber"`
+	ProductName       string `json:"productName"`
+	// Reason is "removed" or the licensing code the product would be left
+	// in (seatsReducedBelowConsumption, prerequisiteMissing, ...).
+	Reason string `json:"reason"`
+	// Message says the same in an admin's words.
+	Message string `json:"message"`
+	// Explicit tells whether the change names this product for this user.
+	Explicit bool `json:"explicit"`
 }
 
 // PreviewProduct is one product's part of a Preview.

@@ -92,7 +92,7 @@ func loadBigTenant(b *testing.B, n int) *bigTenant {
 			return
 		}
 		t.group = g
-		if _, err := st.AssignGroupLicenses(ctx, actor, ten.ID, g.GUID, []store.LicenseRequest{{SkuID: t.sku.SkuID}}, nil); err != nil {
+		if _, err := st.AssignGroupLicenses(ctx, actor, ten.ID, g.GUID, []store.LicenseRequest{{SkuID: t.sku.SkuID}}, nil, false); err != nil {
 			bigErr = err
 			return
 		}

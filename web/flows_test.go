@@ -281,7 +281,7 @@ func TestBrowserGroupOverCapacity(t *testing.T) {
 	}
 	g := e.group("Insights Everyone", members...)
 	ins := e.skus["WORKPLACE_ANALYTICS_INSIGHTS"]
-	if _, err := e.st.AssignGroupLicenses(context.Background(), actor, e.tenant.ID, g.GUID, []store.LicenseRequest{{SkuID: ins.SkuID}}, nil); err != nil {
+	if _, err := e.st.AssignGroupLicenses(context.Background(), actor, e.tenant.ID, g.GUID, []store.LicenseRequest{{SkuID: ins.SkuID}}, nil, false); err != nil {
 		t.Fatal(err)
 	}
 	b := e.browser()
@@ -349,7 +349,7 @@ func TestBrowserReaderSeesNoWriteControls(t *testing.T) {
 	e := newEnv(t, 25)
 	e.assign("Adele Vance", "SPE_E5")
 	g := e.group("Sales Team", "Adele Vance", "Alex Wilber")
-	if _, err := e.st.AssignGroupLicenses(context.Background(), actor, e.tenant.ID, g.GUID, []store.LicenseRequest{{SkuID: e.skus["SPE_E3"].SkuID}}, nil); err != nil {
+	if _, err := e.st.AssignGroupLicenses(context.Background(), actor, e.tenant.ID, g.GUID, []store.LicenseRequest{{SkuID: e.skus["SPE_E3"].SkuID}}, nil, false); err != nil {
 		t.Fatal(err)
 	}
 	b := e.browser()

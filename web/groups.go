@@ -311,7 +311,7 @@ func (s *Server) removeGroupLicense(q *req) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.st.AssignGroupLicenses(q.ctx(), q.p.Actor(), q.tenant(), g.GUID, nil, []string{p.SkuID}); err != nil {
+	if _, err := s.st.AssignGroupLicenses(q.ctx(), q.p.Actor(), q.tenant(), g.GUID, nil, []string{p.SkuID}, false); err != nil {
 		return err
 	}
 	http.Redirect(q.w, q.r, query("/groups/"+g.GUID, "removed", p.SkuID), http.StatusSeeOther)

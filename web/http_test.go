@@ -194,7 +194,7 @@ func TestPagesOnPostgres(t *testing.T) {
 	e.startWorker()
 	e.assign("Adele Vance", "SPE_E5")
 	g := e.group("Sales Team", "Adele Vance", "Alex Wilber")
-	if _, err := e.st.AssignGroupLicenses(context.Background(), actor, e.tenant.ID, g.GUID, []store.LicenseRequest{{SkuID: e.skus["SPE_E3"].SkuID}}, nil); err != nil {
+	if _, err := e.st.AssignGroupLicenses(context.Background(), actor, e.tenant.ID, g.GUID, []store.LicenseRequest{{SkuID: e.skus["SPE_E3"].SkuID}}, nil, false); err != nil {
 		t.Fatal(err)
 	}
 	c := e.client(adminUPN)

@@ -361,7 +361,7 @@ func (s *Server) preview(q *req, m *assignModel) (*previewModel, error) {
 	pv, err := s.st.Preview(q.ctx(), t, func(ctx context.Context) error {
 		for _, pk := range m.Picks {
 			if pk.Group {
-				if _, err := s.st.AssignGroupLicenses(ctx, a, t, pk.GUID, add, nil); err != nil {
+				if _, err := s.st.AssignGroupLicenses(ctx, a, t, pk.GUID, add, nil, false); err != nil {
 					return err
 				}
 				continue
@@ -450,7 +450,7 @@ func (s *Server) assignConfirm(q *req) error {
 		d := doneItem{Pick: pk}
 		var err error
 		if pk.Group {
-			_, err = s.st.AssignGroupLicenses(q.ctx(), q.p.Actor(), q.tenant(), pk.GUID, add, nil)
+			_, err = s.st.AssignGroupLicenses(q.ctx(), q.p.Actor(), q.tenant(), pk.GUID, add, nil, false)
 			d.Text = "Assigned to the group; its members are being licensed now."
 		} else {
 			_, err = s.st.AssignUserLicenses(q.ctx(), q.p.Actor(), q.tenant(), pk.GUID, add, nil)

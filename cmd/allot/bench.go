@@ -158,7 +158,7 @@ func newBenchGroup() *cobra.Command {
 			defer stopProfile()
 			cpu0 := cpuTime()
 			start := time.Now()
-			if _, err := st.AssignGroupLicenses(ctx, benchActor, t.ID, g.GUID, []store.LicenseRequest{{SkuID: p.SkuID}}, nil); err != nil {
+			if _, err := st.AssignGroupLicenses(ctx, benchActor, t.ID, g.GUID, []store.LicenseRequest{{SkuID: p.SkuID}}, nil, false); err != nil {
 				return err
 			}
 			if err := w.Drain(ctx); err != nil {
@@ -273,7 +273,7 @@ func newBenchChurn() *cobra.Command {
 			_ = og
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
 			w := reconcile.New(st, log)
-			if _, err := st.AssignGroupLicenses(ctx, benchActor, t.ID, g.GUID, []store.LicenseRequest{{SkuID: p.SkuID}}, nil); err != nil {
+			if _, err := st.AssignGroupLicenses(ctx, benchActor, t.ID, g.GUID, []store.LicenseRequest{{SkuID: p.SkuID}}, nil, false); err != nil {
 				return err
 			}
 			if err := w.Drain(ctx); err != nil {

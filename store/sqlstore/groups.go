@@ -151,7 +151,7 @@ func (s *Store) UpdateGroup(ctx context.Context, a allot.Actor, tenantID int64, 
 }
 
 // DeleteGroup deletes a group that assigns no licenses; its members leave it.
-func (s *Store) DeleteGroup(ctx context.Context, a allot.Actor, tenantID int64, ref string) error {
+func (s *Store) DeleteGroup(ctx context.Context, a allot.Actor, tenantID int64, ref string, confirm bool) error {
 	return s.write(ctx, func(tx *tx) error {
 		g, err := tx.group(tenantID, ref)
 		if err != nil {

@@ -209,7 +209,7 @@ func sortedIDs[V any](m map[int64]V) []int64 {
 // AssignGroupLicenses adds and removes a group's licenses (rule 3). The
 // members follow asynchronously: the group is marked and its
 // licenseProcessingState becomes QueuedForProcessing.
-func (s *Store) AssignGroupLicenses(ctx context.Context, a allot.Actor, tenantID int64, ref string, add []store.LicenseRequest, remove []string) (*allot.Group, error) {
+func (s *Store) AssignGroupLicenses(ctx context.Context, a allot.Actor, tenantID int64, ref string, add []store.LicenseRequest, remove []string, confirm bool) (*allot.Group, error) {
 	var g *allot.Group
 	err := s.write(ctx, func(tx *tx) error {
 		var err error

@@ -215,7 +215,7 @@ func (t *tx) products(tenantID int64) ([]*allot.Product, error) {
 // SetSeats changes the number of enabled seats of a product. Below the
 // number in use, the newest assignments go to CountViolation (rule 9); more
 // seats license waiting users automatically (rule 4).
-func (s *Store) SetSeats(ctx context.Context, a allot.Actor, tenantID int64, ref string, enabled int) (*allot.Product, error) {
+func (s *Store) SetSeats(ctx context.Context, a allot.Actor, tenantID int64, ref string, enabled int, confirm bool) (*allot.Product, error) {
 	if enabled < 0 || enabled > 10_000_000 {
 		return nil, allot.Errorf(allot.EInvalid, "enabledUnits must be between 0 and 10000000.")
 	}

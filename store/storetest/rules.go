@@ -161,7 +161,7 @@ func testRules(t *testing.T, open Opener) {
 		c, _ := e.Consumed("SPE_E3")
 		eq(t, "consumed", c, 1)
 		// Removing the product from the group removes it from its members.
-		if _, err := e.St.AssignGroupLicenses(e.Ctx, admin, e.Tenant.ID, g.GUID, nil, []string{e3.SkuID}); err != nil {
+		if _, err := e.St.AssignGroupLicenses(e.Ctx, admin, e.Tenant.ID, g.GUID, nil, []string{e3.SkuID}, false); err != nil {
 			t.Fatal(err)
 		}
 		e.Drain()
@@ -193,7 +193,7 @@ func testRules(t *testing.T, open Opener) {
 		e.Drain()
 		eq(t, "late member waits", e.Code(us[5], "SPE_E3", g), allot.ENoSeats)
 		// One more seat: the first waiter gets it, without any call.
-		if _, err := e.St.SetSeats(e.Ctx, admin, e.Tenant.ID, "SPE_E3", 4); err != nil {
+		if _, err := e.St.SetSeats(e.Ctx, admin, e.Tenant.ID, "SPE_E3", 4, false); err != nil {
 			t.Fatal(err)
 		}
 		e.Drain()
@@ -206,7 +206,7 @@ func testRules(t *testing.T, open Opener) {
 		eq(t, "last waiter still waits", len(e.Has(us[5])), 0)
 		// A direct removal frees a seat too.
 		other := e.User("direct", "US")
-		if _, err := e.St.SetSeats(e.Ctx, admin, e.Tenant.ID, "SPE_E3", 5); err != nil {
+		if _, err := e.St.SetSeats(e.Ctx, admin, e.Tenant.ID, "SPE_E3", 5, false); err != nil {
 			t.Fatal(err)
 		}
 		e.Drain()
@@ -318,7 +318,7 @@ func testRules(t *testing.T, open Opener) {
 		if !strings.Contains(allot.ErrorMessage(err), "licensed") {
 			t.Errorf("message %q does not name the group", allot.ErrorMessage(err))
 		}
-		err = e.St.DeleteGroup(e.Ctx, admin, e.Tenant.ID, g.GUID)
+		err = e.St.DeleteGroup(e.Ctx, admin, e.Tenant.ID, g.GUID, false)
 		eq(t, "delete licensed group", allot.ErrorCode(err), allot.EGroupHasLicenses)
 		eq(t, "still licensed", e.Has(u), []string{"SPE_E3"})
 	})
@@ -332,7 +332,7 @@ func testRules(t *testing.T, open Opener) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := e.St.SetSeats(e.Ctx, admin, e.Tenant.ID, "SPE_E3", 3); err != nil {
+		if _, err := e.St.SetSeats(e.Ctx, admin, e.Tenant.ID, "SPE_E3", 3, false); err != nil {
 			t.Fatal(err)
 		}
 		for i, u := range us {
@@ -348,7 +348,7 @@ func testRules(t *testing.T, open Opener) {
 		}
 		eq(t, "audited", len(evs), 1)
 		// Seats come back: the waiters get them back in order.
-		if _, err := e.St.SetSeats(e.Ctx, admin, e.Tenant.ID, "SPE_E3", 4); err != nil {
+		if _, err := e.St.SetSeats(e.Ctx, admin, e.Tenant.ID, "SPE_E3", 4, false); err != nil {
 			t.Fatal(err)
 		}
 		e.Drain()
@@ -372,7 +372,7 @@ func testRules(t *testing.T, open Opener) {
 		_ = ins
 		auditBefore, _, _ := e.St.ListAudit(e.Ctx, e.Tenant.ID, store.AuditFilter{Limit: 1000})
 		pv, err := e.St.Preview(e.Ctx, e.Tenant.ID, func(ctx context.Context) error {
-			_, err := e.St.AssignGroupLicenses(ctx, admin, e.Tenant.ID, g.GUID, e.Req("SPE_E3"), nil)
+			_, err := e.St.AssignGroupLicenses(ctx, admin, e.Tenant.ID, g.GUID, e.Req("SPE_E3"), nil, false)
 			return err
 		})
 		if err != nil {
@@ -399,7 +399,7 @@ func testRules(t *testing.T, open Opener) {
 		e.AssignGroup(g, store.LicenseRequest{SkuID: e3.SkuID})
 		e.Drain()
 		pv, err = e.St.Preview(e.Ctx, e.Tenant.ID, func(ctx context.Context) error {
-			_, err := e.St.SetSeats(ctx, admin, e.Tenant.ID, "SPE_E3", 8)
+			_, err := e.St.SetSeats(ctx, admin, e.Tenant.ID, "SPE_E3", 8, false)
 			return err
 		})
 		if err != nil {
@@ -407,7 +407,7 @@ func testRules(t *testing.T, open Opener) {
 		}
 		eq(t, "more seats would license", pv.Products[0].Gain, 2)
 		pv, err = e.St.Preview(e.Ctx, e.Tenant.ID, func(ctx context.Context) error {
-			_, err := e.St.SetSeats(ctx, admin, e.Tenant.ID, "SPE_E3", 4)
+			_, err := e.St.SetSeats(ctx, admin, e.Tenant.ID, "SPE_E3", 4, false)
 			return err
 		})
 		if err != nil {

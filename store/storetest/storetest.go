@@ -144,7 +144,7 @@ func (e *Env) Assign(u *allot.User, parts ...string) error {
 // AssignGroup assigns products to a group.
 func (e *Env) AssignGroup(g *allot.Group, reqs ...store.LicenseRequest) {
 	e.T.Helper()
-	if _, err := e.St.AssignGroupLicenses(e.Ctx, admin, e.Tenant.ID, g.GUID, reqs, nil); err != nil {
+	if _, err := e.St.AssignGroupLicenses(e.Ctx, admin, e.Tenant.ID, g.GUID, reqs, nil, false); err != nil {
 		e.T.Fatal(err)
 	}
 }
