@@ -81,6 +81,9 @@ type ProductRules struct {
 	// AllowedUsageLocations lists the countries where the product may be used;
 	// empty means everywhere.
 	AllowedUsageLocations []string `json:"allowedUsageLocations,omitempty"`
+	// PlanDependencies maps a service plan id to the plan ids it needs: a
+	// grant that enables the plan must not disable any of them.
+	PlanDependencies map[string][]string `json:"planDependencies,omitempty"`
 }
 
 // ProductDefinition describes a product independent of any tenant: the

@@ -373,7 +373,7 @@ func TestReconcileMatchesModel(t *testing.T) {
 			"setSeats": func(rt *rapid.T) {
 				pi := rapid.IntRange(0, len(parts)-1).Draw(rt, "product")
 				n := rapid.IntRange(0, 5).Draw(rt, "seats")
-				if _, err := st.SetSeats(ctx, actor, ten.ID, products[pi].SkuID, n, false); err != nil {
+				if _, err := st.SetSeats(ctx, actor, ten.ID, products[pi].SkuID, n, true); err != nil {
 					rt.Fatal(err)
 				}
 				m.seats[pi] = n

@@ -163,89 +163,14 @@ func (s *Store) BulkAssignLicense(ctx context.Context, a allot.Actor, tenantID i
 			ids = append(ids, u.id)
 			idx = append(idx, i)
 		}
+		pc := *p
+		res.Product = &pc
 		if len(ids) > 0 {
-			b, err := tx.loadBatch(tenantID, ids, products)
+			consumed, err := tx.bulkAssign(a, tenantID, ids, p, disabled, req, func(k int) *BulkOutcome { return &res.Outcomes[idx[k]] })
 			if err != nil {
 				return err
 			}
-			env := b.env(tx)
-			// A direct assignment is synchronous: it does not queue.
-			env.WaitingOutside, env.Ahead = map[int64]int{}, map[int64][]int64{}
-			target := env.Products[p.ID]
-			target.ConsumedUnits += req.ReservedUnits
-			outs := make([]licensing.Outcome, len(b.inputs))
-			for k := range b.inputs {
-				o := &res.Outcomes[idx[k]]
-				in := b.inputs[k]
-				if via, ok := holds(in, p.ID, b.groupNames); ok {
-					o.Result, o.Via = BulkAlreadyLicensed, via
-					if via == "direct" {
-						o.Message = fmt.Sprintf("Already has %s, assigned directly.", p.SkuPartNumber)
-					} else {
-						o.Message = fmt.Sprintf("Already has %s through group '%s'.", p.SkuPartNumber, via)
-					}
-					continue
-				}
-				// The user's direct grants with this product added (or its
-				// plans replaced), then the group grants, as AssignUserLicenses does.
-				direct := map[int64]licensing.Grant{}
-				for _, g := range in.Grants {
-					if g.Source == allot.DirectSource {
-						direct[g.ProductID] = g
-					}
-				}
-				direct[p.ID] = licensing.Grant{Source: allot.DirectSource, ProductID: p.ID, DisabledPlans: disabled}
-				grants := make([]licensing.Grant, 0, len(in.Grants)+1)
-				for _, pid := range sortedIDs(direct) {
-					grants = append(grants, direct[pid])
-				}
-				for _, g := range in.Grants {
-					if g.Source != allot.DirectSource {
-						grants = append(grants, g)
-					}
-				}
-				in.Grants = grants
-				// Evaluate changes the products' consumption as it goes; a
-				// user who fails must leave no trace, so keep a copy.
-				saved := make(map[int64]int, len(env.Products))
-				for id, pr := range env.Products {
-					saved[id] = pr.ConsumedUnits
-				}
-				out := licensing.Evaluate(env.Env, in)
-				if env.seqErr != nil {
-					return env.seqErr
-				}
-				var failed *allot.LicenseState
-				for i := range out.Desired {
-					st := &out.Desired[i]
-					if st.Source == allot.DirectSource && st.ProductID == p.ID && st.State != allot.StateActive {
-						failed = st
-					}
-				}
-				if failed != nil {
-					for id, n := range saved {
-						env.Products[id].ConsumedUnits = n
-					}
-					o.Result, o.Code = BulkFailed, failed.Code
-					o.Message = licensing.Message(env.Env, failed.Code, target)
-					continue
-				}
-				o.Result = BulkLicensed
-				b.inputs[k] = in
-				outs[k] = out
-			}
-			if !req.DryRun {
-				if err := tx.apply(b, env, outs, a, &batchResult{}); err != nil {
-					return err
-				}
-			}
-			target.ConsumedUnits -= req.ReservedUnits
-			pc := *p
-			pc.ConsumedUnits = target.ConsumedUnits
-			res.Product = &pc
-		} else {
-			pc := *p
-			res.Product = &pc
+			res.Product.ConsumedUnits = consumed
 		}
 		// Later mentions of the same user share the first one's outcome.
 		for i := range res.Outcomes {
@@ -286,26 +211,6 @@ func findProduct(products []*allot.Product, ref string) *allot.Product {
 		}
 	}
 	return nil
-}
-
-// holds tells whether the user holds the product now and through what.
-func holds(in licensing.UserInput, productID int64, groupNames map[int64]string) (string, bool) {
-	via := ""
-	for _, st := range in.Current {
-		if st.ProductID != productID || st.State != allot.StateActive {
-			continue
-		}
-		if st.Source == allot.DirectSource {
-			return "direct", true
-		}
-		if via == "" {
-			via = groupNames[st.Source]
-			if via == "" {
-				via = fmt.Sprintf("group %d", st.Source)
-			}
-		}
-	}
-	return via, via != ""
 }
 
 type userKey struct {
@@ -584,4 +489,40 @@ func (s *Store) CreateUsersBulk(ctx context.Context, a allot.Actor, tenantID int
 		}
 		return tx.auditMany(tenantID, audits)
 	})
+}
+
+// bulkAssign decides a bulk assignment of product p to users (licensing.
+// AssignBulk), fills each user's outcome and applies the plan unless it is a
+// dry run. It returns the product's consumed units afterwards.
+func (t *tx) bulkAssign(a allot.Actor, tenantID int64, ids []int64, p *allot.Product, disabled []string, req BulkAssignRequest, outcome func(k int) *BulkOutcome) (int, error) {
+	products, err := t.products(tenantID)
+	if err != nil {
+		return 0, err
+	}
+	b, err := t.loadBatch(tenantID, ids, products, lockRows)
+	if err != nil {
+		return 0, err
+	}
+	if err := t.prepare(b, false); err != nil {
+		return 0, err
+	}
+	plan, results := licensing.AssignBulk(b.snap, p.ID, disabled, req.ReservedUnits)
+	for k, r := range results {
+		o := outcome(k)
+		switch {
+		case r.Via == "direct":
+			o.Result, o.Via, o.Message = BulkAlreadyLicensed, r.Via, fmt.Sprintf("Already has %s, assigned directly.", p.SkuPartNumber)
+		case r.Via != "":
+			o.Result, o.Via, o.Message = BulkAlreadyLicensed, r.Via, fmt.Sprintf("Already has %s through group '%s'.", p.SkuPartNumber, r.Via)
+		case r.Code != "":
+			o.Result, o.Code, o.Message = BulkFailed, r.Code, r.Message
+		default:
+			o.Result = BulkLicensed
+		}
+	}
+	consumed := b.cat.Product(p.ID).ConsumedUnits + plan.Consumed[p.ID]
+	if req.DryRun {
+		return consumed, nil
+	}
+	return consumed, t.apply(b, plan, a, &batchResult{})
 }

@@ -23,6 +23,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"allot"
+	"allot/licensing"
 )
 
 //go:embed migrations
@@ -66,6 +67,9 @@ type Store struct {
 
 	// defs caches decoded product definitions by their stored text.
 	defs sync.Map
+
+	// fail holds the crash hooks a test asked for (failpoint.go).
+	fail failpoints
 
 	// wq feeds SQLite's writer goroutine (groupcommit.go); wdone closes when
 	// it has stopped.
@@ -151,7 +155,8 @@ func (s *Store) cachedStmt(ctx context.Context, cache map[string]*sql.Stmt, q st
 }
 
 func newStore(e Engine, w, r *sql.DB, opts []Option) *Store {
-	s := &Store{engine: e, w: w, r: r, log: slog.Default(), qcache: map[string]string{}, notify: make(chan struct{})}
+	s := &Store{engine: e, w: w, r: r, log: slog.Default(), qcache: map[string]string{}, notify: make(chan struct{}),
+		fail: parseFailpoints(os.Getenv("ALLOT_FAILPOINTS"))}
 	for _, o := range opts {
 		o(s)
 	}
@@ -265,9 +270,12 @@ type tx struct {
 	// woke records that marks were written, so workers are woken after commit.
 	woke bool
 	now  int64
-	// onApply, when set (by a preview), sees every evaluated user's states
-	// before and after.
-	onApply func(users []int64, cur, des [][]allot.LicenseState)
+	// onApply, when set (by a preview), sees every plan before it is applied.
+	onApply func(b *batch, plan *licensing.Plan)
+	// removed records the (source, product) grants this transaction took
+	// away on purpose (product 0: all of the source's), so that losses
+	// through them count as explicit.
+	removed map[[2]int64]bool
 	// stmts caches prepared multi-row statements for the transaction.
 	stmts map[string]*sql.Stmt
 	// release ends the transaction's hold on the write connection.
@@ -360,7 +368,7 @@ func (s *Store) write(ctx context.Context, fn func(t *tx) error) error {
 		} else {
 			t.rollback()
 		}
-		if attempt < 20 && s.retryable(err) {
+		if attempt < 20 && (s.retryable(err) || errors.Is(err, errTxRetry)) {
 			time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
 			continue
 		}
@@ -371,7 +379,7 @@ func (s *Store) write(ctx context.Context, fn func(t *tx) error) error {
 func (s *Store) begin(ctx context.Context) (*tx, error) {
 	var opts *sql.TxOptions
 	if s.engine == Postgres {
-		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead}
+		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 	}
 	if s.wconn != nil {
 		s.wmu.Lock()

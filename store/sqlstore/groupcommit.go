@@ -102,7 +102,7 @@ func (s *Store) runGroup(group []*writeReq) {
 			results[i] = err
 			continue
 		}
-		t.ctx, t.woke, t.onApply = r.ctx, false, nil
+		t.ctx, t.woke, t.onApply, t.removed = r.ctx, false, nil, nil
 		if shared {
 			if _, err := sqltx.ExecContext(context.Background(), `SAVEPOINT w`); err != nil {
 				results[i] = err

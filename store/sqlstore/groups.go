@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
@@ -169,12 +170,12 @@ func (s *Store) DeleteGroup(ctx context.Context, a allot.Actor, tenantID int64, 
 		// recomputed.
 		// Its members lose whatever it (or, through it, a parent) granted:
 		// mark each of them, since the group and its memberships go now.
-		var users []int64
-		if err := s.expand(tx.ctx, tx.tx, g.ID, func(typ int, id int64) {
-			if typ == 0 {
-				users = append(users, id)
-			}
-		}); err != nil {
+		users, err := tx.groupUsers(g.ID)
+		if err != nil {
+			return err
+		}
+		parents, err := tx.ancestors(tenantID, g.ID)
+		if err != nil {
 			return err
 		}
 		if err := tx.markUsers(tenantID, users); err != nil {
@@ -186,6 +187,19 @@ func (s *Store) DeleteGroup(ctx context.Context, a allot.Actor, tenantID int64, 
 			`DELETE FROM dir_groups WHERE id = ?`,
 		} {
 			if _, err := tx.exec(q, g.ID); err != nil {
+				return err
+			}
+		}
+		// Members lose what licensed groups around this one granted through
+		// it: a side effect that needs confirm (rule 11).
+		if licensed, err := tx.licensedAmong(parents); err != nil {
+			return err
+		} else if len(licensed) > 0 && !confirm {
+			products, err := tx.products(tenantID)
+			if err != nil {
+				return err
+			}
+			if err := tx.checkUsersLoss(tenantID, users, products, fmt.Sprintf("Deleting group '%s'", g.DisplayName)); err != nil {
 				return err
 			}
 		}
@@ -338,6 +352,15 @@ func (s *Store) RemoveMember(ctx context.Context, a allot.Actor, tenantID int64,
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return allot.Errorf(allot.ENotFound, "'%s' is not a direct member of group '%s'.", memberRef, g.DisplayName)
+		}
+		// What the member had through this group (and the groups around it)
+		// goes on purpose.
+		parents, err := tx.ancestors(tenantID, g.ID)
+		if err != nil {
+			return err
+		}
+		for _, src := range append(parents, g.ID) {
+			tx.remove(src, 0)
 		}
 		if err := tx.markMembershipChange(tenantID, g.ID, typ, mid); err != nil {
 			return err

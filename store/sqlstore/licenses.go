@@ -92,15 +92,6 @@ func (s *Store) AssignUserLicenses(ctx context.Context, a allot.Actor, tenantID 
 			return err
 		}
 		user = u
-		if tx.s.engine == Postgres {
-			// Concurrent assignments to one user take turns: each checks the
-			// user's other products (exclusions, prerequisites), which the
-			// other may be changing (write skew under repeatable read).
-			// Updating the user's row makes the later one retry.
-			if _, err := tx.exec(`UPDATE users SET id = id WHERE id = ?`, u.ID); err != nil {
-				return err
-			}
-		}
 		products, err := tx.products(tenantID)
 		if err != nil {
 			return err
@@ -109,84 +100,26 @@ func (s *Store) AssignUserLicenses(ctx context.Context, a allot.Actor, tenantID 
 		if err != nil {
 			return err
 		}
-		b, err := tx.loadBatch(tenantID, []int64{u.ID}, products)
+		b, err := tx.loadBatch(tenantID, []int64{u.ID}, products, lockRows)
 		if err != nil {
 			return err
 		}
-		in := b.inputs[0]
-		direct := map[int64]licensing.Grant{}
-		for _, g := range in.Grants {
-			if g.Source == allot.DirectSource {
-				direct[g.ProductID] = g
-			}
-		}
-		for _, id := range remove {
-			p := bySku[id]
-			if _, ok := direct[p.ID]; ok {
-				delete(direct, p.ID)
-				continue
-			}
-			for _, g := range in.Grants {
-				if g.ProductID == p.ID {
-					name := b.groupNames[g.Source]
-					return allot.Errorf(allot.EInheritedLicense, "%s is assigned to this user by group '%s'; remove the user from that group or remove the license from the group.", p.SkuPartNumber, name)
-				}
-			}
-			return allot.Errorf(allot.EInvalid, "User does not have a direct assignment of %s to remove.", p.SkuPartNumber)
-		}
-		added := map[int64]bool{}
-		for _, r := range add {
-			p := bySku[r.SkuID]
-			direct[p.ID] = licensing.Grant{Source: allot.DirectSource, ProductID: p.ID, DisabledPlans: r.DisabledPlans}
-			added[p.ID] = true
-		}
-		grants := make([]licensing.Grant, 0, len(in.Grants)+len(add))
-		for _, pid := range sortedIDs(direct) {
-			grants = append(grants, direct[pid])
-		}
-		for _, g := range in.Grants {
-			if g.Source != allot.DirectSource {
-				grants = append(grants, g)
-			}
-		}
-		in.Grants = grants
-		b.inputs[0] = in
-		env := b.env(tx)
-		// A direct assignment is synchronous: it does not queue.
-		env.WaitingOutside, env.Ahead = map[int64]int{}, map[int64][]int64{}
-		out := licensing.Evaluate(env.Env, in)
-		if env.seqErr != nil {
-			return env.seqErr
-		}
-		for _, st := range out.Desired {
-			if st.Source == allot.DirectSource && added[st.ProductID] && st.State != allot.StateActive {
-				p := env.Products[st.ProductID]
-				p.ConsumedUnits = b.consumed[p.ID]
-				return &allot.Error{Code: st.Code, Message: licensing.Message(env.Env, st.Code, p)}
-			}
-		}
-		// Removing a product must not silently take away another one the
-		// user keeps: a removal that leaves an active product without its
-		// prerequisite is refused, as Graph refuses it.
-		if len(remove) > 0 {
-			type k struct{ src, pid int64 }
-			was := map[k]bool{}
-			for _, st := range in.Current {
-				was[k{st.Source, st.ProductID}] = st.State == allot.StateActive
-			}
-			for _, st := range out.Desired {
-				if st.State != allot.StateActive && st.Code == allot.EPrerequisiteMissing && was[k{st.Source, st.ProductID}] {
-					p := env.Products[st.ProductID]
-					return allot.Errorf(allot.EPrerequisiteMissing, "The removal would leave %s without a prerequisite: %s Remove %s in the same call, or keep its prerequisite.",
-						p.SkuPartNumber, licensing.Message(env.Env, st.Code, p), p.SkuPartNumber)
-				}
-			}
-		}
-		res := &batchResult{}
-		if err := tx.apply(b, env, []licensing.Outcome{out}, a, res); err != nil {
+		if err := tx.prepare(b, false); err != nil {
 			return err
 		}
-		return nil
+		var c licensing.DirectChange
+		for _, r := range add {
+			c.Add = append(c.Add, licensing.Grant{ProductID: bySku[r.SkuID].ID, DisabledPlans: r.DisabledPlans})
+		}
+		for _, id := range remove {
+			c.Remove = append(c.Remove, bySku[id].ID)
+			tx.remove(allot.DirectSource, bySku[id].ID)
+		}
+		plan, err := licensing.AssignDirect(b.snap, c)
+		if err != nil {
+			return err
+		}
+		return tx.apply(b, plan, a, &batchResult{})
 	})
 	if err != nil {
 		return nil, err
@@ -235,6 +168,7 @@ func (s *Store) AssignGroupLicenses(ctx context.Context, a allot.Actor, tenantID
 				return allot.Errorf(allot.EInvalid, "Group '%s' does not assign %s, so it cannot be removed.", g.DisplayName, p.SkuPartNumber)
 			}
 			changes = append(changes, allot.Change{Property: "AssignedLicense", Old: p.SkuPartNumber})
+			tx.remove(g.ID, p.ID)
 		}
 		for _, r := range add {
 			p := bySku[r.SkuID]
@@ -244,6 +178,11 @@ func (s *Store) AssignGroupLicenses(ctx context.Context, a allot.Actor, tenantID
 				return err
 			}
 			changes = append(changes, allot.Change{Property: "AssignedLicense", New: fmt.Sprintf("[SkuName=%s, DisabledPlans=[%s]]", p.SkuPartNumber, planNames(p, r.DisabledPlans))})
+		}
+		if len(remove) > 0 && !confirm {
+			if err := tx.checkGroupLoss(tenantID, g, products, fmt.Sprintf("Removing products from group '%s'", g.DisplayName)); err != nil {
+				return err
+			}
 		}
 		if err := tx.markGroups(tenantID, []int64{g.ID}); err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"allot"
+	"allot/licensing"
 	"allot/store"
 )
 
@@ -24,18 +25,20 @@ func (s *Store) Preview(ctx context.Context, tenantID int64, change func(ctx con
 	if err := t.queryRow(`SELECT COALESCE(MAX(seq), 0) FROM marks`).Scan(&last); err != nil {
 		return nil, err
 	}
-	// Current states of every user the change touches, before the change.
+	// The states of every user the change's plans touch: before the first
+	// plan and after the last.
 	before := map[int64][]allot.LicenseState{}
 	after := map[int64][]allot.LicenseState{}
 	var order []int64
-	var direct []int64
-	t.onApply = func(users []int64, cur, des [][]allot.LicenseState) {
-		for i, u := range users {
-			if _, ok := before[u]; !ok {
-				before[u] = cur[i]
-				order = append(order, u)
+	var cat *licensing.Catalog
+	t.onApply = func(b *batch, plan *licensing.Plan) {
+		cat = b.cat
+		for _, up := range plan.Users {
+			if _, ok := before[up.UserID]; !ok {
+				before[up.UserID] = up.Before
+				order = append(order, up.UserID)
 			}
-			after[u] = des[i]
+			after[up.UserID] = up.After
 		}
 	}
 	pctx := context.WithValue(ctx, txCtxKey{}, t)
@@ -43,7 +46,6 @@ func (s *Store) Preview(ctx context.Context, tenantID int64, change func(ctx con
 	if err := change(pctx); err != nil {
 		return nil, err
 	}
-	_ = direct
 	// Follow the marks the change wrote, and the marks that follow from
 	// them (freed seats go to waiters), as the reconciler would.
 	for round := 0; round < 100; round++ {
@@ -92,7 +94,7 @@ func (s *Store) Preview(ctx context.Context, tenantID int64, change func(ctx con
 		}
 		res := &batchResult{}
 		for start := 0; start < len(users); start += 25000 {
-			if _, _, err := t.reconcile(tenantID, users[start:min(start+25000, len(users))], res); err != nil {
+			if err := t.reconcile(tenantID, users[start:min(start+25000, len(users))], res); err != nil {
 				return nil, err
 			}
 		}
@@ -101,7 +103,101 @@ func (s *Store) Preview(ctx context.Context, tenantID int64, change func(ctx con
 	if err != nil {
 		return nil, err
 	}
-	return summarize(t, products, order, before, after)
+	pv, err := summarize(t, products, order, before, after)
+	if err != nil {
+		return nil, err
+	}
+	if cat == nil {
+		cat = licensing.NewCatalog(products)
+	}
+	return pv, t.previewLosses(pv, cat, order, before, after)
+}
+
+// previewLosses lists every license the change takes away, side effects
+// first, with names and reasons, and puts them first in the summary.
+func (t *tx) previewLosses(pv *store.Preview, cat *licensing.Catalog, order []int64, before, after map[int64][]allot.LicenseState) error {
+	plan := &licensing.Plan{}
+	for _, u := range order {
+		up := licensing.UserPlan{UserID: u, Before: before[u], After: after[u]}
+		hb, ha := holding(before[u]), holding(after[u])
+		for _, pid := range sortedIDs(hb) {
+			if !ha[pid] {
+				up.Lost = append(up.Lost, pid)
+			}
+		}
+		plan.Users = append(plan.Users, up)
+	}
+	ls := plan.Losses(func(user, product int64) bool { return licensing.LostThrough(before[user], product, t.removed) })
+	sort.SliceStable(ls, func(i, j int) bool { return !ls[i].Explicit && ls[j].Explicit })
+	pv.LossCount = len(ls)
+	pv.ConfirmationRequired = len(licensing.SideEffects(ls)) > 0
+	ls = ls[:min(len(ls), store.MaxPreviewLosses)]
+	if err := t.nameLosses(cat, ls); err != nil {
+		return err
+	}
+	pv.Losses = make([]store.PreviewLoss, 0, len(ls))
+	for _, l := range ls {
+		pl := store.PreviewLoss{UserID: l.UserGUID, UserPrincipalName: l.UserPrincipalName, SkuID: l.SkuID, SkuPartNumber: l.SkuPartNumber,
+			Reason: string(l.Reason), Explicit: l.Explicit}
+		if p := cat.Product(l.ProductID); p != nil {
+			pl.ProductName = p.DisplayName
+			pl.Message = lossMessage(cat, l, p)
+		}
+		pv.Losses = append(pv.Losses, pl)
+	}
+	if pv.LossCount > 0 {
+		head := fmt.Sprintf("%d licenses would be taken away from %s", pv.LossCount, people(distinctUsers(ls)))
+		if pv.ConfirmationRequired {
+			head += " (needs confirmLicenseLoss)"
+		}
+		pv.Summary = head + ". " + pv.Summary
+	}
+	return t.displayNames(pv)
+}
+
+func distinctUsers(ls []allot.Loss) int {
+	seen := map[int64]bool{}
+	for _, l := range ls {
+		seen[l.UserID] = true
+	}
+	return len(seen)
+}
+
+// lossMessage says in words why a user loses a product.
+func lossMessage(cat *licensing.Catalog, l allot.Loss, p *allot.Product) string {
+	if l.Reason == allot.LossReasonRemoved {
+		return fmt.Sprintf("%s would be removed: no assignment grants it any more.", p.DisplayName)
+	}
+	return licensing.Message(cat, l.Reason, p)
+}
+
+// displayNames fills in the losers' display names.
+func (t *tx) displayNames(pv *store.Preview) error {
+	for start := 0; start < len(pv.Losses); start += 500 {
+		chunk := pv.Losses[start:min(start+500, len(pv.Losses))]
+		args := make([]any, len(chunk))
+		for i, l := range chunk {
+			args[i] = l.UserID
+		}
+		rows, err := t.query(`SELECT guid, display_name FROM users WHERE guid IN (`+placeholders(len(chunk))+`)`, args...)
+		if err != nil {
+			return err
+		}
+		names := map[string]string{}
+		for rows.Next() {
+			var g, n string
+			if err := rows.Scan(&g, &n); err != nil {
+				rows.Close()
+				return err
+			}
+			names[g] = n
+		}
+		rows.Close()
+		for i := range chunk {
+			chunk[i].DisplayName = names[chunk[i].UserID]
+		}
+	}
+	return nil
 }
 
 func summarize(t *tx, products []*allot.Product, order []int64, before, after map[int64][]allot.LicenseState) (*store.Preview, error) {

@@ -213,8 +213,9 @@ func (t *tx) products(tenantID int64) ([]*allot.Product, error) {
 }
 
 // SetSeats changes the number of enabled seats of a product. Below the
-// number in use, the newest assignments go to CountViolation (rule 9); more
-// seats license waiting users automatically (rule 4).
+// number in use, the newest assignments go to CountViolation (rule 9) — a
+// loss that needs confirm (rule 11); more seats license waiting users
+// automatically (rule 4).
 func (s *Store) SetSeats(ctx context.Context, a allot.Actor, tenantID int64, ref string, enabled int, confirm bool) (*allot.Product, error) {
 	if enabled < 0 || enabled > 10_000_000 {
 		return nil, allot.Errorf(allot.EInvalid, "enabledUnits must be between 0 and 10000000.")
@@ -233,15 +234,29 @@ func (s *Store) SetSeats(ctx context.Context, a allot.Actor, tenantID int64, ref
 		if p.EnabledUnits == enabled {
 			return nil
 		}
-		if _, err := tx.exec(`UPDATE products SET enabled_units = ? WHERE id = ?`, enabled, p.ID); err != nil {
+		// The new limit applies at once to every transaction that takes a
+		// seat (their guarded update waits for this row); the count in use
+		// read under it is exact.
+		var consumed int
+		if err := tx.queryRow(`UPDATE products SET enabled_units = ? WHERE id = ? RETURNING consumed_units`, enabled, p.ID).Scan(&consumed); err != nil {
 			return err
 		}
 		if err := tx.audit(tenantID, a, allot.AuditEvent{Category: "Subscription", Activity: allot.ActUpdateProduct, TargetKind: "Product",
 			TargetID: p.SkuID, TargetName: p.SkuPartNumber, Changes: []allot.Change{{Property: "enabledUnits", Old: fmt.Sprint(p.EnabledUnits), New: fmt.Sprint(enabled)}}}); err != nil {
 			return err
 		}
-		if excess := p.ConsumedUnits - enabled; excess > 0 {
-			return tx.revokeNewest(tenantID, p, excess)
+		if excess := consumed - enabled; excess > 0 {
+			if err := tx.reduceSeats(a, tenantID, p, enabled, excess, confirm); err != nil {
+				return err
+			}
+			// A holder may have changed between choosing and locking it.
+			if err := tx.queryRow(`SELECT consumed_units FROM products WHERE id = ?`, p.ID).Scan(&consumed); err != nil {
+				return err
+			}
+			if consumed > enabled {
+				return errTxRetry
+			}
+			return nil
 		}
 		return tx.markWaiters(tenantID, []int64{p.ID})
 	})
@@ -251,106 +266,59 @@ func (s *Store) SetSeats(ctx context.Context, a allot.Actor, tenantID int64, ref
 	return s.productByID(ctx, id)
 }
 
-// revokeNewest moves the newest n holders of product p to CountViolation.
-func (t *tx) revokeNewest(tenantID int64, p *allot.Product, n int) error {
-	rows, err := t.query(`SELECT user_id, MIN(seq) AS first FROM license_states WHERE product_id = ? AND state = 'Active'
-		GROUP BY user_id ORDER BY first DESC, user_id DESC LIMIT ?`, p.ID, n)
+// reduceSeats takes excess seats of p back from its newest holders
+// (licensing.ReduceSeats) unless that needs a confirmation it lacks.
+func (t *tx) reduceSeats(a allot.Actor, tenantID int64, p *allot.Product, enabled, excess int, confirm bool) error {
+	holders, err := t.holders(p.ID)
 	if err != nil {
 		return err
 	}
-	var users []int64
-	for rows.Next() {
-		var u, first int64
-		if err := rows.Scan(&u, &first); err != nil {
-			rows.Close()
-			return err
-		}
-		users = append(users, u)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	seq, err := t.nextSeqs(len(users))
+	victims := licensing.NewestHolders(holders, excess)
+	products, err := t.products(tenantID)
 	if err != nil {
 		return err
 	}
-	first := seq - int64(len(users)) + 1
-	names, err := t.userNames(users)
+	b, err := t.loadBatch(tenantID, victims, products, lockRows)
 	if err != nil {
 		return err
 	}
-	// A preview sees the revoked users' states before and after.
-	var before *batch
-	if t.onApply != nil && len(users) > 0 {
-		ps, err := t.products(tenantID)
-		if err != nil {
-			return err
-		}
-		if before, err = t.loadBatch(tenantID, users, ps); err != nil {
-			return err
-		}
-		defer func() {
-			after, err := t.loadBatch(tenantID, users, ps)
-			if err != nil {
-				return
-			}
-			cur := make([][]allot.LicenseState, len(users))
-			des := make([][]allot.LicenseState, len(users))
-			for i := range users {
-				cur[i], des[i] = before.inputs[i].Current, after.inputs[i].Current
-			}
-			t.onApply(users, cur, des)
-		}()
-	}
-	// The groups that granted these seats now have members with errors.
-	for _, chunk := range chunksOf(users, 500) {
-		rows, err := t.query(`SELECT source_id, COUNT(*) FROM license_states WHERE product_id = ? AND source_id <> 0 AND state = 'Active'
-			AND user_id IN (`+placeholders(len(chunk))+`) GROUP BY source_id`, append([]any{p.ID}, idArgs(chunk)...)...)
-		if err != nil {
-			return err
-		}
-		counts := map[int64]int{}
-		for rows.Next() {
-			var g int64
-			var n int
-			if err := rows.Scan(&g, &n); err != nil {
-				rows.Close()
-				return err
-			}
-			counts[g] = n
-		}
-		rows.Close()
-		for _, g := range sortedIDs(counts) {
-			if _, err := t.exec(`UPDATE dir_groups SET error_count = error_count + ? WHERE id = ?`, counts[g], g); err != nil {
-				return err
-			}
-		}
-	}
-	var audits []auditRow
-	for i, u := range users {
-		// The earlier a user got the seat, the earlier it gets one back.
-		if _, err := t.exec(`UPDATE license_states SET state = 'Error', code = ?, seq = ?, updated_at = ? WHERE user_id = ? AND product_id = ?`,
-			string(allot.ESeatsReduced), first+int64(len(users)-1-i), t.now, u, p.ID); err != nil {
-			return err
-		}
-		audits = append(audits, auditRow{allot.SystemActor, allot.AuditEvent{Activity: allot.ActChangeUserLicense, TargetKind: "User",
-			TargetID: names[u][0], TargetName: names[u][1], Result: "failure", ResultReason: string(allot.ESeatsReduced),
-			Changes: []allot.Change{{Property: "AssignedLicense", Old: p.SkuPartNumber, New: ""}}}})
-	}
-	if _, err := t.exec(`UPDATE products SET consumed_units = consumed_units - ?, waiting_units = waiting_units + ? WHERE id = ?`, len(users), len(users), p.ID); err != nil {
+	if err := t.prepare(b, true); err != nil {
 		return err
 	}
-	if err := t.audit(tenantID, allot.SystemActor, allot.AuditEvent{Category: "Subscription", Activity: allot.ActSeatsBelowConsumed,
+	plan := licensing.ReduceSeats(b.snap, p.ID, enabled)
+	losses, err := t.losses(b, plan)
+	if err != nil {
+		return err
+	}
+	if !confirm {
+		if err := refuseLoss(losses, fmt.Sprintf("Reducing %s to %d seats (%d in use)", p.SkuPartNumber, enabled, enabled+excess)); err != nil {
+			return err
+		}
+	}
+	if err := t.apply(b, plan, allot.SystemActor, &batchResult{}); err != nil {
+		return err
+	}
+	return t.audit(tenantID, a, allot.AuditEvent{Category: "Subscription", Activity: allot.ActSeatsBelowConsumed,
 		TargetKind: "Product", TargetID: p.SkuID, TargetName: p.SkuPartNumber, Result: "success",
-		Changes: []allot.Change{{Property: "usersWaiting", New: fmt.Sprint(len(users))}}}); err != nil {
-		return err
+		Changes: []allot.Change{{Property: "usersWaiting", New: fmt.Sprint(len(victims))}}})
+}
+
+// holders returns every user who holds product pid, since when.
+func (t *tx) holders(pid int64) ([]licensing.Holder, error) {
+	rows, err := t.query(`SELECT user_id, MIN(seq) FROM license_states WHERE product_id = ? AND state = 'Active' GROUP BY user_id`, pid)
+	if err != nil {
+		return nil, err
 	}
-	if err := t.auditMany(tenantID, audits); err != nil {
-		return err
+	defer rows.Close()
+	var out []licensing.Holder
+	for rows.Next() {
+		var h licensing.Holder
+		if err := rows.Scan(&h.UserID, &h.Since); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
 	}
-	// Other products of the same groups follow (rule 5).
-	return t.markUsers(tenantID, users)
+	return out, rows.Err()
 }
 
 func (t *tx) userNames(ids []int64) (map[int64][2]string, error) {

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"allot"
+	"allot/licensing"
 	"allot/store"
 )
 
@@ -328,29 +329,19 @@ func (s *Store) DeleteUser(ctx context.Context, a allot.Actor, tenantID int64, r
 		if err != nil {
 			return err
 		}
-		b, err := tx.loadBatch(tenantID, []int64{u.ID}, products)
+		b, err := tx.loadBatch(tenantID, []int64{u.ID}, products, lockRows)
 		if err != nil {
 			return err
 		}
-		cur := b.inputs[0].Current
-		held := heldOf(cur)
-		waiting, errs := map[int64]int{}, map[int64]int{}
-		countChange(cur, nil, waiting, waitingFor)
-		countChange(cur, nil, errs, groupError)
-		for _, pid := range sortedIDs(waiting) {
-			if _, err := tx.exec(`UPDATE products SET waiting_units = waiting_units + ? WHERE id = ?`, waiting[pid], pid); err != nil {
-				return err
-			}
+		if err := tx.prepare(b, false); err != nil {
+			return err
 		}
-		for _, pid := range held {
-			if _, err := tx.exec(`UPDATE products SET consumed_units = consumed_units - 1 WHERE id = ?`, pid); err != nil {
-				return err
-			}
-		}
-		for _, g := range sortedIDs(errs) {
-			if _, err := tx.exec(`UPDATE dir_groups SET error_count = error_count + ? WHERE id = ?`, errs[g], g); err != nil {
-				return err
-			}
+		// Without sources the user would hold nothing: the plan's counters
+		// are what the user gives back; the states go with the user.
+		b.snap.Users[0].Grants = nil
+		held, err := tx.applyCounters(licensing.Recompute(b.snap))
+		if err != nil {
+			return err
 		}
 		for _, q := range []string{
 			`DELETE FROM license_states WHERE user_id = ?`,

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -332,7 +333,19 @@ func testRules(t *testing.T, open Opener) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := e.St.SetSeats(e.Ctx, admin, e.Tenant.ID, "SPE_E3", 3, false); err != nil {
+		// Without confirmation the reduction is refused and changes nothing
+		// (rule 11); the refusal names who would lose what.
+		_, err := e.St.SetSeats(e.Ctx, admin, e.Tenant.ID, "SPE_E3", 3, false)
+		eq(t, "unconfirmed reduction refused", allot.ErrorCode(err), allot.ELicenseLoss)
+		var le *allot.LossError
+		if !errors.As(err, &le) {
+			t.Fatalf("refusal without the losses: %v", err)
+		}
+		eq(t, "refusal lists the two newest", len(le.Losses), 2)
+		eq(t, "refusal names the newest holder", le.Losses[len(le.Losses)-1].UserGUID == us[4].GUID || le.Losses[0].UserGUID == us[4].GUID, true)
+		c0, en0 := e.Consumed("SPE_E3")
+		eq(t, "refused: nothing changed", [2]int{c0, en0}, [2]int{5, 5})
+		if _, err := e.St.SetSeats(e.Ctx, admin, e.Tenant.ID, "SPE_E3", 3, true); err != nil {
 			t.Fatal(err)
 		}
 		for i, u := range us {
@@ -407,13 +420,15 @@ func testRules(t *testing.T, open Opener) {
 		}
 		eq(t, "more seats would license", pv.Products[0].Gain, 2)
 		pv, err = e.St.Preview(e.Ctx, e.Tenant.ID, func(ctx context.Context) error {
-			_, err := e.St.SetSeats(ctx, admin, e.Tenant.ID, "SPE_E3", 4, false)
+			_, err := e.St.SetSeats(ctx, admin, e.Tenant.ID, "SPE_E3", 4, true)
 			return err
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		eq(t, "fewer seats: newest lose", pv.Products[0].Lose, 2)
+		eq(t, "fewer seats: the preview lists both losses", pv.LossCount, 2)
+		eq(t, "fewer seats: a side effect that needs confirmation", pv.ConfirmationRequired, true)
 		eq(t, "fewer seats: they wait", pv.Products[0].FailByCode[string(allot.ESeatsReduced)], 2)
 		pv, err = e.St.Preview(e.Ctx, e.Tenant.ID, func(ctx context.Context) error {
 			return e.St.RemoveMember(ctx, admin, e.Tenant.ID, g.GUID, us[0].GUID)

@@ -1,0 +1,59 @@
+package licensing
+
+import "allot"
+
+// Losses lists every product a user of the plan would lose, with the
+// reason. explicit tells, for a user and product, whether the change names
+// it (so losing it is the point of the change); nil means nothing is explicit.
+func (p *Plan) Losses(explicit func(user, product int64) bool) []allot.Loss {
+	var out []allot.Loss
+	for _, u := range p.Users {
+		for _, pid := range u.Lost {
+			l := allot.Loss{UserID: u.UserID, ProductID: pid, Reason: lossReason(u, pid)}
+			l.Explicit = explicit != nil && explicit(u.UserID, pid)
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// SideEffects returns the losses that are not explicit: the ones a change
+// may only cause when the request confirms them (rule 11).
+func SideEffects(losses []allot.Loss) []allot.Loss {
+	var out []allot.Loss
+	for _, l := range losses {
+		if !l.Explicit {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// lossReason says why a user loses product pid: the code of its state
+// afterwards (the specific one over otherProductInGroupFailed), or
+// "removed" when no source grants it any more.
+func lossReason(u UserPlan, pid int64) allot.Code {
+	var code allot.Code
+	for _, st := range u.After {
+		if st.ProductID == pid && st.Code != "" && (code == "" || code == allot.EOtherProductFailed) {
+			code = st.Code
+		}
+	}
+	if code == "" {
+		return allot.LossReasonRemoved
+	}
+	return code
+}
+
+// LostThrough tells whether a user's loss of product pid comes from taking
+// away one of the sources in removed: some source in removed granted it
+// actively before. removed holds (source, product) pairs; product 0 stands
+// for every product of the source.
+func LostThrough(before []allot.LicenseState, pid int64, removed map[[2]int64]bool) bool {
+	for _, st := range before {
+		if st.ProductID == pid && st.State == allot.StateActive && (removed[[2]int64{st.Source, pid}] || removed[[2]int64{st.Source, 0}]) {
+			return true
+		}
+	}
+	return false
+}
