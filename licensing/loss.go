@@ -49,7 +49,7 @@ func lossReason(u UserPlan, pid int64) allot.Code {
 // away one of the sources in removed: some source in removed granted it
 // actively before. removed holds (source, product) pairs; product 0 stands
 // for every product of the source.
-func LostThrough(before []allot.LicenseState, pid int64, removed map[[2]int64]bool) bool {
+func LostThrough(before []allot.LicenseState, pid int64, removed Removed) bool {
 	for _, st := range before {
 		if st.ProductID == pid && st.State == allot.StateActive && (removed[[2]int64{st.Source, pid}] || removed[[2]int64{st.Source, 0}]) {
 			return true
@@ -57,3 +57,27 @@ func LostThrough(before []allot.LicenseState, pid int64, removed map[[2]int64]bo
 	}
 	return false
 }
+
+// Removed is the set of grants a change takes away on purpose, as (source,
+// product) pairs; product 0 stands for every product of the source.
+type Removed map[[2]int64]bool
+
+// Unconfirmed returns the losses of a plan that the change does not
+// explain by what it removed on purpose: the ones that need confirmation
+// (rule 11). An empty answer means the change may go ahead as it is.
+func (p *Plan) Unconfirmed(removed Removed) []allot.Loss {
+	return SideEffects(p.Losses(p.through(removed)))
+}
+
+// through returns the explicit test of Losses for a set of removed grants.
+func (p *Plan) through(removed Removed) func(user, product int64) bool {
+	before := make(map[int64][]allot.LicenseState, len(p.Users))
+	for _, up := range p.Users {
+		before[up.UserID] = up.Before
+	}
+	return func(user, product int64) bool { return LostThrough(before[user], product, removed) }
+}
+
+// ExplicitLosses returns every loss of the plan, each marked explicit when
+// removed explains it.
+func (p *Plan) ExplicitLosses(removed Removed) []allot.Loss { return p.Losses(p.through(removed)) }

@@ -275,7 +275,7 @@ type tx struct {
 	// removed records the (source, product) grants this transaction took
 	// away on purpose (product 0: all of the source's), so that losses
 	// through them count as explicit.
-	removed map[[2]int64]bool
+	removed licensing.Removed
 	// stmts caches prepared multi-row statements for the transaction.
 	stmts map[string]*sql.Stmt
 	// release ends the transaction's hold on the write connection.

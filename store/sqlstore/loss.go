@@ -13,7 +13,7 @@ import (
 // product) from source away on purpose: losses through it are explicit.
 func (t *tx) remove(source, product int64) {
 	if t.removed == nil {
-		t.removed = map[[2]int64]bool{}
+		t.removed = licensing.Removed{}
 	}
 	t.removed[[2]int64{source, product}] = true
 }
@@ -21,13 +21,7 @@ func (t *tx) remove(source, product int64) {
 // losses lists who a plan takes which product from, with names, and
 // whether the transaction's own removals explain each loss.
 func (t *tx) losses(b *batch, plan *licensing.Plan) ([]allot.Loss, error) {
-	before := make(map[int64][]allot.LicenseState, len(plan.Users))
-	for _, up := range plan.Users {
-		before[up.UserID] = up.Before
-	}
-	ls := plan.Losses(func(user, product int64) bool {
-		return licensing.LostThrough(before[user], product, t.removed)
-	})
+	ls := plan.ExplicitLosses(t.removed)
 	return ls, t.nameLosses(b.cat, ls)
 }
 

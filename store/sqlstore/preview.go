@@ -127,7 +127,7 @@ func (t *tx) previewLosses(pv *store.Preview, cat *licensing.Catalog, order []in
 		}
 		plan.Users = append(plan.Users, up)
 	}
-	ls := plan.Losses(func(user, product int64) bool { return licensing.LostThrough(before[user], product, t.removed) })
+	ls := plan.ExplicitLosses(t.removed)
 	sort.SliceStable(ls, func(i, j int) bool { return !ls[i].Explicit && ls[j].Explicit })
 	pv.LossCount = len(ls)
 	pv.ConfirmationRequired = len(licensing.SideEffects(ls)) > 0
