@@ -506,7 +506,15 @@ func (t *tx) bulkAssign(a allot.Actor, tenantID int64, ids []int64, p *allot.Pro
 	if err := t.prepare(b, false); err != nil {
 		return 0, err
 	}
-	plan, results := licensing.AssignBulk(b.snap, p.ID, disabled, req.ReservedUnits)
+	var results []licensing.BulkResult
+	plan, err := t.decide(b, func(s *licensing.Snapshot) (*licensing.Plan, error) {
+		var plan *licensing.Plan
+		plan, results = licensing.AssignBulk(s, p.ID, disabled, req.ReservedUnits)
+		return plan, nil
+	})
+	if err != nil {
+		return 0, err
+	}
 	for k, r := range results {
 		o := outcome(k)
 		switch {

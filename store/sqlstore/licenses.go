@@ -115,7 +115,7 @@ func (s *Store) AssignUserLicenses(ctx context.Context, a allot.Actor, tenantID 
 			c.Remove = append(c.Remove, bySku[id].ID)
 			tx.remove(allot.DirectSource, bySku[id].ID)
 		}
-		plan, err := licensing.AssignDirect(b.snap, c)
+		plan, err := tx.decide(b, func(s *licensing.Snapshot) (*licensing.Plan, error) { return licensing.AssignDirect(s, c) })
 		if err != nil {
 			return err
 		}

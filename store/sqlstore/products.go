@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -234,9 +235,16 @@ func (s *Store) SetSeats(ctx context.Context, a allot.Actor, tenantID int64, ref
 		if p.EnabledUnits == enabled {
 			return nil
 		}
-		// The new limit applies at once to every transaction that takes a
-		// seat (their guarded update waits for this row); the count in use
+		// Lock order (docs/design.md): the users who may lose a seat first,
+		// then the product row. The new limit then applies to every
+		// transaction that takes a seat (they lock the row), and the count
 		// read under it is exact.
+		var locked []int64
+		if excess := p.ConsumedUnits - enabled; excess > 0 {
+			if locked, err = tx.lockNewestHolders(p.ID, excess+excess/8+4); err != nil {
+				return err
+			}
+		}
 		var consumed int
 		if err := tx.queryRow(`UPDATE products SET enabled_units = ? WHERE id = ? RETURNING consumed_units`, enabled, p.ID).Scan(&consumed); err != nil {
 			return err
@@ -245,20 +253,21 @@ func (s *Store) SetSeats(ctx context.Context, a allot.Actor, tenantID int64, ref
 			TargetID: p.SkuID, TargetName: p.SkuPartNumber, Changes: []allot.Change{{Property: "enabledUnits", Old: fmt.Sprint(p.EnabledUnits), New: fmt.Sprint(enabled)}}}); err != nil {
 			return err
 		}
-		if excess := consumed - enabled; excess > 0 {
-			if err := tx.reduceSeats(a, tenantID, p, enabled, excess, confirm); err != nil {
-				return err
-			}
-			// A holder may have changed between choosing and locking it.
-			if err := tx.queryRow(`SELECT consumed_units FROM products WHERE id = ?`, p.ID).Scan(&consumed); err != nil {
-				return err
-			}
-			if consumed > enabled {
-				return errTxRetry
-			}
-			return nil
+		excess := consumed - enabled
+		if excess <= 0 {
+			return tx.markWaiters(tenantID, []int64{p.ID})
 		}
-		return tx.markWaiters(tenantID, []int64{p.ID})
+		holders, err := tx.holders(p.ID)
+		if err != nil {
+			return err
+		}
+		victims := licensing.NewestHolders(holders, excess)
+		for _, v := range victims {
+			if !slices.Contains(locked, v) {
+				return errTxRetry // holders changed before the lock: choose again
+			}
+		}
+		return tx.reduceSeats(a, tenantID, p, enabled, victims, confirm)
 	})
 	if err != nil {
 		return nil, err
@@ -268,12 +277,7 @@ func (s *Store) SetSeats(ctx context.Context, a allot.Actor, tenantID int64, ref
 
 // reduceSeats takes excess seats of p back from its newest holders
 // (licensing.ReduceSeats) unless that needs a confirmation it lacks.
-func (t *tx) reduceSeats(a allot.Actor, tenantID int64, p *allot.Product, enabled, excess int, confirm bool) error {
-	holders, err := t.holders(p.ID)
-	if err != nil {
-		return err
-	}
-	victims := licensing.NewestHolders(holders, excess)
+func (t *tx) reduceSeats(a allot.Actor, tenantID int64, p *allot.Product, enabled int, victims []int64, confirm bool) error {
 	products, err := t.products(tenantID)
 	if err != nil {
 		return err
@@ -291,7 +295,7 @@ func (t *tx) reduceSeats(a allot.Actor, tenantID int64, p *allot.Product, enable
 		return err
 	}
 	if !confirm {
-		if err := refuseLoss(losses, fmt.Sprintf("Reducing %s to %d seats (%d in use)", p.SkuPartNumber, enabled, enabled+excess)); err != nil {
+		if err := refuseLoss(losses, fmt.Sprintf("Reducing %s to %d seats (%d in use)", p.SkuPartNumber, enabled, enabled+len(victims))); err != nil {
 			return err
 		}
 	}
@@ -301,6 +305,19 @@ func (t *tx) reduceSeats(a allot.Actor, tenantID int64, p *allot.Product, enable
 	return t.audit(tenantID, a, allot.AuditEvent{Category: "Subscription", Activity: allot.ActSeatsBelowConsumed,
 		TargetKind: "Product", TargetID: p.SkuID, TargetName: p.SkuPartNumber, Result: "success",
 		Changes: []allot.Change{{Property: "usersWaiting", New: fmt.Sprint(len(victims))}}})
+}
+
+// lockNewestHolders locks the rows of the n users who got product pid last
+// and returns their ids.
+func (t *tx) lockNewestHolders(pid int64, n int) ([]int64, error) {
+	holders, err := t.holders(pid)
+	if err != nil {
+		return nil, err
+	}
+	ids := licensing.NewestHolders(holders, n)
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	return ids, t.lockUsers(sorted)
 }
 
 // holders returns every user who holds product pid, since when.

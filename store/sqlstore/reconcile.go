@@ -43,7 +43,11 @@ func (t *tx) reconcile(tenantID int64, users []int64, res *batchResult) error {
 	if err := t.prepare(b, true); err != nil {
 		return err
 	}
-	return t.apply(b, licensing.Recompute(b.snap), allot.SystemActor, res)
+	plan, err := t.decide(b, func(s *licensing.Snapshot) (*licensing.Plan, error) { return licensing.Recompute(s), nil })
+	if err != nil {
+		return err
+	}
+	return t.apply(b, plan, allot.SystemActor, res)
 }
 
 // ExpandGroupUsers returns every user in a group, transitively, in
