@@ -650,7 +650,7 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p *store.Prin
 }
 
 func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
-	if err := s.st.RemoveMember(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id"), r.PathValue("mid")); err != nil {
+	if err := s.st.RemoveMember(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id"), r.PathValue("mid"), confirmed(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -59,7 +59,7 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request, p *store.Princi
 			if b.Action == "addMember" {
 				return s.st.AddMember(ctx, a, t, b.GroupID, b.MemberID)
 			}
-			return s.st.RemoveMember(ctx, a, t, b.GroupID, b.MemberID)
+			return s.st.RemoveMember(ctx, a, t, b.GroupID, b.MemberID, true)
 		}
 	case "setSeats":
 		if b.SkuID == "" || b.EnabledUnits == nil {

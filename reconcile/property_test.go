@@ -365,7 +365,7 @@ func TestReconcileMatchesModel(t *testing.T) {
 				if mb.group {
 					ref = groups[mb.idx].GUID
 				}
-				if err := st.RemoveMember(ctx, actor, ten.ID, groups[gi].GUID, ref); err != nil {
+				if err := st.RemoveMember(ctx, actor, ten.ID, groups[gi].GUID, ref, false); err != nil {
 					rt.Fatal(err)
 				}
 				m.members[gi] = slices.Delete(m.members[gi], k, k+1)

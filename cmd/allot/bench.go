@@ -368,7 +368,7 @@ func newBenchChurn() *cobra.Command {
 							pd = pending{user: u, want: true}
 						} else {
 							u := ids[i/2]
-							err = st.RemoveMember(ctx, benchActor, t.ID, g.GUID, guids[u])
+							err = st.RemoveMember(ctx, benchActor, t.ID, g.GUID, guids[u], false)
 							pd = pending{user: u, want: false}
 						}
 						if err != nil {

@@ -336,7 +336,7 @@ func (s *Store) AddMember(ctx context.Context, a allot.Actor, tenantID int64, gr
 }
 
 // RemoveMember removes a direct member from a group.
-func (s *Store) RemoveMember(ctx context.Context, a allot.Actor, tenantID int64, groupRef, memberRef string) error {
+func (s *Store) RemoveMember(ctx context.Context, a allot.Actor, tenantID int64, groupRef, memberRef string, confirm bool) error {
 	return s.write(ctx, func(tx *tx) error {
 		g, err := tx.group(tenantID, groupRef)
 		if err != nil {
@@ -361,6 +361,11 @@ func (s *Store) RemoveMember(ctx context.Context, a allot.Actor, tenantID int64,
 		}
 		for _, src := range append(parents, g.ID) {
 			tx.remove(src, 0)
+		}
+		if !confirm {
+			if err := tx.checkMemberLoss(tenantID, g, typ, mid); err != nil {
+				return err
+			}
 		}
 		if err := tx.markMembershipChange(tenantID, g.ID, typ, mid); err != nil {
 			return err

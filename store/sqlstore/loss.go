@@ -143,3 +143,21 @@ func people(n int) string {
 	}
 	return fmt.Sprintf("%d people", n)
 }
+
+// checkMemberLoss refuses a membership removal, already made in the
+// transaction, that would take from the member's users more than what came
+// through the group: an add-on they keep from elsewhere whose prerequisite
+// the group granted (rule 11).
+func (t *tx) checkMemberLoss(tenantID int64, g *allot.Group, typ int, mid int64) error {
+	products, err := t.products(tenantID)
+	if err != nil || !anyPrerequisite(products) {
+		return err
+	}
+	users := []int64{mid}
+	if typ != 0 {
+		if users, err = t.groupUsers(mid); err != nil {
+			return err
+		}
+	}
+	return t.checkUsersLoss(tenantID, users, products, fmt.Sprintf("Removing this member from group '%s'", g.DisplayName))
+}

@@ -431,7 +431,7 @@ func testRules(t *testing.T, open Opener) {
 		eq(t, "fewer seats: a side effect that needs confirmation", pv.ConfirmationRequired, true)
 		eq(t, "fewer seats: they wait", pv.Products[0].FailByCode[string(allot.ESeatsReduced)], 2)
 		pv, err = e.St.Preview(e.Ctx, e.Tenant.ID, func(ctx context.Context) error {
-			return e.St.RemoveMember(ctx, admin, e.Tenant.ID, g.GUID, us[0].GUID)
+			return e.St.RemoveMember(ctx, admin, e.Tenant.ID, g.GUID, us[0].GUID, false)
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -111,7 +111,7 @@ func (e *Env) Add(g *allot.Group, m any) {
 // Remove removes a user or group from a group.
 func (e *Env) Remove(g *allot.Group, m any) {
 	e.T.Helper()
-	if err := e.St.RemoveMember(e.Ctx, admin, e.Tenant.ID, g.GUID, guidOf(m)); err != nil {
+	if err := e.St.RemoveMember(e.Ctx, admin, e.Tenant.ID, g.GUID, guidOf(m), false); err != nil {
 		e.T.Fatal(err)
 	}
 }
