@@ -89,7 +89,7 @@ func TestBrowserInlineErrors(t *testing.T) {
 	b.click("#sku-" + ins.SkuID)
 	b.click("#save-licenses")
 	msg := b.waitText("#panel .msg.error", "needs one of")
-	if !strings.Contains(msg, "WORKPLACE_ANALYTICS_INSIGHTS needs one of") || !strings.Contains(msg, "SPE_E3") {
+	if !strings.Contains(msg, "(WORKPLACE_ANALYTICS_INSIGHTS) needs one of") || !strings.Contains(msg, "SPE_E3") {
 		t.Errorf("prerequisite message: %q", msg)
 	}
 	if e.holds("Adele Vance")["WORKPLACE_ANALYTICS_INSIGHTS"] {
@@ -106,7 +106,7 @@ func TestBrowserInlineErrors(t *testing.T) {
 	b.click("#sku-" + ins.SkuID)
 	b.click("#save-licenses")
 	msg = b.waitText("#panel .msg.error", "seats left")
-	if !strings.Contains(msg, "No WORKPLACE_ANALYTICS_INSIGHTS seats left: 2 of 2 in use") {
+	if !strings.Contains(msg, "No Microsoft Workplace Analytics Insights (WORKPLACE_ANALYTICS_INSIGHTS) seats left: 2 of 2 in use") {
 		t.Errorf("no-seats message: %q", msg)
 	}
 	b.screenshot("manage-licenses-error")
