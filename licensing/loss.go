@@ -45,17 +45,22 @@ func lossReason(u UserPlan, pid int64) allot.Code {
 	return code
 }
 
-// LostThrough tells whether a user's loss of product pid comes from taking
-// away one of the sources in removed: some source in removed granted it
-// actively before. removed holds (source, product) pairs; product 0 stands
+// LostThrough tells whether a user's loss of product pid is what the
+// change removed on purpose: every source that granted it actively before
+// is in removed. removed holds (source, product) pairs; product 0 stands
 // for every product of the source.
 func LostThrough(before []allot.LicenseState, pid int64, removed Removed) bool {
+	any := false
 	for _, st := range before {
-		if st.ProductID == pid && st.State == allot.StateActive && (removed[[2]int64{st.Source, pid}] || removed[[2]int64{st.Source, 0}]) {
-			return true
+		if st.ProductID != pid || st.State != allot.StateActive {
+			continue
 		}
+		if !removed[[2]int64{st.Source, pid}] && !removed[[2]int64{st.Source, 0}] {
+			return false
+		}
+		any = true
 	}
-	return false
+	return any
 }
 
 // Removed is the set of grants a change takes away on purpose, as (source,

@@ -291,8 +291,13 @@ func testRules(t *testing.T, open Opener) {
 		}
 		e.Drain()
 		eq(t, "after direct prerequisite", e.Has(v), []string{"SPE_E5", "WORKPLACE_ANALYTICS_INSIGHTS"})
-		// Losing the prerequisite loses the dependent product.
-		e.Remove(gE5, u)
+		// Losing the prerequisite loses the dependent product: a side effect
+		// of the removal, refused until confirmed (rule 11).
+		err = e.St.RemoveMember(e.Ctx, admin, e.Tenant.ID, gE5.GUID, u.GUID, false)
+		eq(t, "stranding the add-on needs confirmation", allot.ErrorCode(err), allot.ELicenseLoss)
+		if err := e.St.RemoveMember(e.Ctx, admin, e.Tenant.ID, gE5.GUID, u.GUID, true); err != nil {
+			t.Fatal(err)
+		}
 		e.Drain()
 		eq(t, "prerequisite lost", e.Has(u), []string(nil))
 		// Mutually exclusive products.
@@ -322,6 +327,93 @@ func testRules(t *testing.T, open Opener) {
 		err = e.St.DeleteGroup(e.Ctx, admin, e.Tenant.ID, g.GUID, false)
 		eq(t, "delete licensed group", allot.ErrorCode(err), allot.EGroupHasLicenses)
 		eq(t, "still licensed", e.Has(u), []string{"SPE_E3"})
+	})
+
+	t.Run("Rule5_AddingAProductToAGroupNeverTakesWhatMembersHoldThroughIt", func(t *testing.T) {
+		e := NewEnv(t, open(t))
+		e3 := e.Product("SPE_E3", 10)
+		ins := e.Product("WORKPLACE_ANALYTICS_INSIGHTS", 3)
+		us := e.Users("r5", 5, "US")
+		g := e.Group("staff", us[0], us[1], us[2], us[3], us[4])
+		e.AssignGroup(g, store.LicenseRequest{SkuID: e3.SkuID})
+		e.Drain()
+		pv, err := e.St.Preview(e.Ctx, e.Tenant.ID, func(ctx context.Context) error {
+			_, err := e.St.AssignGroupLicenses(ctx, admin, e.Tenant.ID, g.GUID, e.Req("WORKPLACE_ANALYTICS_INSIGHTS"), nil, false)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eq(t, "preview: nobody loses anything", pv.LossCount, 0)
+		e.AssignGroup(g, store.LicenseRequest{SkuID: ins.SkuID})
+		e.Drain()
+		for i, u := range us {
+			eq(t, u.DisplayName+" keeps E3", slices.Contains(e.Has(u), "SPE_E3"), true)
+			eq(t, u.DisplayName+" has Insights", slices.Contains(e.Has(u), "WORKPLACE_ANALYTICS_INSIGHTS"), i < 3)
+		}
+		eq(t, "the others wait for Insights", e.Code(us[4], "WORKPLACE_ANALYTICS_INSIGHTS", g), allot.ENoSeats)
+		// A new member gets neither: the group's E3 is new to them (all or nothing).
+		late := e.User("late", "US")
+		e.Add(g, late)
+		e.Drain()
+		eq(t, "a new member gets no part of the group", len(e.Has(late)), 0)
+		eq(t, "its E3 says why", e.Code(late, "SPE_E3", g), allot.EOtherProductFailed)
+		e.CheckCounters()
+	})
+
+	t.Run("Rule11_SideEffectLossesNeedConfirmation", func(t *testing.T) {
+		e := NewEnv(t, open(t))
+		e3 := e.Product("SPE_E3", 10)
+		ins := e.Product("WORKPLACE_ANALYTICS_INSIGHTS", 10)
+		us := e.Users("r11", 3, "US")
+		inner := e.Group("inner", us[0], us[1])
+		g := e.Group("outer", inner, us[2])
+		e.AssignGroup(g, store.LicenseRequest{SkuID: e3.SkuID}, store.LicenseRequest{SkuID: ins.SkuID})
+		e.Drain()
+		// Removing the prerequisite from the group would take Insights too.
+		_, err := e.St.AssignGroupLicenses(e.Ctx, admin, e.Tenant.ID, g.GUID, nil, []string{e3.SkuID}, false)
+		eq(t, "prerequisite removal refused", allot.ErrorCode(err), allot.ELicenseLoss)
+		var le *allot.LossError
+		if errors.As(err, &le) {
+			eq(t, "refusal names the three Insights holders", len(le.Losses), 3)
+			eq(t, "what they lose", le.Losses[0].SkuPartNumber, "WORKPLACE_ANALYTICS_INSIGHTS")
+		} else {
+			t.Errorf("refusal without losses: %v", err)
+		}
+		e.Drain()
+		eq(t, "refused: E3 still assigned", e.Has(us[0]), []string{"SPE_E3", "WORKPLACE_ANALYTICS_INSIGHTS"})
+		// Deleting the nested group would take both from its members.
+		err = e.St.DeleteGroup(e.Ctx, admin, e.Tenant.ID, inner.GUID, false)
+		eq(t, "deleting a group whose members hold licenses through it refused", allot.ErrorCode(err), allot.ELicenseLoss)
+		// Removing a member who keeps a direct add-on that needs the group's E3.
+		if err := e.St.DeleteGroup(e.Ctx, admin, e.Tenant.ID, inner.GUID, true); err != nil {
+			t.Fatal(err)
+		}
+		e.Drain()
+		eq(t, "confirmed deletion took the licenses", len(e.Has(us[0])), 0)
+		if err := e.Assign(us[2], "WORKPLACE_ANALYTICS_INSIGHTS"); err != nil {
+			t.Fatal(err)
+		}
+		err = e.St.RemoveMember(e.Ctx, admin, e.Tenant.ID, g.GUID, us[2].GUID, false)
+		eq(t, "member removal that strands a direct add-on refused", allot.ErrorCode(err), allot.ELicenseLoss)
+		// The preview lists the loss, side effects first, and needs confirmation.
+		pv, err := e.St.Preview(e.Ctx, e.Tenant.ID, func(ctx context.Context) error {
+			_, err := e.St.AssignGroupLicenses(ctx, admin, e.Tenant.ID, g.GUID, nil, []string{e3.SkuID}, true)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eq(t, "preview needs confirmation", pv.ConfirmationRequired, true)
+		eq(t, "preview: E3 (explicit) and Insights (a side effect)", pv.LossCount, 2)
+		eq(t, "side effects first", pv.Losses[0].Explicit, false)
+		// Confirmed, the removal goes through and does what the preview said.
+		if _, err := e.St.AssignGroupLicenses(e.Ctx, admin, e.Tenant.ID, g.GUID, nil, []string{e3.SkuID}, true); err != nil {
+			t.Fatal(err)
+		}
+		e.Drain()
+		eq(t, "after the confirmed removal", len(e.Has(us[2])), 0)
+		e.CheckCounters()
 	})
 
 	t.Run("Rule9_SeatReductionMovesNewestAssignmentsToCountViolation", func(t *testing.T) {
