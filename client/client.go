@@ -69,6 +69,10 @@ type ErrorDetail struct {
 	Target  string `json:"target"`
 }
 
+// MaxErrorDetails is the most details the server lists in one error: a
+// refusal with this many may stand for more losses.
+const MaxErrorDetails = 100
+
 // CodeLicenseLoss is the error code of a change refused because it would
 // take licenses away from people as a side effect; the same request sent
 // by a Confirming client goes ahead.

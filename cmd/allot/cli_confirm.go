@@ -84,6 +84,9 @@ func lossList(details []client.ErrorDetail) string {
 		people[d.Target] = true
 	}
 	var b strings.Builder
+	if len(details) >= client.MaxErrorDetails {
+		b.WriteString("At least ")
+	}
 	fmt.Fprintf(&b, "%s would lose %s:\n", plural(len(people), "person", "people"), plural(len(details), "license", "licenses"))
 	for _, d := range details[:min(len(details), maxLossLines)] {
 		msg := d.Message

@@ -216,6 +216,14 @@ func TestConfirmLoss(t *testing.T) {
 	if err := lf.confirmLoss(cmd, c, change); err != nil || len(sent) != 1 || !sent[0] {
 		t.Fatalf("--yes: %v, requests %v (want one, confirmed)", err, sent)
 	}
+	// The server lists at most 100: a full list may stand for more.
+	many := make([]client.ErrorDetail, client.MaxErrorDetails)
+	for i := range many {
+		many[i] = client.ErrorDetail{Target: fmt.Sprint(i), Message: "x"}
+	}
+	if l := lossList(many); !strings.HasPrefix(l, "At least 100 people would lose 100 licenses:") || !strings.Contains(l, "...and 80 more.") {
+		t.Errorf("100 details: %q", l)
+	}
 	// The refusal from any other command maps to the same exit status.
 	if err := cliError(change(c)); exitCode(allot.ErrorCode(err)) != 5 {
 		t.Fatalf("plain refusal: %v", err)
