@@ -28,7 +28,9 @@ func (c *Client) Sku(ctx context.Context, ref string) (*Sku, error) {
 	return &s, err
 }
 
-// SetSeats changes the number of enabled seats of a product.
+// SetSeats changes the number of enabled seats of a product. Fewer seats
+// than are in use take licenses away: the server refuses that with
+// CodeLicenseLoss unless the client is Confirming.
 func (c *Client) SetSeats(ctx context.Context, skuID string, enabled int) (*Sku, error) {
 	var s Sku
 	_, err := c.Do(ctx, http.MethodPatch, "/allot/v1/subscribedSkus/"+esc(skuID), map[string]int{"enabledUnits": enabled}, &s)
@@ -103,7 +105,9 @@ func (c *Client) CreateGroup(ctx context.Context, ng NewGroup) (*Group, error) {
 	return &g, err
 }
 
-// DeleteGroup deletes a group.
+// DeleteGroup deletes a group. When that would take licenses away from its
+// members (through a parent group), the server refuses with
+// CodeLicenseLoss unless the client is Confirming.
 func (c *Client) DeleteGroup(ctx context.Context, id string) error {
 	_, err := c.Do(ctx, http.MethodDelete, "/v1.0/groups/"+esc(id), nil, nil)
 	return err
@@ -161,7 +165,9 @@ func (c *Client) AssignLicense(ctx context.Context, userRef string, add []AddLic
 }
 
 // AssignGroupLicense adds and removes a group's licenses; members follow
-// asynchronously.
+// asynchronously. A change that would take licenses away from members as a
+// side effect (an Insights that needs the E3 being removed) is refused with
+// CodeLicenseLoss unless the client is Confirming.
 func (c *Client) AssignGroupLicense(ctx context.Context, groupID string, add []AddLicense, remove []string) (*Group, error) {
 	var g Group
 	_, err := c.Do(ctx, http.MethodPost, "/v1.0/groups/"+esc(groupID)+"/assignLicense", body(add, remove), &g)

@@ -27,6 +27,18 @@ type Client struct {
 	HTTP *http.Client
 	// UserAgent is sent with every request.
 	UserAgent string
+	// ConfirmLicenseLoss, when set, confirms with every request that the
+	// change may take licenses away from people as a side effect (the
+	// Allot-Confirm-License-Loss header). Confirming returns such a copy.
+	ConfirmLicenseLoss bool
+}
+
+// Confirming returns a copy of the client whose requests confirm that they
+// may take licenses away from people (see LicenseLoss).
+func (c *Client) Confirming() *Client {
+	cc := *c
+	cc.ConfirmLicenseLoss = true
+	return &cc
 }
 
 // New returns a client for the server at baseURL.
@@ -36,12 +48,45 @@ func New(baseURL, token string) *Client {
 }
 
 // Error is an error answer of the server: the HTTP status and the Graph error
-// envelope's code and message.
+// envelope's code, message and details.
 type Error struct {
 	Status    int
 	Code      string // Graph code such as Request_ResourceNotFound, or a licensing code such as noSeatsAvailable
 	Message   string
 	RequestID string
+	// Details are the envelope's error.details: for licenseLossNotConfirmed,
+	// one entry per license someone would lose.
+	Details []ErrorDetail
+}
+
+// ErrorDetail is one entry of a Graph error's details. For a license loss:
+// Code is the reason (removed, prerequisiteMissing, ...), Message says
+// "<userPrincipalName> would lose <SKU> (<reason>)" and Target is the
+// user's id.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Target  string `json:"target"`
+}
+
+// MaxErrorDetails is the most details the server lists in one error: a
+// refusal with this many may stand for more losses.
+const MaxErrorDetails = 100
+
+// CodeLicenseLoss is the error code of a change refused because it would
+// take licenses away from people as a side effect; the same request sent
+// by a Confirming client goes ahead.
+const CodeLicenseLoss = "licenseLossNotConfirmed"
+
+// LicenseLoss returns the server's refusal when err is one because the
+// change would take licenses away (409 licenseLossNotConfirmed); its
+// Details list who would lose what.
+func LicenseLoss(err error) (*Error, bool) {
+	var e *Error
+	if errors.As(err, &e) && e.Code == CodeLicenseLoss {
+		return e, true
+	}
+	return nil, false
 }
 
 func (e *Error) Error() string {
@@ -102,6 +147,9 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) (in
 	}
 	if c.UserAgent != "" {
 		req.Header.Set("User-Agent", c.UserAgent)
+	}
+	if c.ConfirmLicenseLoss {
+		req.Header.Set("Allot-Confirm-License-Loss", "true")
 	}
 	var resp *http.Response
 	for attempt := 0; ; attempt++ {
@@ -168,11 +216,12 @@ func decodeError(resp *http.Response, data []byte) error {
 			InnerError struct {
 				RequestID string `json:"request-id"`
 			} `json:"innerError"`
+			Details []ErrorDetail `json:"details"`
 		} `json:"error"`
 	}
 	e := &Error{Status: resp.StatusCode, RequestID: resp.Header.Get("request-id")}
 	if json.Unmarshal(data, &env) == nil && env.Error.Message != "" {
-		e.Code, e.Message = env.Error.Code, env.Error.Message
+		e.Code, e.Message, e.Details = env.Error.Code, env.Error.Message, env.Error.Details
 		if env.Error.InnerError.RequestID != "" {
 			e.RequestID = env.Error.InnerError.RequestID
 		}

@@ -608,3 +608,93 @@ func TestBenchImportSmall(t *testing.T) {
 }
 
 var _ = fmt.Sprint
+
+// holdsSku tells whether the user holds the product (an active license
+// from any source).
+func holdsSku(c *cli, upn, skuID string) bool {
+	c.t.Helper()
+	var u client.User
+	c.okJSON(&u, "users", "show", upn)
+	for _, st := range u.LicenseAssignmentStates {
+		if strings.EqualFold(st.SkuID, skuID) && st.State == "Active" {
+			return true
+		}
+	}
+	return false
+}
+
+// lossGroup creates a group of n users without licenses of their own that
+// assigns SPE_E3 and Insights: removing SPE_E3 from it takes Insights away
+// from every member as a side effect.
+func lossGroup(c *cli, name string, n int) []client.User {
+	c.t.Helper()
+	c.ok("groups", "create", "--name", name)
+	var users []client.User
+	args := []string{"groups", "members", "add", name}
+	for i := range n {
+		u := unlicensedUser(c, i)
+		users = append(users, u)
+		args = append(args, u.UserPrincipalName)
+	}
+	c.ok(args...)
+	c.ok("license", "assign-group", name, "--sku", "SPE_E3")
+	contains(c.t, c.ok("license", "assign-group", name, "--sku", insights), fmt.Sprintf("%d members have licenses, 0 members do not", n))
+	return users
+}
+
+// TestLicenseLossConfirmation: commands whose change would take licenses
+// away as a side effect do nothing without a terminal and say to pass
+// --yes (exit 5); with --yes they go ahead. remove-group, groups delete and
+// skus set-seats.
+func TestLicenseLossConfirmation(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	c := newCLI(t, srv)
+	ins := skus(c)[insights]
+
+	// remove-group: Insights needs the E3 that goes.
+	users := lossGroup(c, "E2E Loss", 3)
+	want := []string{"Nothing changed", "--yes", "3 people would lose"}
+	for _, u := range users {
+		want = append(want, u.UserPrincipalName+" would lose "+insights)
+	}
+	c.fail(5, want, "license", "remove-group", "E2E Loss", "--sku", "SPE_E3")
+	contains(t, c.ok("groups", "show", "E2E Loss"), "SPE_E3")
+	for _, u := range users {
+		if !holdsSku(c, u.UserPrincipalName, ins.SkuID) {
+			t.Fatalf("%s lost Insights though the removal was refused", u.UserPrincipalName)
+		}
+	}
+	contains(t, c.ok("license", "remove-group", "E2E Loss", "--sku", "SPE_E3", "--yes"), "no longer assigns SPE_E3")
+	for _, u := range users {
+		if holdsSku(c, u.UserPrincipalName, ins.SkuID) {
+			t.Fatalf("%s still holds Insights after remove-group --yes", u.UserPrincipalName)
+		}
+	}
+
+	// groups delete: a nested group's member loses what the parent assigns.
+	e5s := e5Users(c)
+	c.ok("groups", "create", "--name", "E2E Parent")
+	c.ok("groups", "create", "--name", "E2E Nested")
+	c.ok("groups", "members", "add", "E2E Nested", e5s[3].UserPrincipalName)
+	c.ok("groups", "members", "add", "E2E Parent", e5s[0].UserPrincipalName, e5s[1].UserPrincipalName, e5s[2].UserPrincipalName, "E2E Nested")
+	contains(t, c.ok("license", "assign-group", "E2E Parent", "--sku", insights), "4 members have licenses")
+	c.fail(5, []string{e5s[3].UserPrincipalName + " would lose " + insights, "--yes"}, "groups", "delete", "E2E Nested")
+	if !holdsSku(c, e5s[3].UserPrincipalName, ins.SkuID) {
+		t.Fatal("a refused delete took Insights away")
+	}
+	contains(t, c.ok("groups", "delete", "E2E Nested", "--yes"), `Deleted group "E2E Nested"`)
+	waitFor(t, func() bool { return !holdsSku(c, e5s[3].UserPrincipalName, ins.SkuID) })
+
+	// set-seats: fewer seats than are in use.
+	used := skus(c)[insights].ConsumedUnits
+	r := c.fail(5, []string{"2 people would lose 2 licenses", "--yes"}, "skus", "set-seats", insights, strconv.Itoa(used-2))
+	if n := strings.Count(r.stderr, "would lose "+insights); n != 2 {
+		t.Fatalf("%d losses listed, want 2:\n%s", n, r)
+	}
+	if s := skus(c)[insights]; s.PrepaidUnits.Enabled != ins.PrepaidUnits.Enabled || s.ConsumedUnits != used {
+		t.Fatalf("a refused set-seats changed the seats: %+v", s)
+	}
+	contains(t, c.ok("skus", "set-seats", insights, strconv.Itoa(used-2), "--yes"), fmt.Sprintf("%d enabled", used-2))
+	waitFor(t, func() bool { return skus(c)[insights].ConsumedUnits == used-2 })
+}

@@ -145,3 +145,40 @@ func TestTerminal(t *testing.T) {
 		t.Fatalf("assign-group on a terminal: exit %d\n%s", code, out)
 	}
 }
+
+// TestTerminalAsksBeforeLicenseLoss: on a terminal, remove-group shows who
+// would lose what and asks; "n" changes nothing (exit 5), "y" removes.
+func TestTerminalAsksBeforeLicenseLoss(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	c := newCLI(t, srv)
+	users := lossGroup(c, "TTY Loss", 2)
+	ins := skus(c)[insights].SkuID
+	const prompt = "Remove these licenses? [y/N]"
+
+	out, screen, code := c.ttyRun(prompt, "n", "license", "remove-group", "TTY Loss", "--sku", "SPE_E3")
+	if code != 5 || !strings.Contains(screen, "2 people would lose 2 licenses:") || !strings.Contains(screen, "Nothing changed") {
+		t.Fatalf("answered no: exit %d\nstdout: %s\nscreen: %q", code, out, screen)
+	}
+	for _, u := range users {
+		if !strings.Contains(screen, u.UserPrincipalName+" would lose "+insights) {
+			t.Fatalf("the prompt does not list %s: %q", u.UserPrincipalName, screen)
+		}
+		if !holdsSku(c, u.UserPrincipalName, ins) {
+			t.Fatalf("%s lost Insights after answering no", u.UserPrincipalName)
+		}
+	}
+	if strings.Index(screen, users[0].UserPrincipalName) > strings.Index(screen, prompt) {
+		t.Fatalf("the list comes after the question: %q", screen)
+	}
+
+	out, screen, code = c.ttyRun(prompt, "y", "license", "remove-group", "TTY Loss", "--sku", "SPE_E3")
+	if code != 0 || !strings.Contains(out, "no longer assigns SPE_E3") {
+		t.Fatalf("answered yes: exit %d\nstdout: %s\nscreen: %q", code, out, screen)
+	}
+	for _, u := range users {
+		if holdsSku(c, u.UserPrincipalName, ins) {
+			t.Fatalf("%s still holds Insights after answering yes", u.UserPrincipalName)
+		}
+	}
+}

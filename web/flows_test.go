@@ -325,9 +325,19 @@ func TestBrowserGroupOverCapacity(t *testing.T) {
 	// The Licenses page points at the group with license errors.
 	b.open("/licenses")
 	b.waitText("#license-errors-section", "Insights Everyone")
-	// Remove the product from the group: everyone loses it, the page follows.
+	// Remove the product from the group: the review says who loses it (the
+	// three who hold it, not those who wait), the page follows.
 	b.open("/groups/" + g.GUID)
 	b.click(`tr[data-sku="WORKPLACE_ANALYTICS_INSIGHTS"] button.danger`)
+	b.waitPath("/groups/" + g.GUID + "/licenses/remove")
+	b.waitText("#review-losses h3", "3 people would lose 3 licenses.")
+	for i, m := range members {
+		if got := b.count(`#review-losses tr[data-user="` + upnOf(m) + `"]`); got != map[bool]int{true: 1, false: 0}[i < 3] {
+			t.Errorf("%s listed %d times among the losses", m, got)
+		}
+	}
+	b.click("#confirm-loss")
+	b.click("#confirm-remove")
 	b.waitText(".msg.ok", "Removed Microsoft Workplace Analytics Insights from the group")
 	b.waitText("#processing-state", "Processing complete")
 	b.waitText("#lic-title + p", "This group assigns no license.")

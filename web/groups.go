@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -301,20 +302,67 @@ func (s *Server) groupStatus(q *req) error {
 	return q.render(groupLive(q.view("", "groups"), m))
 }
 
-func (s *Server) removeGroupLicense(q *req) error {
+// removeModel is the review of removing a product from a group.
+type removeModel struct {
+	G      *allot.Group
+	P      *allot.Product
+	Review *reviewModel
+	Err    string
+}
+
+// loadRemove reads the group and product of a removal (the sku from the
+// query or the form) and reviews the removal.
+func (s *Server) loadRemove(q *req, sku string) (*removeModel, error) {
 	g, err := s.st.Group(q.ctx(), q.tenant(), q.r.PathValue("id"))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	sku := q.r.PostForm.Get("sku")
 	p, err := s.st.Product(q.ctx(), q.tenant(), sku)
+	if err != nil {
+		return nil, err
+	}
+	m := &removeModel{G: g, P: p}
+	a, t := q.p.Actor(), q.tenant()
+	m.Review, err = s.review(q, func(ctx context.Context) error {
+		_, err := s.st.AssignGroupLicenses(ctx, a, t, g.GUID, nil, []string{p.SkuID}, true)
+		return err
+	})
+	return m, err
+}
+
+// removeGroupLicenseReview shows what removing a product from a group
+// would do, losses first, before anything changes.
+func (s *Server) removeGroupLicenseReview(q *req) error {
+	m, err := s.loadRemove(q, q.r.URL.Query().Get("sku"))
 	if err != nil {
 		return err
 	}
-	if _, err := s.st.AssignGroupLicenses(q.ctx(), q.p.Actor(), q.tenant(), g.GUID, nil, []string{p.SkuID}, false); err != nil {
+	return q.render(groupRemovePage(q.view("Remove "+m.P.DisplayName, "groups"), m))
+}
+
+// removeGroupLicense removes a product from a group after its review. The
+// removal is reviewed again now: it must take away exactly the licenses
+// the person saw, and, when it takes any, the person must have confirmed.
+func (s *Server) removeGroupLicense(q *req) error {
+	m, err := s.loadRemove(q, q.r.PostForm.Get("sku"))
+	if err != nil {
 		return err
 	}
-	http.Redirect(q.w, q.r, query("/groups/"+g.GUID, "removed", p.SkuID), http.StatusSeeOther)
+	if msg := q.recheck(m.Review); msg != "" {
+		m.Err = msg
+		return q.renderStatus(http.StatusConflict, groupRemovePage(q.view("Remove "+m.P.DisplayName, "groups"), m))
+	}
+	if _, err := s.st.AssignGroupLicenses(q.ctx(), q.p.Actor(), q.tenant(), m.G.GUID, nil, []string{m.P.SkuID}, m.Review.NeedsConfirm()); err != nil {
+		if !isLossRefusal(err) {
+			return err
+		}
+		if m, err = s.loadRemove(q, m.P.SkuID); err != nil {
+			return err
+		}
+		m.Err = msgLossRefused
+		return q.renderStatus(http.StatusConflict, groupRemovePage(q.view("Remove "+m.P.DisplayName, "groups"), m))
+	}
+	http.Redirect(q.w, q.r, query("/groups/"+m.G.GUID, "removed", m.P.SkuID), http.StatusSeeOther)
 	return nil
 }
 

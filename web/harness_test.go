@@ -494,7 +494,8 @@ func (b *tab) waitPath(prefix string) {
 	b.t.Helper()
 	deadline := time.Now().Add(browserWait)
 	for time.Now().Before(deadline) {
-		if strings.HasPrefix(b.path(), prefix) {
+		// A navigation in between fails one look, not the wait.
+		if loc, err := chromedp.Run(b.ctx, chromedp.Location()); err == nil && strings.HasPrefix(strings.TrimPrefix(loc, b.e.url), prefix) {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -174,7 +175,12 @@ type assignModel struct {
 	Err     string
 }
 
+// previewModel is the review step of Assign: the store's preview of the
+// whole assignment (losses first), with a headline about the product.
 type previewModel struct {
+	*reviewModel
+	// Blocked says the assignment cannot be made at all (Headline says why).
+	Blocked  bool
 	Headline string   // "Would license 812 of 1,000 users; 188 would wait for seats."
 	Lines    []string // further detail
 	Failures []string // per-user direct assignments that would fail
@@ -352,16 +358,17 @@ func (s *Server) assignReview(q *req) error {
 	return q.render(assignPage(q.view("Assign "+m.P.DisplayName, "licenses"), m, "review"))
 }
 
-// preview runs the whole assignment as a dry run (store.Preview) and says
-// what it would do.
+// preview runs the whole assignment as a dry run (store.Preview of
+// exactly what Assign applies) and says what it would do.
 func (s *Server) preview(q *req, m *assignModel) (*previewModel, error) {
 	add := []store.LicenseRequest{{SkuID: m.P.SkuID, DisabledPlans: m.disabledPlans()}}
 	var failures []string
 	a, t := q.p.Actor(), q.tenant()
-	pv, err := s.st.Preview(q.ctx(), t, func(ctx context.Context) error {
+	r, err := s.review(q, func(ctx context.Context) error {
+		failures = nil
 		for _, pk := range m.Picks {
 			if pk.Group {
-				if _, err := s.st.AssignGroupLicenses(ctx, a, t, pk.GUID, add, nil, false); err != nil {
+				if _, err := s.st.AssignGroupLicenses(ctx, a, t, pk.GUID, add, nil, true); err != nil {
 					return err
 				}
 				continue
@@ -377,24 +384,30 @@ func (s *Server) preview(q *req, m *assignModel) (*previewModel, error) {
 	})
 	if err != nil {
 		if isUserError(err) {
-			return &previewModel{Headline: "This assignment cannot be made: " + allot.ErrorMessage(err)}, nil
+			return &previewModel{reviewModel: &reviewModel{}, Blocked: true, Headline: "This assignment cannot be made: " + allot.ErrorMessage(err)}, nil
 		}
 		return nil, err
 	}
-	out := &previewModel{Failures: failures}
+	out := &previewModel{reviewModel: r, Failures: failures}
+	s.headline(q, m, out)
+	return out, nil
+}
+
+// headline says what the assignment does for its own product.
+func (s *Server) headline(q *req, m *assignModel, out *previewModel) {
 	var pp *store.PreviewProduct
-	for i := range pv.Products {
-		if pv.Products[i].SkuID == m.P.SkuID {
-			pp = &pv.Products[i]
+	for i := range out.pv.Products {
+		if out.pv.Products[i].SkuID == m.P.SkuID {
+			pp = &out.pv.Products[i]
 		}
 	}
-	total := pv.UsersEvaluated
+	total := out.pv.UsersEvaluated
 	if pp == nil {
 		out.Headline = fmt.Sprintf("Would license no one new: the %s already have %s or cannot get it.", plural(total, "user", "users"), m.P.SkuPartNumber)
 		if total == 0 {
 			out.Headline = "Would license no one: the selected groups have no members."
 		}
-		return out, nil
+		return
 	}
 	head := fmt.Sprintf("Would license %s of %s", num(pp.Gain), plural(total, "user", "users"))
 	if groups := countGroups(m.Picks); groups > 0 {
@@ -419,11 +432,10 @@ func (s *Server) preview(q *req, m *assignModel) (*previewModel, error) {
 		out.Lines = append(out.Lines, "Members who wait get a seat automatically, first come first served, when seats free up or more are bought.")
 	}
 	for _, id := range pp.SampleFail {
-		if u, err := s.st.User(q.ctx(), t, id); err == nil {
+		if u, err := s.st.User(q.ctx(), q.tenant(), id); err == nil {
 			out.Examples = append(out.Examples, u.DisplayName)
 		}
 	}
-	return out, nil
 }
 
 func countGroups(ps []pick) int {
@@ -436,6 +448,9 @@ func countGroups(ps []pick) int {
 	return n
 }
 
+// assignConfirm applies the reviewed assignment. When the review showed
+// losses, the person must have ticked the confirmation, and the change
+// must still take exactly those licenses away; it then runs confirmed.
 func (s *Server) assignConfirm(q *req) error {
 	m, err := s.loadAssign(q, true)
 	if err != nil {
@@ -445,12 +460,21 @@ func (s *Server) assignConfirm(q *req) error {
 		m.Err = "Select at least one user or group."
 		return q.render(assignPage(q.view("Assign "+m.P.DisplayName, "licenses"), m, "pick"))
 	}
+	confirm := q.lossConfirmed()
+	if confirm {
+		if m.Preview, err = s.preview(q, m); err != nil {
+			return err
+		}
+		if msg := q.recheck(m.Preview.reviewModel); msg != "" {
+			return s.assignReviewAgain(q, m, msg)
+		}
+	}
 	add := []store.LicenseRequest{{SkuID: m.P.SkuID, DisabledPlans: m.disabledPlans()}}
 	for _, pk := range m.Picks {
 		d := doneItem{Pick: pk}
 		var err error
 		if pk.Group {
-			_, err = s.st.AssignGroupLicenses(q.ctx(), q.p.Actor(), q.tenant(), pk.GUID, add, nil, false)
+			_, err = s.st.AssignGroupLicenses(q.ctx(), q.p.Actor(), q.tenant(), pk.GUID, add, nil, confirm)
 			d.Text = "Assigned to the group; its members are being licensed now."
 		} else {
 			_, err = s.st.AssignUserLicenses(q.ctx(), q.p.Actor(), q.tenant(), pk.GUID, add, nil)
@@ -459,6 +483,9 @@ func (s *Server) assignConfirm(q *req) error {
 		switch {
 		case err == nil:
 			d.OK = true
+		case isLossRefusal(err) && len(m.Done) == 0:
+			// Nothing is changed yet: show who would lose what.
+			return s.assignReviewAgain(q, m, msgLossRefused)
 		case isUserError(err):
 			d.Text = allot.ErrorMessage(err)
 		default:
@@ -467,4 +494,14 @@ func (s *Server) assignConfirm(q *req) error {
 		m.Done = append(m.Done, d)
 	}
 	return q.render(assignPage(q.view("Assign "+m.P.DisplayName, "licenses"), m, "done"))
+}
+
+// assignReviewAgain shows the review step again, computed now, with why.
+func (s *Server) assignReviewAgain(q *req, m *assignModel, msg string) error {
+	var err error
+	if m.Preview, err = s.preview(q, m); err != nil {
+		return err
+	}
+	m.Err = msg
+	return q.renderStatus(http.StatusConflict, assignPage(q.view("Assign "+m.P.DisplayName, "licenses"), m, "review"))
 }

@@ -94,8 +94,7 @@ func (s *Server) assignRole(q *req) error {
 			return lerr
 		}
 		m.Err, m.User, m.Role = allot.ErrorMessage(err), user, roleID
-		q.w.WriteHeader(http.StatusUnprocessableEntity)
-		return q.render(rolesPage(q.view("Roles", "roles"), m))
+		return q.renderStatus(http.StatusUnprocessableEntity, rolesPage(q.view("Roles", "roles"), m))
 	}
 	http.Redirect(q.w, q.r, query("/roles", "done", "added", "who", ra.PrincipalGUID, "role", ra.RoleID), http.StatusSeeOther)
 	return nil
@@ -118,8 +117,7 @@ func (s *Server) removeRole(q *req) error {
 			return lerr
 		}
 		m.Err = allot.ErrorMessage(err)
-		q.w.WriteHeader(http.StatusUnprocessableEntity)
-		return q.render(rolesPage(q.view("Roles", "roles"), m))
+		return q.renderStatus(http.StatusUnprocessableEntity, rolesPage(q.view("Roles", "roles"), m))
 	}
 	http.Redirect(q.w, q.r, query("/roles", "done", "removed", "who", ra.PrincipalGUID, "role", ra.RoleID), http.StatusSeeOther)
 	return nil

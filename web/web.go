@@ -104,6 +104,7 @@ func (s *Server) routes() {
 	s.page("GET /groups/{id}", httpapi.PermGroupsRead, s.group)
 	s.page("GET /groups/{id}/status", httpapi.PermGroupsRead, s.groupStatus)
 	s.page("GET /groups/{id}/assign", httpapi.PermGroupsRead|httpapi.PermProductsRead|httpapi.PermUsersRead|httpapi.PermLicensesWrite, s.groupAssign)
+	s.page("GET /groups/{id}/licenses/remove", httpapi.PermGroupsRead|httpapi.PermLicensesWrite, s.removeGroupLicenseReview)
 	s.page("POST /groups/{id}/licenses/remove", httpapi.PermGroupsRead|httpapi.PermLicensesWrite, s.removeGroupLicense)
 
 	s.page("GET /roles", httpapi.PermRolesRead, s.roles)
@@ -229,13 +230,17 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, p *store.Principal
 // render writes a component as the answer. It renders into a buffer
 // first, so that a failure half-way answers with an error page, not half a
 // page.
-func (q *req) render(c templ.Component) error {
+func (q *req) render(c templ.Component) error { return q.renderStatus(http.StatusOK, c) }
+
+// renderStatus is render with another HTTP status than 200.
+func (q *req) renderStatus(status int, c templ.Component) error {
 	var buf bytes.Buffer
 	if err := c.Render(q.ctx(), &buf); err != nil {
 		return err
 	}
 	q.w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	q.w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	q.w.WriteHeader(status)
 	_, err := q.w.Write(buf.Bytes())
 	if err != nil {
 		return errWritten

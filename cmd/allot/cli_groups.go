@@ -155,11 +155,18 @@ func newGroupsCreate() *cobra.Command {
 }
 
 func newGroupsDelete() *cobra.Command {
-	return &cobra.Command{
-		Use:     "delete GROUP...",
-		Short:   "Delete groups (a group that still assigns licenses cannot be deleted)",
-		Example: `  allot groups delete "Old Project"`,
-		Args:    cobra.MinimumNArgs(1),
+	var lf lossFlag
+	cmd := &cobra.Command{
+		Use:   "delete GROUP...",
+		Short: "Delete groups (a group that still assigns licenses cannot be deleted)",
+		Long: `Delete groups. A group that still assigns licenses cannot be deleted: remove its licenses first
+(allot license remove-group). Deleting a group that is a member of a licensed group takes that
+group's licenses away from its members, unless another source grants them.
+
+` + lossHelp,
+		Example: `  allot groups delete "Old Project"
+  allot groups delete "Old Project" --yes   # even if its members lose licenses`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: run(func(cmd *cobra.Command, args []string) error {
 			c, err := clientFromEnv()
 			if err != nil {
@@ -170,7 +177,7 @@ func newGroupsDelete() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if err := c.DeleteGroup(cmd.Context(), g.ID); err != nil {
+				if err := lf.confirmLoss(cmd, c, func(c *client.Client) error { return c.DeleteGroup(cmd.Context(), g.ID) }); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "Deleted group %q.\n", g.DisplayName)
@@ -178,6 +185,8 @@ func newGroupsDelete() *cobra.Command {
 			return nil
 		}),
 	}
+	lf.add(cmd)
+	return cmd
 }
 
 func newMembers() *cobra.Command {

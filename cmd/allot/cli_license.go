@@ -413,6 +413,7 @@ func newLicenseAssignGroup() *cobra.Command {
 	var skuRef string
 	var disable []string
 	var gw groupWait
+	var lf lossFlag
 	cmd := &cobra.Command{
 		Use:   "assign-group GROUP --sku SKU",
 		Short: "Assign a product to a group; its members (also of nested groups) follow",
@@ -420,9 +421,12 @@ func newLicenseAssignGroup() *cobra.Command {
 in the order they joined while seats last; the rest wait with CountViolation and get a seat
 automatically when one frees up. The command waits until processing completes, with progress on a
 terminal, and prints how many members have the license and how many do not (--no-wait returns at
-once).`,
+once).
+
+` + lossHelp,
 		Example: `  allot license assign-group "Insights Users" --sku WORKPLACE_ANALYTICS_INSIGHTS
-  allot license assign-group "Sales Team" --sku SPE_E5 --disable-plan EXCHANGE_S_ENTERPRISE --no-wait`,
+  allot license assign-group "Sales Team" --sku SPE_E5 --disable-plan EXCHANGE_S_ENTERPRISE --no-wait
+  allot license assign-group "Sales Team" --sku SPE_E3 --disable-plan EXCHANGE_S_ENTERPRISE --yes`,
 		Args: cobra.ExactArgs(1),
 		RunE: run(func(cmd *cobra.Command, args []string) error {
 			c, err := clientFromEnv()
@@ -441,8 +445,11 @@ once).`,
 			if err != nil {
 				return err
 			}
-			g2, err := c.AssignGroupLicense(cmd.Context(), g.ID, []client.AddLicense{{SkuID: sku.SkuID, DisabledPlans: plans}}, nil)
-			if err != nil {
+			var g2 *client.Group
+			if err := lf.confirmLoss(cmd, c, func(c *client.Client) (err error) {
+				g2, err = c.AssignGroupLicense(cmd.Context(), g.ID, []client.AddLicense{{SkuID: sku.SkuID, DisabledPlans: plans}}, nil)
+				return err
+			}); err != nil {
 				return err
 			}
 			g2.DisplayName = g.DisplayName
@@ -463,17 +470,25 @@ once).`,
 	markRequired(cmd, "sku")
 	cmd.Flags().StringArrayVar(&disable, "disable-plan", nil, "service plan to switch off, by name or id (repeatable)")
 	gw.add(cmd)
+	lf.add(cmd)
 	return cmd
 }
 
 func newLicenseRemoveGroup() *cobra.Command {
 	var skuRef string
 	var gw groupWait
+	var lf lossFlag
 	cmd := &cobra.Command{
 		Use:   "remove-group GROUP --sku SKU",
 		Short: "Remove a product from a group; members lose it unless another source grants it",
+		Long: `Remove a product from a group. Its members lose the product unless another source (a direct
+assignment, another group) grants it; that is the point of the command and is not asked about.
+Other products that need this one (Insights needs E3 or E5) would be lost as a side effect.
+
+` + lossHelp,
 		Example: `  allot license remove-group "Insights Users" --sku WORKPLACE_ANALYTICS_INSIGHTS
-  allot license remove-group "Sales Team" --sku SPE_E5 --no-wait`,
+  allot license remove-group "Sales Team" --sku SPE_E5 --no-wait
+  allot license remove-group "Analysts" --sku SPE_E3 --yes   # its members' Insights go too`,
 		Args: cobra.ExactArgs(1),
 		RunE: run(func(cmd *cobra.Command, args []string) error {
 			c, err := clientFromEnv()
@@ -488,8 +503,11 @@ func newLicenseRemoveGroup() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			g2, err := c.AssignGroupLicense(cmd.Context(), g.ID, nil, []string{sku.SkuID})
-			if err != nil {
+			var g2 *client.Group
+			if err := lf.confirmLoss(cmd, c, func(c *client.Client) (err error) {
+				g2, err = c.AssignGroupLicense(cmd.Context(), g.ID, nil, []string{sku.SkuID})
+				return err
+			}); err != nil {
 				return err
 			}
 			g2.DisplayName = g.DisplayName
@@ -511,6 +529,7 @@ func newLicenseRemoveGroup() *cobra.Command {
 	cmd.Flags().StringVar(&skuRef, "sku", "", "product: skuPartNumber or skuId (required)")
 	markRequired(cmd, "sku")
 	gw.add(cmd)
+	lf.add(cmd)
 	return cmd
 }
 

@@ -144,6 +144,8 @@ func cliError(err error) error {
 		code = allot.EForbidden
 	case ce.Status == http.StatusNotFound:
 		code = allot.ENotFound
+	case ce.Code == client.CodeLicenseLoss:
+		code = allot.ELicenseLoss
 	case ce.Status == http.StatusConflict:
 		code = allot.EConflict
 	case ce.Status == http.StatusRequestEntityTooLarge:

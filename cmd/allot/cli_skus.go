@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"allot"
+	"allot/client"
 )
 
 func newSkus() *cobra.Command {
@@ -108,13 +109,18 @@ func orDefault(s, d string) string {
 }
 
 func newSkusSetSeats() *cobra.Command {
+	var lf lossFlag
 	cmd := &cobra.Command{
 		Use:   "set-seats SKU N",
 		Short: "Change the number of enabled (bought) seats of a product",
-		Long: `Change the number of enabled seats of a product. More seats license waiting members at once;
-fewer than are in use puts the newest assignments in CountViolation (nothing is dropped silently).`,
-		Example: `  allot skus set-seats WORKPLACE_ANALYTICS_INSIGHTS 100`,
-		Args:    cobra.ExactArgs(2),
+		Long: `Change the number of enabled seats of a product. More seats license waiting members at once.
+Fewer seats than are in use take the product away from the newest assignments, which then wait
+with CountViolation until a seat frees up.
+
+` + lossHelp,
+		Example: `  allot skus set-seats WORKPLACE_ANALYTICS_INSIGHTS 100
+  allot skus set-seats WORKPLACE_ANALYTICS_INSIGHTS 10 --yes   # fewer than in use, no question`,
+		Args: cobra.ExactArgs(2),
 		RunE: run(func(cmd *cobra.Command, args []string) error {
 			n, err := strconv.Atoi(args[1])
 			if err != nil || n < 0 {
@@ -128,8 +134,11 @@ fewer than are in use puts the newest assignments in CountViolation (nothing is 
 			if err != nil {
 				return err
 			}
-			s2, err := c.SetSeats(cmd.Context(), s.SkuID, n)
-			if err != nil {
+			var s2 *client.Sku
+			if err := lf.confirmLoss(cmd, c, func(c *client.Client) (err error) {
+				s2, err = c.SetSeats(cmd.Context(), s.SkuID, n)
+				return err
+			}); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d enabled, %d consumed, %d available (was %d enabled).\n",
@@ -137,5 +146,6 @@ fewer than are in use puts the newest assignments in CountViolation (nothing is 
 			return nil
 		}),
 	}
+	lf.add(cmd)
 	return cmd
 }

@@ -2,7 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -152,5 +157,75 @@ func TestCSVRowLimit(t *testing.T) {
 	}
 	if csvimport.DefaultMaxRows < 100_000 {
 		t.Fatal("a 100,000-row import must be accepted")
+	}
+}
+
+// TestConfirmLoss: a change the server refuses because people would lose
+// licenses is not resent without a terminal: the error lists the first 20
+// losses with a count, names --yes and exits 5; --yes confirms up front.
+func TestConfirmLoss(t *testing.T) {
+	var sent []bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ok := r.Header.Get("Allot-Confirm-License-Loss") == "true"
+		sent = append(sent, ok)
+		if ok {
+			w.Write([]byte(`{}`))
+			return
+		}
+		var details []map[string]string
+		for i := range 25 {
+			details = append(details, map[string]string{"code": "prerequisiteMissing", "target": fmt.Sprintf("id-%d", i%24),
+				"message": fmt.Sprintf("u%d@contoso.com would lose WORKPLACE_ANALYTICS_INSIGHTS (prerequisiteMissing)", i)})
+		}
+		w.WriteHeader(http.StatusConflict)
+		json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": "licenseLossNotConfirmed",
+			"message": "This change would take 25 licenses away.", "details": details}})
+	}))
+	defer srv.Close()
+	c := client.New(srv.URL, "tok")
+	change := func(c *client.Client) error {
+		_, err := c.Do(context.Background(), http.MethodPatch, "/allot/v1/subscribedSkus/x", map[string]int{"enabledUnits": 1}, nil)
+		return err
+	}
+	cmd := &cobra.Command{}
+	cmd.SetIn(strings.NewReader("y\n")) // a "yes" on a pipe is not an answer
+	var stderr bytes.Buffer
+	cmd.SetErr(&stderr)
+
+	var lf lossFlag
+	err := cliError(lf.confirmLoss(cmd, c, change))
+	msg := allot.ErrorMessage(err)
+	if allot.ErrorCode(err) != allot.ELicenseLoss || exitCode(allot.ErrorCode(err)) != 5 {
+		t.Fatalf("refusal: code %s exit %d", allot.ErrorCode(err), exitCode(allot.ErrorCode(err)))
+	}
+	for _, w := range []string{"This change would take 25 licenses away.", "24 people would lose 25 licenses:",
+		"u0@contoso.com would lose WORKPLACE_ANALYTICS_INSIGHTS (prerequisiteMissing)", "u19@contoso.com", "...and 5 more.", "Nothing changed", "--yes"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("refusal lacks %q:\n%s", w, msg)
+		}
+	}
+	if strings.Contains(msg, "u20@") {
+		t.Errorf("more than 20 losses listed:\n%s", msg)
+	}
+	if len(sent) != 1 || sent[0] || stderr.Len() != 0 {
+		t.Fatalf("requests %v (want one, unconfirmed), prompt %q", sent, stderr.String())
+	}
+
+	sent = nil
+	lf.yes = true
+	if err := lf.confirmLoss(cmd, c, change); err != nil || len(sent) != 1 || !sent[0] {
+		t.Fatalf("--yes: %v, requests %v (want one, confirmed)", err, sent)
+	}
+	// The server lists at most 100: a full list may stand for more.
+	many := make([]client.ErrorDetail, client.MaxErrorDetails)
+	for i := range many {
+		many[i] = client.ErrorDetail{Target: fmt.Sprint(i), Message: "x"}
+	}
+	if l := lossList(many); !strings.HasPrefix(l, "At least 100 people would lose 100 licenses:") || !strings.Contains(l, "...and 80 more.") {
+		t.Errorf("100 details: %q", l)
+	}
+	// The refusal from any other command maps to the same exit status.
+	if err := cliError(change(c)); exitCode(allot.ErrorCode(err)) != 5 {
+		t.Fatalf("plain refusal: %v", err)
 	}
 }

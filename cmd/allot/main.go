@@ -39,6 +39,8 @@ func exitCode(c allot.Code) int {
 		return 3
 	case allot.EUnauthorized, allot.EForbidden:
 		return 4
+	case allot.ELicenseLoss:
+		return 5
 	}
 	return 1
 }
