@@ -261,25 +261,32 @@ group; anything else is a group's name. Licenses the group assigns follow automa
   allot groups members add "Sales Team" "Sales Leadership"`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: run(func(cmd *cobra.Command, args []string) error {
-			return changeMembers(cmd, args, true)
+			return changeMembers(cmd, args, true, nil)
 		}),
 	}
 }
 
 func newMembersRemove() *cobra.Command {
-	return &cobra.Command{
+	var lf lossFlag
+	cmd := &cobra.Command{
 		Use:     "remove GROUP MEMBER...",
 		Aliases: []string{"rm"},
 		Short:   "Remove users and groups from a group",
-		Example: `  allot groups members remove "Insights Users" adele.vance1@contoso.com`,
-		Args:    cobra.MinimumNArgs(2),
+		Long: `Remove members from a group; they lose what the group assigned them.
+
+` + lossHelp,
+		Example: `  allot groups members remove "Insights Users" adele.vance1@contoso.com
+  allot groups members remove "All Staff" adele.vance1@contoso.com --yes`,
+		Args: cobra.MinimumNArgs(2),
 		RunE: run(func(cmd *cobra.Command, args []string) error {
-			return changeMembers(cmd, args, false)
+			return changeMembers(cmd, args, false, &lf)
 		}),
 	}
+	lf.add(cmd)
+	return cmd
 }
 
-func changeMembers(cmd *cobra.Command, args []string, add bool) error {
+func changeMembers(cmd *cobra.Command, args []string, add bool, lf ...*lossFlag) error {
 	c, err := clientFromEnv()
 	if err != nil {
 		return err
@@ -296,7 +303,7 @@ func changeMembers(cmd *cobra.Command, args []string, add bool) error {
 		if add {
 			err = c.AddMember(cmd.Context(), g.ID, m.ID)
 		} else {
-			err = c.RemoveMember(cmd.Context(), g.ID, m.ID)
+			err = lf[0].confirmLoss(cmd, c, func(c *client.Client) error { return c.RemoveMember(cmd.Context(), g.ID, m.ID) })
 		}
 		if err != nil {
 			return prefixError(m.Kind+" "+m.Name, err)
