@@ -62,6 +62,7 @@ func (t *tx) loadBatch(tenantID int64, users []int64, products []*allot.Product,
 	if err := t.loadStates(b, sorted); err != nil {
 		return nil, err
 	}
+	groupPlans(b, gls)
 	if len(gls) > 0 {
 		if err := t.loadGroupGrants(b, tenantID, sorted, gls); err != nil {
 			return nil, err
@@ -185,6 +186,25 @@ func (t *tx) loadStates(b *batch, sorted []int64) error {
 		}
 	}
 	return nil
+}
+
+// groupPlans gives the group states of the snapshot the disabled plans of
+// their group's license: a group state's plans are its group's (they are
+// not stored per user), so an unchanged grant is never rewritten.
+func groupPlans(b *batch, gls map[int64][]allot.GroupLicense) {
+	for i := range b.snap.Users {
+		cur := b.snap.Users[i].Current
+		for j := range cur {
+			if cur[j].Source == allot.DirectSource {
+				continue
+			}
+			for _, gl := range gls[cur[j].Source] {
+				if gl.ProductID == cur[j].ProductID {
+					cur[j].DisabledPlans = gl.DisabledPlans
+				}
+			}
+		}
+	}
 }
 
 type membership struct{ group, seq int64 }
