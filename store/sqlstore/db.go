@@ -65,6 +65,10 @@ type Store struct {
 	wstmts map[string]*sql.Stmt
 	rstmts map[string]*sql.Stmt
 
+	// retryBudget bounds the time one write spends, retries included
+	// (retry.go).
+	retryBudget time.Duration
+
 	// defs caches decoded product definitions by their stored text.
 	defs sync.Map
 
@@ -174,7 +178,8 @@ func (s *Store) cachedStmt(ctx context.Context, cache map[string]*sql.Stmt, q st
 }
 
 func newStore(e Engine, w, r *sql.DB, opts []Option) *Store {
-	s := &Store{engine: e, w: w, r: r, log: slog.Default(), qcache: map[string]string{}, notify: make(chan struct{})}
+	s := &Store{engine: e, w: w, r: r, log: slog.Default(), qcache: map[string]string{}, notify: make(chan struct{}),
+		retryBudget: defaultRetryBudget}
 	for _, o := range opts {
 		o(s)
 	}
@@ -400,43 +405,42 @@ func (t *tx) refusedRow() *sql.Row {
 	return t.tx.QueryRowContext(done, `SELECT 1`)
 }
 
-// write runs fn in a write transaction, committing when fn returns nil. On
-// PostgreSQL a serialization failure or deadlock retries the whole function.
+// write runs fn in a write transaction, committing when fn returns nil. A
+// transient failure (retry.go) runs fn again in a new transaction: fn must
+// start from scratch each time.
 func (s *Store) write(ctx context.Context, fn func(t *tx) error) error {
 	// Inside a preview every write joins the preview's transaction, which is
 	// rolled back at the end.
 	if t, ok := ctx.Value(txCtxKey{}).(*tx); ok {
-		return fn(t)
+		return joinedError(fn(t))
 	}
 	if s.wq != nil {
-		return s.submit(ctx, fn)
+		return s.retry(ctx, func() error { return s.submit(ctx, fn) })
 	}
-	for attempt := 0; ; attempt++ {
-		t, err := s.begin(ctx)
-		if err != nil {
-			return err
-		}
-		err = fn(t)
-		if err == nil && t.woke && s.pg != nil {
-			err = t.pgNotify()
-		}
-		if err == nil {
-			err = t.commit()
-			if err == nil {
-				if t.woke {
-					s.wake()
-				}
-				return nil
-			}
-		} else {
-			t.rollback()
-		}
-		if attempt < 20 && s.retryable(err) {
-			time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
-			continue
-		}
+	return s.retry(ctx, func() error { return s.writeOnce(ctx, fn) })
+}
+
+// writeOnce runs fn in a transaction of its own and commits it.
+func (s *Store) writeOnce(ctx context.Context, fn func(t *tx) error) error {
+	t, err := s.begin(ctx)
+	if err != nil {
 		return err
 	}
+	err = fn(t)
+	if err == nil && t.woke && s.pg != nil {
+		err = t.pgNotify()
+	}
+	if err != nil {
+		t.rollback()
+		return err
+	}
+	if err := t.commit(); err != nil {
+		return err
+	}
+	if t.woke {
+		s.wake()
+	}
+	return nil
 }
 
 func (s *Store) begin(ctx context.Context) (*tx, error) {
@@ -466,21 +470,6 @@ func (s *Store) begin(ctx context.Context) (*tx, error) {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
 	return &tx{s: s, tx: t, ctx: ctx, now: nowMS(), conn: conn, release: func() { conn.Close() }}, nil
-}
-
-// retryable is set by the PostgreSQL dialect; SQLite never needs a retry
-// because its write transactions take the lock at BEGIN.
-func (s *Store) retryable(err error) bool {
-	if s.engine != Postgres || err == nil {
-		return false
-	}
-	return isPgRetryable(err)
-}
-
-// isPgRetryable reports serialization failures (40001) and deadlocks (40P01).
-var isPgRetryable = func(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "40001") || strings.Contains(msg, "40P01")
 }
 
 // read runs a query on the read pool.
