@@ -110,7 +110,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	ge.Error.InnerError.RequestID = requestIDOf(r)
 	ge.Error.InnerError.ClientID = requestIDOf(r)
 	ge.Error.Details = lossDetails(err)
-	if code == allot.ETooManyRequests && w.Header().Get("Retry-After") == "" {
+	// A client asked to slow down or to come back (the database stayed busy
+	// with concurrent changes) is told when.
+	if (code == allot.ETooManyRequests || code == allot.EUnavailable) && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, st, ge)

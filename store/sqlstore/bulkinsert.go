@@ -33,6 +33,9 @@ func (t *tx) insertRows(head string, cols int, tail string, n, per int, row func
 	}
 	args := make([]any, 0, per*cols)
 	for start := 0; start < n; start += per {
+		if err := t.check(); err != nil {
+			return err
+		}
 		end := min(start+per, n)
 		args = args[:0]
 		for i := start; i < end; i++ {

@@ -17,10 +17,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // also registers the "sqlite" driver
 
 	"allot"
 	"allot/licensing"
@@ -65,6 +66,10 @@ type Store struct {
 	wstmts map[string]*sql.Stmt
 	rstmts map[string]*sql.Stmt
 
+	// retryBudget bounds the time one write spends, retries included
+	// (retry.go).
+	retryBudget time.Duration
+
 	// defs caches decoded product definitions by their stored text.
 	defs sync.Map
 
@@ -75,6 +80,11 @@ type Store struct {
 	// it has stopped.
 	wq    chan *writeReq
 	wdone chan struct{}
+	// wrolled is set by SQLite's rollback hook on the write connection
+	// whenever a transaction ends in a rollback, explicit or automatic (an
+	// interrupted or failed statement can roll back the whole transaction);
+	// cleared at BEGIN. ROLLBACK TO a savepoint does not set it.
+	wrolled atomic.Bool
 }
 
 // maxStmts bounds each statement cache; queries past it run unprepared.
@@ -120,9 +130,26 @@ func OpenSQLite(ctx context.Context, dir string, opts ...Option) (*Store, error)
 		s.Close()
 		return nil, err
 	}
+	if err := s.watchRollbacks(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.wstmts, s.rstmts = map[string]*sql.Stmt{}, map[string]*sql.Stmt{}
 	s.startWriter()
 	return s, nil
+}
+
+// watchRollbacks registers the rollback hook that sets wrolled on the write
+// connection.
+func (s *Store) watchRollbacks() error {
+	return s.wconn.Raw(func(dc any) error {
+		h, ok := dc.(sqlite.HookRegisterer)
+		if !ok {
+			return fmt.Errorf("sqlite driver connection %T has no rollback hook", dc)
+		}
+		h.RegisterRollbackHook(func() { s.wrolled.Store(true) })
+		return nil
+	})
 }
 
 // wstmt returns the write connection's prepared statement for q, or nil
@@ -156,7 +183,7 @@ func (s *Store) cachedStmt(ctx context.Context, cache map[string]*sql.Stmt, q st
 
 func newStore(e Engine, w, r *sql.DB, opts []Option) *Store {
 	s := &Store{engine: e, w: w, r: r, log: slog.Default(), qcache: map[string]string{}, notify: make(chan struct{}),
-		fail: parseFailpoints(os.Getenv("ALLOT_FAILPOINTS"))}
+		fail: parseFailpoints(os.Getenv("ALLOT_FAILPOINTS")), retryBudget: defaultRetryBudget}
 	for _, o := range opts {
 		o(s)
 	}
@@ -264,9 +291,15 @@ type txCtxKey struct{}
 
 // tx is a write transaction with engine-aware helpers.
 type tx struct {
-	s   *Store
-	tx  *sql.Tx
+	s  *Store
+	tx *sql.Tx
+	// ctx is the context statements run with. In a shared SQLite
+	// transaction it is the request's context without its cancellation
+	// (a statement cancelled while it runs rolls back the whole
+	// transaction, everyone's writes); req is then the request's own
+	// context, checked before each statement.
 	ctx context.Context
+	req context.Context
 	// woke records that marks were written, so workers are woken after commit.
 	woke bool
 	now  int64
@@ -316,7 +349,30 @@ func (t *tx) stmt(query string) *sql.Stmt {
 	return st
 }
 
+// errTxDead is the error of a statement refused because SQLite rolled back
+// the transaction it belongs to: run outside it, the statement would be
+// committed on its own.
+var errTxDead = errors.New("the write transaction was rolled back")
+
+// check tells whether the transaction may run another statement: not once
+// the request has been cancelled, nor after SQLite rolled the transaction
+// back.
+func (t *tx) check() error {
+	if t.req != nil {
+		if err := t.req.Err(); err != nil {
+			return err
+		}
+	}
+	if t.s.wconn != nil && t.s.wrolled.Load() {
+		return errTxDead
+	}
+	return nil
+}
+
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
 	if st := t.stmt(query); st != nil {
 		return st.ExecContext(t.ctx, args...)
 	}
@@ -324,6 +380,9 @@ func (t *tx) exec(query string, args ...any) (sql.Result, error) {
 }
 
 func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
 	if st := t.stmt(query); st != nil {
 		return st.QueryContext(t.ctx, args...)
 	}
@@ -331,49 +390,64 @@ func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
 }
 
 func (t *tx) queryRow(query string, args ...any) *sql.Row {
+	if err := t.check(); err != nil {
+		return t.refusedRow()
+	}
 	if st := t.stmt(query); st != nil {
 		return st.QueryRowContext(t.ctx, args...)
 	}
 	return t.tx.QueryRowContext(t.ctx, t.s.q(query), args...)
 }
 
-// write runs fn in a write transaction, committing when fn returns nil. On
-// PostgreSQL a serialization failure or deadlock retries the whole function.
+// refusedRow returns a Row whose Scan fails without running anything: Tx
+// answers a done context with the context's error before it touches the
+// connection. The error is the request's when it was cancelled.
+func (t *tx) refusedRow() *sql.Row {
+	done := t.req
+	if done == nil || done.Err() == nil {
+		c, cancel := context.WithCancel(context.Background())
+		cancel()
+		done = c
+	}
+	return t.tx.QueryRowContext(done, `SELECT 1`)
+}
+
+// write runs fn in a write transaction, committing when fn returns nil. A
+// transient failure (retry.go) runs fn again in a new transaction: fn must
+// start from scratch each time.
 func (s *Store) write(ctx context.Context, fn func(t *tx) error) error {
 	// Inside a preview every write joins the preview's transaction, which is
 	// rolled back at the end.
 	if t, ok := ctx.Value(txCtxKey{}).(*tx); ok {
-		return fn(t)
+		return joinedError(fn(t))
 	}
 	if s.wq != nil {
-		return s.submit(ctx, fn)
+		return s.retry(ctx, func() error { return s.submit(ctx, fn) })
 	}
-	for attempt := 0; ; attempt++ {
-		t, err := s.begin(ctx)
-		if err != nil {
-			return err
-		}
-		err = fn(t)
-		if err == nil && t.woke && s.pg != nil {
-			err = t.pgNotify()
-		}
-		if err == nil {
-			err = t.commit()
-			if err == nil {
-				if t.woke {
-					s.wake()
-				}
-				return nil
-			}
-		} else {
-			t.rollback()
-		}
-		if attempt < 20 && (s.retryable(err) || errors.Is(err, errTxRetry)) {
-			time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
-			continue
-		}
+	return s.retry(ctx, func() error { return s.writeOnce(ctx, fn) })
+}
+
+// writeOnce runs fn in a transaction of its own and commits it.
+func (s *Store) writeOnce(ctx context.Context, fn func(t *tx) error) error {
+	t, err := s.begin(ctx)
+	if err != nil {
 		return err
 	}
+	err = fn(t)
+	if err == nil && t.woke && s.pg != nil {
+		err = t.pgNotify()
+	}
+	if err != nil {
+		t.rollback()
+		return err
+	}
+	if err := t.commit(); err != nil {
+		return err
+	}
+	if t.woke {
+		s.wake()
+	}
+	return nil
 }
 
 func (s *Store) begin(ctx context.Context) (*tx, error) {
@@ -388,6 +462,7 @@ func (s *Store) begin(ctx context.Context) (*tx, error) {
 			s.wmu.Unlock()
 			return nil, fmt.Errorf("begin: %w", err)
 		}
+		s.wrolled.Store(false)
 		return &tx{s: s, tx: t, ctx: ctx, now: nowMS(), release: s.wmu.Unlock}, nil
 	}
 	// On PostgreSQL the transaction keeps its connection at hand, so that
@@ -402,21 +477,6 @@ func (s *Store) begin(ctx context.Context) (*tx, error) {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
 	return &tx{s: s, tx: t, ctx: ctx, now: nowMS(), conn: conn, release: func() { conn.Close() }}, nil
-}
-
-// retryable is set by the PostgreSQL dialect; SQLite never needs a retry
-// because its write transactions take the lock at BEGIN.
-func (s *Store) retryable(err error) bool {
-	if s.engine != Postgres || err == nil {
-		return false
-	}
-	return isPgRetryable(err)
-}
-
-// isPgRetryable reports serialization failures (40001) and deadlocks (40P01).
-var isPgRetryable = func(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "40001") || strings.Contains(msg, "40P01")
 }
 
 // read runs a query on the read pool.

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 
@@ -73,14 +74,27 @@ func (s *Store) submit(ctx context.Context, fn func(t *tx) error) error {
 }
 
 // runGroup runs writes in one transaction, each in a savepoint, and commits.
+// A write never affects another's transaction: its statements run without its
+// context's cancellation (a statement interrupted while it runs makes SQLite
+// roll back the whole transaction), the context is checked between them
+// instead, and a cancelled write rolls back to its savepoint only. Should
+// SQLite still roll the transaction back (a full disk, an I/O error), the
+// write that was running gets its error and the others run again in a fresh
+// transaction, so that none is reported done and lost, or failed and done.
 func (s *Store) runGroup(group []*writeReq) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	for len(group) > 0 {
+		group = s.runShared(group)
+	}
+}
+
+// runShared runs writes in one transaction and delivers their results; it
+// returns the writes to run again, in a fresh transaction, when SQLite rolled
+// this one back.
+func (s *Store) runShared(group []*writeReq) []*writeReq {
 	results := make([]error, len(group))
-	finish := func(woke bool) {
-		if woke {
-			s.wake()
-		}
+	deliver := func() {
 		for i, r := range group {
 			r.done <- results[i]
 		}
@@ -90,9 +104,10 @@ func (s *Store) runGroup(group []*writeReq) {
 		for i := range results {
 			results[i] = fmt.Errorf("begin: %w", err)
 		}
-		finish(false)
-		return
+		deliver()
+		return nil
 	}
+	s.wrolled.Store(false)
 	t := &tx{s: s, tx: sqltx, now: nowMS()}
 	shared := len(group) > 1
 	woke := false
@@ -102,43 +117,91 @@ func (s *Store) runGroup(group []*writeReq) {
 			results[i] = err
 			continue
 		}
-		t.ctx, t.woke, t.onApply, t.removed = r.ctx, false, nil, nil
-		if shared {
-			if _, err := sqltx.ExecContext(context.Background(), `SAVEPOINT w`); err != nil {
-				results[i] = err
-				continue
+		woke1, broken, err := s.runOne(t, r, shared)
+		if broken {
+			// The transaction is not usable any more (SQLite rolled it
+			// back, or a savepoint could not be rolled back or released):
+			// r failed (its error says why); the writes done before it are
+			// undone and run again with the ones not run yet.
+			if err == nil {
+				err = fmt.Errorf("write: %w", errTxDead)
 			}
-		}
-		err := runSafely(r.fn, t)
-		if shared {
-			if err != nil {
-				sqltx.ExecContext(context.Background(), `ROLLBACK TO w`)
-			}
-			if _, rerr := sqltx.ExecContext(context.Background(), `RELEASE w`); rerr != nil && err == nil {
-				err = rerr
-			}
+			sqltx.Rollback()
+			r.done <- err
+			return s.redo(group, results, i)
 		}
 		results[i] = err
 		if err == nil {
 			ok++
-			woke = woke || t.woke
+			woke = woke || woke1
 		}
 	}
 	if ok == 0 {
 		sqltx.Rollback()
-		finish(false)
-		return
+		deliver()
+		return nil
 	}
 	if err := sqltx.Commit(); err != nil {
+		// Nothing of this transaction was committed: make sure it is over.
+		s.wconn.ExecContext(context.Background(), `ROLLBACK`)
 		for i := range results {
 			if results[i] == nil {
 				results[i] = fmt.Errorf("commit: %w", err)
 			}
 		}
-		finish(false)
-		return
+		deliver()
+		return nil
 	}
-	finish(woke)
+	if woke {
+		s.wake()
+	}
+	deliver()
+	return nil
+}
+
+// runOne runs one write of a transaction (in a savepoint when the
+// transaction is shared). It returns whether the write wrote marks, whether
+// the transaction is broken (rolled back by SQLite, or a savepoint that could
+// not be rolled back or released), and the write's error.
+func (s *Store) runOne(t *tx, r *writeReq, shared bool) (woke, broken bool, err error) {
+	t.ctx, t.req, t.woke, t.onApply, t.removed = context.WithoutCancel(r.ctx), r.ctx, false, nil, nil
+	bg := context.Background()
+	if shared {
+		if _, err := t.tx.ExecContext(bg, `SAVEPOINT w`); err != nil {
+			return false, true, err
+		}
+	}
+	err = runSafely(r.fn, t)
+	if s.wrolled.Load() {
+		return false, true, err
+	}
+	if !shared {
+		return t.woke, false, err
+	}
+	if err != nil {
+		if _, rerr := t.tx.ExecContext(bg, `ROLLBACK TO w`); rerr != nil {
+			return false, true, errors.Join(err, rerr)
+		}
+	}
+	if _, rerr := t.tx.ExecContext(bg, `RELEASE w`); rerr != nil {
+		return false, true, errors.Join(err, rerr)
+	}
+	return t.woke, false, err
+}
+
+// redo delivers the results of the writes before index failed that failed on
+// their own (a cancelled or refused write stays failed) and returns the ones
+// to run again: those that had succeeded, and those after failed.
+func (s *Store) redo(group []*writeReq, results []error, failed int) []*writeReq {
+	var again []*writeReq
+	for i, r := range group[:failed] {
+		if results[i] == nil {
+			again = append(again, r)
+		} else {
+			r.done <- results[i]
+		}
+	}
+	return append(again, group[failed+1:]...)
 }
 
 // runSafely runs a write, turning a panic into an internal error so that one

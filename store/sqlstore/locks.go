@@ -1,14 +1,7 @@
 package sqlstore
 
-import (
-	"errors"
+import "allot/licensing"
 
-	"allot/licensing"
-)
-
-// errTxRetry asks write to run the transaction again with fresh data: a
-// guarded update found that a concurrent transaction took what it counted on.
-var errTxRetry = errors.New("sqlstore: concurrent change, run the transaction again")
 
 // lockUsers locks the rows of users (sorted ascending) for the rest of the
 // transaction, so that every write that changes their licenses takes turns

@@ -218,35 +218,17 @@ func (t *tx) pgNotify() error {
 
 // pgNextSeqs reserves n ordering numbers in a statement of its own, outside
 // the caller's transaction. The counter row is the hottest row of the
-// database: updated inside a REPEATABLE READ transaction it would make every
-// pair of concurrent writers conflict (one of them failing with a
-// serialization error and redoing its work), and it would hold the row lock
-// until the caller commits. Outside, the lock lasts one statement; a rolled
-// back caller leaves a gap, which ordering numbers allow.
+// database: updated inside the caller's transaction it would hold the row
+// lock until the caller commits, making every pair of concurrent writers take
+// turns for their whole length. Outside, the lock lasts one statement; a
+// rolled back caller leaves a gap, which ordering numbers allow. Transient
+// failures are retried under the store's retry policy (retry.go).
 func (s *Store) pgNextSeqs(ctx context.Context, n int) (int64, error) {
 	var v int64
-	for attempt := 0; ; attempt++ {
-		err := s.pg.seq.QueryRowContext(ctx, `UPDATE sequences SET value = value + $1 WHERE name = 'order' RETURNING value`, n).Scan(&v)
-		if err == nil || attempt >= 5 || !isPgRetryable(err) {
-			return v, err
-		}
-	}
-}
-
-// pgRetryCodes are the SQLSTATEs after which a write transaction is run
-// again: serialization failure, deadlock, and unique violation (two
-// transactions that both checked a key was free and both inserted it; run
-// again, the check sees the committed row and answers a clear conflict).
-var pgRetryCodes = map[string]bool{"40001": true, "40P01": true, "23505": true}
-
-func init() {
-	isPgRetryable = func(err error) bool {
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) {
-			return pgRetryCodes[pe.Code]
-		}
-		return false
-	}
+	err := s.retry(ctx, func() error {
+		return s.pg.seq.QueryRowContext(ctx, `UPDATE sequences SET value = value + $1 WHERE name = 'order' RETURNING value`, n).Scan(&v)
+	})
+	return v, err
 }
 
 // pgErrText describes a connection or server error without the password.

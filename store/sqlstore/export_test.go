@@ -1,0 +1,29 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+)
+
+// What the external tests of this package (sqlstore_test, which can use
+// pgtest) need of its internals. Compiled into tests only.
+
+// ErrTxRetry is errTxRetry, for tests that ask for a re-run.
+var ErrTxRetry = errTxRetry
+
+// Retryable is the retry policy's test of an error.
+var Retryable = retryable
+
+// SetRetryBudget sets the time one write may spend, retries included.
+func (s *Store) SetRetryBudget(d time.Duration) { s.retryBudget = d }
+
+// WriteSQL runs fn in a write transaction of the store (with its retry
+// policy); fn runs statements with exec, written with ? placeholders.
+func (s *Store) WriteSQL(ctx context.Context, fn func(exec func(q string, args ...any) error) error) error {
+	return s.write(ctx, func(t *tx) error {
+		return fn(func(q string, args ...any) error {
+			_, err := t.exec(q, args...)
+			return err
+		})
+	})
+}
