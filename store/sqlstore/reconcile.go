@@ -407,6 +407,7 @@ func (t *tx) apply(b *batch, env *evalEnv, outs []licensing.Outcome, a allot.Act
 	if err := t.insertStates(inserts); err != nil {
 		return err
 	}
+	t.s.failpoint("apply.states", len(changedUsers))
 	var touched []int64
 	for _, p := range b.products {
 		dc := env.Products[p.ID].ConsumedUnits - b.consumed[p.ID]
@@ -426,6 +427,7 @@ func (t *tx) apply(b *batch, env *evalEnv, outs []licensing.Outcome, a allot.Act
 			}
 		}
 	}
+	t.s.failpoint("apply.counters", len(changedUsers))
 	for _, k := range transitions {
 		idx := audits[k]
 		ev := allot.AuditEvent{Activity: allot.ActChangeUserLicense, TargetKind: "User",
@@ -443,6 +445,7 @@ func (t *tx) apply(b *batch, env *evalEnv, outs []licensing.Outcome, a allot.Act
 			return err
 		}
 	}
+	t.s.failpoint("apply.audit", len(changedUsers))
 	if len(touched) > 0 {
 		// Seats freed here, or waiters that this batch skipped, go to the
 		// longest-waiting users.
