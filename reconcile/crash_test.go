@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,11 +44,28 @@ const crashChildEnv = "ALLOT_CRASH_CHILD"
 // small, so that the two groups take 56 batches.
 const crashChunk = 250
 
-// crashFailpoints arms every failpoint of apply for the crash children: at
-// each batch with changes a child dies after writing the states with
-// probability 2%, else after updating the counters with 2%, else after the
-// audit rows with 2%.
-const crashFailpoints = "apply.states=0.02,apply.counters=0.02,apply.audit=0.02"
+// The crash children run with every failpoint of apply armed with the same
+// probability p: at each batch with changes a child dies after writing the
+// states with probability p, else after updating the counters with p, else
+// after writing the audit rows with p. The first child of a round gets
+// crashFirstP; each kill makes the next child's p crashDecay times smaller,
+// so that the early children die often, while there is much to do, and a
+// late one gets through the batches that are done.
+const (
+	crashFirstP = 0.08
+	crashDecay  = 0.85
+)
+
+// crashFailpoints returns the failpoints spec of a round's child that
+// follows kills others.
+func crashFailpoints(kills int) string {
+	p := strconv.FormatFloat(crashFirstP*math.Pow(crashDecay, float64(kills)), 'f', 5, 64)
+	var parts []string
+	for _, name := range sqlstore.FailpointNames() {
+		parts = append(parts, name+"="+p)
+	}
+	return strings.Join(parts, ",")
+}
 
 func TestMain(m *testing.M) {
 	if target := os.Getenv(crashChildEnv); target != "" {
@@ -198,11 +216,11 @@ func copySQLite(t *testing.T, src string) string {
 // TestKillDuringGroupReconcile runs the crash test on each engine.
 //
 // A child process reconciles the crash scenario (14,000 license states in
-// 60 batches of up to 250 users) with the failpoints of crashFailpoints
-// armed: at a batch with changes it may kill itself with SIGKILL after the
-// batch's states are written (apply.states), after its seat, waiting and
-// group error counters are (apply.counters) or after its audit rows are
-// (apply.audit), always before the commit. The test restarts it after each
+// 60 batches of up to 250 users) with the failpoints armed (crashFailpoints):
+// at a batch with changes it may kill itself with SIGKILL after the batch's
+// states are written (apply.states), after its seat, waiting and group error
+// counters are (apply.counters) or after its audit rows are (apply.audit),
+// always before the commit. The test restarts it after each
 // kill until a child exits having drained every mark, then requires of the
 // store that:
 //   - its license states equal those of a run without faults (nothing
@@ -263,6 +281,9 @@ func testKillDuringGroupReconcile(t *testing.T, db crashDB) {
 		diffs += d
 		t.Logf("round %d: %d kills, %d differences; reconciling every user again rewrote %d unchanged (%s)",
 			round, tally.total()-before, d, got.rewritten, time.Since(started).Round(100*time.Millisecond))
+		if d > 0 {
+			t.Fatalf("%s in round %d left %d differences", tally.String(), round, d)
+		}
 	}
 	t.Logf("%s; %d users' changes were uncommitted at the kills", tally.String(), tally.uncommitted)
 	t.Logf("crash test: %d kills inside apply (%s) in %d rounds, %d child processes, %d license states compared per round, %d differences, %s",
@@ -347,7 +368,7 @@ func killUntilConverged(t *testing.T, target string, tally *crashTally) {
 			t.Fatalf("the crash children did not converge in %d starts", crashMaxStarts)
 		}
 		tally.starts++
-		name, uncommitted := runCrashChild(t, target, crashFailpoints)
+		name, uncommitted := runCrashChild(t, target, crashFailpoints(start-1))
 		if name == "" {
 			return
 		}
@@ -576,16 +597,21 @@ func auditedChanges(t *testing.T, db *sql.DB) []string {
 	return out
 }
 
-// compareOutcomes reports (the first few of) the differences between the
-// outcome of a crash run and of the run without faults, and counts them.
+// compareOutcomes reports the differences between the outcome of a crash
+// run and of the run without faults (the first few of each kind, and how
+// many), and counts them.
 func compareOutcomes(t *testing.T, want, got outcome) int {
 	t.Helper()
 	n := 0
-	report := func(format string, args ...any) {
-		if n < 10 {
-			t.Errorf(format, args...)
+	report := func(what string, items []string) {
+		for i, s := range items {
+			if i == 3 {
+				t.Errorf("… %d %s in all", len(items), what)
+				break
+			}
+			t.Errorf("%s: %s", what, s)
 		}
-		n++
+		n += len(items)
 	}
 	for _, part := range []struct {
 		what      string
@@ -596,19 +622,11 @@ func compareOutcomes(t *testing.T, want, got outcome) int {
 		{"audited change", want.audit, got.audit},
 	} {
 		missing, extra := multisetDiff(part.want, part.got)
-		for _, s := range missing {
-			report("missing %s after the kills: %s", part.what, s)
-		}
-		for _, s := range extra {
-			report("unexpected %s after the kills: %s", part.what, s)
-		}
+		report("missing "+part.what+" after the kills", missing)
+		report("unexpected "+part.what+" after the kills", extra)
 	}
-	for _, b := range want.broken {
-		report("run without faults: %s", b)
-	}
-	for _, b := range got.broken {
-		report("after the kills: %s", b)
-	}
+	report("broken in the run without faults", want.broken)
+	report("broken after the kills", got.broken)
 	return n
 }
 
