@@ -9,34 +9,32 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"allot/internal/testbin"
 )
 
-// binPath is the allot binary under test: use allotBin, which tells go
-// test's cache what the binary is built from.
-var binPath string
+// allotProgram is the allot binary under test: built by TestMain, or given in
+// ALLOT_E2E_BIN.
+var allotProgram *testbin.Binary
 
-// binarySources are the files the binary was built from (listSources).
-var binarySources []string
-
-var recordSources sync.Once
+// allotBin returns the path of the allot binary. Its first call makes go
+// test's cache depend on the files the binary is built from (testbin).
+func allotBin() string { return allotProgram.Path() }
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
 func run(m *testing.M) int {
-	if b := os.Getenv("ALLOT_E2E_BIN"); b != "" {
-		binPath = b
+	if allotProgram = testbin.FromEnv("ALLOT_E2E_BIN"); allotProgram != nil {
 		return m.Run()
 	}
 	dir, err := os.MkdirTemp("", "allot-e2e-bin-")
@@ -45,93 +43,11 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	binPath = filepath.Join(dir, "allot")
-	if binarySources, err = listSources("../cmd/allot"); err != nil {
-		fmt.Fprintf(os.Stderr, "listing the sources of allot: %v\n", err)
-		return 1
-	}
-	out, err := exec.Command("go", "build", "-o", binPath, "../cmd/allot").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building allot: %v\n%s", err, out)
+	if allotProgram, err = testbin.Build("../cmd/allot", filepath.Join(dir, "allot")); err != nil {
+		fmt.Fprintln(os.Stderr, "building allot:", err)
 		return 1
 	}
 	return m.Run()
-}
-
-// allotBin returns the path of the allot binary under test. The first call
-// opens every file the binary was built from. go test caches a test run
-// under the files it opened (their size and modification time) and runs the
-// tests again when one changes; the binary is built by TestMain with `go
-// build`, which go test does not see, and TestMain's own file accesses
-// before m.Run are not logged, so the files are opened here, while the
-// tests run. A binary given in ALLOT_E2E_BIN is opened instead (outside the
-// module, go test does not check it again: use -count=1).
-func allotBin() string {
-	recordSources.Do(func() {
-		files := binarySources
-		if os.Getenv("ALLOT_E2E_BIN") != "" {
-			files = []string{binPath}
-		}
-		for _, f := range files {
-			if fh, err := os.Open(f); err == nil {
-				fh.Close()
-			}
-		}
-	})
-	return binPath
-}
-
-// listSources returns the files that the module's packages among pkg and
-// its dependencies are built from: Go files (those excluded by build
-// constraints too: a changed constraint may take them in), embedded files,
-// the packages' and embedded files' directories (a file added to one
-// changes its listing), go.mod and go.sum.
-func listSources(pkg string) ([]string, error) {
-	cmd := exec.Command("go", "list", "-deps", "-json=Dir,Module,GoFiles,CgoFiles,IgnoredGoFiles,EmbedFiles", pkg)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
-	var files []string
-	add := func(f string) {
-		if !seen[f] {
-			seen[f] = true
-			files = append(files, f)
-		}
-	}
-	dec := json.NewDecoder(bytes.NewReader(out))
-	for {
-		var p struct {
-			Dir    string
-			Module *struct {
-				Main  bool
-				GoMod string
-			}
-			GoFiles, CgoFiles, IgnoredGoFiles, EmbedFiles []string
-		}
-		if err := dec.Decode(&p); err == io.EOF {
-			break
-		} else if err != nil {
-			return nil, err
-		}
-		if p.Module == nil || !p.Module.Main {
-			continue // the standard library or a required module: go.sum pins it
-		}
-		add(p.Module.GoMod)
-		add(filepath.Join(filepath.Dir(p.Module.GoMod), "go.sum"))
-		add(p.Dir)
-		for _, f := range slices.Concat(p.GoFiles, p.CgoFiles, p.IgnoredGoFiles, p.EmbedFiles) {
-			f = filepath.Join(p.Dir, f)
-			add(filepath.Dir(f))
-			add(f)
-		}
-	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("go list found no package of the main module in %s", pkg)
-	}
-	return files, nil
 }
 
 const adminToken = "e2e-admin-token-0123456789abcdef0123456789"
