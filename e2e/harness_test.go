@@ -17,18 +17,24 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"allot/internal/testbin"
 )
 
-// bin is the allot binary under test.
-var bin string
+// allotProgram is the allot binary under test: built by TestMain, or given in
+// ALLOT_E2E_BIN.
+var allotProgram *testbin.Binary
+
+// allotBin returns the path of the allot binary. Its first call makes go
+// test's cache depend on the files the binary is built from (testbin).
+func allotBin() string { return allotProgram.Path() }
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
 func run(m *testing.M) int {
-	if b := os.Getenv("ALLOT_E2E_BIN"); b != "" {
-		bin = b
+	if allotProgram = testbin.FromEnv("ALLOT_E2E_BIN"); allotProgram != nil {
 		return m.Run()
 	}
 	dir, err := os.MkdirTemp("", "allot-e2e-bin-")
@@ -37,18 +43,8 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	bin = filepath.Join(dir, "allot")
-	// The binary is built from the module's sources: stat them, so that the
-	// go test cache knows this package depends on them.
-	filepath.WalkDir("..", func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".go") || strings.HasSuffix(p, ".sql")) {
-			os.Stat(p)
-		}
-		return nil
-	})
-	out, err := exec.Command("go", "build", "-o", bin, "../cmd/allot").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building allot: %v\n%s", err, out)
+	if allotProgram, err = testbin.Build("../cmd/allot", filepath.Join(dir, "allot")); err != nil {
+		fmt.Fprintln(os.Stderr, "building allot:", err)
 		return 1
 	}
 	return m.Run()
@@ -73,7 +69,7 @@ var servingRE = regexp.MustCompile(`at (http://127\.0\.0\.1:\d+)`)
 func startServer(t *testing.T) *server {
 	t.Helper()
 	s := &server{Token: adminToken, Data: t.TempDir()}
-	s.cmd = exec.Command(bin, "serve", "--demo", "--data", s.Data, "--addr", "127.0.0.1:0")
+	s.cmd = exec.Command(allotBin(), "serve", "--demo", "--data", s.Data, "--addr", "127.0.0.1:0")
 	s.cmd.Env = cleanEnv("ALLOT_ADMIN_TOKEN=" + adminToken)
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
@@ -170,7 +166,7 @@ func (c *cli) runIn(stdin string, env []string, args ...string) result {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd := exec.CommandContext(ctx, allotBin(), args...)
 	cmd.Env = cleanEnv(append(append([]string{}, c.env...), env...)...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer

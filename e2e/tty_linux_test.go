@@ -52,7 +52,7 @@ func (c *cli) ttyRun(prompt, answer string, args ...string) (stdout, screen stri
 	ctl, term := openPTY(c.t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd := exec.CommandContext(ctx, allotBin(), args...)
 	cmd.Env = cleanEnv(append(append([]string{}, c.env...), "TERM=xterm")...)
 	var out bytes.Buffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = term, &out, term

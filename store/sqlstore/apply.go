@@ -44,16 +44,16 @@ func (t *tx) apply(b *batch, plan *licensing.Plan, a allot.Actor, res *batchResu
 	if err := t.writeStates(&w); err != nil {
 		return err
 	}
-	t.s.failpoint("apply.states")
+	t.s.failpoint("apply.states", res.Changed)
 	touched, err := t.applyCounters(plan)
 	if err != nil {
 		return err
 	}
-	t.s.failpoint("apply.counters")
+	t.s.failpoint("apply.counters", res.Changed)
 	if err := t.auditPlan(b, plan, a); err != nil {
 		return err
 	}
-	t.s.failpoint("apply.audit")
+	t.s.failpoint("apply.audit", res.Changed)
 	if len(touched) > 0 {
 		// Seats freed here, or waiters that this batch skipped, go to the
 		// longest-waiting users.

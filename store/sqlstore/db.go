@@ -73,9 +73,6 @@ type Store struct {
 	// defs caches decoded product definitions by their stored text.
 	defs sync.Map
 
-	// fail holds the crash hooks a test asked for (failpoint.go).
-	fail failpoints
-
 	// wq feeds SQLite's writer goroutine (groupcommit.go); wdone closes when
 	// it has stopped.
 	wq    chan *writeReq
@@ -85,6 +82,10 @@ type Store struct {
 	// interrupted or failed statement can roll back the whole transaction);
 	// cleared at BEGIN. ROLLBACK TO a savepoint does not set it.
 	wrolled atomic.Bool
+
+	// fail holds the failpoints armed by FailpointsEnv (failpoint.go); nil
+	// when none is.
+	fail failpoints
 }
 
 // maxStmts bounds each statement cache; queries past it run unprepared.
@@ -121,7 +122,12 @@ func OpenSQLite(ctx context.Context, dir string, opts ...Option) (*Store, error)
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	s := newStore(SQLite, w, r, opts)
+	s, err := newStore(SQLite, w, r, opts)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
 	if err := s.migrate(ctx, w, "migrations/sqlite", goose.DialectSQLite3); err != nil {
 		s.Close()
 		return nil, err
@@ -181,13 +187,22 @@ func (s *Store) cachedStmt(ctx context.Context, cache map[string]*sql.Stmt, q st
 	return st, nil
 }
 
-func newStore(e Engine, w, r *sql.DB, opts []Option) *Store {
-	s := &Store{engine: e, w: w, r: r, log: slog.Default(), qcache: map[string]string{}, notify: make(chan struct{}),
-		fail: parseFailpoints(os.Getenv("ALLOT_FAILPOINTS")), retryBudget: defaultRetryBudget}
+// newStore returns the store on the pools w and r, with the failpoints that
+// FailpointsEnv arms.
+func newStore(e Engine, w, r *sql.DB, opts []Option) (*Store, error) {
+	fail, err := parseFailpoints(os.Getenv(FailpointsEnv))
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{engine: e, w: w, r: r, log: slog.Default(), qcache: map[string]string{}, notify: make(chan struct{}), fail: fail,
+		retryBudget: defaultRetryBudget}
 	for _, o := range opts {
 		o(s)
 	}
-	return s
+	if fail != nil {
+		s.log.Warn("failpoints armed: this process kills itself inside write transactions", "env", FailpointsEnv, "value", os.Getenv(FailpointsEnv))
+	}
+	return s, nil
 }
 
 func (s *Store) migrate(ctx context.Context, db *sql.DB, dir string, d goose.Dialect) error {

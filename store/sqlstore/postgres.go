@@ -97,7 +97,12 @@ func OpenPostgres(ctx context.Context, url string, opts ...Option) (*Store, erro
 	seq := stdlib.OpenDB(*scfg)
 	seq.SetMaxOpenConns(2)
 	seq.SetMaxIdleConns(2)
-	s := newStore(Postgres, db, db, opts)
+	s, err := newStore(Postgres, db, db, opts)
+	if err != nil {
+		seq.Close()
+		db.Close()
+		return nil, err
+	}
 	s.pg = &pgState{instance: randomHex(8), seq: seq, done: make(chan struct{})}
 	if err := s.migratePostgres(ctx); err != nil {
 		s.Close()

@@ -65,7 +65,8 @@ func itoa(n int) string {
 	return string(b)
 }
 
-// testRules pins each licensing rule of DESIGN.md §3.
+// testRules pins licensing rules 1 to 10 of docs/design.md ("Licensing rules"),
+// a subtest each, named by the rule's number.
 func testRules(t *testing.T, open Opener) {
 	t.Run("Rule1_OneSeatPerProductAndPlansAreTheUnionOfSources", func(t *testing.T) {
 		e := NewEnv(t, open(t))

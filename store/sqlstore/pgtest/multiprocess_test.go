@@ -25,10 +25,12 @@ import (
 	"time"
 
 	"allot"
+	"allot/internal/testbin"
 	"allot/store/sqlstore"
 )
 
-var allotBin string
+// allotProgram is the allot binary, built once by TestMain.
+var allotProgram *testbin.Binary
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "allot-pgtest-")
@@ -36,10 +38,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	allotBin = filepath.Join(dir, "allot")
-	build := exec.Command("go", "build", "-o", allotBin, "allot/cmd/allot")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
+	allotProgram, err = testbin.Build("allot/cmd/allot", filepath.Join(dir, "allot"))
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "build allot:", err)
 		os.RemoveAll(dir)
 		os.Exit(1)
@@ -72,7 +72,7 @@ var servingRE = regexp.MustCompile(`at (http://\S+)`)
 func startServer(t *testing.T, name, dbURL string, args ...string) *server {
 	t.Helper()
 	// The tests send bursts with one token: no per-token rate limit.
-	cmd := exec.Command(allotBin, append([]string{"serve", "--db", dbURL, "--addr", "127.0.0.1:0", "--rate-limit", "0"}, args...)...)
+	cmd := exec.Command(allotProgram.Path(), append([]string{"serve", "--db", dbURL, "--addr", "127.0.0.1:0", "--rate-limit", "0"}, args...)...)
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "ALLOT_DB=") && !strings.HasPrefix(kv, "ALLOT_ADMIN_TOKEN=") {

@@ -10,14 +10,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"allot/store/sqlstore"
 )
@@ -74,9 +77,6 @@ func Require(t testing.TB) {
 func NewDatabase(t testing.TB) string {
 	t.Helper()
 	Require(t)
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "allot_t_" + hex.EncodeToString(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	c, err := pgx.Connect(ctx, ServerURL())
@@ -88,7 +88,49 @@ func NewDatabase(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("template database: %v", err)
 	}
-	if _, err := c.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+tpl); err != nil {
+	return createFrom(ctx, t, c, tpl)
+}
+
+// CopyDatabase creates a database for the test that is a copy of the one at
+// srcURL (on the test server; nothing may be connected to it), dropped when
+// the test ends, and returns its URL. Tests use it to run the same scenario
+// several times from the same start.
+func CopyDatabase(t testing.TB, srcURL string) string {
+	t.Helper()
+	Require(t)
+	u, err := url.Parse(srcURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := pgx.Connect(ctx, ServerURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	return createFrom(ctx, t, c, strings.TrimPrefix(u.Path, "/"))
+}
+
+// createFrom creates a database allot_t_<random> as a copy of tpl, to be
+// dropped when the test ends, and returns its URL. A store closed just
+// before may leave a connection to tpl for a moment (CREATE DATABASE then
+// fails with 55006): it is tried again for a few seconds.
+func createFrom(ctx context.Context, t testing.TB, c *pgx.Conn, tpl string) string {
+	t.Helper()
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "allot_t_" + hex.EncodeToString(b)
+	for attempt := 0; ; attempt++ {
+		_, err := c.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+pgx.Identifier{tpl}.Sanitize())
+		if err == nil {
+			break
+		}
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "55006" && attempt < 50 {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
 		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(func() {
