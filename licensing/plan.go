@@ -29,9 +29,11 @@ type Plan struct {
 // seat are served first, longest waiting first; the others keep their order.
 func Recompute(s *Snapshot) *Plan {
 	d := newDecider(s, true)
+	d.waitFor(s.Users)
 	p := &Plan{}
 	for _, i := range priority(s.Users) {
 		u := s.Users[i]
+		d.serve(u.Current)
 		p.Users = append(p.Users, d.evaluate(u, u.Current))
 	}
 	return d.finish(p)
@@ -327,7 +329,7 @@ func NewestHolders(hs []Holder, n int) []int64 {
 		}
 		return hs[a].UserID > hs[b].UserID
 	})
-	out := make([]int64, 0, min(n, len(hs)))
+	out := make([]int64, 0, min(max(n, 0), len(hs)))
 	for _, h := range hs[:min(max(n, 0), len(hs))] {
 		out = append(out, h.UserID)
 	}
