@@ -17,6 +17,25 @@ import (
 	"allot/store/sqlstore"
 )
 
+// newSQLiteCluster starts one `allot serve` on a fresh SQLite data directory
+// (one process serves an SQLite file) and opens a store of the test's own
+// on the same directory, for set-up and checks.
+func newSQLiteCluster(t *testing.T) (*cluster, *server) {
+	t.Helper()
+	dir := t.TempDir()
+	s := startServer(t, "S", "", "--data", dir)
+	st, err := sqlstore.OpenSQLite(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ten, err := st.DefaultTenant(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &cluster{t: t, st: st, tenant: ten}, s
+}
+
 // tally counts answers by request kind, status and (for errors) code, and
 // keeps every answer with status 500 or more and every transport error, to
 // print them.

@@ -10,7 +10,8 @@ package pgtest
 //   - TestRegressionPGBatchStarvation: a 20,000-user group batch completes
 //     while 300 direct assignments/s of the same product run.
 //   - TestRegressionNo5xxUnderMixedLoad: group batches plus 16 parallel
-//     clients assigning directly: no answer ≥ 500 in 2,000 requests.
+//     clients assigning directly: no answer ≥ 500 in 2,000 requests (also
+//     on SQLite, with one process).
 
 import (
 	"context"
@@ -260,7 +261,7 @@ func TestRegressionPGBatchStarvation(t *testing.T) {
 		rate = n
 	}
 	const pool, workers = 1200, 24
-	timeout := 75 * time.Second
+	timeout := 60 * time.Second
 	c, a := newCluster(t)
 	b := startServer(t, "B", c.db)
 	servers := []*server{a, b}
@@ -359,15 +360,27 @@ func TestRegressionPGBatchStarvation(t *testing.T) {
 		t.Errorf("direct assignments ran at %.0f/s during the batch (%.0f/s before it), below the %d/s the batch must withstand (95%% = %.0f/s)", directRate, baseRate, rate, 0.95*float64(rate))
 	}
 	tl.checkNo5xx(t)
-	waitDrained(t, "after the load", time.Minute, c.st, servers...)
-	checkSeatCounters(t, c.st, c.tenant.ID)
+	checkSeatCounters(t, c.st, c.tenant.ID) // every transaction keeps the counter and the states together
 }
 
 func TestRegressionNo5xxUnderMixedLoad(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		c, s := newSQLiteCluster(t)
+		no5xxUnderMixedLoad(t, c, []*server{s})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		c, a := newCluster(t)
+		b := startServer(t, "B", c.db)
+		no5xxUnderMixedLoad(t, c, []*server{a, b})
+	})
+}
+
+// no5xxUnderMixedLoad: group batches of an 8,000-member group run all along
+// while 16 clients send 2,000 direct assignments and removals of the same
+// product, spread over the servers; no answer may be ≥ 500.
+func no5xxUnderMixedLoad(t *testing.T, c *cluster, servers []*server) {
 	const members, pool, clients, requests = 8000, 400, 16, 2000
-	c, a := newCluster(t)
-	b := startServer(t, "B", c.db)
-	servers := []*server{a, b}
+	a := servers[0]
 	ctx := context.Background()
 	sku := customProduct(a, "MIXED", members+pool)
 	g, _, err := c.st.LoadGroup(ctx, c.tenant.ID, "Mixed group", "mixed", members)
@@ -389,7 +402,7 @@ func TestRegressionNo5xxUnderMixedLoad(t *testing.T) {
 			if !add {
 				body, path = addBody(nil, []string{sku}), path+"?confirmLicenseLoss=true"
 			}
-			s := servers[batches%2]
+			s := servers[batches%len(servers)]
 			status, out, err := s.do("POST", path, body)
 			tl.add("group batch", s, "POST", path, status, out, err)
 			if err != nil || status != 202 {
@@ -417,7 +430,7 @@ func TestRegressionNo5xxUnderMixedLoad(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s := servers[k%2]
+			s := servers[k%len(servers)]
 			for next.Add(1) <= requests {
 				path, body, assign := d.request(sku)
 				status, out, err := s.do("POST", path, body)

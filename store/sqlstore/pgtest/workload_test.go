@@ -38,18 +38,8 @@ func TestWorkload(t *testing.T) {
 		clients = n
 	}
 	t.Run("sqlite", func(t *testing.T) {
-		dir := t.TempDir()
-		s := startServer(t, "S", "", "--data", dir)
-		st, err := sqlstore.OpenSQLite(context.Background(), dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		ten, err := st.DefaultTenant(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		runWorkload(t, []*server{s}, st, ten, seed, dur, clients)
+		c, s := newSQLiteCluster(t)
+		runWorkload(t, []*server{s}, c.st, c.tenant, seed, dur, clients)
 	})
 	t.Run("postgres", func(t *testing.T) {
 		c, a := newCluster(t)
