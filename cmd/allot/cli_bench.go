@@ -70,7 +70,7 @@ case, 19% proxy addresses, 1% unknown) and licenses SPE_E5 over HTTP in batches.
 the same file again (every row already licensed) and runs a dry run.
 
 The floor is the fastest known write of the same license rows on the same engine in the same run:
-the rows sorted by key in multi-row INSERTs in one transaction (DESIGN.md §7). The ratio
+the rows sorted by key in multi-row INSERTs in one transaction (docs/benchmarks.md). The ratio
 import/floor says how far the whole path (HTTP, matching, rules, audit) is from raw storage.`,
 		Example: `  allot bench import
   allot bench import --rows 20000 --batch-size 2000 -o json`,

@@ -162,14 +162,9 @@ func (s *Store) DeleteGroup(ctx context.Context, a allot.Actor, tenantID int64, 
 		if err := tx.queryRow(`SELECT COUNT(*) FROM group_licenses WHERE group_id = ?`, g.ID).Scan(&n); err != nil {
 			return err
 		}
-		if n > 0 {
-			return allot.Errorf(allot.EGroupHasLicenses, "Group '%s' still assigns %d product(s) to its members; remove its licenses first (POST /v1.0/groups/%s/assignLicense with removeLicenses), then delete it.", g.DisplayName, n, g.GUID)
-		}
-		// Members of this group that are groups lose it as a parent; users
-		// that got licenses through a licensed parent of this group must be
-		// recomputed.
 		// Its members lose whatever it (or, through it, a parent) granted:
-		// mark each of them, since the group and its memberships go now.
+		// mark each of them, since the group, its licenses and its
+		// memberships go now.
 		users, err := tx.groupUsers(g.ID)
 		if err != nil {
 			return err
@@ -184,23 +179,27 @@ func (s *Store) DeleteGroup(ctx context.Context, a allot.Actor, tenantID int64, 
 		for _, q := range []string{
 			`DELETE FROM memberships WHERE member_type = 1 AND member_id = ?`,
 			`DELETE FROM memberships WHERE group_id = ?`,
+			`DELETE FROM group_licenses WHERE group_id = ?`,
 			`DELETE FROM dir_groups WHERE id = ?`,
 		} {
 			if _, err := tx.exec(q, g.ID); err != nil {
 				return err
 			}
 		}
-		// Members lose what licensed groups around this one granted through
-		// it: a side effect that needs confirm (rule 11).
+		// Members lose what this group and the licensed groups around it
+		// granted through it: a side effect that needs confirm (rule 11).
 		if licensed, err := tx.licensedAmong(parents); err != nil {
 			return err
-		} else if len(licensed) > 0 && !confirm {
+		} else if (n > 0 || len(licensed) > 0) && !confirm {
 			products, err := tx.products(tenantID)
 			if err != nil {
 				return err
 			}
 			if err := tx.checkUsersLoss(tenantID, users, products, fmt.Sprintf("Deleting group '%s'", g.DisplayName)); err != nil {
 				return err
+			}
+			if n > 0 {
+				return allot.Errorf(allot.EGroupHasLicenses, "Group '%s' still assigns %d product(s) to its members; remove its licenses first (POST /v1.0/groups/%s/assignLicense with removeLicenses), or delete it with ?confirmLicenseLoss=true.", g.DisplayName, n, g.GUID)
 			}
 		}
 		return tx.audit(tenantID, a, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActDeleteGroup, TargetKind: "Group", TargetID: g.GUID, TargetName: g.DisplayName})

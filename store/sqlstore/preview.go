@@ -13,7 +13,7 @@ import (
 
 // Preview runs change and everything group-based licensing would do after
 // it, in one transaction that is rolled back, and reports per product how
-// many users would gain, lose or fail to get it (DESIGN.md §3 rule 10).
+// many users would gain, lose or fail to get it (docs/design.md, rule 10).
 // change must use the store's methods with the context it is given.
 func (s *Store) Preview(ctx context.Context, tenantID int64, change func(ctx context.Context) error) (*store.Preview, error) {
 	t, err := s.begin(ctx)

@@ -313,7 +313,7 @@ func testRules(t *testing.T, open Opener) {
 		e.CheckCounters()
 	})
 
-	t.Run("Rule8_InheritedLicenseCannotBeRemovedDirectlyAndLicensedGroupCannotBeDeleted", func(t *testing.T) {
+	t.Run("Rule8_InheritedLicenseCannotBeRemovedDirectlyAndLicensedGroupIsDeletedOnlyWhenConfirmed", func(t *testing.T) {
 		e := NewEnv(t, open(t))
 		e3 := e.Product("SPE_E3", 10)
 		u := e.User("u", "US")
@@ -326,8 +326,18 @@ func testRules(t *testing.T, open Opener) {
 			t.Errorf("message %q does not name the group", allot.ErrorMessage(err))
 		}
 		err = e.St.DeleteGroup(e.Ctx, admin, e.Tenant.ID, g.GUID, false)
-		eq(t, "delete licensed group", allot.ErrorCode(err), allot.EGroupHasLicenses)
+		eq(t, "delete licensed group: its member would lose E3", allot.ErrorCode(err), allot.ELicenseLoss)
 		eq(t, "still licensed", e.Has(u), []string{"SPE_E3"})
+		empty := e.Group("licensed but empty")
+		e.AssignGroup(empty, store.LicenseRequest{SkuID: e3.SkuID})
+		err = e.St.DeleteGroup(e.Ctx, admin, e.Tenant.ID, empty.GUID, false)
+		eq(t, "delete a group that assigns licenses, unconfirmed", allot.ErrorCode(err), allot.EGroupHasLicenses)
+		if err := e.St.DeleteGroup(e.Ctx, admin, e.Tenant.ID, g.GUID, true); err != nil {
+			t.Fatal(err)
+		}
+		e.Drain()
+		eq(t, "confirmed deletion takes the group's licenses", len(e.Has(u)), 0)
+		e.CheckCounters()
 	})
 
 	t.Run("Rule5_AddingAProductToAGroupNeverTakesWhatMembersHoldThroughIt", func(t *testing.T) {
