@@ -133,10 +133,13 @@ func (e *evaluation) relations() bool {
 	}
 }
 
-// capacity gives each product the user does not hold yet a free seat, or
-// fails its grants with CountViolation. It reports whether it failed any.
+// capacity gives each product the user does not hold yet a free seat, in
+// product order, until one has none: its grants fail with CountViolation
+// and capacity reports it, so that the rules run again before the next
+// product is counted. An add-on whose prerequisite just failed then fails
+// for the prerequisite, whatever its own seats: the state does not depend
+// on seats of a product the user could not have anyway.
 func (e *evaluation) capacity() bool {
-	changed := false
 	active := e.active()
 	for _, pid := range sortedKeys(active) {
 		if e.held[pid] || e.reserved[pid] {
@@ -158,9 +161,9 @@ func (e *evaluation) capacity() bool {
 				}
 			}
 		}
-		changed = true
+		return true
 	}
-	return changed
+	return false
 }
 
 // free returns the seats of product pid the user may take: those not in

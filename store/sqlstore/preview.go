@@ -16,6 +16,19 @@ import (
 // many users would gain, lose or fail to get it (docs/design.md, rule 10).
 // change must use the store's methods with the context it is given.
 func (s *Store) Preview(ctx context.Context, tenantID int64, change func(ctx context.Context) error) (*store.Preview, error) {
+	var pv *store.Preview
+	// A preview takes the same locks as the change; a deadlock or another
+	// transient failure runs it again, as for every write.
+	err := s.retry(ctx, func() error {
+		var err error
+		pv, err = s.previewOnce(ctx, tenantID, change)
+		return err
+	})
+	return pv, err
+}
+
+// previewOnce computes a preview in one transaction that it rolls back.
+func (s *Store) previewOnce(ctx context.Context, tenantID int64, change func(ctx context.Context) error) (*store.Preview, error) {
 	t, err := s.begin(ctx)
 	if err != nil {
 		return nil, err
