@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,10 +106,27 @@ func crashChild(target string) int {
 // openTarget opens a PostgreSQL URL or an SQLite directory.
 func openTarget(ctx context.Context, target string, opts ...sqlstore.Option) (*sqlstore.Store, error) {
 	if isPostgres(target) {
-		return sqlstore.OpenPostgres(ctx, target, opts...)
+		return sqlstore.OpenPostgres(ctx, smallPool(target), opts...)
 	}
 	return sqlstore.OpenSQLite(ctx, target, opts...)
 }
+
+// smallPool limits a store on the PostgreSQL URL to crashPoolConns
+// connections: one worker needs few, and the test server's clients are
+// shared by every package testing at the same time.
+func smallPool(target string) string {
+	u, err := url.Parse(target)
+	if err != nil {
+		return target // OpenPostgres reports it
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", strconv.Itoa(crashPoolConns))
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// crashPoolConns is the pool size of the crash test's PostgreSQL stores.
+const crashPoolConns = 4
 
 func isPostgres(target string) bool {
 	return strings.HasPrefix(target, "postgres://") || strings.HasPrefix(target, "postgresql://")
@@ -528,6 +546,7 @@ func rawDB(t *testing.T, target string) *sql.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
+	db.SetMaxOpenConns(1)
 	return db
 }
 
