@@ -65,8 +65,9 @@ func itoa(n int) string {
 	return string(b)
 }
 
-// testRules pins licensing rules 1 to 10 of docs/design.md ("Licensing rules"),
-// a subtest each, named by the rule's number.
+// testRules pins licensing rules 1 to 11 of docs/design.md ("Licensing
+// rules") on a store; each subtest is named by the rule it checks. Rule 12,
+// one decision function, is licensing's own test.
 func testRules(t *testing.T, open Opener) {
 	t.Run("Rule1_OneSeatPerProductAndPlansAreTheUnionOfSources", func(t *testing.T) {
 		e := NewEnv(t, open(t))
