@@ -327,7 +327,7 @@ func NewestHolders(hs []Holder, n int) []int64 {
 		}
 		return hs[a].UserID > hs[b].UserID
 	})
-	out := make([]int64, 0, min(n, len(hs)))
+	out := make([]int64, 0, min(max(n, 0), len(hs)))
 	for _, h := range hs[:min(max(n, 0), len(hs))] {
 		out = append(out, h.UserID)
 	}
