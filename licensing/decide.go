@@ -30,6 +30,11 @@ type decider struct {
 	// place (group licensing); direct assignment does not queue.
 	queue bool
 	seq   int64
+	// pending lists, per product, the places in line (ascending) of the
+	// snapshot's users who wait for it and are not served yet (Recompute):
+	// a user served earlier, because it waits longer for another product,
+	// may not take the seats they are owed.
+	pending map[int64][]int64
 }
 
 func newDecider(s *Snapshot, queue bool) *decider {
@@ -166,9 +171,44 @@ func (d *decider) free(pid int64, cur []allot.LicenseState) int {
 		return free
 	}
 	if w, waiting := waitingSince(cur, pid); waiting {
-		return free - countBelow(d.snap.Ahead[pid], w)
+		return free - countBelow(d.snap.Ahead[pid], w) - countBelow(d.pending[pid], w)
 	}
-	return free - d.snap.WaitingOutside[pid]
+	return free - d.snap.WaitingOutside[pid] - len(d.pending[pid])
+}
+
+// waitFor records the places in line of users who wait (pending); serve
+// takes a user's places out of it when its turn comes.
+func (d *decider) waitFor(users []UserInput) {
+	d.pending = map[int64][]int64{}
+	for _, u := range users {
+		for pid := range awaited(u.Current) {
+			w, _ := waitingSince(u.Current, pid)
+			d.pending[pid] = append(d.pending[pid], w)
+		}
+	}
+	for _, seqs := range d.pending {
+		slices.Sort(seqs)
+	}
+}
+
+func (d *decider) serve(cur []allot.LicenseState) {
+	for pid := range awaited(cur) {
+		w, _ := waitingSince(cur, pid)
+		if i, ok := slices.BinarySearch(d.pending[pid], w); ok {
+			d.pending[pid] = slices.Delete(d.pending[pid], i, i+1)
+		}
+	}
+}
+
+// awaited returns the products a user with these states waits for.
+func awaited(cur []allot.LicenseState) map[int64]bool {
+	m := map[int64]bool{}
+	for _, s := range cur {
+		if isWaiting(s.Code) {
+			m[s.ProductID] = true
+		}
+	}
+	return m
 }
 
 // allOrNothing fails the products of a group that the user does not hold

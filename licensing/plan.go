@@ -29,9 +29,11 @@ type Plan struct {
 // seat are served first, longest waiting first; the others keep their order.
 func Recompute(s *Snapshot) *Plan {
 	d := newDecider(s, true)
+	d.waitFor(s.Users)
 	p := &Plan{}
 	for _, i := range priority(s.Users) {
 		u := s.Users[i]
+		d.serve(u.Current)
 		p.Users = append(p.Users, d.evaluate(u, u.Current))
 	}
 	return d.finish(p)
