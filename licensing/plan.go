@@ -156,6 +156,11 @@ func (d *decider) withDirect(u UserInput, c DirectChange) ([]Grant, error) {
 			direct[g.ProductID] = g
 		}
 	}
+	for _, pid := range append(slices.Clone(c.Remove), grantProducts(c.Add)...) {
+		if d.cat.Product(pid) == nil {
+			return nil, allot.Errorf(allot.EInvalid, "Product %d is not a product of this tenant.", pid)
+		}
+	}
 	for _, pid := range c.Remove {
 		if _, ok := direct[pid]; ok {
 			delete(direct, pid)
@@ -182,6 +187,14 @@ func (d *decider) withDirect(u UserInput, c DirectChange) ([]Grant, error) {
 		}
 	}
 	return out, nil
+}
+
+func grantProducts(gs []Grant) []int64 {
+	out := make([]int64, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, g.ProductID)
+	}
+	return out
 }
 
 // refusal returns the error of a direct change that does not apply fully:
@@ -233,7 +246,11 @@ func AssignBulk(s *Snapshot, pid int64, disabledPlans []string, reserved int) (*
 			continue
 		}
 		c := DirectChange{Add: []Grant{{ProductID: pid, DisabledPlans: disabledPlans}}}
-		grants, _ := d.withDirect(u, c)
+		grants, err := d.withDirect(u, c)
+		if err != nil {
+			res[i].Code, res[i].Message = allot.ErrorCode(err), allot.ErrorMessage(err)
+			continue
+		}
 		in := u
 		in.Grants = grants
 		consumed, seq := d.save()
