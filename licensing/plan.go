@@ -141,10 +141,17 @@ func AssignDirect(s *Snapshot, c DirectChange) (*Plan, error) {
 	in := u
 	in.Grants = grants
 	up := d.evaluate(in, u.Current)
-	if err := d.refusal(up, c); err != nil {
+	if err := d.refusal(up, c, owed(s, u)); err != nil {
 		return nil, err
 	}
 	return d.finish(&Plan{Users: []UserPlan{up}}), nil
+}
+
+// owed returns what the user loses without any change: the losses group
+// licensing owes it already (a source went away and it has not caught up).
+// They are no side effect of a direct change; its plan applies them.
+func owed(s *Snapshot, u UserInput) []int64 {
+	return newDecider(s, false).evaluate(u, u.Current).Lost
 }
 
 // withDirect returns the user's grants with the change's direct ones
@@ -199,8 +206,9 @@ func grantProducts(gs []Grant) []int64 {
 
 // refusal returns the error of a direct change that does not apply fully:
 // an added product that is not granted, or a product the user keeps that
-// the change leaves without its prerequisite or otherwise takes away.
-func (d *decider) refusal(up UserPlan, c DirectChange) error {
+// the change leaves without its prerequisite or otherwise takes away
+// (other than what the user loses anyway, owed).
+func (d *decider) refusal(up UserPlan, c DirectChange, owed []int64) error {
 	for _, g := range c.Add {
 		st, _ := findState(up.After, g.ProductID, allot.DirectSource)
 		if st.State != allot.StateActive {
@@ -209,7 +217,7 @@ func (d *decider) refusal(up UserPlan, c DirectChange) error {
 		}
 	}
 	for _, pid := range up.Lost {
-		if slices.Contains(c.Remove, pid) {
+		if slices.Contains(c.Remove, pid) || slices.Contains(owed, pid) {
 			continue
 		}
 		p := d.cat.Product(pid)
@@ -255,7 +263,7 @@ func AssignBulk(s *Snapshot, pid int64, disabledPlans []string, reserved int) (*
 		in.Grants = grants
 		consumed, seq := d.save()
 		up := d.evaluate(in, u.Current)
-		if err := d.refusal(up, c); err != nil {
+		if err := d.refusal(up, c, owed(s, u)); err != nil {
 			d.restore(consumed, seq)
 			res[i].Code, res[i].Message = allot.ErrorCode(err), allot.ErrorMessage(err)
 			continue
