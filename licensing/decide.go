@@ -168,13 +168,20 @@ func (e *evaluation) capacity() bool {
 
 // free returns the seats of product pid the user may take: those not in
 // use, less those owed to users who wait longer (group licensing only).
+// Ahead may list only the first users waiting outside (or none, when the
+// product had no free seat as loaded, though the plan may free some): when
+// all of those wait longer, so may every one not listed.
 func (d *decider) free(pid int64, cur []allot.LicenseState) int {
 	free := d.enabled[pid] - d.consumed[pid]
 	if !d.queue {
 		return free
 	}
 	if w, waiting := waitingSince(cur, pid); waiting {
-		return free - countBelow(d.snap.Ahead[pid], w) - countBelow(d.pending[pid], w)
+		ahead := countBelow(d.snap.Ahead[pid], w)
+		if ahead == len(d.snap.Ahead[pid]) {
+			ahead = max(ahead, d.snap.WaitingOutside[pid])
+		}
+		return free - ahead - countBelow(d.pending[pid], w)
 	}
 	return free - d.snap.WaitingOutside[pid] - len(d.pending[pid])
 }

@@ -141,10 +141,17 @@ func AssignDirect(s *Snapshot, c DirectChange) (*Plan, error) {
 	in := u
 	in.Grants = grants
 	up := d.evaluate(in, u.Current)
-	if err := d.refusal(up, c); err != nil {
+	if err := d.refusal(up, c, owed(s, u)); err != nil {
 		return nil, err
 	}
 	return d.finish(&Plan{Users: []UserPlan{up}}), nil
+}
+
+// owed returns what the user loses without any change: the losses group
+// licensing owes it already (a source went away and it has not caught up).
+// They are no side effect of a direct change; its plan applies them.
+func owed(s *Snapshot, u UserInput) []int64 {
+	return newDecider(s, false).evaluate(u, u.Current).Lost
 }
 
 // withDirect returns the user's grants with the change's direct ones
@@ -154,6 +161,11 @@ func (d *decider) withDirect(u UserInput, c DirectChange) ([]Grant, error) {
 	for _, g := range u.Grants {
 		if g.Source == allot.DirectSource {
 			direct[g.ProductID] = g
+		}
+	}
+	for _, pid := range append(slices.Clone(c.Remove), grantProducts(c.Add)...) {
+		if d.cat.Product(pid) == nil {
+			return nil, allot.Errorf(allot.EInvalid, "Product %d is not a product of this tenant.", pid)
 		}
 	}
 	for _, pid := range c.Remove {
@@ -184,10 +196,19 @@ func (d *decider) withDirect(u UserInput, c DirectChange) ([]Grant, error) {
 	return out, nil
 }
 
+func grantProducts(gs []Grant) []int64 {
+	out := make([]int64, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, g.ProductID)
+	}
+	return out
+}
+
 // refusal returns the error of a direct change that does not apply fully:
 // an added product that is not granted, or a product the user keeps that
-// the change leaves without its prerequisite or otherwise takes away.
-func (d *decider) refusal(up UserPlan, c DirectChange) error {
+// the change leaves without its prerequisite or otherwise takes away
+// (other than what the user loses anyway, owed).
+func (d *decider) refusal(up UserPlan, c DirectChange, owed []int64) error {
 	for _, g := range c.Add {
 		st, _ := findState(up.After, g.ProductID, allot.DirectSource)
 		if st.State != allot.StateActive {
@@ -196,7 +217,7 @@ func (d *decider) refusal(up UserPlan, c DirectChange) error {
 		}
 	}
 	for _, pid := range up.Lost {
-		if slices.Contains(c.Remove, pid) {
+		if slices.Contains(c.Remove, pid) || slices.Contains(owed, pid) {
 			continue
 		}
 		p := d.cat.Product(pid)
@@ -233,12 +254,16 @@ func AssignBulk(s *Snapshot, pid int64, disabledPlans []string, reserved int) (*
 			continue
 		}
 		c := DirectChange{Add: []Grant{{ProductID: pid, DisabledPlans: disabledPlans}}}
-		grants, _ := d.withDirect(u, c)
+		grants, err := d.withDirect(u, c)
+		if err != nil {
+			res[i].Code, res[i].Message = allot.ErrorCode(err), allot.ErrorMessage(err)
+			continue
+		}
 		in := u
 		in.Grants = grants
 		consumed, seq := d.save()
 		up := d.evaluate(in, u.Current)
-		if err := d.refusal(up, c); err != nil {
+		if err := d.refusal(up, c, owed(s, u)); err != nil {
 			d.restore(consumed, seq)
 			res[i].Code, res[i].Message = allot.ErrorCode(err), allot.ErrorMessage(err)
 			continue
