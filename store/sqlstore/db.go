@@ -446,7 +446,8 @@ func (s *Store) writeOnce(ctx context.Context, fn func(t *tx) error) error {
 func (s *Store) begin(ctx context.Context) (*tx, error) {
 	var opts *sql.TxOptions
 	if s.engine == Postgres {
-		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead}
+		// READ COMMITTED with explicit locks (locks.go).
+		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 	}
 	if s.wconn != nil {
 		s.wmu.Lock()

@@ -44,6 +44,9 @@ func chunksOf(ids []int64, n int) [][]int64 {
 }
 
 func (t *tx) loadBatch(tenantID int64, users []int64, products []*allot.Product) (*batch, error) {
+	if err := t.lockUsers(users); err != nil { // before their states are read (locks.go)
+		return nil, err
+	}
 	ten, err := scanTenant(t.queryRow(`SELECT `+tenantCols+` FROM tenants WHERE id = ?`, tenantID))
 	if err != nil {
 		return nil, err
@@ -415,7 +418,7 @@ func (t *tx) apply(b *batch, env *evalEnv, outs []licensing.Outcome, a allot.Act
 			continue
 		}
 		touched = append(touched, p.ID)
-		if _, err := t.exec(`UPDATE products SET consumed_units = consumed_units + ?, waiting_units = waiting_units + ? WHERE id = ?`, dc, dw, p.ID); err != nil {
+		if err := t.addSeats(p.ID, dc, dw); err != nil {
 			return err
 		}
 	}
