@@ -3,7 +3,7 @@
 package web_test
 
 // Server render time of the admin center's pages on a tenant of 100,000
-// users (DESIGN: the users list and the licenses page under 200 ms):
+// users (the target: the users list and the licenses page under 200 ms):
 //
 //	go test ./web/ -run '^$' -bench Pages100k -benchtime 20x
 //

@@ -468,6 +468,7 @@ func (s *Store) writeOnce(ctx context.Context, fn func(t *tx) error) error {
 func (s *Store) begin(ctx context.Context) (*tx, error) {
 	var opts *sql.TxOptions
 	if s.engine == Postgres {
+		// READ COMMITTED with explicit locks (locks.go).
 		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 	}
 	if s.wconn != nil {

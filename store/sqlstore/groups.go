@@ -67,7 +67,18 @@ func (s *Store) Group(ctx context.Context, tenantID int64, ref string) (*allot.G
 }
 
 func (t *tx) group(tenantID int64, ref string) (*allot.Group, error) {
-	g, err := scanGroup(t.queryRow(`SELECT `+groupCols+` FROM dir_groups g WHERE g.tenant_id = ? AND g.guid = ?`, tenantID, strings.ToLower(ref)))
+	return t.groupLocked(tenantID, ref, "")
+}
+
+// groupLocked returns the group with its row locked until the transaction
+// ends with the strength mode (lockRows; none when ""), as it is once any
+// concurrent change of it has committed.
+func (t *tx) groupLocked(tenantID int64, ref, mode string) (*allot.Group, error) {
+	lock := ""
+	if mode != "" {
+		lock = t.lockRows(mode)
+	}
+	g, err := scanGroup(t.queryRow(`SELECT `+groupCols+` FROM dir_groups g WHERE g.tenant_id = ? AND g.guid = ?`+lock, tenantID, strings.ToLower(ref)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Group", ref)
 	}
@@ -120,7 +131,8 @@ func (s *Store) ListGroups(ctx context.Context, tenantID int64, o store.ListOpti
 func (s *Store) UpdateGroup(ctx context.Context, a allot.Actor, tenantID int64, ref string, p store.GroupPatch) (*allot.Group, error) {
 	var out *allot.Group
 	err := s.write(ctx, func(tx *tx) error {
-		g, err := tx.group(tenantID, ref)
+		// Locked: a concurrent patch of other properties is not undone.
+		g, err := tx.groupLocked(tenantID, ref, lockChange)
 		if err != nil {
 			return err
 		}
@@ -154,7 +166,10 @@ func (s *Store) UpdateGroup(ctx context.Context, a allot.Actor, tenantID int64, 
 // DeleteGroup deletes a group that assigns no licenses; its members leave it.
 func (s *Store) DeleteGroup(ctx context.Context, a allot.Actor, tenantID int64, ref string, confirm bool) error {
 	return s.write(ctx, func(tx *tx) error {
-		g, err := tx.group(tenantID, ref)
+		// Locked before its licenses are counted: a concurrent license
+		// assignment to the group (which keeps it, lockKeep) either comes
+		// first and is counted, or waits and then finds the group gone.
+		g, err := tx.groupLocked(tenantID, ref, lockAll)
 		if err != nil {
 			return err
 		}
@@ -301,11 +316,11 @@ func (s *Store) AddMember(ctx context.Context, a allot.Actor, tenantID int64, gr
 			if mid == g.ID {
 				return allot.Errorf(allot.EMembershipCycle, "A group cannot be a member of itself.")
 			}
-			// Group-in-group additions of a tenant take turns: on PostgreSQL
-			// two opposite additions would each check a graph without the
-			// other's edge (write skew) and make a cycle. Updating the tenant
-			// row makes the later one fail to serialize and retry.
-			if _, err := tx.exec(`UPDATE tenants SET id = id WHERE id = ?`, tenantID); err != nil {
+			// Group-in-group additions of a tenant take turns: two opposite
+			// additions would each check a graph without the other's edge
+			// and together make a cycle. The later one reads the graph once
+			// the earlier one has committed (locks.go).
+			if err := tx.lockGroupGraph(tenantID); err != nil {
 				return err
 			}
 			_, children, err := tx.groupGraph(tenantID)

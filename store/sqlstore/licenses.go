@@ -146,7 +146,7 @@ func (s *Store) AssignGroupLicenses(ctx context.Context, a allot.Actor, tenantID
 	var g *allot.Group
 	err := s.write(ctx, func(tx *tx) error {
 		var err error
-		if g, err = tx.group(tenantID, ref); err != nil {
+		if g, err = tx.groupLocked(tenantID, ref, lockKeep); err != nil {
 			return err
 		}
 		products, err := tx.products(tenantID)

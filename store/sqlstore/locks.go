@@ -1,44 +1,161 @@
 package sqlstore
 
-import "allot/licensing"
+// Concurrency model.
+//
+// SQLite has one writer: write transactions run one after another (group
+// commit shares a transaction between writes, each in its own savepoint), so
+// every read in a write transaction sees the latest data and nothing here
+// locks anything on SQLite.
+//
+// PostgreSQL runs write transactions at READ COMMITTED: each statement sees
+// what was committed when it started, and a row that a concurrent transaction
+// changed is waited for and then re-read. What REPEATABLE READ used to catch
+// as a serialization failure is prevented with explicit locks, taken in this
+// order (a transaction that takes several kinds takes them in this order,
+// and the rows of one kind in ascending id order), so that two writers do not
+// wait for each other in a cycle:
+//
+//  1. tenant-wide locks: the tenant's group graph, an advisory lock
+//     (lockGroupGraph) taken by group-in-group additions, since two opposite
+//     ones would each check a graph without the other's edge and make a
+//     cycle; the tenant row, which refuseLastGlobalAdmin updates so that
+//     removals of Global Administrators take turns;
+//  2. users (lockUsers, or userLocked for one user), before any of their
+//     license states is read, by every write that can change a user's
+//     licenses; UpdateUser locks its user before it applies a patch;
+//  3. products: the seat counters, changed late in a transaction with a
+//     guarded update (addSeats) that answers errTxRetry when the seats are
+//     gone, so that the transaction runs again with fresh data;
+//  4. group marks (marks of kind MarkGroup);
+//  5. groups (dir_groups rows): error counts and processing states;
+//     UpdateGroup and DeleteGroup lock their group first; AssignGroupLicenses
+//     keeps its group from being deleted with lockKeep, which nothing but a
+//     deletion waits for, so it is outside the order;
+//  6. user marks (kind MarkUser). mark() writes marks in target order.
+//     ClaimMarks skips locked marks (FOR UPDATE SKIP LOCKED) and waits for
+//     none.
+//
+// What each path takes:
+//
+//	AssignUserLicenses, BulkAssignLicense, ReconcileUsers: users (loadBatch;
+//	  AssignUserLicenses also updates its user's row first) → products
+//	  (addSeats) → groups (error counts) → user marks (waiters, completed
+//	  marks)
+//	DeleteUser: its user (lockAll) → products (addSeats) → groups (error
+//	  counts) → user marks
+//	UpdateUser: its user (lockChange) → user marks
+//	SetSeats: its product (lockChange) → license states of its newest holders
+//	  → groups → user marks. The one path that takes a product before users:
+//	  a licensing transaction that holds one of the revoked users and waits
+//	  for the product deadlocks with it; PostgreSQL breaks the deadlock
+//	  (40P01) and the retry policy (retry.go) runs the loser again.
+//	AddMember, RemoveMember: the group graph (a group added to a group
+//	  only) → the member's mark (a group's, or a user's) → groups (processing
+//	  states)
+//	ReprocessGroup, FinishGroup: group mark → groups (processing states).
+//	  FinishGroup needs no lock of its own: deleting its mark waits for a
+//	  concurrent re-mark of the group, which it then sees.
+//	AssignGroupLicenses: its group (lockKeep) → group licenses → group mark →
+//	  its processing state
+//	UpdateGroup: its group (lockChange); DeleteGroup: its group (lockAll) →
+//	  user marks
+//	MarkAll: group marks → user marks
+//
+// Deadlocks that slip through are broken by PostgreSQL and retried; a unique
+// violation between two inserts that both checked first is retried, and the
+// check then answers a clear conflict (retry.go). The ordering-number counter
+// is updated outside every transaction (pgNextSeqs).
 
+import (
+	"slices"
 
-// lockUsers locks the rows of users (sorted ascending) for the rest of the
-// transaction, so that every write that changes their licenses takes turns
-// (docs/design.md, "Concurrency model"). SQLite has one writer: no-op.
-func (t *tx) lockUsers(sorted []int64) error {
-	if t.s.engine != Postgres || len(sorted) == 0 {
+	"allot/licensing"
+)
+
+// lockUsersChunk bounds the ids one locking statement takes.
+const lockUsersChunk = 10000
+
+// lockUsers locks the rows of the users ids for the rest of the transaction,
+// in ascending id order, so that no other transaction changes their licenses
+// meanwhile (PostgreSQL). Ids of users that do not exist are skipped. On
+// SQLite, whose writer runs alone, it does nothing.
+func (t *tx) lockUsers(ids []int64) error {
+	if t.s.engine != Postgres || len(ids) == 0 {
 		return nil
 	}
-	for _, c := range chunksOf(sorted, 5000) {
-		rows, err := t.query(`SELECT id FROM users WHERE id IN (`+placeholders(len(c))+`) ORDER BY id FOR UPDATE`, idArgs(c)...)
-		if err != nil {
-			return err
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+	for _, chunk := range chunksOf(sorted, lockUsersChunk) {
+		if _, err := t.exec(`SELECT id FROM users WHERE id = ANY(?) ORDER BY id FOR UPDATE`, chunk); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// addSeats changes a product's consumed and waiting counters. Taking seats
-// is guarded: when the seats are gone the transaction runs again.
+// addSeats changes the seat and waiting counters of a product by consumed
+// and waiting. Taking seats (consumed > 0) is guarded: when fewer seats are
+// free than the transaction saw (a concurrent writer took them), nothing
+// changes and errTxRetry asks write to run the transaction again with fresh
+// data. Giving seats back is never refused.
 func (t *tx) addSeats(productID int64, consumed, waiting int) error {
 	if consumed <= 0 {
-		_, err := t.exec(`UPDATE products SET consumed_units = consumed_units + ?, waiting_units = waiting_units + ? WHERE id = ?`, consumed, waiting, productID)
+		_, err := t.exec(`UPDATE products SET consumed_units = consumed_units + ?, waiting_units = waiting_units + ? WHERE id = ?`,
+			consumed, waiting, productID)
 		return err
 	}
-	res, err := t.exec(`UPDATE products SET consumed_units = consumed_units + ?, waiting_units = waiting_units + ? WHERE id = ? AND consumed_units + ? <= enabled_units`,
-		consumed, waiting, productID, consumed)
+	res, err := t.exec(`UPDATE products SET consumed_units = consumed_units + ?, waiting_units = waiting_units + ?
+		WHERE id = ? AND consumed_units + ? <= enabled_units`, consumed, waiting, productID, consumed)
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
 		return errTxRetry
 	}
 	return nil
+}
+
+// pgGraphLockSpace is the high part of the advisory lock key of a tenant's
+// group graph ("gr"); the tenant id is the low 48 bits.
+const pgGraphLockSpace = 0x6772 << 48
+
+// lockGroupGraph makes the group-in-group membership changes of a tenant take
+// turns until the transaction ends (PostgreSQL): two opposite additions (A
+// into B, B into A) would otherwise each check a graph without the other's
+// edge and together make a cycle. SQLite's writer runs alone.
+func (t *tx) lockGroupGraph(tenantID int64) error {
+	if t.s.engine != Postgres {
+		return nil
+	}
+	_, err := t.exec(`SELECT pg_advisory_xact_lock(?)`, int64(pgGraphLockSpace)|tenantID)
+	return err
+}
+
+// Row lock strengths for lockRows, weakest first.
+const (
+	// lockKeep keeps the row from being deleted (or its id changed), and
+	// lets others change it.
+	lockKeep = "KEY SHARE"
+	// lockChange is for a row the transaction changes: others wait to
+	// change or delete it, and a lockKeep does not wait.
+	lockChange = "NO KEY UPDATE"
+	// lockAll is for a row the transaction may delete: everyone waits.
+	lockAll = "UPDATE"
+)
+
+// lockRows returns the clause that makes a SELECT lock the rows it returns
+// until the transaction ends, with the strength mode (lockKeep, lockChange,
+// lockAll), on PostgreSQL; nothing on SQLite, whose writer runs alone.
+func (t *tx) lockRows(mode string) string {
+	if t.s.engine == Postgres {
+		return " FOR " + mode
+	}
+	return ""
 }
 
 // decide computes a plan and makes it exact under concurrency. On

@@ -1,7 +1,9 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,13 +30,21 @@ func (t *tx) mark(kind int, tenantID int64, ids []int64) error {
 		return err
 	}
 	first := last - int64(len(ids)) + 1
-	for start := 0; start < len(ids); start += 1000 {
-		end := min(start+1000, len(ids))
+	// Each target keeps its place in the queue (seq, in the order given);
+	// the rows go in in target order, so that concurrent markers lock
+	// common marks in the same order (locks.go).
+	order := make([]int, len(ids))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(ids[a], ids[b]) })
+	for start := 0; start < len(order); start += 1000 {
+		end := min(start+1000, len(order))
 		var b strings.Builder
 		b.WriteString(`INSERT INTO marks (kind, target_id, tenant_id, seq, lease_owner, lease_until) VALUES `)
 		args := make([]any, 0, (end-start)*4)
-		for i := start; i < end; i++ {
-			if i > start {
+		for _, i := range order[start:end] {
+			if len(args) > 0 {
 				b.WriteByte(',')
 			}
 			b.WriteString("(?, ?, ?, ?, '', 0)")
@@ -105,13 +115,19 @@ func (s *Store) ClaimMarks(ctx context.Context, kind int, owner string, limit in
 	var out []store.Mark
 	err := s.write(ctx, func(tx *tx) error {
 		out = out[:0]
-		lock := ""
+		until := tx.now + lease.Milliseconds()
+		q, args := `UPDATE marks SET lease_owner = ?, lease_until = ?
+			WHERE (kind, target_id) IN (SELECT kind, target_id FROM marks WHERE kind = ? AND lease_until < ? ORDER BY seq LIMIT ?)
+			RETURNING kind, target_id, tenant_id, seq`, []any{owner, until, kind, tx.now, limit}
 		if s.engine == Postgres {
-			lock = " FOR UPDATE SKIP LOCKED"
+			// Concurrent claimers skip each other's marks. The claimed rows
+			// are locked and chosen once, in a materialized CTE: a subquery
+			// could be run again for the UPDATE and claim more than limit.
+			q, args = `WITH c AS MATERIALIZED (SELECT kind, target_id FROM marks WHERE kind = ? AND lease_until < ? ORDER BY seq LIMIT ? FOR UPDATE SKIP LOCKED)
+			UPDATE marks m SET lease_owner = ?, lease_until = ? FROM c WHERE m.kind = c.kind AND m.target_id = c.target_id
+			RETURNING m.kind, m.target_id, m.tenant_id, m.seq`, []any{kind, tx.now, limit, owner, until}
 		}
-		rows, err := tx.query(`UPDATE marks SET lease_owner = ?, lease_until = ?
-			WHERE (kind, target_id) IN (SELECT kind, target_id FROM marks WHERE kind = ? AND lease_until < ? ORDER BY seq LIMIT ?`+lock+`)
-			RETURNING kind, target_id, tenant_id, seq`, owner, tx.now+lease.Milliseconds(), kind, tx.now, limit)
+		rows, err := tx.query(q, args...)
 		if err != nil {
 			return err
 		}

@@ -224,7 +224,7 @@ func (s *Store) SetSeats(ctx context.Context, a allot.Actor, tenantID int64, ref
 	var id int64
 	err := s.write(ctx, func(tx *tx) error {
 		w, arg := productWhere(ref)
-		p, err := s.scanProduct(tx.queryRow(`SELECT `+productCols+` FROM products p WHERE p.tenant_id = ? AND `+w, tenantID, arg))
+		p, err := s.scanProduct(tx.queryRow(`SELECT `+productCols+` FROM products p WHERE p.tenant_id = ? AND `+w+tx.lockRows(lockChange), tenantID, arg))
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("Product (subscribedSku)", ref)
 		}

@@ -151,8 +151,19 @@ func (s *Store) User(ctx context.Context, tenantID int64, ref string) (*allot.Us
 }
 
 func (t *tx) user(tenantID int64, ref string) (*allot.User, error) {
+	return t.userLocked(tenantID, ref, "")
+}
+
+// userLocked returns the user with its row locked until the transaction
+// ends with the strength mode (lockRows; none when ""), as it is once any
+// concurrent change of it has committed.
+func (t *tx) userLocked(tenantID int64, ref, mode string) (*allot.User, error) {
+	lock := ""
+	if mode != "" {
+		lock = t.lockRows(mode)
+	}
 	w, arg := userWhere(ref)
-	u, err := scanUser(t.queryRow(`SELECT `+userCols+` FROM users u WHERE u.tenant_id = ? AND `+w, tenantID, arg))
+	u, err := scanUser(t.queryRow(`SELECT `+userCols+` FROM users u WHERE u.tenant_id = ? AND `+w+lock, tenantID, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("User", ref)
 	}
@@ -244,7 +255,9 @@ func (s *Store) ListUsers(ctx context.Context, tenantID int64, o store.ListOptio
 func (s *Store) UpdateUser(ctx context.Context, a allot.Actor, tenantID int64, ref string, p store.UserPatch) (*allot.User, error) {
 	var out *allot.User
 	err := s.write(ctx, func(tx *tx) error {
-		u, err := tx.user(tenantID, ref)
+		// Locked: the patch is applied to the user as it is now, and a
+		// concurrent patch of other properties is not undone.
+		u, err := tx.userLocked(tenantID, ref, lockChange)
 		if err != nil {
 			return err
 		}
@@ -319,7 +332,9 @@ func (s *Store) UpdateUser(ctx context.Context, a allot.Actor, tenantID int64, r
 // DeleteUser deletes a user, gives back the seats it held and leaves its groups.
 func (s *Store) DeleteUser(ctx context.Context, a allot.Actor, tenantID int64, ref string) error {
 	return s.write(ctx, func(tx *tx) error {
-		u, err := tx.user(tenantID, ref)
+		// Locked before its states are read (locks.go): no concurrent
+		// assignment changes them, and a concurrent deletion is seen.
+		u, err := tx.userLocked(tenantID, ref, lockAll)
 		if err != nil {
 			return err
 		}
@@ -362,6 +377,18 @@ func (s *Store) DeleteUser(ctx context.Context, a allot.Actor, tenantID int64, r
 		}
 		return tx.audit(tenantID, a, allot.AuditEvent{Activity: allot.ActDeleteUser, TargetKind: "User", TargetID: u.GUID, TargetName: u.UserPrincipalName})
 	})
+}
+
+// mergeKeys returns the set of keys of a and b.
+func mergeKeys(a, b map[int64]int) map[int64]bool {
+	out := make(map[int64]bool, len(a)+len(b))
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
 }
 
 // heldOf returns the products that states hold a seat of.
