@@ -133,16 +133,21 @@ func (e *evaluation) relations() bool {
 	}
 }
 
-// capacity gives each product the user does not hold yet a free seat, in
-// product order, until one has none: its grants fail with CountViolation
-// and capacity reports it, so that the rules run again before the next
-// product is counted. An add-on whose prerequisite just failed then fails
-// for the prerequisite, whatever its own seats: the state does not depend
-// on seats of a product the user could not have anyway.
+// capacity gives each product the user does not hold yet a free seat, or
+// fails its grants with CountViolation. It reports whether it failed any.
+// Once a product has failed in a pass, products with prerequisites wait for
+// the next pass, after the rules ran again: an add-on whose prerequisite
+// just failed then fails for the prerequisite, whatever its own seats, so
+// the state does not depend on the seats of a product the user could not
+// have anyway.
 func (e *evaluation) capacity() bool {
+	failed := false
 	active := e.active()
 	for _, pid := range sortedKeys(active) {
 		if e.held[pid] || e.reserved[pid] {
+			continue
+		}
+		if failed && len(e.d.cat.Product(pid).Rules.RequiresAnyOf) > 0 {
 			continue
 		}
 		if e.d.free(pid, e.u.Current) > 0 {
@@ -161,9 +166,9 @@ func (e *evaluation) capacity() bool {
 				}
 			}
 		}
-		return true
+		failed = true
 	}
-	return false
+	return failed
 }
 
 // free returns the seats of product pid the user may take: those not in
