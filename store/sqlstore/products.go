@@ -257,15 +257,9 @@ func (s *Store) SetSeats(ctx context.Context, a allot.Actor, tenantID int64, ref
 		if excess <= 0 {
 			return tx.markWaiters(tenantID, []int64{p.ID})
 		}
-		holders, err := tx.holders(p.ID)
+		victims, err := tx.lockVictims(p.ID, excess, locked)
 		if err != nil {
 			return err
-		}
-		victims := licensing.NewestHolders(holders, excess)
-		for _, v := range victims {
-			if !slices.Contains(locked, v) {
-				return errTxRetry // holders changed before the lock: choose again
-			}
 		}
 		return tx.reduceSeats(a, tenantID, p, enabled, victims, confirm)
 	})
@@ -305,6 +299,34 @@ func (t *tx) reduceSeats(a allot.Actor, tenantID int64, p *allot.Product, enable
 	return t.audit(tenantID, a, allot.AuditEvent{Category: "Subscription", Activity: allot.ActSeatsBelowConsumed,
 		TargetKind: "Product", TargetID: p.SkuID, TargetName: p.SkuPartNumber, Result: "success",
 		Changes: []allot.Change{{Property: "usersWaiting", New: fmt.Sprint(len(victims))}}})
+}
+
+// lockVictims returns the excess newest holders of product pid, whose
+// product row the transaction holds, with their rows locked: normally all of
+// them are among the users already locked; one who became a holder in
+// between is locked now (out of the lock order: a deadlock this forms is
+// broken by PostgreSQL and the write runs again).
+func (t *tx) lockVictims(pid int64, excess int, locked []int64) ([]int64, error) {
+	holders, err := t.holders(pid)
+	if err != nil {
+		return nil, err
+	}
+	victims := licensing.NewestHolders(holders, excess)
+	var missing []int64
+	for _, v := range victims {
+		if !slices.Contains(locked, v) {
+			missing = append(missing, v)
+		}
+	}
+	if len(missing) == 0 {
+		return victims, nil
+	}
+	if err := t.lockUsers(missing); err != nil {
+		return nil, err
+	}
+	// Holders only change under the product row, which this transaction
+	// holds: the choice is final.
+	return victims, nil
 }
 
 // lockNewestHolders locks the rows of the n users who got product pid last
