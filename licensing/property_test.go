@@ -3,6 +3,7 @@ package licensing
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -262,17 +263,18 @@ type step struct {
 	plan *Plan
 	// mayLose tells whether the action may take product p from user u:
 	// it removed p's source on purpose, or it was confirmed and its check
-	// reported the loss (see allowedLoss).
+	// reported the loss (see checkLosses).
 	mayLose map[[2]int64]bool
 	// cascade allows, besides, the loss of a product whose prerequisites
-	// the same user lost in an allowed way (member removal, usage location).
+	// the same user lost in an allowed way (group license additions, usage
+	// location changes).
 	cascade bool
 	// queueJump lists the (user, product) pairs assigned directly: direct
 	// assignment does not queue (rule 2).
 	queueJump map[[2]int64]bool
 }
 
-func TestPropertyTenantModel(t *testing.T) {
+func TestPropertyRules1To12HoldUnderRandomAdminActions(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		tn := newTenant(rt)
 		tn.converge(rt)
@@ -358,7 +360,7 @@ func TestPropertyTenantModel(t *testing.T) {
 				g := tn.memberOf[u][i].group
 				before := tn.clone()
 				tn.memberOf[u] = slices.Delete(tn.memberOf[u], i, i+1)
-				runMemberRemoval(rt, tn, before, g, []int64{u})
+				runMemberRemoval(rt, tn, before, g, []int64{u}, rapid.Bool().Draw(rt, "confirm"))
 			},
 			"removeGroupFromGroup": func(rt *rapid.T) {
 				c := rapid.SampledFrom(tn.groups).Draw(rt, "child")
@@ -370,7 +372,7 @@ func TestPropertyTenantModel(t *testing.T) {
 				before := tn.clone()
 				affected := tn.members(c)
 				tn.parents[c] = slices.Delete(tn.parents[c], i, i+1)
-				runMemberRemoval(rt, tn, before, g, affected)
+				runMemberRemoval(rt, tn, before, g, affected, rapid.Bool().Draw(rt, "confirm"))
 			},
 			"changeSeats": func(rt *rapid.T) {
 				p := drawProduct(rt, tn, "product")
@@ -640,8 +642,12 @@ func runBulk(t *rapid.T, tn *tenant, p *allot.Product, users []int64, dis []stri
 }
 
 // runGroupLicense changes group g's license of product pid: sets it with
-// the disabled plans *dis, or removes it when dis is nil. Like the store
-// it then checks the members (rule 11) and refuses unconfirmed losses.
+// the disabled plans *dis, or removes it when dis is nil. Like the store,
+// a removal checks the members (rule 11) and is refused when it would take
+// licenses as a side effect, unless confirmed. An addition is not checked
+// (rule 5: it takes nothing away): only what it changes on purpose, the
+// (g, pid) grant (new disabled plans may break a plan dependency), and
+// what needed that may go.
 func runGroupLicense(t *rapid.T, tn *tenant, g, pid int64, dis *[]string, confirm bool) {
 	before := tn.clone()
 	if dis != nil {
@@ -657,8 +663,13 @@ func runGroupLicense(t *rapid.T, tn *tenant, g, pid int64, dis *[]string, confir
 	removed := Removed{{g, pid}: true}
 	s := tn.snapshot(members, true)
 	p, _, _ := decide(t, s, recompute) // the check: a preview of the members' recompute
+	if dis != nil {
+		tn.apply(t, s, p)
+		finish(t, tn, before, step{plan: p, mayLose: lossSet(p.ExplicitLosses(removed), true), cascade: true})
+		return
+	}
 	if len(p.Unconfirmed(removed)) > 0 && !confirm {
-		tn.lic = before.lic
+		tn.lic = before.clone().lic
 		finish(t, tn, before, step{})
 		return
 	}
@@ -666,15 +677,28 @@ func runGroupLicense(t *rapid.T, tn *tenant, g, pid int64, dis *[]string, confir
 	finish(t, tn, before, step{plan: p, mayLose: lossSet(p.ExplicitLosses(removed), !confirm)})
 }
 
-// runMemberRemoval recomputes the users affected by leaving group g: what
-// came through g and its ancestors goes on purpose.
-func runMemberRemoval(t *rapid.T, tn *tenant, before *tenant, g int64, affected []int64) {
+// runMemberRemoval recomputes the users affected by leaving group g, the
+// membership already gone: what came through g and its ancestors goes on
+// purpose; other losses (an add-on whose prerequisite came through g) are
+// refused unless confirmed, as store/sqlstore.RemoveMember does.
+func runMemberRemoval(t *rapid.T, tn *tenant, before *tenant, g int64, affected []int64, confirm bool) {
 	removed := Removed{{g, 0}: true}
 	for _, a := range closure(tn.parents, g) {
 		removed[[2]int64{a, 0}] = true
 	}
-	p := tn.recompute(t, affected)
-	finish(t, tn, before, step{plan: p, mayLose: lossSet(p.ExplicitLosses(removed), true), cascade: true})
+	if len(affected) == 0 {
+		finish(t, tn, before, step{})
+		return
+	}
+	s := tn.snapshot(affected, true)
+	p, _, _ := decide(t, s, recompute)
+	if len(p.Unconfirmed(removed)) > 0 && !confirm {
+		tn.memberOf, tn.parents = before.clone().memberOf, before.clone().parents
+		finish(t, tn, before, step{})
+		return
+	}
+	tn.apply(t, s, p)
+	finish(t, tn, before, step{plan: p, mayLose: lossSet(p.ExplicitLosses(removed), !confirm)})
 }
 
 // runSeats changes product pid's enabled seats (rule 9, rule 11).
@@ -702,7 +726,7 @@ func runSeats(t *rapid.T, tn *tenant, pid int64, n int, confirm bool) {
 		t.Fatalf("rule 11: reducing %d to %d seats (%d used) asks to confirm only %s", pid, n, tn.consumed[pid], losses(un))
 	}
 	if !confirm {
-		tn.enabled = before.enabled
+		tn.enabled = maps.Clone(before.enabled)
 		finish(t, tn, before, step{})
 		return
 	}
@@ -921,20 +945,23 @@ func reversed(v []int64) []int64 {
 // A loss — a product a user held before the step and does not hold after
 // it and the convergence — is allowed when the step lists it in mayLose:
 //   - direct removal: the products the admin removed from that user;
-//   - group license change: the check's explicit losses (through the
-//     removed or changed (group, product) grant), and when the admin
-//     confirmed, every loss the check reported;
-//   - member removal: the losses through the group left and its
-//     ancestors (Removed{(g,0), (ancestor,0)});
+//   - group license removal: the check's explicit losses (every active
+//     source of the product was the removed (group, product) grant), and
+//     when the admin confirmed, every loss the check reported;
+//   - group license addition: the explicit losses through the changed
+//     (group, product) grant, and (cascade) what needed them;
+//   - member removal: the explicit losses through the group left and its
+//     ancestors (Removed{(g,0), (ancestor,0)}), and when confirmed, every
+//     loss the check reported;
 //   - seat reduction, confirmed: every loss ReduceSeats reported;
-//   - usage location change: the user's products whose usage location
-//     it no longer meets;
+//   - usage location change (no confirmation in the store): the user's
+//     products whose usage location it no longer meets, and (cascade)
+//     what needed them.
 //
-// and, for member removal and usage location changes (cascade), the loss
-// of a product by a user who lost, in an allowed way, one of the
-// products that satisfied its prerequisite. Nothing else: adding
-// members or products, bulk and direct assignment, raising seats and
-// group licensing catching up take nothing away.
+// cascade: the loss of a product whose prerequisite the same user lost in
+// an allowed way in the same step. Nothing else: adding members, bulk and
+// direct assignment, raising seats and group licensing catching up take
+// nothing away.
 func checkLosses(t fataler, tn, before *tenant, st step) {
 	lost := map[[2]int64]bool{}
 	for _, u := range tn.users {
@@ -983,4 +1010,39 @@ func keys(m map[[2]int64]bool) string {
 	}
 	sort.Strings(out)
 	return strings.Join(out, " ")
+}
+
+// The shortcut for a user with no license and one grant (evaluateSimple)
+// decides exactly like the general fixed point: the same user with an
+// extra grant of a product the tenant does not have takes the general
+// path, and that grant is ignored there.
+func TestRule12_TheOneGrantShortcutDecidesLikeTheGeneralRules(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var opts []productOpt
+		if rapid.Bool().Draw(t, "restricted") {
+			opts = append(opts, usableIn("DE"))
+		}
+		if rapid.Bool().Draw(t, "soldElsewhere") {
+			opts = append(opts, soldIn("EUR"))
+		}
+		if rapid.Bool().Draw(t, "planDependency") {
+			opts = append(opts, planNeeds("VISIO-a", "VISIO-b"))
+		}
+		enabled := rapid.IntRange(0, 3).Draw(t, "enabled")
+		p := visio(enabled, rapid.IntRange(0, enabled).Draw(t, "consumed"), opts...)
+		g := Grant{Source: rapid.SampledFrom([]int64{allot.DirectSource, sales}).Draw(t, "source"), ProductID: VISIO,
+			DisabledPlans: rapid.SampledFrom([][]string{nil, {"VISIO-b"}, {"VISIO-a", "VISIO-b"}}).Draw(t, "disabled")}
+		s := snap(products(p), user(1, rapid.SampledFrom(locations).Draw(t, "usageLocation"), grants(g)))
+		s.DefaultUsageLocation = rapid.SampledFrom(locations).Draw(t, "defaultUsageLocation")
+		s.WaitingOutside = map[int64]int{VISIO: rapid.IntRange(0, 2).Draw(t, "waitingOutside")}
+		general := cloneSnapshot(s)
+		general.Users[0].Grants = append(general.Users[0].Grants, via(dev, 99))
+		for _, queue := range []bool{true, false} {
+			want := newDecider(general, queue).evaluate(general.Users[0], nil)
+			got := newDecider(s, queue).evaluate(s.Users[0], nil)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("queue %v: shortcut %+v, general %+v", queue, got, want)
+			}
+		}
+	})
 }

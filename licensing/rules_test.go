@@ -208,6 +208,30 @@ func TestRule2_DirectAssignmentIsSynchronousAtomicAndDoesNotQueue(t *testing.T) 
 			do:   add(direct(VISIO)), want: map[int64]string{1: "2@7=noSeatsAvailable 4@0=Active"}, unchanged: nil,
 		},
 		{
+			// The user left Sales, which granted E3; group licensing has not
+			// caught up. The direct change does not take E3: it is not refused
+			// for it, and the plan applies what group licensing owes anyway.
+			name: "a loss group licensing owes the user anyway does not refuse an unrelated change",
+			snap: snap(products(e3(5, 1), visio(1, 0)), user(1, "US", nil, active(E3, sales, 1))),
+			do:   add(direct(VISIO)), want: map[int64]string{1: "4@0=Active"}, lost: map[int64][]int64{1: ids(E3)}, consumed: m{E3: -1, VISIO: 1},
+		},
+		{
+			name: "a loss the change itself causes is still refused while another is owed anyway",
+			snap: snap(products(e3(5, 2), e5(5, 0), addon(5, 1), visio(5, 1)),
+				user(1, "US", grants(direct(E3), direct(ADDON)), active(E3, 0, 1), active(ADDON, 0, 2), active(VISIO, sales, 3))),
+			do: assignDirect(DirectChange{Remove: []int64{E3}}), wantErr: allot.EPrerequisiteMissing, wantMsg: []string{"would also take ADDON away"},
+		},
+		{
+			name: "adding a product the tenant does not have is invalid",
+			snap: snap(products(visio(1, 0)), user(1, "US", nil)),
+			do:   add(direct(99)), wantErr: allot.EInvalid, wantMsg: []string{"Product 99 is not a product of this tenant"},
+		},
+		{
+			name: "removing a product the tenant does not have is invalid",
+			snap: snap(products(visio(1, 0)), user(1, "US", nil)),
+			do:   assignDirect(DirectChange{Remove: []int64{99}}), wantErr: allot.EInvalid, wantMsg: []string{"Product 99 is not a product of this tenant"},
+		},
+		{
 			name: "a snapshot of two users is refused",
 			snap: snap(products(visio(1, 0)), user(1, "US", nil), user(2, "US", nil)),
 			do:   add(direct(VISIO)), wantErr: allot.EInternal,
@@ -284,6 +308,11 @@ func TestRule2_BulkAssignmentIsDirectAssignmentPerUserWhileSeatsLast(t *testing.
 			},
 		},
 		{
+			name: "a loss group licensing owes a user anyway does not fail its bulk assignment",
+			snap: snap(prods(), user(1, "US", grants(direct(E3)), active(E3, 0, 1), active(VISIO, sales, 2))),
+			do:   assignBulk(ADDON, nil, 0), want: map[int64]string{1: "1@0=Active 3@0=Active"}, lost: map[int64][]int64{1: ids(VISIO)},
+		},
+		{
 			name: "bulk assignment ignores waiters",
 			snap: func() *Snapshot {
 				s := snap(prods(), user(1, "US", nil))
@@ -291,6 +320,17 @@ func TestRule2_BulkAssignmentIsDirectAssignmentPerUserWhileSeatsLast(t *testing.
 				return s
 			}(),
 			do: assignBulk(VISIO, nil, 0), want: map[int64]string{1: "4@0=Active"},
+		},
+		{
+			name: "a product the tenant does not have fails every user, changing nothing",
+			snap: snap(prods(), user(1, "US", grants(direct(E3)), active(E3, 0, 1)), user(2, "US", nil)),
+			do:   assignBulk(99, nil, 0),
+			check: func(t *testing.T, s *Snapshot, p *Plan, extra any) {
+				results(BulkResult{Code: allot.EInvalid}, BulkResult{Code: allot.EInvalid})(t, s, p, extra)
+				if len(p.Users) != 0 {
+					t.Errorf("plan %s", dump(p))
+				}
+			},
 		},
 		{
 			name: "the message is the precise error's",
@@ -335,9 +375,14 @@ func TestRule3_GroupAssignmentFollowsMembershipThroughRecompute(t *testing.T) {
 			},
 		},
 		{
-			name:      "an unchanged member is unchanged",
+			name:      "an unchanged member is unchanged, its states keep their place and time",
 			snap:      snap(products(e3(5, 1)), user(1, "US", grants(via(sales, E3)), active(E3, sales, 5))),
 			unchanged: []int64{1}, consumed: m{}, waiting: m{},
+			check: func(t *testing.T, _ *Snapshot, p *Plan, _ any) {
+				if st := stateOf(p, 1, E3, sales); st.Seq != 5 || st.UpdatedAt != 1 {
+					t.Errorf("state %+v: want seq 5, updatedAt 1", st)
+				}
+			},
 		},
 		{
 			name: "a group's new disabled plans apply to its members and keep their place",
@@ -430,6 +475,43 @@ func TestRule4_OverCapacityMembersWaitInOrderAndFreedSeatsGoFirstWaitingFirst(t 
 			want: map[int64]string{1: "4@7=Active"},
 		},
 		{
+			// User 1 is served first (it waits for E5 longer) and gives
+			// VISIO back; user 2's wait is shorter than the outside one's.
+			name: "a seat freed within the plan goes to users outside who wait longer",
+			snap: func() *Snapshot {
+				s := snap(products(e5(0, 0), visio(1, 1)),
+					user(1, "US", grants(via(ops, E5)), failed(E5, ops, allot.ENoSeats, 5), active(VISIO, sales, 6)),
+					user(2, "US", grants(via(dev, VISIO)), failed(VISIO, dev, allot.ENoSeats, 50)))
+				s.WaitingOutside = map[int64]int{VISIO: 1} // no Ahead: no seat was free as loaded
+				return s
+			}(),
+			want: map[int64]string{1: "2@8=noSeatsAvailable", 2: "4@9=noSeatsAvailable"}, consumed: m{VISIO: -1},
+		},
+		{
+			name: "seats freed within the plan beyond the listed outside waiters still go to them",
+			snap: func() *Snapshot {
+				s := snap(products(e5(0, 0), visio(3, 2)),
+					user(1, "US", grants(via(ops, E5)), failed(E5, ops, allot.ENoSeats, 5), active(VISIO, sales, 6)),
+					user(3, "US", grants(via(ops, E5)), failed(E5, ops, allot.ENoSeats, 7), active(VISIO, sales, 8)),
+					user(2, "US", grants(via(dev, VISIO)), failed(VISIO, dev, allot.ENoSeats, 50)))
+				// Three wait outside, since 20, 30 and 40; the store lists the first free+1.
+				s.WaitingOutside, s.Ahead = map[int64]int{VISIO: 3}, map[int64][]int64{VISIO: {20, 30}}
+				return s
+			}(),
+			want: map[int64]string{2: "4@9=noSeatsAvailable"}, consumed: m{VISIO: -2},
+		},
+		{
+			name: "a waiter outside who waits less long does not hold back one inside",
+			snap: func() *Snapshot {
+				s := snap(products(e5(0, 0), visio(1, 1)),
+					user(1, "US", grants(via(ops, E5)), failed(E5, ops, allot.ENoSeats, 5), active(VISIO, sales, 6)),
+					user(2, "US", grants(via(dev, VISIO)), failed(VISIO, dev, allot.ENoSeats, 50)))
+				s.WaitingOutside, s.Ahead = map[int64]int{VISIO: 2}, map[int64][]int64{VISIO: {60}}
+				return s
+			}(),
+			want: map[int64]string{2: "4@9=Active"}, consumed: m{},
+		},
+		{
 			name: "a waiter whose seat was reduced keeps its code and place while waiting",
 			snap: snap(products(visio(1, 1)), user(1, "US", grants(via(sales, VISIO), via(ops, VISIO)),
 				failed(VISIO, sales, allot.ESeatsReduced, 4))),
@@ -441,6 +523,13 @@ func TestRule4_OverCapacityMembersWaitInOrderAndFreedSeatsGoFirstWaitingFirst(t 
 					t.Errorf("new state %+v: want seatsReducedBelowConsumption with a new seq", st)
 				}
 			},
+		},
+		{
+			name: "a user waiting from two sources is in line from its earliest",
+			snap: snap(products(visio(2, 1)),
+				user(1, "US", g, failed(VISIO, sales, allot.ENoSeats, 20)),
+				user(2, "US", grants(via(sales, VISIO), via(ops, VISIO)), failed(VISIO, sales, allot.ENoSeats, 30), failed(VISIO, ops, allot.ENoSeats, 10))),
+			want: map[int64]string{1: "4@7=noSeatsAvailable", 2: "4@7=Active 4@8=Active"}, check: servedOrder(2, 1),
 		},
 		{
 			name: "waiting from two sources counts as one waiting user",
@@ -519,6 +608,12 @@ func TestRule5_AllOrNothingPerGroupForNewProductsNeverTakesAwayWhatIsHeld(t *tes
 			name:      "direct assignments are not all or nothing",
 			snap:      snap(products(e3(5, 1), visio(1, 1)), user(1, "US", grants(direct(E3), direct(VISIO)), active(E3, 0, 1), failed(VISIO, 0, allot.ENoSeats, 2))),
 			unchanged: []int64{1},
+		},
+		{
+			name: "a direct assignment that can apply again does so while another still fails",
+			snap: snap(products(e3(5, 0), visio(0, 0)), user(1, "US", grants(direct(E3), direct(VISIO)),
+				failed(E3, 0, allot.EUsageLocationNeeded, 1), failed(VISIO, 0, allot.ESeatsReduced, 2))),
+			want: map[int64]string{1: "1@0=Active 4@0=seatsReducedBelowConsumption"}, consumed: m{E3: 1},
 		},
 		{
 			name: "a product the group failed still comes from another group",
@@ -771,6 +866,23 @@ func TestRule9_ReducingSeatsBelowConsumptionMakesTheNewestHoldersWait(t *testing
 			want: map[int64]string{1: "4@0=seatsReducedBelowConsumption 4@7=seatsReducedBelowConsumption"}, consumed: m{VISIO: -1}, waiting: m{VISIO: 1},
 		},
 		{
+			name: "a holder is as old as its oldest grant of the product",
+			snap: snap(products(visio(2, 2)),
+				user(1, "US", grants(via(sales, VISIO), via(ops, VISIO)), active(VISIO, sales, 30), active(VISIO, ops, 5)),
+				user(2, "US", grants(via(sales, VISIO)), active(VISIO, sales, 20))),
+			do: reduceSeats(VISIO, 1), want: map[int64]string{2: "4@7=seatsReducedBelowConsumption"},
+		},
+		{
+			name: "a waiter whose other source was seat-reduced keeps its place under the new code",
+			snap: snap(products(visio(1, 1)), user(1, "US", grants(via(sales, VISIO), via(ops, VISIO)),
+				failed(VISIO, sales, allot.ENoSeats, 9), failed(VISIO, ops, allot.ESeatsReduced, 4))),
+			check: func(t *testing.T, _ *Snapshot, p *Plan, _ any) {
+				if st := stateOf(p, 1, VISIO, sales); st.Code != allot.ESeatsReduced || st.Seq != 9 || st.UpdatedAt != now {
+					t.Errorf("state %+v: want seatsReducedBelowConsumption, seq 9, updated now", st)
+				}
+			},
+		},
+		{
 			name: "reducing to the consumption or above decides nothing",
 			snap: holders(5), do: reduceSeats(VISIO, 3),
 			check: func(t *testing.T, _ *Snapshot, p *Plan, _ any) {
@@ -867,6 +979,21 @@ func TestRule10_EveryMutationCanBePreviewedByItsOwnPlan(t *testing.T) {
 			t.Errorf("losses %s, want %s", got, want)
 		}
 	})
+	t.Run("the specific reason wins over otherProductInGroupFailed, in either order", func(t *testing.T) {
+		for _, order := range [][]Grant{
+			{via(ops, VISIO), via(ops, E5), via(sales, VISIO, "VISIO-b")},
+			{via(sales, VISIO, "VISIO-b"), via(ops, VISIO), via(ops, E5)},
+		} {
+			// VISIO was held through Sales; Sales now disables a plan VISIO-a
+			// needs, and Ops's VISIO fails because Ops's E5 has no seat.
+			s := snap(products(e5(0, 0), visio(5, 1, planNeeds("VISIO-a", "VISIO-b"))),
+				user(1, "US", order, active(VISIO, sales, 1), failed(VISIO, ops, allot.EOtherProductFailed, 2), failed(E5, ops, allot.ENoSeats, 3)))
+			p, _, _ := decide(t, s, recompute)
+			if got := losses(p.Losses(nil)); got != "1:4:servicePlanDependencyMissing" {
+				t.Errorf("grants %v: losses %s", order, got)
+			}
+		}
+	})
 }
 
 func TestRule11_NoAccidentalLossSideEffectsNeedConfirmation(t *testing.T) {
@@ -919,6 +1046,11 @@ func TestRule11_NoAccidentalLossSideEffectsNeedConfirmation(t *testing.T) {
 			do:   recompute, removed: Removed{{sales, 0}: true}, unconfirmed: "1:1:removed",
 		},
 		{
+			name: "a loss is explicit only when every source that granted it was removed on purpose",
+			snap: snap(products(e3(5, 1)), user(1, "US", nil, active(E3, sales, 1), active(E3, ops, 2))),
+			do:   recompute, removed: Removed{{sales, 0}: true}, unconfirmed: "1:1:removed",
+		},
+		{
 			name: "a direct removal the admin asked for is explicit",
 			snap: snap(products(e3(5, 1)), user(1, "US", grants(direct(E3)), active(E3, 0, 1))),
 			do:   assignDirect(DirectChange{Remove: []int64{E3}}), removed: Removed{{0, E3}: true}, unconfirmed: "", all: "1:1:removed!",
@@ -947,8 +1079,8 @@ func TestRule11_NoAccidentalLossSideEffectsNeedConfirmation(t *testing.T) {
 			}
 		})
 	}
-	t.Run("LostThrough reads only active grants of the product", func(t *testing.T) {
-		before := []allot.LicenseState{active(E3, sales, 1), failed(ADDON, ops, allot.EPrerequisiteMissing, 2)}
+	t.Run("LostThrough: every active grant of the product was removed", func(t *testing.T) {
+		before := []allot.LicenseState{active(E3, sales, 1), failed(ADDON, ops, allot.EPrerequisiteMissing, 2), active(VISIO, sales, 3), active(VISIO, 0, 4)}
 		for _, c := range []struct {
 			pid     int64
 			removed Removed
@@ -960,6 +1092,9 @@ func TestRule11_NoAccidentalLossSideEffectsNeedConfirmation(t *testing.T) {
 			{E3, Removed{{ops, 0}: true}, false},
 			{ADDON, Removed{{ops, 0}: true}, false},
 			{E3, nil, false},
+			{VISIO, Removed{{sales, 0}: true}, false},
+			{VISIO, Removed{{sales, 0}: true, {0, VISIO}: true}, true},
+			{VISIO, Removed{{dev, 0}: true}, false},
 		} {
 			if got := LostThrough(before, c.pid, c.removed); got != c.want {
 				t.Errorf("LostThrough(%d, %v) = %v, want %v", c.pid, c.removed, got, c.want)
