@@ -80,7 +80,7 @@ const lockUsersChunk = 10000
 // meanwhile (PostgreSQL). Ids of users that do not exist are skipped. On
 // SQLite, whose writer runs alone, it does nothing.
 func (t *tx) lockUsers(ids []int64) error {
-	if t.s.engine != Postgres || len(ids) == 0 {
+	if t.s.engine != Postgres || len(ids) == 0 || t.preview {
 		return nil
 	}
 	sorted := slices.Clone(ids)
@@ -100,6 +100,11 @@ func (t *tx) lockUsers(ids []int64) error {
 // changes and errTxRetry asks write to run the transaction again with fresh
 // data. Giving seats back is never refused.
 func (t *tx) addSeats(productID int64, consumed, waiting int) error {
+	if t.preview {
+		d := t.deltas[productID]
+		t.deltas[productID] = [2]int{d[0] + consumed, d[1] + waiting}
+		return nil
+	}
 	if consumed <= 0 {
 		_, err := t.exec(`UPDATE products SET consumed_units = consumed_units + ?, waiting_units = waiting_units + ? WHERE id = ?`,
 			consumed, waiting, productID)
@@ -167,7 +172,7 @@ func (t *tx) lockRows(mode string) string {
 // counters.
 func (t *tx) decide(b *batch, decide func(*licensing.Snapshot) (*licensing.Plan, error)) (*licensing.Plan, error) {
 	plan, err := decide(b.snap)
-	if err != nil || t.s.engine != Postgres {
+	if err != nil || t.s.engine != Postgres || t.preview {
 		return plan, err
 	}
 	locked := map[int64]bool{}

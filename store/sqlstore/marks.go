@@ -77,6 +77,7 @@ func (t *tx) markWaiters(tenantID int64, products []int64) error {
 		if err := t.queryRow(`SELECT enabled_units - consumed_units, waiting_units FROM products WHERE id = ?`, pid).Scan(&free, &waiting); err != nil {
 			return err
 		}
+		free, waiting = free-t.deltas[pid][0], waiting+t.deltas[pid][1]
 		if free <= 0 || waiting <= 0 {
 			continue
 		}

@@ -34,6 +34,7 @@ func (s *Store) previewOnce(ctx context.Context, tenantID int64, change func(ctx
 		return nil, err
 	}
 	defer t.rollback()
+	t.preview, t.deltas = true, map[int64][2]int{}
 	var last int64
 	if err := t.queryRow(`SELECT COALESCE(MAX(seq), 0) FROM marks`).Scan(&last); err != nil {
 		return nil, err

@@ -210,7 +210,11 @@ func (t *tx) products(tenantID int64) ([]*allot.Product, error) {
 	if err != nil {
 		return nil, err
 	}
-	return t.s.collectProducts(rows)
+	ps, err := t.s.collectProducts(rows)
+	for _, p := range ps {
+		p.ConsumedUnits += t.deltas[p.ID][0]
+	}
+	return ps, err
 }
 
 // SetSeats changes the number of enabled seats of a product. Below the

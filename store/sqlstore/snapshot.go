@@ -285,6 +285,9 @@ func (t *tx) prepare(b *batch, queue bool) error {
 	if b.waiting, err = t.waitingUnits(b.tenant.ID); err != nil {
 		return err
 	}
+	for pid, d := range t.deltas {
+		b.waiting[pid] += d[1]
+	}
 	b.snap.WaitingOutside, b.snap.Ahead = map[int64]int{}, map[int64][]int64{}
 	if !queue {
 		return nil
