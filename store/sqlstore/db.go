@@ -324,9 +324,10 @@ type tx struct {
 	// away on purpose (product 0: all of the source's), so that losses
 	// through them count as explicit.
 	removed licensing.Removed
-	// preview marks a transaction that will be rolled back: it takes no
-	// explicit row locks and keeps seat counter changes in deltas instead
-	// of the products rows, so that it never holds up real writes.
+	// preview marks a transaction that will be rolled back: it locks the
+	// users whose states it writes, as every write does, but keeps seat
+	// counter changes in deltas instead of the products rows, so that it
+	// never holds a product row that real writes wait for.
 	preview bool
 	deltas  map[int64][2]int // per product: consumed, waiting
 	// stmts caches prepared multi-row statements for the transaction.

@@ -80,7 +80,7 @@ const lockUsersChunk = 10000
 // meanwhile (PostgreSQL). Ids of users that do not exist are skipped. On
 // SQLite, whose writer runs alone, it does nothing.
 func (t *tx) lockUsers(ids []int64) error {
-	if t.s.engine != Postgres || len(ids) == 0 || t.preview {
+	if t.s.engine != Postgres || len(ids) == 0 {
 		return nil
 	}
 	sorted := slices.Clone(ids)
@@ -165,11 +165,12 @@ func (t *tx) lockRows(mode string) string {
 
 // decide computes a plan and makes it exact under concurrency. On
 // PostgreSQL the snapshot's seat counters may be older than a concurrent
-// commit: the rows of the products whose seats the plan takes are locked
-// (in id order) and, if their counters moved since the snapshot, the plan
-// is decided again on the fresh counters — a pure recomputation, not a
-// retry of the transaction. SQLite's single writer always reads fresh
-// counters.
+// commit: the rows of every product whose counters the plan changes are
+// locked, in id order and in one statement (so that applying the plan later
+// takes no product lock out of order), and, if their counters moved since
+// the snapshot, the plan is decided again on the fresh counters — a pure
+// recomputation, not a retry of the transaction. SQLite's single writer
+// always reads fresh counters; a preview locks nothing.
 func (t *tx) decide(b *batch, decide func(*licensing.Snapshot) (*licensing.Plan, error)) (*licensing.Plan, error) {
 	plan, err := decide(b.snap)
 	if err != nil || t.s.engine != Postgres || t.preview {
@@ -178,14 +179,17 @@ func (t *tx) decide(b *batch, decide func(*licensing.Snapshot) (*licensing.Plan,
 	locked := map[int64]bool{}
 	for {
 		var need []int64
-		for _, pid := range sortedIDs(plan.Consumed) {
-			if plan.Consumed[pid] > 0 && !locked[pid] {
-				need = append(need, pid)
+		for _, m := range []map[int64]int{plan.Consumed, plan.Waiting} {
+			for pid := range m {
+				if !locked[pid] && !slices.Contains(need, pid) {
+					need = append(need, pid)
+				}
 			}
 		}
 		if len(need) == 0 {
 			return plan, nil
 		}
+		slices.Sort(need)
 		moved, err := t.lockProducts(b, need)
 		if err != nil {
 			return nil, err

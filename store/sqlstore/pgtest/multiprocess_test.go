@@ -115,6 +115,9 @@ func startServer(t *testing.T, name, dbURL string, args ...string) *server {
 		// A server that was not killed must not have logged an error.
 		if !s.killed {
 			for _, line := range strings.Split(s.log(), "\n") {
+				if strings.Contains(line, "retry budget") {
+					t.Logf("%s: %s", name, line)
+				}
 				if strings.Contains(line, "level=ERROR") {
 					t.Errorf("%s logged an error: %s", name, line)
 				}
