@@ -37,18 +37,20 @@ package sqlstore
 //
 // What each path takes:
 //
-//	AssignUserLicenses, BulkAssignLicense, ReconcileUsers: users (loadBatch;
-//	  AssignUserLicenses also updates its user's row first) → products
-//	  (addSeats) → groups (error counts) → user marks (waiters, completed
-//	  marks)
+//	AssignUserLicenses, BulkAssignLicense, ReconcileUsers: users (loadBatch)
+//	  → products (decide: every product whose counters the plan changes, in
+//	  one ordered statement; apply's addSeats then updates locked rows) →
+//	  groups (error counts) → user marks (waiters, completed marks)
 //	DeleteUser: its user (lockAll) → products (addSeats) → groups (error
 //	  counts) → user marks
 //	UpdateUser: its user (lockChange) → user marks
-//	SetSeats: its product (lockChange) → license states of its newest holders
-//	  → groups → user marks. The one path that takes a product before users:
-//	  a licensing transaction that holds one of the revoked users and waits
-//	  for the product deadlocks with it; PostgreSQL breaks the deadlock
-//	  (40P01) and the retry policy (retry.go) runs the loser again.
+//	SetSeats: its newest holders (lockNewestHolders, with slack) → its
+//	  product (UPDATE … RETURNING) → a holder that appeared in between
+//	  (lockVictims, out of order: a deadlock this forms is broken by
+//	  PostgreSQL and retried) → other products of the cascade → groups →
+//	  user marks.
+//	Preview: locks the users whose states it writes, never a product row
+//	  (seat counters stay in memory, tx.deltas).
 //	AddMember, RemoveMember: the group graph (a group added to a group
 //	  only) → the member's mark (a group's, or a user's) → groups (processing
 //	  states)
