@@ -33,7 +33,9 @@ type User struct {
 	UsageLocation     string
 	AccountEnabled    bool
 	ProxyAddresses    []string
-	CreatedAt         time.Time
+	// Profile holds the optional profile properties (mobilePhone, city, …).
+	Profile   UserProfile
+	CreatedAt time.Time
 }
 
 // Group is a security group whose members are users and other groups.

@@ -11,15 +11,24 @@ type Code string
 
 // General error codes.
 const (
-	EInvalid         Code = "invalid"         // the request is malformed or breaks a rule
-	ENotFound        Code = "notFound"        // the object does not exist in the caller's tenant
-	EConflict        Code = "conflict"        // the object already exists or the change conflicts
-	EUnauthorized    Code = "unauthorized"    // no valid credentials
-	EForbidden       Code = "forbidden"       // credentials lack the right
-	ETooLarge        Code = "tooLarge"        // the request body is too large
-	ETooManyRequests Code = "tooManyRequests" // the caller is rate limited
-	EUnavailable     Code = "unavailable"     // the service cannot answer now
-	EInternal        Code = "internal"        // a bug or an I/O failure
+	EInvalid          Code = "invalid"          // the request is malformed or breaks a rule
+	ENotFound         Code = "notFound"         // the object does not exist in the caller's tenant
+	EConflict         Code = "conflict"         // the object already exists or the change conflicts
+	EUnauthorized     Code = "unauthorized"     // no valid credentials
+	EForbidden        Code = "forbidden"        // credentials lack the right
+	ETooLarge         Code = "tooLarge"         // the request body is too large
+	EUnsupportedMedia Code = "unsupportedMedia" // the request body's coding or type is not accepted
+	EUnknownSegment   Code = "unknownSegment"   // the path names a resource that does not exist
+	EMethodNotAllowed Code = "methodNotAllowed" // the path exists but not with this method
+	ETooManyRequests  Code = "tooManyRequests"  // the caller is rate limited
+	EUnavailable      Code = "unavailable"      // the service cannot answer now
+	EInternal         Code = "internal"         // a bug or an I/O failure
+	// EUnsupportedQuery is a well-formed OData query that Graph (and so
+	// allot) does not answer, such as ne without ConsistencyLevel: eventual.
+	EUnsupportedQuery Code = "unsupportedQuery"
+	// ETOTPRequired refuses a password sign-in of an account with an
+	// authenticator app when the one-time code is missing or wrong.
+	ETOTPRequired Code = "totpRequired"
 )
 
 // Licensing error codes: precise reasons why a product cannot be given to a user.

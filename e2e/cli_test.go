@@ -235,7 +235,7 @@ func TestUsersCommands(t *testing.T) {
 	if len(all) != len(before)+1 || len(before) < 250 {
 		t.Fatalf("--all listed %d users, then %d", len(before), len(all))
 	}
-	c.fail(2, []string{"$filter"}, "users", "list", "--filter", "nosuchfield eq 1")
+	c.fail(2, []string{"nosuchfield"}, "users", "list", "--filter", "nosuchfield eq 1")
 	c.fail(2, []string{"--output must be"}, "users", "list", "-o", "yaml")
 
 	c.ok("users", "update", "megan.e2e@contoso.com", "--usage-location", "GB", "--department", "Sales", "--enabled=false")

@@ -52,6 +52,13 @@ func run(m *testing.M) int {
 
 const adminToken = "e2e-admin-token-0123456789abcdef0123456789"
 
+// logText returns what the server printed so far.
+func (s *server) logText() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.log.String()
+}
+
 // server is a running `allot serve --demo`.
 type server struct {
 	URL   string
@@ -62,15 +69,19 @@ type server struct {
 	log   bytes.Buffer
 }
 
-var servingRE = regexp.MustCompile(`at (http://127\.0\.0\.1:\d+)`)
+var servingRE = regexp.MustCompile(`at (https?://127\.0\.0\.1:\d+)`)
 
 // startServer starts `allot serve --demo` on a fresh data directory and a
 // free port; it stops when the test ends.
-func startServer(t *testing.T) *server {
+func startServer(t *testing.T) *server { return startServerWith(t, nil) }
+
+// startServerWith starts `allot serve --demo` with more environment
+// variables and arguments.
+func startServerWith(t *testing.T, env []string, args ...string) *server {
 	t.Helper()
 	s := &server{Token: adminToken, Data: t.TempDir()}
-	s.cmd = exec.Command(allotBin(), "serve", "--demo", "--data", s.Data, "--addr", "127.0.0.1:0")
-	s.cmd.Env = cleanEnv("ALLOT_ADMIN_TOKEN=" + adminToken)
+	s.cmd = exec.Command(allotBin(), append([]string{"serve", "--demo", "--data", s.Data, "--addr", "127.0.0.1:0"}, args...)...)
+	s.cmd.Env = cleanEnv(append([]string{"ALLOT_ADMIN_TOKEN=" + adminToken}, env...)...)
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -26,7 +25,7 @@ func msTimeOf(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 
 // decodeRef reads {"@odata.id": "..."} from a $ref request body.
 func decodeRef(r *http.Request, dst *string) error {
-	data, err := io.ReadAll(r.Body)
+	data, err := readBody(r)
 	if err != nil {
 		return err
 	}

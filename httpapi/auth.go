@@ -6,6 +6,7 @@ package httpapi
 // the body size, and cross-origin protection for browsers.
 
 import (
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -42,16 +43,28 @@ type authState struct {
 	routes  []routeInfo
 	session sqlstore.SessionPolicy
 	oidc    *oidcState
-	rate    *rateLimiter
+	rate    limiter
 	signin  *signinGuard
 }
 
-func newAuthState(l Limits) *authState {
-	return &authState{
-		session: sqlstore.SessionPolicy{Lifetime: 8 * time.Hour, Idle: time.Hour},
-		rate:    newRateLimiter(l.RatePerSecond, l.RateBurst),
-		signin:  newSigninGuard(),
+// newAuthState keeps the rate limits and sign-in counts in this process on
+// SQLite (one process serves it) and in the database on PostgreSQL, shared
+// by every replica (limits_shared.go).
+func newAuthState(st *sqlstore.Store, log *slog.Logger, l Limits) *authState {
+	a := &authState{session: sqlstore.SessionPolicy{Lifetime: 8 * time.Hour, Idle: time.Hour}}
+	if st.Engine() != sqlstore.Postgres {
+		a.rate = newRateLimiter(l.RatePerSecond, l.RateBurst)
+		a.signin = newSigninGuard(newLocalSignins())
+		return a
 	}
+	idle := signinWindow
+	if l.RatePerSecond > 0 {
+		idle = max(idle, time.Duration(float64(max(l.RateBurst, 1))/l.RatePerSecond*float64(time.Second)))
+	}
+	p := &limitPruner{st: st, log: log, idle: idle}
+	a.rate = newSharedRate(st, log, l.RatePerSecond, l.RateBurst, p)
+	a.signin = newSigninGuard(&sharedSignins{st: st, pruner: p})
+	return a
 }
 
 func (a *authState) register(pattern string, need Perm) {
@@ -116,8 +129,13 @@ func (s *Server) serveAuthenticated(w http.ResponseWriter, r *http.Request, need
 		s.writeError(w, r, err)
 		return
 	}
-	if wait, ok := s.auth.rate.allow(rateKey(p), time.Now()); !ok {
+	notePrincipal(r, p)
+	if wait, ok := s.auth.rate.allow(r.Context(), rateKey(p), time.Now()); !ok {
 		s.writeRetryAfter(w, r, wait, "Too many requests with this credential; slow down and retry after the Retry-After header's seconds.")
+		return
+	}
+	if scimOnly(p) {
+		s.writeError(w, r, allot.Errorf(allot.EForbidden, "This API client has the %s scope: it may only call /scim/v2. Use another client for this route.", SCIMScope))
 		return
 	}
 	if need != PermSignedIn && effectivePerms(p)&need == 0 {
@@ -214,15 +232,6 @@ func (s *Server) crossOrigin(next http.Handler) http.Handler {
 	return cop.Handler(next)
 }
 
-// clientAddress is the caller's IP address (the connection's peer).
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // setSessionCookie gives the browser its session cookie: the Secure
 // __Host- one where browsers keep Secure cookies (https, and loopback hosts
 // such as localhost and 127.0.0.1), else, over plain HTTP to another host,
@@ -245,7 +254,7 @@ const plainSessionCookie = "allot_session"
 // request: over TLS (directly or behind a proxy that says so) or from a
 // loopback host.
 func secureCookieOK(r *http.Request) bool {
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+	if requestScheme(r) == "https" {
 		return true
 	}
 	host := r.Host

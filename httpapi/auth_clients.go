@@ -52,6 +52,9 @@ func (s *Server) createAPIClient(w http.ResponseWriter, r *http.Request, p *stor
 		}
 	}
 	mine := effectivePerms(p)
+	if slices.Contains(scopes, SCIMScope) && len(scopes) > 1 {
+		return allot.Errorf(allot.EInvalid, "A client with the %s scope provisions through /scim/v2 and does nothing else; create it with that one scope, and another client for the other scopes.", SCIMScope)
+	}
 	for _, sc := range scopes {
 		// A scope that gives nothing its creator has is refused; one that
 		// gives more is cut down to what the creator has, on every request.

@@ -4,6 +4,7 @@ package httpapi
 // and failed sign-ins, slowed down per account and per address.
 
 import (
+	"context"
 	"math"
 	"sync"
 	"time"
@@ -42,8 +43,16 @@ func newRateLimiter(perSecond float64, burst int) *rateLimiter {
 	return &rateLimiter{rate: perSecond, burst: float64(burst), b: map[string]*bucket{}}
 }
 
+// limiter decides whether a credential may send one more request: in this
+// process (rateLimiter) or with every replica on the database
+// (sharedRate, limits_shared.go).
+type limiter interface {
+	// allow takes one token of key's bucket, or says how long to wait for one.
+	allow(ctx context.Context, key string, now time.Time) (time.Duration, bool)
+}
+
 // allow takes one token of key's bucket, or says how long to wait for one.
-func (l *rateLimiter) allow(key string, now time.Time) (time.Duration, bool) {
+func (l *rateLimiter) allow(_ context.Context, key string, now time.Time) (time.Duration, bool) {
 	if l == nil || l.rate <= 0 {
 		return 0, true
 	}
@@ -76,18 +85,56 @@ func (l *rateLimiter) prune(now time.Time) {
 }
 
 // Failed sign-ins: the first few are free, then each further attempt must
-// wait twice as long as the previous one, up to signinMaxDelay. A success
-// clears the account's count; counts are forgotten after signinWindow
-// without a failure.
+// wait twice as long as the previous one, up to a cap. An account's cap is
+// signinMaxDelay: it is locked for everyone, from any address. An
+// address's cap is signinAddressMaxDelay: past its free failures it may try
+// about once per that delay, on any account, so that one address (or
+// everybody behind one proxy that is not trusted) can neither guess fast
+// nor lock every account out. A success clears the account's count; counts
+// are forgotten after signinWindow without a failure.
 const (
-	signinFreePerAccount = 5
-	signinFreePerAddress = 20
-	signinWindow         = 15 * time.Minute
-	signinMaxDelay       = 15 * time.Minute
+	signinFreePerAccount  = 5
+	signinFreePerAddress  = 20
+	signinWindow          = 15 * time.Minute
+	signinMaxDelay        = 15 * time.Minute
+	signinAddressMaxDelay = 2 * time.Second
 	// signinConcurrency bounds the password checks running at once (each
 	// Argon2id check takes 19 MiB and tens of milliseconds).
 	signinConcurrency = 4
 )
+
+// signinCounter counts failed sign-ins per account and per address: in
+// this process (localSignins) or in the database, shared by every replica
+// (sharedSignins, limits_shared.go). Both follow the policy above.
+type signinCounter interface {
+	// wait says how long the account or the address must still wait
+	// before it may try again (0: it may).
+	wait(ctx context.Context, account, address string, now time.Time) (time.Duration, error)
+	// fail records a failed sign-in of the account from the address.
+	fail(ctx context.Context, account, address string, now time.Time) error
+	// succeed clears the account's failures (not the address's).
+	succeed(ctx context.Context, account string) error
+}
+
+// holdAfter is how long a key must wait after its n-th failure in a row:
+// nothing for the first free-1, then 1 s, doubling, up to maxDelay.
+func holdAfter(n, free int, maxDelay time.Duration) time.Duration {
+	if n < free {
+		return 0
+	}
+	return min(time.Second<<min(n-free, 20), maxDelay)
+}
+
+// signinGuard bounds the password checks running at once and counts
+// failures.
+type signinGuard struct {
+	counts signinCounter
+	slots  chan struct{}
+}
+
+func newSigninGuard(counts signinCounter) *signinGuard {
+	return &signinGuard{counts: counts, slots: make(chan struct{}, signinConcurrency)}
+}
 
 type failures struct {
 	n     int
@@ -95,21 +142,18 @@ type failures struct {
 	until time.Time
 }
 
-// signinGuard counts failed sign-ins per account and per address.
-type signinGuard struct {
+// localSignins counts failed sign-ins in this process.
+type localSignins struct {
 	mu      sync.Mutex
 	account map[string]*failures
 	address map[string]*failures
-	slots   chan struct{}
 }
 
-func newSigninGuard() *signinGuard {
-	return &signinGuard{account: map[string]*failures{}, address: map[string]*failures{}, slots: make(chan struct{}, signinConcurrency)}
+func newLocalSignins() *localSignins {
+	return &localSignins{account: map[string]*failures{}, address: map[string]*failures{}}
 }
 
-// wait says how long the account or the address must still wait before it
-// may try again (0: it may).
-func (g *signinGuard) wait(account, address string, now time.Time) time.Duration {
+func (g *localSignins) wait(_ context.Context, account, address string, now time.Time) (time.Duration, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var d time.Duration
@@ -118,18 +162,18 @@ func (g *signinGuard) wait(account, address string, now time.Time) time.Duration
 			d = max(d, f.until.Sub(now))
 		}
 	}
-	return d
+	return d, nil
 }
 
-// fail records a failed sign-in of the account from the address.
-func (g *signinGuard) fail(account, address string, now time.Time) {
+func (g *localSignins) fail(_ context.Context, account, address string, now time.Time) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	bump(g.account, account, signinFreePerAccount, now)
-	bump(g.address, address, signinFreePerAddress, now)
+	bump(g.account, account, signinFreePerAccount, signinMaxDelay, now)
+	bump(g.address, address, signinFreePerAddress, signinAddressMaxDelay, now)
+	return nil
 }
 
-func bump(m map[string]*failures, key string, free int, now time.Time) {
+func bump(m map[string]*failures, key string, free int, maxDelay time.Duration, now time.Time) {
 	if len(m) >= 100_000 {
 		for k, f := range m {
 			if now.Sub(f.last) > signinWindow && !f.until.After(now) {
@@ -144,17 +188,16 @@ func bump(m map[string]*failures, key string, free int, now time.Time) {
 	}
 	f.n++
 	f.last = now
-	if f.n >= free {
-		shift := min(f.n-free, 20)
-		f.until = now.Add(min(time.Second<<shift, signinMaxDelay))
+	if d := holdAfter(f.n, free, maxDelay); d > 0 {
+		f.until = now.Add(d)
 	}
 }
 
-// succeed clears the account's failures (not the address's).
-func (g *signinGuard) succeed(account string) {
+func (g *localSignins) succeed(_ context.Context, account string) error {
 	g.mu.Lock()
 	delete(g.account, account)
 	g.mu.Unlock()
+	return nil
 }
 
 // acquire takes a password-check slot, waiting at most d.

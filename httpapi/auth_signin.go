@@ -3,8 +3,9 @@ package httpapi
 // People's sign-in with a password, and sign-out.
 
 import (
+	"context"
 	"encoding/json"
-	"io"
+	"errors"
 	"mime"
 	"net/http"
 	"net/url"
@@ -23,6 +24,7 @@ func (s *Server) authRoutes() {
 	s.public("GET /allot/v1/sso/callback", s.ssoCallback)
 	s.apiClientRoutes()
 	s.roleRoutes()
+	s.totpRoutes()
 }
 
 type signinBody struct {
@@ -30,10 +32,14 @@ type signinBody struct {
 	Password string `json:"password"`
 	TenantID string `json:"tenantId"`
 	Next     string `json:"next"`
+	// Code is the authenticator app's one-time code, for an account that
+	// has one on.
+	Code string `json:"code"`
 }
 
-// signin checks a user name and password and starts a session: JSON
-// ({"userName", "password", "tenantId"?}) answers 200 with the signed-in
+// signin checks a user name and password (and one-time code, when the
+// account has an authenticator app) and starts a session: JSON
+// ({"userName", "password", "tenantId"?, "code"?}) answers 200 with the signed-in
 // user; a form post answers 303 to next (a path on this site) or /.
 func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	ctx := sqlstoreCtx(r)
@@ -69,7 +75,11 @@ func (s *Server) passwordSignIn(w http.ResponseWriter, r *http.Request, b signin
 	addr := clientAddress(r)
 	account := itoa64(ten.ID) + ":" + allot.NormalizeKey(b.UserName)
 	g := s.auth.signin
-	if wait := g.wait(account, addr, time.Now()); wait > 0 {
+	wait, err := g.counts.wait(ctx, account, addr, time.Now())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if wait > 0 {
 		setRetryAfter(w, wait)
 		return nil, nil, nil, allot.Errorf(allot.ETooManyRequests, "Too many failed sign-ins; wait before trying again.")
 	}
@@ -80,7 +90,9 @@ func (s *Server) passwordSignIn(w http.ResponseWriter, r *http.Request, b signin
 	u, err := s.st.CheckPassword(ctx, ten.ID, b.UserName, b.Password)
 	g.release()
 	if allot.ErrorCode(err) == allot.EUnauthorized {
-		g.fail(account, addr, time.Now())
+		if ferr := g.counts.fail(ctx, account, addr, time.Now()); ferr != nil {
+			return nil, nil, nil, ferr
+		}
 		if aerr := s.st.RecordSignInFailure(ctx, ten.ID, b.UserName, "password", addr, "Invalid user name or password, or the account is disabled."); aerr != nil {
 			return nil, nil, nil, aerr
 		}
@@ -89,7 +101,12 @@ func (s *Server) passwordSignIn(w http.ResponseWriter, r *http.Request, b signin
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	g.succeed(account)
+	if err := s.secondFactor(ctx, u, b, account, addr); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := g.counts.succeed(ctx, account); err != nil {
+		return nil, nil, nil, err
+	}
 	raw, sess, err := s.st.CreateSession(ctx, u, "password", addr, s.auth.session)
 	if err != nil {
 		return nil, nil, nil, err
@@ -97,6 +114,38 @@ func (s *Server) passwordSignIn(w http.ResponseWriter, r *http.Request, b signin
 	s.setSessionCookie(w, r, raw)
 	w.Header().Set("Cache-Control", "no-store")
 	return u, ten, sess, nil
+}
+
+// Answers of a sign-in whose second factor is missing or wrong: they tell
+// nothing more than that a code is needed or was not accepted.
+var (
+	errCodeNeeded = allot.Errorf(allot.ETOTPRequired, "This account also needs the 6-digit code from its authenticator app: send it as 'code' with the password.")
+	errCodeWrong  = allot.Errorf(allot.ETOTPRequired, "The code from the authenticator app is wrong, expired or already used: send the current 6-digit code as 'code'.")
+)
+
+// secondFactor checks the one-time code of a user whose password was right,
+// when the user has an authenticator app on. A wrong code counts and is
+// audited as a failed sign-in, like a wrong password; a missing one only
+// asks for it.
+func (s *Server) secondFactor(ctx context.Context, u *allot.User, b signinBody, account, addr string) error {
+	on, err := s.st.TOTPEnabled(ctx, u.ID)
+	if err != nil || !on {
+		return err
+	}
+	if strings.TrimSpace(b.Code) == "" {
+		return errCodeNeeded
+	}
+	err = s.st.CheckTOTP(ctx, u.ID, b.Code, time.Now())
+	if !errors.Is(err, sqlstore.ErrTOTPWrong) {
+		return err
+	}
+	if ferr := s.auth.signin.counts.fail(ctx, account, addr, time.Now()); ferr != nil {
+		return ferr
+	}
+	if aerr := s.st.RecordSignInFailure(ctx, u.TenantID, b.UserName, "password+totp", addr, "Wrong or reused one-time code."); aerr != nil {
+		return aerr
+	}
+	return errCodeWrong
 }
 
 // readSignin reads a sign-in from a JSON body or a form.
@@ -109,9 +158,10 @@ func readSignin(r *http.Request) (signinBody, bool, error) {
 		}
 		b.UserName = firstNonEmpty(r.PostForm.Get("userName"), r.PostForm.Get("username"))
 		b.Password, b.TenantID, b.Next = r.PostForm.Get("password"), r.PostForm.Get("tenantId"), r.PostForm.Get("next")
+		b.Code = r.PostForm.Get("code")
 		return b, true, checkSignin(b)
 	}
-	data, err := io.ReadAll(r.Body)
+	data, err := readBody(r)
 	if err != nil {
 		return b, false, err
 	}
@@ -133,6 +183,8 @@ func readSignin(r *http.Request) (signinBody, bool, error) {
 			b.TenantID = sv
 		case "next":
 			b.Next = sv
+		case "code":
+			b.Code = sv
 		default:
 			return b, false, allot.Errorf(allot.EInvalid, "Sign-in has no property '%s'; send userName and password.", k)
 		}

@@ -628,19 +628,29 @@ func TestRetryAfterIsTheRealWait(t *testing.T) {
 	if rec.Code != 429 || rec.Header().Get("Retry-After") != "4" {
 		t.Errorf("rate 1 per 4 s: %d Retry-After %q, want 429 and 4", rec.Code, rec.Header().Get("Retry-After"))
 	}
-	g := newSigninGuard()
-	now := time.Now()
-	for i := 0; i < signinFreePerAccount+2; i++ {
-		g.fail("a", "addr", now)
-	}
-	if w := g.wait("a", "other", now); w != 4*time.Second {
-		t.Errorf("after %d failures: wait %v, want 4s (1s, doubling)", signinFreePerAccount+2, w)
-	}
-	if w := g.wait("b", "other", now); w != 0 {
-		t.Errorf("another account waits %v", w)
-	}
-	g.succeed("a")
-	if w := g.wait("a", "other", now); w != 0 {
-		t.Errorf("after a success: wait %v", w)
-	}
+	forEachSigninCounter(t, func(t *testing.T, g signinCounter) {
+		now := time.Now().Truncate(time.Millisecond)
+		for i := 0; i < signinFreePerAccount+2; i++ {
+			mustDo(t, g.fail(ctx, "a", "addr", now))
+		}
+		if w := mustWait(t, g, "a", "other", now); w != 4*time.Second {
+			t.Errorf("after %d failures: wait %v, want 4s (1s, doubling)", signinFreePerAccount+2, w)
+		}
+		if w := mustWait(t, g, "b", "other", now); w != 0 {
+			t.Errorf("another account waits %v", w)
+		}
+		mustDo(t, g.succeed(ctx, "a"))
+		if w := mustWait(t, g, "a", "other", now); w != 0 {
+			t.Errorf("after a success: wait %v", w)
+		}
+		// The count restarts after signinWindow without a failure.
+		later := now.Add(signinWindow + time.Minute)
+		for i := 0; i < signinFreePerAccount-1; i++ {
+			mustDo(t, g.fail(ctx, "c", "addr2", now))
+		}
+		mustDo(t, g.fail(ctx, "c", "addr2", later))
+		if w := mustWait(t, g, "c", "other", later); w != 0 {
+			t.Errorf("a failure after a quiet window waits %v, want 0 (the count restarts)", w)
+		}
+	})
 }

@@ -13,14 +13,17 @@ import (
 
 func (s *Server) graphRoutes() {
 	s.handle("GET /v1.0/users", PermUsersRead, s.listUsers)
+	s.handle("GET /v1.0/users/$count", PermUsersRead, s.countSegment("users"))
+	s.handle("GET /v1.0/groups/$count", PermGroupsRead, s.countSegment("groups"))
 	s.handle("POST /v1.0/users", PermUsersWrite, s.createUser)
 	s.handle("GET /v1.0/users/{id}", PermUsersRead, s.getUser)
 	s.handle("PATCH /v1.0/users/{id}", PermUsersWrite|PermUsageLocation, s.patchUser)
 	s.handle("DELETE /v1.0/users/{id}", PermUsersWrite, s.deleteUser)
-	s.handle("GET /v1.0/users/{id}/memberOf", PermUsersRead, s.memberOf)
+	s.handle("GET /v1.0/users/{id}/memberOf", PermUsersRead, s.memberOfPage(false))
 	s.handle("POST /v1.0/users/{id}/assignLicense", PermLicensesWrite, s.assignUserLicense)
 	s.handle("GET /v1.0/users/{id}/licenseDetails", PermUsersRead, s.licenseDetails)
 	s.handle("POST /v1.0/users/{id}/reprocessLicenseAssignment", PermLicensesWrite, s.reprocessUser)
+	s.directoryRoutes()
 
 	s.handle("GET /v1.0/groups", PermGroupsRead, s.listGroups)
 	s.handle("POST /v1.0/groups", PermGroupsWrite, s.createGroup)
@@ -31,7 +34,7 @@ func (s *Server) graphRoutes() {
 	s.handle("GET /v1.0/groups/{id}/transitiveMembers", PermGroupsRead, s.members(true))
 	s.handle("POST /v1.0/groups/{id}/members/$ref", PermGroupsWrite, s.addMember)
 	s.handle("DELETE /v1.0/groups/{id}/members/{mid}/$ref", PermGroupsWrite, s.removeMember)
-	s.handle("GET /v1.0/groups/{id}/memberOf", PermGroupsRead, s.memberOf)
+	s.handle("GET /v1.0/groups/{id}/memberOf", PermGroupsRead, s.memberOfPage(false))
 	s.handle("POST /v1.0/groups/{id}/assignLicense", PermLicensesWrite, s.assignGroupLicense)
 	s.handle("GET /v1.0/groups/{id}/membersWithLicenseErrors", PermGroupsRead, s.membersWithLicenseErrors)
 	s.handle("POST /v1.0/groups/{id}/reprocessLicenseAssignment", PermLicensesWrite, s.reprocessGroup)
@@ -57,6 +60,45 @@ type userBody struct {
 	UserPrincipalName *string         `json:"userPrincipalName"`
 	ProxyAddresses    *[]string       `json:"proxyAddresses"`
 	PasswordProfile   *map[string]any `json:"passwordProfile"`
+
+	// The optional profile properties (allot.ProfileText, ProfileLists).
+	MobilePhone           *string   `json:"mobilePhone"`
+	OfficeLocation        *string   `json:"officeLocation"`
+	StreetAddress         *string   `json:"streetAddress"`
+	City                  *string   `json:"city"`
+	State                 *string   `json:"state"`
+	PostalCode            *string   `json:"postalCode"`
+	Country               *string   `json:"country"`
+	CompanyName           *string   `json:"companyName"`
+	EmployeeID            *string   `json:"employeeId"`
+	EmployeeType          *string   `json:"employeeType"`
+	EmployeeHireDate      *string   `json:"employeeHireDate"`
+	PreferredLanguage     *string   `json:"preferredLanguage"`
+	FaxNumber             *string   `json:"faxNumber"`
+	AgeGroup              *string   `json:"ageGroup"`
+	OnPremisesImmutableID *string   `json:"onPremisesImmutableId"`
+	BusinessPhones        *[]string `json:"businessPhones"`
+	OtherMails            *[]string `json:"otherMails"`
+}
+
+// profile returns the profile properties the body sets, by Graph name.
+func (b *userBody) profile() (text map[string]string, lists map[string][]string) {
+	text, lists = map[string]string{}, map[string][]string{}
+	for name, v := range map[string]*string{"mailNickname": b.MailNickname, "mobilePhone": b.MobilePhone,
+		"officeLocation": b.OfficeLocation, "streetAddress": b.StreetAddress, "city": b.City, "state": b.State,
+		"postalCode": b.PostalCode, "country": b.Country, "companyName": b.CompanyName, "employeeId": b.EmployeeID,
+		"employeeType": b.EmployeeType, "employeeHireDate": b.EmployeeHireDate, "preferredLanguage": b.PreferredLanguage,
+		"faxNumber": b.FaxNumber, "ageGroup": b.AgeGroup, "onPremisesImmutableId": b.OnPremisesImmutableID} {
+		if v != nil {
+			text[name] = *v
+		}
+	}
+	for name, v := range map[string]*[]string{"businessPhones": b.BusinessPhones, "otherMails": b.OtherMails} {
+		if v != nil {
+			lists[name] = *v
+		}
+	}
+	return text, lists
 }
 
 var userReadOnly = []string{"id", "createdDateTime", "assignedLicenses", "assignedPlans", "licenseAssignmentStates", "tenantId", "consumedUnits"}
@@ -76,6 +118,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p *store.Pri
 	u := &allot.User{UserPrincipalName: str(b.UserPrincipalName), DisplayName: str(b.DisplayName), GivenName: str(b.GivenName),
 		Surname: str(b.Surname), Mail: str(b.Mail), JobTitle: str(b.JobTitle), Department: str(b.Department),
 		UsageLocation: str(b.UsageLocation), AccountEnabled: true}
+	u.Profile.Text, u.Profile.Lists = b.profile()
 	if b.AccountEnabled != nil {
 		u.AccountEnabled = *b.AccountEnabled
 	}
@@ -99,7 +142,8 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p *store.Pri
 	if err != nil {
 		return err
 	}
-	m[0]["@odata.context"] = baseURL(r) + "/v1.0/$metadata#users/$entity"
+	m[0]["@odata.context"] = s.baseURL(r) + "/v1.0/$metadata#users/$entity"
+	w.Header().Set("Location", s.baseURL(r)+"/v1.0/users/"+u.GUID)
 	writeJSON(w, http.StatusCreated, m[0])
 	return nil
 }
@@ -117,26 +161,46 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, p *store.Princi
 	if err != nil {
 		return err
 	}
+	if err := checkSelect(q.Select, "user"); err != nil {
+		return err
+	}
 	out := selectFields(m[0], q.Select)
-	out["@odata.context"] = baseURL(r) + "/v1.0/$metadata#users/$entity"
+	out["@odata.context"] = s.baseURL(r) + "/v1.0/$metadata#users/$entity"
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
-	q, after, err := s.query(r)
+	q, o, err := s.directoryList(r, "users", false)
 	if err != nil {
 		return err
 	}
-	users, next, count, err := s.st.ListUsers(r.Context(), p.Tenant.ID, store.ListOptions{Filter: q.Filter, Top: q.Top, After: after, Count: q.Count})
+	users, next, count, err := s.st.ListUsers(r.Context(), p.Tenant.ID, o)
 	if err != nil {
 		return err
+	}
+	key := ""
+	if next != 0 {
+		last := users[len(users)-1]
+		key = store.SortKey(o.OrderBy, last.DisplayName, last.UserPrincipalName)
 	}
 	items, err := s.userJSON(r, p, users)
 	if err != nil {
 		return err
 	}
-	s.list(w, r, "users", items, skipToken(r, next), count, q.Select)
+	if q.Expand != "" {
+		ids := make([]int64, len(users))
+		for i, u := range users {
+			ids[i] = u.ID
+		}
+		if err := s.expandInto(r, p, "users", q.Expand, ids, items); err != nil {
+			return err
+		}
+	}
+	if err := checkSelect(q.Select, "user"); err != nil {
+		return err
+	}
+	s.list(w, r, "users", items, sortToken(r, o, next, key), count, selectExpanded(q))
 	return nil
 }
 
@@ -147,9 +211,10 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, p *store.Prin
 	}
 	// Without users.write (a License Administrator) only the usage location
 	// may change; nobody changes a user with more rights than their own.
+	text, lists := b.profile()
 	other := b.AccountEnabled != nil || b.DisplayName != nil || b.GivenName != nil || b.Surname != nil || b.Mail != nil ||
 		b.JobTitle != nil || b.Department != nil || b.UserPrincipalName != nil || b.ProxyAddresses != nil || b.PasswordProfile != nil ||
-		b.MailNickname != nil
+		len(text) > 0 || len(lists) > 0
 	if other && effectivePerms(p)&PermUsersWrite == 0 {
 		return allot.Errorf(allot.EForbidden, "Insufficient privileges: without users.write (a License Administrator) only usageLocation can change.")
 	}
@@ -164,7 +229,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, p *store.Prin
 	u, err := s.st.UpdateUser(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id"), store.UserPatch{
 		UserPrincipalName: b.UserPrincipalName, DisplayName: b.DisplayName, GivenName: b.GivenName, Surname: b.Surname,
 		Mail: b.Mail, JobTitle: b.JobTitle, Department: b.Department, UsageLocation: b.UsageLocation,
-		AccountEnabled: b.AccountEnabled, ProxyAddresses: b.ProxyAddresses})
+		AccountEnabled: b.AccountEnabled, ProxyAddresses: b.ProxyAddresses, ProfileText: text, ProfileLists: lists})
 	if err != nil {
 		return err
 	}
@@ -237,7 +302,12 @@ func (s *Server) renderUsers(r *http.Request, p *store.Principal, users []*allot
 			"accountEnabled":    u.AccountEnabled,
 			"proxyAddresses":    nonNil(u.ProxyAddresses),
 			"createdDateTime":   graphTime(u.CreatedAt),
-			"businessPhones":    []string{},
+		}
+		for _, name := range allot.ProfileText {
+			m[name] = nullStr(u.Profile.Text[name])
+		}
+		for _, name := range allot.ProfileLists {
+			m[name] = nonNil(u.Profile.Lists[name])
 		}
 		assigned, plans, states := licenseJSON(lic[u.ID], withPlans)
 		m["assignedLicenses"], m["licenseAssignmentStates"] = assigned, states
@@ -365,7 +435,7 @@ func (s *Server) assignUserLicense(w http.ResponseWriter, r *http.Request, p *st
 	if err != nil {
 		return err
 	}
-	m["@odata.context"] = baseURL(r) + "/v1.0/$metadata#users/$entity"
+	m["@odata.context"] = s.baseURL(r) + "/v1.0/$metadata#users/$entity"
 	writeJSON(w, http.StatusOK, m)
 	return nil
 }
@@ -383,37 +453,7 @@ func (s *Server) licenseDetails(w http.ResponseWriter, r *http.Request, p *store
 	if err != nil {
 		return err
 	}
-	type agg struct {
-		p        *allot.Product
-		disabled [][]string
-	}
-	var order []int64
-	by := map[int64]*agg{}
-	for _, v := range lic[u.ID] {
-		if v.State != allot.StateActive {
-			continue
-		}
-		if by[v.ProductID] == nil {
-			by[v.ProductID] = &agg{p: v.Product}
-			order = append(order, v.ProductID)
-		}
-		by[v.ProductID].disabled = append(by[v.ProductID].disabled, v.DisabledPlans)
-	}
-	items := []map[string]any{}
-	for _, pid := range order {
-		a := by[pid]
-		enabled := licensing.EnabledPlans(a.p, a.disabled)
-		var sps []map[string]any
-		for _, sp := range a.p.ServicePlans {
-			st := "Disabled"
-			if slices.Contains(enabled, sp.ID) {
-				st = "Success"
-			}
-			sps = append(sps, map[string]any{"servicePlanId": sp.ID, "servicePlanName": sp.Name, "provisioningStatus": st, "appliesTo": "User"})
-		}
-		items = append(items, map[string]any{"id": strings.ReplaceAll(a.p.SkuID, "-", "") + "_" + u.GUID, "skuId": a.p.SkuID,
-			"skuPartNumber": a.p.SkuPartNumber, "servicePlans": sps})
-	}
+	items := licenseDetailItems(p.Tenant, lic[u.ID])
 	s.list(w, r, "users('"+u.GUID+"')/licenseDetails", items, "", -1, q.Select)
 	return nil
 }
@@ -440,6 +480,7 @@ type groupBody struct {
 	MailEnabled     *bool     `json:"mailEnabled"`
 	SecurityEnabled *bool     `json:"securityEnabled"`
 	GroupTypes      *[]string `json:"groupTypes"`
+	MembersBind     *[]string `json:"members@odata.bind"`
 }
 
 var groupReadOnly = []string{"id", "createdDateTime", "assignedLicenses", "licenseProcessingState", "members", "tenantId"}
@@ -459,14 +500,19 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, p *store.Pr
 	if b.MailEnabled != nil {
 		g.MailEnabled = *b.MailEnabled
 	}
-	if err := s.st.CreateGroup(r.Context(), p.Actor(), p.Tenant.ID, g); err != nil {
+	members, err := boundMembers(b.MembersBind)
+	if err != nil {
+		return err
+	}
+	if err := s.st.CreateGroupWithMembers(r.Context(), p.Actor(), p.Tenant.ID, g, members); err != nil {
 		return err
 	}
 	m, err := s.groupJSON(r, p, []*allot.Group{g})
 	if err != nil {
 		return err
 	}
-	m[0]["@odata.context"] = baseURL(r) + "/v1.0/$metadata#groups/$entity"
+	m[0]["@odata.context"] = s.baseURL(r) + "/v1.0/$metadata#groups/$entity"
+	w.Header().Set("Location", s.baseURL(r)+"/v1.0/groups/"+g.GUID)
 	writeJSON(w, http.StatusCreated, m[0])
 	return nil
 }
@@ -484,26 +530,45 @@ func (s *Server) getGroup(w http.ResponseWriter, r *http.Request, p *store.Princ
 	if err != nil {
 		return err
 	}
+	if err := checkSelect(q.Select, "group"); err != nil {
+		return err
+	}
 	out := selectFields(m[0], q.Select)
-	out["@odata.context"] = baseURL(r) + "/v1.0/$metadata#groups/$entity"
+	out["@odata.context"] = s.baseURL(r) + "/v1.0/$metadata#groups/$entity"
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
 func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
-	q, after, err := s.query(r)
+	q, o, err := s.directoryList(r, "groups", false)
 	if err != nil {
 		return err
 	}
-	groups, next, count, err := s.st.ListGroups(r.Context(), p.Tenant.ID, store.ListOptions{Filter: q.Filter, Top: q.Top, After: after, Count: q.Count})
+	groups, next, count, err := s.st.ListGroups(r.Context(), p.Tenant.ID, o)
 	if err != nil {
 		return err
+	}
+	key := ""
+	if next != 0 {
+		key = store.SortKey(o.OrderBy, groups[len(groups)-1].DisplayName, "")
 	}
 	items, err := s.groupJSON(r, p, groups)
 	if err != nil {
 		return err
 	}
-	s.list(w, r, "groups", items, skipToken(r, next), count, q.Select)
+	if q.Expand != "" {
+		ids := make([]int64, len(groups))
+		for i, g := range groups {
+			ids[i] = g.ID
+		}
+		if err := s.expandInto(r, p, "groups", q.Expand, ids, items); err != nil {
+			return err
+		}
+	}
+	if err := checkSelect(q.Select, "group"); err != nil {
+		return err
+	}
+	s.list(w, r, "groups", items, sortToken(r, o, next, key), count, selectExpanded(q))
 	return nil
 }
 
@@ -515,8 +580,12 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request, p *store.Pri
 	if b.MailEnabled != nil || b.SecurityEnabled != nil || b.GroupTypes != nil {
 		return allot.Errorf(allot.EInvalid, "mailEnabled, securityEnabled and groupTypes cannot be changed.")
 	}
+	members, err := boundMembers(b.MembersBind)
+	if err != nil {
+		return err
+	}
 	if _, err := s.st.UpdateGroup(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id"), store.GroupPatch{
-		DisplayName: b.DisplayName, Description: b.Description, MailNickname: b.MailNickname}); err != nil {
+		DisplayName: b.DisplayName, Description: b.Description, MailNickname: b.MailNickname, AddMembers: members}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -579,12 +648,17 @@ func (s *Server) members(transitive bool) handler {
 		if err != nil {
 			return err
 		}
-		if q.Filter != nil {
-			return allot.Errorf(allot.EInvalid, "$filter is not supported on members; filter /v1.0/users instead.")
+		if q.Filter != nil && transitive {
+			return allot.Errorf(allot.EInvalid, "$filter is not supported on transitiveMembers; filter /v1.0/groups/{id}/members instead.")
+		}
+		if q.Filter != nil && !(eventual(r) && q.Count) {
+			return allot.Errorf(allot.EUnsupportedQuery, advancedHint, "$filter")
 		}
 		var ms []store.Member
 		var next int64
-		if transitive {
+		if q.Filter != nil {
+			ms, next, err = s.st.FilteredMembers(r.Context(), p.Tenant.ID, r.PathValue("id"), q.Filter, after, q.Top)
+		} else if transitive {
 			ms, next, err = s.st.TransitiveMembers(r.Context(), p.Tenant.ID, r.PathValue("id"), after, q.Top)
 		} else {
 			ms, next, err = s.st.Members(r.Context(), p.Tenant.ID, r.PathValue("id"), after, q.Top)
@@ -597,6 +671,9 @@ func (s *Server) members(transitive bool) handler {
 			return err
 		}
 		name := "directoryObjects"
+		if err := checkSelect(q.Select, "user", "group"); err != nil {
+			return err
+		}
 		s.list(w, r, name, items, skipToken(r, next), -1, q.Select)
 		return nil
 	}
@@ -657,23 +734,6 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, p *store.P
 	return nil
 }
 
-func (s *Server) memberOf(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
-	q, err := wholeList(r)
-	if err != nil {
-		return err
-	}
-	groups, err := s.st.MemberOf(r.Context(), p.Tenant.ID, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	items, err := s.groupJSON(r, p, groups)
-	if err != nil {
-		return err
-	}
-	s.list(w, r, "directoryObjects", items, "", -1, q.Select)
-	return nil
-}
-
 func (s *Server) assignGroupLicense(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
 	var b licenseBody
 	if err := decodeBody(r, &b, "assignLicense"); err != nil {
@@ -691,7 +751,8 @@ func (s *Server) assignGroupLicense(w http.ResponseWriter, r *http.Request, p *s
 	if err != nil {
 		return err
 	}
-	m[0]["@odata.context"] = baseURL(r) + "/v1.0/$metadata#groups/$entity"
+	m[0]["@odata.context"] = s.baseURL(r) + "/v1.0/$metadata#groups/$entity"
+	w.Header().Set("Location", s.baseURL(r)+"/v1.0/groups/"+g.GUID)
 	writeJSON(w, http.StatusAccepted, m[0])
 	return nil
 }
@@ -709,6 +770,9 @@ func (s *Server) membersWithLicenseErrors(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
+	if err := checkSelect(q.Select, "user"); err != nil {
+		return err
+	}
 	s.list(w, r, "directoryObjects", items, skipToken(r, next), -1, q.Select)
 	return nil
 }
@@ -722,6 +786,7 @@ func (s *Server) reprocessGroup(w http.ResponseWriter, r *http.Request, p *store
 	if err != nil {
 		return err
 	}
+	w.Header().Set("Location", s.baseURL(r)+"/v1.0/groups/"+g.GUID)
 	writeJSON(w, http.StatusAccepted, m[0])
 	return nil
 }
@@ -774,7 +839,7 @@ func (s *Server) getSku(w http.ResponseWriter, r *http.Request, p *store.Princip
 		return err
 	}
 	out := skuJSON(p.Tenant, pr)
-	out["@odata.context"] = baseURL(r) + "/v1.0/$metadata#subscribedSkus/$entity"
+	out["@odata.context"] = s.baseURL(r) + "/v1.0/$metadata#subscribedSkus/$entity"
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
@@ -795,12 +860,23 @@ func (s *Server) organization(w http.ResponseWriter, r *http.Request, p *store.P
 // ---- audit ----
 
 func (s *Server) listAudits(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
-	q, after, err := s.query(r)
+	q, err := odata.ParseQuery(r.URL.Query(), s.limits.DefaultTop, s.limits.MaxTop)
+	if err != nil {
+		return err
+	}
+	// Newest first is the only order: $orderby=activityDateTime desc says so.
+	if q.Search != "" {
+		return allot.Errorf(allot.EInvalid, "$search is not supported on directoryAudits; use $filter=startswith(activityDisplayName,'...') instead.")
+	}
+	if q.OrderBy != "" && !strings.EqualFold(q.OrderBy, "activityDateTime desc") {
+		return allot.Errorf(allot.EUnsupportedQuery, "directoryAudits are sorted by $orderby=activityDateTime desc only.")
+	}
+	after, err := afterCursor(r, q)
 	if err != nil {
 		return err
 	}
 	f := store.AuditFilter{Before: after, Limit: q.Top}
-	if err := auditFilter(q.Filter, &f); err != nil {
+	if err := auditQuery(q.Filter, &f); err != nil {
 		return err
 	}
 	evs, next, err := s.st.ListAudit(r.Context(), p.Tenant.ID, f)
@@ -839,32 +915,6 @@ func operationType(activity string) string {
 		return "Delete"
 	}
 	return "Update"
-}
-
-// auditFilter supports activityDisplayName eq '...' and
-// targetResources/any(t:t/id eq '...') joined by and.
-func auditFilter(e odata.Expr, f *store.AuditFilter) error {
-	switch x := e.(type) {
-	case nil:
-		return nil
-	case *odata.And:
-		if err := auditFilter(x.Left, f); err != nil {
-			return err
-		}
-		return auditFilter(x.Right, f)
-	case *odata.Compare:
-		if strings.EqualFold(x.Field, "activityDisplayName") && x.Value.Kind == odata.KindString {
-			f.Activity = x.Value.Str
-			return nil
-		}
-	case *odata.Any:
-		if strings.EqualFold(x.Collection, "targetResources") && (strings.EqualFold(x.Field, "id") || strings.EqualFold(x.Field, "displayName")) &&
-			(x.Value.Kind == odata.KindString || x.Value.Kind == odata.KindGUID) && x.Value.Str != "" {
-			f.TargetID = x.Value.Str
-			return nil
-		}
-	}
-	return allot.Errorf(allot.EInvalid, "$filter on directoryAudits supports activityDisplayName eq '...' and targetResources/any(t:t/id eq '...').")
 }
 
 // confirmed tells whether the request confirms that it may take licenses

@@ -53,6 +53,8 @@ var isolationCases = []isoCase{
 	{Method: "GET", Path: "/v1.0/users?$filter=proxyAddresses/any(p:p%20eq%20'{bProxy}')", Want: wantEmpty},
 	{Method: "GET", Path: "/v1.0/users?$filter=assignedLicenses/any(x:x/skuId%20eq%20{bSku})", Want: wantEmpty},
 	{Method: "GET", Path: "/v1.0/users?$top=999&$count=true", Want: wantOK},
+	{Method: "GET", Path: "/v1.0/users/$count?$filter=userPrincipalName%20eq%20'{bUPN}'", Want: wantLike},
+	{Method: "GET", Path: "/v1.0/groups/$count?$filter=id%20eq%20'{bGroup}'", Want: wantLike},
 	{Method: "GET", Path: "/v1.0/users/{bUser}", Want: want404},
 	{Method: "GET", Path: "/v1.0/users/{bUPN}", Want: want404},
 	{Method: "GET", Path: "/v1.0/users/{bUser}?$select=id", Want: want404},
@@ -66,6 +68,13 @@ var isolationCases = []isoCase{
 	{Method: "POST", Path: "/v1.0/users/{aUser}/assignLicense", Body: `{"addLicenses":[],"removeLicenses":["{bSku}"]}`, Want: wantLike},
 	{Method: "POST", Path: "/v1.0/users/{aUser}/assignLicense", Body: `{"addLicenses":[{"skuId":"{aSku}","disabledPlans":["{bPlan}"]}],"removeLicenses":[]}`, Want: wantLike},
 	{Method: "GET", Path: "/v1.0/users/{bUser}/licenseDetails", Want: want404},
+	{Method: "GET", Path: "/v1.0/users/{bUser}/licenseDetails/x", Want: want404},
+	{Method: "GET", Path: "/v1.0/users/{bUser}/transitiveMemberOf", Want: want404},
+	{Method: "GET", Path: "/v1.0/groups/{bGroup}/transitiveMemberOf", Want: want404},
+	{Method: "GET", Path: "/v1.0/directoryObjects/{bUser}", Want: want404},
+	{Method: "GET", Path: "/v1.0/directoryObjects/{bGroup}", Want: want404},
+	{Method: "POST", Path: "/v1.0/directoryObjects/getByIds", Body: `{"ids":["{bUser}","{bGroup}"]}`, Want: wantEmpty},
+	{Method: "POST", Path: "/v1.0/$batch", Body: `{"requests":[{"id":"1","method":"GET","url":"/users?$filter=id eq '{bUser}'"},{"id":"2","method":"GET","url":"/groups?$filter=id eq '{bGroup}'"}]}`, Want: wantOK},
 	{Method: "POST", Path: "/v1.0/users/{bUser}/reprocessLicenseAssignment", Want: want404},
 
 	// Groups and members.
@@ -107,6 +116,9 @@ var isolationCases = []isoCase{
 
 	// Roles and API clients.
 	{Method: "GET", Path: "/v1.0/roleManagement/directory/roleDefinitions", Want: wantOK},
+	{Method: "GET", Path: "/v1.0/directoryRoles", Want: wantOK},
+	{Method: "GET", Path: "/v1.0/directoryRoles/" + store.RoleIDLicenseAdmin, Want: wantOK},
+	{Method: "GET", Path: "/v1.0/directoryRoles/" + store.RoleIDGlobalAdmin + "/members", Want: wantOK},
 	{Method: "GET", Path: "/v1.0/roleManagement/directory/roleDefinitions/" + store.RoleIDLicenseAdmin, Want: wantOK},
 	{Method: "GET", Path: "/v1.0/roleManagement/directory/roleAssignments", Want: wantOK},
 	{Method: "GET", Path: "/v1.0/roleManagement/directory/roleAssignments?$filter=principalId%20eq%20'{bUser}'", Want: wantEmpty},
@@ -121,6 +133,10 @@ var isolationCases = []isoCase{
 	// Admin API.
 	{Method: "GET", Path: "/allot/v1/catalog", Want: wantOK},
 	{Method: "GET", Path: "/allot/v1/me", Want: wantOK},
+	// The caller's own second factor: nothing of another tenant to name.
+	{Method: "POST", Path: "/allot/v1/me/totp", Want: wantLike},
+	{Method: "POST", Path: "/allot/v1/me/totp/confirm", Body: `{"code":"000000"}`, Want: wantLike},
+	{Method: "DELETE", Path: "/allot/v1/me/totp", Body: `{"code":"000000"}`, Want: wantLike},
 	{Method: "GET", Path: "/allot/v1/groups/{bGroup}/licenseSummary", Want: want404},
 	{Method: "PATCH", Path: "/allot/v1/subscribedSkus/{bSku}", Body: `{"enabledUnits":1}`, Want: want404},
 	{Method: "PATCH", Path: "/allot/v1/subscribedSkus/{bTenant}_{bHeldSku}", Body: `{"enabledUnits":0}`, Want: want404},

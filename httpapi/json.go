@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -29,10 +30,20 @@ func status(c allot.Code) (int, string) {
 		return http.StatusBadRequest, "Request_BadRequest"
 	case allot.EUnauthorized:
 		return http.StatusUnauthorized, "InvalidAuthenticationToken"
+	case allot.ETOTPRequired:
+		return http.StatusUnauthorized, string(c)
 	case allot.EForbidden:
 		return http.StatusForbidden, "Authorization_RequestDenied"
 	case allot.ETooLarge:
 		return http.StatusRequestEntityTooLarge, "Request_EntityTooLarge"
+	case allot.EUnknownSegment:
+		return http.StatusBadRequest, "BadRequest"
+	case allot.EUnsupportedQuery:
+		return http.StatusBadRequest, "Request_UnsupportedQuery"
+	case allot.EMethodNotAllowed:
+		return http.StatusMethodNotAllowed, "Request_BadRequest"
+	case allot.EUnsupportedMedia:
+		return http.StatusUnsupportedMediaType, "UnsupportedMediaType"
 	case allot.ETooManyRequests:
 		return http.StatusTooManyRequests, "TooManyRequests"
 	case allot.EUnavailable:
@@ -100,6 +111,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	code := allot.ErrorCode(err)
 	st, gcode := status(code)
+	if code == allot.EInternal && ClientGone(r, err) {
+		// Nobody reads the answer: not a server failure.
+		s.log.Debug("client went away", "method", r.Method, "path", r.URL.Path, "request-id", requestIDOf(r), "err", err)
+		w.WriteHeader(StatusClientClosed)
+		return
+	}
 	if code == allot.EInternal {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request-id", requestIDOf(r), "err", err)
 	}
@@ -136,13 +153,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // known properties but cannot be written, for a clearer message. OData
 // annotations (@odata.type) are ignored.
 func decodeBody(r *http.Request, dst any, typeName string, readOnly ...string) error {
-	data, err := io.ReadAll(r.Body)
+	data, err := readBody(r)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
-		return allot.Errorf(allot.EInvalid, "Reading the request body failed: %v", err)
+		return err
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return allot.Errorf(allot.EInvalid, "The request body is empty; send a JSON object.")
@@ -174,6 +187,30 @@ func decodeBody(r *http.Request, dst any, typeName string, readOnly ...string) e
 		return allot.Errorf(allot.EInvalid, "Invalid value in the request body: %s.", jsonErr(err))
 	}
 	return nil
+}
+
+// readBody reads the whole request body, decoded from its Content-Encoding
+// (encoding.go) and within the body limit. Every JSON body is read here. A
+// body past the limit is a *http.MaxBytesError (413), a corrupt one EInvalid;
+// one that did not arrive within the read timeout, or broke off, is the
+// client's fault (400), and a client gone stays context.Canceled.
+func readBody(r *http.Request) ([]byte, error) {
+	data, err := io.ReadAll(r.Body)
+	if err == nil {
+		return data, nil
+	}
+	var mbe *http.MaxBytesError
+	var ne net.Error
+	var ae *allot.Error
+	switch {
+	case errors.As(err, &mbe), errors.As(err, &ae):
+		return nil, err
+	case errors.As(err, &ne) && ne.Timeout():
+		return nil, allot.Errorf(allot.EInvalid, "The request body did not arrive within the server's read timeout; send it faster or in smaller parts.")
+	case r.Context().Err() != nil:
+		return nil, err
+	}
+	return nil, allot.Errorf(allot.EInvalid, "Reading the request body failed: the body broke off (%v).", errors.Unwrap(err))
 }
 
 func jsonErr(err error) string {
@@ -227,7 +264,7 @@ func jsonFields(v any) map[string]bool {
 // list writes an OData collection page; next is the cursor for the next page
 // ("" at the end).
 func (s *Server) list(w http.ResponseWriter, r *http.Request, context string, items []map[string]any, next string, count int, sel []string) {
-	out := map[string]any{"@odata.context": baseURL(r) + "/v1.0/$metadata#" + context}
+	out := map[string]any{"@odata.context": s.baseURL(r) + "/v1.0/$metadata#" + context}
 	vals := make([]map[string]any, len(items))
 	for i, it := range items {
 		vals[i] = selectFields(it, sel)
@@ -241,7 +278,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, context string, it
 		q.Del("$skiptoken")
 		q.Del("skiptoken")
 		q.Set("$skiptoken", next)
-		out["@odata.nextLink"] = baseURL(r) + r.URL.Path + "?" + q.Encode()
+		out["@odata.nextLink"] = s.baseURL(r) + r.URL.Path + "?" + q.Encode()
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -265,14 +302,6 @@ func selectFields(m map[string]any, sel []string) map[string]any {
 		}
 	}
 	return out
-}
-
-func baseURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
 }
 
 // wholeList parses the query options of a list that is answered whole (no
@@ -310,22 +339,28 @@ func (s *Server) query(r *http.Request) (odata.Query, int64, error) {
 	}
 	// Lists do not search or sort: refuse rather than answer as if they did.
 	if q.Search != "" {
-		return q, 0, allot.Errorf(allot.EInvalid, "$search is not supported; use $filter=startswith(displayName,'...') instead.")
+		return q, 0, allot.Errorf(allot.EInvalid, "$search is not supported on %s; use $filter=startswith(displayName,'...') instead.", r.URL.Path)
 	}
 	if q.OrderBy != "" {
-		return q, 0, allot.Errorf(allot.EInvalid, "$orderby is not supported; lists come in the order their items were created.")
+		return q, 0, allot.Errorf(allot.EInvalid, "$orderby is not supported on %s; this list comes in the order its items were created.", r.URL.Path)
 	}
+	after, err := afterCursor(r, q)
+	return q, after, err
+}
+
+// afterCursor decodes the id cursor of $skiptoken (0 without one).
+func afterCursor(r *http.Request, q odata.Query) (int64, error) {
 	var after int64
 	if q.SkipToken != "" {
 		keys, err := odata.DecodeSkipToken(q.SkipToken)
 		if err != nil || len(keys) != 2 || keys[0] != r.URL.Path {
-			return q, 0, allot.Errorf(allot.EInvalid, "$skiptoken is not valid for this list; follow @odata.nextLink as returned.")
+			return 0, allot.Errorf(allot.EInvalid, "$skiptoken is not valid for this list; follow @odata.nextLink as returned.")
 		}
 		if after, err = strconv.ParseInt(keys[1], 10, 64); err != nil {
-			return q, 0, allot.Errorf(allot.EInvalid, "$skiptoken is not valid for this list; follow @odata.nextLink as returned.")
+			return 0, allot.Errorf(allot.EInvalid, "$skiptoken is not valid for this list; follow @odata.nextLink as returned.")
 		}
 	}
-	return q, after, nil
+	return after, nil
 }
 
 func skipToken(r *http.Request, next int64) string {

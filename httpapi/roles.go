@@ -35,6 +35,7 @@ const (
 	PermRolesWrite                     // assign and remove directory roles
 	PermClientsWrite                   // create API clients (within one's own rights) and revoke one's own
 	PermClientsManage                  // revoke any API client of the tenant
+	PermSCIM                           // provision users and groups through SCIM (/scim/v2), and nothing else
 
 	permCount = iota
 )
@@ -54,7 +55,7 @@ const (
 var permNames = [permCount]string{
 	"users.read", "groups.read", "products.read", "reports.read", "audit.read", "roles.read", "clients.read", "tenant.read",
 	"users.write", "users.usageLocation", "groups.write", "licenses.write", "products.write", "roles.write",
-	"clients.write", "clients.manage",
+	"clients.write", "clients.manage", "scim.provisioning",
 }
 
 // permAll is every permission.
@@ -98,7 +99,7 @@ var roleDefs = []roleDef{
 	{store.RoleIDUserAdmin, store.RoleUserAdmin,
 		"Can manage all aspects of users and groups, including memberships, passwords of less privileged users, and license assignments.",
 		PermUsersRead | PermGroupsRead | PermProductsRead | PermReportsRead | PermRolesRead | PermTenantRead |
-			PermUsersWrite | PermUsageLocation | PermGroupsWrite | PermLicensesWrite | PermClientsWrite},
+			PermUsersWrite | PermUsageLocation | PermGroupsWrite | PermLicensesWrite | PermClientsWrite | PermSCIM},
 	{store.RoleIDGlobalReader, store.RoleGlobalReader,
 		"Can read everything that a Global Administrator can, but not update anything.",
 		permReadAll},
@@ -151,7 +152,16 @@ var scopePerms = map[string]Perm{
 	"RoleManagement.ReadWrite.Directory": PermRolesRead | PermRolesWrite,
 	"Application.Read.All":               PermClientsRead,
 	"Application.ReadWrite.All":          PermClientsRead | PermClientsWrite | PermClientsManage,
+	// SCIMScope lets an identity provider provision through /scim/v2; a
+	// client with it has no other scope and no other route.
+	SCIMScope: PermSCIM,
 }
+
+// SCIMScope is the scope of an API client that provisions through SCIM.
+const SCIMScope = "SCIM.Provisioning"
+
+// scimOnly tells whether the principal is a SCIM provisioning client.
+func scimOnly(p *store.Principal) bool { return slices.Contains(p.Scopes, SCIMScope) }
 
 // scopeNames lists the known scopes, sorted.
 func scopeNames() []string {

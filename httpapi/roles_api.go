@@ -60,6 +60,9 @@ func roleDefMatches(e odata.Expr, d roleDef) bool {
 	case *odata.And:
 		return roleDefMatches(x.Left, d) && roleDefMatches(x.Right, d)
 	case *odata.Compare:
+		if x.Op != odata.OpEq {
+			return false
+		}
 		switch strings.ToLower(x.Field) {
 		case "displayname":
 			return strings.EqualFold(x.Value.Str, d.Name)
@@ -76,7 +79,7 @@ func (s *Server) getRoleDefinition(w http.ResponseWriter, r *http.Request, p *st
 		return allot.Errorf(allot.ENotFound, "Role definition '%s' does not exist; GET /v1.0/roleManagement/directory/roleDefinitions lists them.", r.PathValue("id"))
 	}
 	out := roleDefinitionJSON(d)
-	out["@odata.context"] = baseURL(r) + "/v1.0/$metadata#roleManagement/directory/roleDefinitions/$entity"
+	out["@odata.context"] = s.baseURL(r) + "/v1.0/$metadata#roleManagement/directory/roleDefinitions/$entity"
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
@@ -127,7 +130,7 @@ func roleAssignmentFilter(e odata.Expr, f *sqlstore.RoleAssignmentFilter) error 
 		}
 		return roleAssignmentFilter(x.Right, f)
 	case *odata.Compare:
-		if x.Value.Kind == odata.KindString || x.Value.Kind == odata.KindGUID {
+		if x.Op == odata.OpEq && (x.Value.Kind == odata.KindString || x.Value.Kind == odata.KindGUID) {
 			switch strings.ToLower(x.Field) {
 			case "principalid":
 				f.PrincipalGUID = x.Value.Str
@@ -147,7 +150,7 @@ func (s *Server) getRoleAssignment(w http.ResponseWriter, r *http.Request, p *st
 		return err
 	}
 	out := roleAssignmentJSON(ra)
-	out["@odata.context"] = baseURL(r) + "/v1.0/$metadata#roleManagement/directory/roleAssignments/$entity"
+	out["@odata.context"] = s.baseURL(r) + "/v1.0/$metadata#roleManagement/directory/roleAssignments/$entity"
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
@@ -181,7 +184,7 @@ func (s *Server) createRoleAssignment(w http.ResponseWriter, r *http.Request, p 
 		return err
 	}
 	out := roleAssignmentJSON(ra)
-	out["@odata.context"] = baseURL(r) + "/v1.0/$metadata#roleManagement/directory/roleAssignments/$entity"
+	out["@odata.context"] = s.baseURL(r) + "/v1.0/$metadata#roleManagement/directory/roleAssignments/$entity"
 	writeJSON(w, http.StatusCreated, out)
 	return nil
 }

@@ -44,12 +44,19 @@ type Server struct {
 	limits Limits
 	mux    *http.ServeMux
 	auth   *authState // sign-in, sessions, rate limits (auth.go)
+	// observers hear of every finished request (the metrics, see Observe).
+	observers []func(RequestDone)
+	network   Network // proxies and the public URL (network.go)
 }
+
+// Observe adds a function that hears of every finished request, after its
+// access-log line. Call it before serving.
+func (s *Server) Observe(f func(RequestDone)) { s.observers = append(s.observers, f) }
 
 // New returns a Server on the store.
 func New(st *sqlstore.Store, log *slog.Logger, limits Limits) *Server {
 	s := &Server{st: st, log: log, limits: limits, mux: http.NewServeMux()}
-	s.auth = newAuthState(limits)
+	s.auth = newAuthState(st, log, limits)
 	s.routes()
 	return s
 }
@@ -57,7 +64,12 @@ func New(st *sqlstore.Store, log *slog.Logger, limits Limits) *Server {
 // Handler returns the server's root handler with its middleware.
 // Cross-origin protection refuses every state-changing request that a
 // browser sends from another origin (auth.go).
-func (s *Server) Handler() http.Handler { return s.recover(s.requestID(s.crossOrigin(s.mux))) }
+// Every request gets one access-log line (access.go). Compressed bodies
+// are decoded and answers compressed (encoding.go) inside it, so that even a
+// panic's answer is encoded.
+func (s *Server) Handler() http.Handler {
+	return s.forwarded(s.requestID(s.access(s.encoding(s.recover(s.crossOrigin(s.routed()))))))
+}
 
 type handler func(w http.ResponseWriter, r *http.Request, p *store.Principal) error
 
@@ -116,7 +128,9 @@ func (s *Server) routes() {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := s.st.Ping(ctx); err != nil {
-			s.writeError(w, r, allot.Errorf(allot.EUnavailable, "The database does not answer: %v", err))
+			// The database's own words (host names, users) stay in the log.
+			s.log.Warn("readiness check: the database does not answer", "request-id", requestIDOf(r), "err", err)
+			s.writeError(w, r, allot.Errorf(allot.EUnavailable, "The database does not answer; the server log has the details."))
 			return
 		}
 		w.Write([]byte("ready\n"))
@@ -124,12 +138,7 @@ func (s *Server) routes() {
 	s.graphRoutes()
 	s.adminRoutes()
 	s.authRoutes()
-	// Anything else under the API prefixes is a Graph-style 404.
-	for _, prefix := range []string{"/v1.0/", "/allot/v1/"} {
-		s.mux.HandleFunc(prefix, func(w http.ResponseWriter, r *http.Request) {
-			s.writeError(w, r, allot.Errorf(allot.ENotFound, "Resource not found for the segment '%s' (%s %s).", lastSegment(r.URL.Path), r.Method, r.URL.Path))
-		})
-	}
+	s.notFoundRoutes()
 }
 
 func lastSegment(p string) string {

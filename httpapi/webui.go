@@ -29,20 +29,23 @@ func (s *Server) SessionPrincipal(r *http.Request) (*store.Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := s.auth.rate.allow(rateKey(p), time.Now()); !ok {
+	notePrincipal(r, p)
+	if _, ok := s.auth.rate.allow(r.Context(), rateKey(p), time.Now()); !ok {
 		return nil, allot.Errorf(allot.ETooManyRequests, "Too many requests in this session; wait a moment and try again.")
 	}
 	return p, nil
 }
 
-// PasswordSignIn checks a user name and password of the default tenant and
-// starts a session (the cookie is set on w), with the API's slow-down of
-// repeated failures.
-func (s *Server) PasswordSignIn(w http.ResponseWriter, r *http.Request, userName, password string) (*allot.User, error) {
-	if err := checkSignin(signinBody{UserName: userName, Password: password}); err != nil {
+// PasswordSignIn checks a user name and password of the default tenant (and
+// the authenticator app's code, when the account has one on) and starts a
+// session (the cookie is set on w), with the API's slow-down of repeated
+// failures.
+func (s *Server) PasswordSignIn(w http.ResponseWriter, r *http.Request, userName, password, code string) (*allot.User, error) {
+	b := signinBody{UserName: userName, Password: password, Code: code}
+	if err := checkSignin(b); err != nil {
 		return nil, err
 	}
-	u, _, _, err := s.passwordSignIn(w, r, signinBody{UserName: userName, Password: password})
+	u, _, _, err := s.passwordSignIn(w, r, b)
 	return u, err
 }
 

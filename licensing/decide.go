@@ -35,6 +35,9 @@ type decider struct {
 	// a user served earlier, because it waits longer for another product,
 	// may not take the seats they are owed.
 	pending map[int64][]int64
+	// yielded tells whether a user was refused a seat that was free but
+	// owed to a user of the snapshot waiting longer (pending).
+	yielded bool
 }
 
 func newDecider(s *Snapshot, queue bool) *decider {
@@ -186,18 +189,31 @@ func (d *decider) free(pid int64, cur []allot.LicenseState) int {
 		if ahead == len(d.snap.Ahead[pid]) {
 			ahead = max(ahead, d.snap.WaitingOutside[pid])
 		}
-		return free - ahead - countBelow(d.pending[pid], w)
+		return d.owe(free-ahead, countBelow(d.pending[pid], w))
 	}
-	return free - d.snap.WaitingOutside[pid] - len(d.pending[pid])
+	return d.owe(free-d.snap.WaitingOutside[pid], len(d.pending[pid]))
+}
+
+// owe returns the free seats less those owed to pending users, and notes
+// when what is owed is all that kept a seat from the user.
+func (d *decider) owe(free, owed int) int {
+	if free > 0 && free <= owed {
+		d.yielded = true
+	}
+	return free - owed
 }
 
 // waitFor records the places in line of users who wait (pending); serve
 // takes a user's places out of it when its turn comes.
-func (d *decider) waitFor(users []UserInput) {
+// Places in gaveUp are left out: those users will not take the seat.
+func (d *decider) waitFor(users []UserInput, gaveUp map[int64]map[int64]bool) {
 	d.pending = map[int64][]int64{}
 	for _, u := range users {
 		for pid := range awaited(u.Current) {
 			w, _ := waitingSince(u.Current, pid)
+			if gaveUp[pid][w] {
+				continue
+			}
 			d.pending[pid] = append(d.pending[pid], w)
 		}
 	}

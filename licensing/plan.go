@@ -27,16 +27,57 @@ type Plan struct {
 // Recompute recomputes every user of the snapshot from all their sources
 // (group licensing, membership changes, reprocessing). Users who wait for a
 // seat are served first, longest waiting first; the others keep their order.
+//
+// A user of the snapshot who waits for a seat keeps it from the users served
+// before them. When that user then does not take it (another product of the
+// same group failed), the users who gave way are decided again without that
+// claim, so nobody is left waiting beside a seat nobody took.
 func Recompute(s *Snapshot) *Plan {
-	d := newDecider(s, true)
-	d.waitFor(s.Users)
-	p := &Plan{}
-	for _, i := range priority(s.Users) {
-		u := s.Users[i]
-		d.serve(u.Current)
-		p.Users = append(p.Users, d.evaluate(u, u.Current))
+	gaveUp := map[int64]map[int64]bool{}
+	for {
+		d := newDecider(s, true)
+		d.waitFor(s.Users, gaveUp)
+		p := &Plan{}
+		for _, i := range priority(s.Users) {
+			u := s.Users[i]
+			d.serve(u.Current)
+			p.Users = append(p.Users, d.evaluate(u, u.Current))
+		}
+		if !d.yielded || !forsaken(p, gaveUp) {
+			return d.finish(p)
+		}
 	}
-	return d.finish(p)
+}
+
+// forsaken adds to gaveUp, per product, the places in line of users who
+// waited for it and after the plan neither hold it nor wait for it. It
+// reports whether it added any.
+func forsaken(p *Plan, gaveUp map[int64]map[int64]bool) bool {
+	added := false
+	for _, u := range p.Users {
+		for pid := range awaited(u.Before) {
+			if awaited(u.After)[pid] || holdsProduct(u.After, pid) {
+				continue
+			}
+			w, _ := waitingSince(u.Before, pid)
+			if gaveUp[pid] == nil {
+				gaveUp[pid] = map[int64]bool{}
+			}
+			if !gaveUp[pid][w] {
+				gaveUp[pid][w], added = true, true
+			}
+		}
+	}
+	return added
+}
+
+func holdsProduct(ss []allot.LicenseState, pid int64) bool {
+	for _, s := range ss {
+		if s.ProductID == pid && s.State == allot.StateActive {
+			return true
+		}
+	}
+	return false
 }
 
 // priority returns the order in which users are served: waiters first, by

@@ -501,6 +501,18 @@ func TestRule4_OverCapacityMembersWaitInOrderAndFreedSeatsGoFirstWaitingFirst(t 
 			want: map[int64]string{2: "4@9=noSeatsAvailable"}, consumed: m{VISIO: -2},
 		},
 		{
+			// User 2 is served first (it waits for E5 longer) and leaves
+			// VISIO to user 1, who waits for it; user 1 cannot take it
+			// (E5 of the same group has no seat), so it goes to user 2,
+			// and user 1 keeps waiting for both, unchanged.
+			name: "a seat a longer waiter does not take goes to the one who gave way",
+			snap: snap(products(e5(0, 0), visio(1, 0)),
+				user(1, "US", grants(via(ops, E5), via(ops, VISIO)), failed(VISIO, ops, allot.ENoSeats, 10), failed(E5, ops, allot.ENoSeats, 11)),
+				user(2, "US", grants(via(dev, E5), via(sales, VISIO)), failed(E5, dev, allot.ENoSeats, 5))),
+			want:      map[int64]string{2: "2@9=noSeatsAvailable 4@7=Active"},
+			unchanged: []int64{1}, consumed: m{VISIO: 1}, waiting: m{},
+		},
+		{
 			name: "a waiter outside who waits less long does not hold back one inside",
 			snap: func() *Snapshot {
 				s := snap(products(e5(0, 0), visio(1, 1)),

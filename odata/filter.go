@@ -2,118 +2,31 @@ package odata
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
 // supported is appended to errors about constructs allot does not implement.
-const supported = "allot supports eq, startswith(), and, and any()"
+const supported = "allot supports eq, ne, gt, ge, lt, le, in, not, and, or, startswith(), endswith(), any(), all() and /$count"
 
-// maxDepth is the deepest parenthesis nesting ParseFilter accepts.
+// maxDepth is the deepest nesting (parentheses, not, lambdas) ParseFilter accepts.
 const maxDepth = 32
 
-// maxTerms is the largest number of conditions joined by and that ParseFilter
-// accepts.
+// maxTerms is the largest number of conditions joined by and or or, and of
+// values in in lists, that ParseFilter accepts.
 const maxTerms = 100
 
-// Expr is a parsed $filter expression: one of *Compare, *StartsWith, *And or
-// *Any. Each implementation has a String method that gives the expression back
-// in canonical $filter syntax.
-type Expr interface{ expr() }
-
-// Compare is the condition `field eq value`. Field is the property path as
-// written, with segments joined by "/" (for example "displayName" or
-// "onPremisesExtensionAttributes/extensionAttribute1"); callers compare it
-// case-insensitively. Only eq is supported; ne, gt and the other operators
-// give an error naming what is supported.
-type Compare struct {
-	// Field is the property path on the left of eq.
-	Field string
-	// Value is the literal on the right of eq.
-	Value Value
-}
-
-// StartsWith is the condition `startswith(field,'prefix')`. The function name
-// is matched case-insensitively, so Graph's startsWith spelling works too.
-type StartsWith struct {
-	// Field is the property path given as the first argument.
-	Field string
-	// Prefix is the unquoted string given as the second argument.
-	Prefix string
-}
-
-// And is the condition `left and right`. A chain a and b and c is parsed left
-// to right as And{And{a, b}, c}.
-type And struct {
-	// Left and Right are the two conditions that must both hold.
-	Left, Right Expr
-}
-
-// Any is a lambda over a collection, such as
-// `assignedLicenses/any(x:x/skuId eq 6fd2c87f-b296-42f0-b197-1e91e994b900)`,
-// which gives Collection "assignedLicenses", Field "skuId" (the path after the
-// lambda variable) and the compared Value. A lambda over a collection of
-// primitives, such as `proxyAddresses/any(p:p eq 'smtp:a@b.com')`, has an
-// empty Field. The lambda variable's name is not kept.
-type Any struct {
-	// Collection is the path of the collection property, segments joined by "/".
-	Collection string
-	// Field is the path compared within each element, or "" for the element itself.
-	Field string
-	// Value is the literal each element's Field is compared with.
-	Value Value
-}
-
-func (*Compare) expr()    {}
-func (*StartsWith) expr() {}
-func (*And) expr()        {}
-func (*Any) expr()        {}
-
-// String returns the condition in $filter syntax.
-func (c *Compare) String() string { return c.Field + " eq " + c.Value.String() }
-
-// String returns the condition in $filter syntax.
-func (s *StartsWith) String() string {
-	return "startswith(" + s.Field + "," + Value{Kind: KindString, Str: s.Prefix}.String() + ")"
-}
-
-// String returns the condition in $filter syntax, parenthesising a nested And
-// on the right so that the text parses back to the same tree.
-func (a *And) String() string {
-	right := exprString(a.Right)
-	if _, ok := a.Right.(*And); ok {
-		right = "(" + right + ")"
-	}
-	return exprString(a.Left) + " and " + right
-}
-
-// String returns the condition in $filter syntax, with x as the lambda variable.
-func (a *Any) String() string {
-	elem := "x"
-	if a.Field != "" {
-		elem += "/" + a.Field
-	}
-	return a.Collection + "/any(x:" + elem + " eq " + a.Value.String() + ")"
-}
-
-// exprString formats any Expr, including nil.
-func exprString(e Expr) string {
-	if s, ok := e.(fmt.Stringer); ok && e != nil {
-		return s.String()
-	}
-	return "<nil>"
-}
-
-// ParseFilter parses a $filter string into an Expr. It accepts
-// `field eq value`, `startswith(field,'prefix')`, `collection/any(x:x/field eq
-// value)`, conditions joined by `and`, and parentheses for grouping, with
-// flexible whitespace. Keywords and function names are matched
-// case-insensitively; field names are kept as written and callers compare them
-// case-insensitively. Anything else, such as `or`, `not`, `ne` or `endswith()`,
-// gives an *Error saying that only eq, startswith, and and any() are supported.
-// Positions in error messages count characters from 1.
+// ParseFilter parses a $filter string into an Expr. It accepts comparisons
+// (`field eq value`, with ne, gt, ge, lt and le), `field in (v1,v2)`,
+// `startswith(field,'prefix')`, `endswith(field,'suffix')`, lambdas
+// `collection/any(x:condition)` and `collection/all(x:condition)`,
+// `collection/$count eq 0`, conditions joined by and and or, not, and
+// parentheses, with flexible whitespace. Keywords and function names are
+// matched case-insensitively; field names are kept as written and callers
+// compare them case-insensitively. Anything else gives an *Error saying what
+// is wrong. Positions in error messages count characters from 1.
 func ParseFilter(s string) (Expr, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, errorf("$filter: the filter expression is empty; %s, as in displayName eq 'Adele'", supported)
@@ -123,7 +36,7 @@ func ParseFilter(s string) (Expr, error) {
 		return nil, err
 	}
 	p := &parser{src: s, toks: toks}
-	e, err := p.parseAnd(0)
+	e, err := p.parseOr(0)
 	if err != nil {
 		return nil, err
 	}
@@ -131,9 +44,41 @@ func ParseFilter(s string) (Expr, error) {
 		if t.kind == tRParen {
 			return nil, p.errf("unexpected \")\" at position %d; it closes a parenthesis that was never opened", p.pos(t))
 		}
-		return nil, p.unexpected(t, `"and" or the end of the expression`)
+		return nil, p.unexpected(t, `"and", "or" or the end of the expression`)
 	}
 	return e, nil
+}
+
+// dateTimeLayouts are the forms of an unquoted date and time literal.
+var dateTimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00", "2006-01-02"}
+
+// parseDateTime parses a date and time literal into UTC.
+func parseDateTime(s string) (time.Time, bool) {
+	for _, l := range dateTimeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// dateTimeAt returns the length of the date and time literal starting at
+// s[i] (YYYY-MM-DD, optionally followed by a time and zone), or 0.
+func dateTimeAt(s string, i int) int {
+	if len(s)-i < 10 || !isDigit(s[i]) || s[i+4] != '-' || s[i+7] != '-' {
+		return 0
+	}
+	j := i
+	for j < len(s) && (isDigit(s[j]) || strings.IndexByte("-:.+TZtz", s[j]) >= 0) {
+		j++
+	}
+	if j < len(s) && isIdent(s[j]) {
+		return 0
+	}
+	if _, ok := parseDateTime(s[i:j]); !ok {
+		return 0
+	}
+	return j - i
 }
 
 // tokKind is the kind of a lexical token.
@@ -150,6 +95,7 @@ const (
 	tComma
 	tColon
 	tSlash
+	tDateTime
 )
 
 // token is one lexical token of a $filter expression.
@@ -159,6 +105,7 @@ type token struct {
 	off  int    // byte offset in the source
 	str  string // the unquoted text of a string literal
 	n    int64  // the value of an integer literal
+	t    time.Time
 }
 
 // keyword reports whether t is the identifier kw, ignoring case.
@@ -258,6 +205,18 @@ func lex(s string) ([]token, error) {
 		case guidAt(s, i):
 			toks = append(toks, token{kind: tGUID, text: strings.ToLower(s[i : i+36]), off: i})
 			i += 36
+		case dateTimeAt(s, i) > 0:
+			n := dateTimeAt(s, i)
+			t, _ := parseDateTime(s[i : i+n])
+			toks = append(toks, token{kind: tDateTime, text: s[i : i+n], off: i, t: t})
+			i += n
+		case c == '$' && i+1 < len(s) && isLetter(s[i+1]):
+			j := i + 1
+			for j < len(s) && isIdent(s[j]) {
+				j++
+			}
+			toks = append(toks, token{kind: tIdent, text: s[start:j], off: start})
+			i = j
 		case isDigit(c) || c == '-' && i+1 < len(s) && isDigit(s[i+1]):
 			j := i + 1
 			for j < len(s) && isDigit(s[j]) {
@@ -268,7 +227,7 @@ func lex(s string) ([]token, error) {
 				for k < len(s) && (isIdent(s[k]) || s[k] == '-' || s[k] == '.' || s[k] == ':') {
 					k++
 				}
-				return nil, errorf("$filter: %q at position %d is not a valid literal; allot accepts quoted strings, whole numbers, true, false, null and GUIDs", s[start:k], runePos(s, start))
+				return nil, errorf("$filter: %q at position %d is not a valid literal; allot accepts quoted strings, whole numbers, true, false, null, GUIDs and dates such as 2024-05-01T00:00:00Z", s[start:k], runePos(s, start))
 			}
 			n, err := strconv.ParseInt(s[start:j], 10, 64)
 			if err != nil {
@@ -295,10 +254,11 @@ func lex(s string) ([]token, error) {
 
 // parser is a recursive-descent parser over the tokens of one expression.
 type parser struct {
-	src  string
-	toks []token
-	i    int
-	ands int // and operators seen so far, across all nesting levels
+	src    string
+	toks   []token
+	i      int
+	terms  int    // and/or operators and in values seen so far
+	lambda string // the variable of the lambda being parsed, or ""
 }
 
 // peek returns the current token without consuming it.
@@ -341,17 +301,14 @@ func describe(t token) string {
 	return strconv.Quote(t.text)
 }
 
-// unsupportedOps are OData comparison operators allot does not implement.
+// unsupportedOps are OData operators allot does not implement.
 var unsupportedOps = map[string]bool{
-	"ne": true, "gt": true, "ge": true, "lt": true, "le": true, "has": true, "in": true,
-	"add": true, "sub": true, "mul": true, "div": true, "divby": true, "mod": true,
+	"has": true, "add": true, "sub": true, "mul": true, "div": true, "divby": true, "mod": true,
 }
 
 // unexpected reports token t where something else was expected.
 func (p *parser) unexpected(t token, expected string) *Error {
 	switch {
-	case t.keyword("or") || t.keyword("not"):
-		return p.errf("unexpected %q at position %d; %s", t.text, p.pos(t), supported)
 	case t.kind == tIdent && unsupportedOps[strings.ToLower(t.text)]:
 		return p.errf("the %q operator at position %d is not supported; %s", t.text, p.pos(t), supported)
 	case t.kind == tEOF:
@@ -360,19 +317,47 @@ func (p *parser) unexpected(t token, expected string) *Error {
 	return p.errf("unexpected %s at position %d; expected %s", describe(t), p.pos(t), expected)
 }
 
-// parseAnd parses conditions joined by and, stopping before any other token.
+// countTerm counts one more and/or/in value against maxTerms.
+func (p *parser) countTerm() error {
+	p.terms++
+	if p.terms >= maxTerms {
+		return p.errf("the filter has too many conditions; at most %d are allowed", maxTerms)
+	}
+	return nil
+}
+
+// parseOr parses conditions joined by or.
+func (p *parser) parseOr(depth int) (Expr, error) {
+	left, err := p.parseAnd(depth)
+	if err != nil {
+		return nil, err
+	}
+	for p.peek().keyword("or") {
+		p.next()
+		if err := p.countTerm(); err != nil {
+			return nil, err
+		}
+		right, err := p.parseAnd(depth)
+		if err != nil {
+			return nil, err
+		}
+		left = &Or{Left: left, Right: right}
+	}
+	return left, nil
+}
+
+// parseAnd parses conditions joined by and.
 func (p *parser) parseAnd(depth int) (Expr, error) {
-	left, err := p.parsePrimary(depth)
+	left, err := p.parseUnary(depth)
 	if err != nil {
 		return nil, err
 	}
 	for p.peek().keyword("and") {
 		p.next()
-		p.ands++
-		if p.ands >= maxTerms {
-			return nil, p.errf("the filter has too many conditions joined by and; at most %d are allowed", maxTerms)
+		if err := p.countTerm(); err != nil {
+			return nil, err
 		}
-		right, err := p.parsePrimary(depth)
+		right, err := p.parseUnary(depth)
 		if err != nil {
 			return nil, err
 		}
@@ -381,57 +366,85 @@ func (p *parser) parseAnd(depth int) (Expr, error) {
 	return left, nil
 }
 
-// parsePrimary parses one condition or a parenthesised group.
-func (p *parser) parsePrimary(depth int) (Expr, error) {
+// parseUnary parses `not condition` or a primary condition.
+func (p *parser) parseUnary(depth int) (Expr, error) {
 	t := p.peek()
-	switch t.kind {
-	case tLParen:
+	// not is the operator unless it is a property compared with something.
+	if t.keyword("not") && !p.isOperatorAt(1) {
 		if depth >= maxDepth {
-			return nil, p.errf("parentheses are nested too deeply at position %d; at most %d levels are allowed", p.pos(t), maxDepth)
+			return nil, p.errf("the filter is nested too deeply; at most %d levels are allowed", maxDepth)
 		}
 		p.next()
-		e, err := p.parseAnd(depth + 1)
+		x, err := p.parseUnary(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		if c := p.peek(); c.kind != tRParen {
+		return &Not{X: x}, nil
+	}
+	return p.parsePrimary(depth)
+}
+
+// isOperatorAt reports whether the token n ahead is a comparison operator or in.
+func (p *parser) isOperatorAt(n int) bool {
+	t := p.peekAt(n)
+	if t.kind != tIdent {
+		return false
+	}
+	_, ok := opByName(t.text)
+	return ok || t.keyword("in")
+}
+
+// parsePrimary parses a parenthesised condition, a function call, a lambda,
+// a /$count comparison or a comparison.
+func (p *parser) parsePrimary(depth int) (Expr, error) {
+	t := p.peek()
+	switch {
+	case t.kind == tLParen:
+		if depth >= maxDepth {
+			return nil, p.errf("the filter is nested too deeply; at most %d levels are allowed", maxDepth)
+		}
+		p.next()
+		e, err := p.parseOr(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		if c := p.next(); c.kind != tRParen {
 			if c.kind == tEOF {
 				return nil, p.errf("the parenthesis opened at position %d is not closed", p.pos(t))
 			}
-			return nil, p.unexpected(c, `"and" or ")"`)
+			return nil, p.unexpected(c, `")"`)
 		}
-		p.next()
 		return e, nil
-	case tIdent:
-		if t.keyword("not") {
-			return nil, p.unexpected(t, "")
-		}
-		if p.peekAt(1).kind == tLParen {
-			if t.keyword("startswith") {
-				return p.parseStartsWith()
-			}
-			return nil, p.errf("the function %q at position %d is not supported; %s", t.text, p.pos(t), supported)
-		}
-		return p.parseCompareOrAny()
-	case tEOF:
-		return nil, p.errf("unexpected end of the expression; expected a condition such as displayName eq 'Adele'")
-	case tString, tInt, tGUID:
-		return nil, p.errf("expected a property name at position %d but found the value %s; put the property on the left, as in displayName eq 'Adele'", p.pos(t), t.text)
+	case t.kind == tIdent && p.peekAt(1).kind == tLParen:
+		return p.parseFunc()
+	case t.kind == tIdent && !strings.HasPrefix(t.text, "$"):
+		return p.parseCondition(depth)
+	}
+	if t.kind != tEOF && t.kind != tRParen {
+		return nil, p.errf("expected a property name at position %d but found %s; write conditions as property eq value", p.pos(t), describe(t))
 	}
 	return nil, p.unexpected(t, "a condition such as displayName eq 'Adele'")
 }
 
-// parseStartsWith parses startswith(field,'prefix'); the name is current.
-func (p *parser) parseStartsWith() (Expr, error) {
+// parseFunc parses startswith(field,'s') or endswith(field,'s').
+func (p *parser) parseFunc() (Expr, error) {
 	name := p.next()
+	var ends bool
+	switch {
+	case name.keyword("startswith"):
+	case name.keyword("endswith"):
+		ends = true
+	default:
+		return nil, p.errf("the function %q at position %d is not supported; %s", name.text, p.pos(name), supported)
+	}
 	p.next() // (
 	usage := func() *Error {
-		return p.errf("%s() at position %d must be written as startswith(property,'prefix'), as in startswith(displayName,'Ad')", name.text, p.pos(name))
+		return p.errf("%s() at position %d must be written as %s(property,'text'), as in %s(displayName,'Ad')", name.text, p.pos(name), strings.ToLower(name.text), strings.ToLower(name.text))
 	}
 	if p.peek().kind != tIdent {
 		return nil, usage()
 	}
-	field, err := p.parsePath()
+	field, err := p.parseField()
 	if err != nil {
 		return nil, err
 	}
@@ -439,41 +452,20 @@ func (p *parser) parseStartsWith() (Expr, error) {
 		return nil, usage()
 	}
 	arg := p.next()
-	if arg.kind != tString {
+	if arg.kind != tString || p.next().kind != tRParen {
 		return nil, usage()
 	}
-	if p.next().kind != tRParen {
-		return nil, usage()
+	if ends {
+		return &EndsWith{Field: field, Suffix: arg.str}, nil
 	}
 	return &StartsWith{Field: field, Prefix: arg.str}, nil
 }
 
-// parsePath parses a property path ident("/"ident)*; the first ident is current.
-func (p *parser) parsePath() (string, error) {
+// parseSegments reads ident("/"ident)* and stops before a segment followed by
+// "(" (a lambda operator) or at $count; the first ident is current.
+func (p *parser) parseSegments() ([]token, error) {
 	prev := p.next()
-	segs := []string{prev.text}
-	for p.peek().kind == tSlash && adjacent(prev, p.peek()) {
-		slash := p.next()
-		seg := p.peek()
-		if seg.kind == tIdent && !adjacent(slash, seg) {
-			return "", p.errf("unexpected space after \"/\" at position %d; a property path has no spaces, as in assignedLicenses/any(x:x/skuId eq value)", p.pos(slash))
-		}
-		if seg.kind != tIdent {
-			return "", p.errf("expected a property name after \"/\" at position %d but found %s", p.pos(slash), describe(seg))
-		}
-		if p.peekAt(1).kind == tLParen {
-			return "", p.errf("%q at position %d is not allowed here; %s", seg.text+"()", p.pos(seg), supported)
-		}
-		prev = p.next()
-		segs = append(segs, prev.text)
-	}
-	return strings.Join(segs, "/"), nil
-}
-
-// parseCompareOrAny parses `path eq value` or `path/any(x:x/field eq value)`.
-func (p *parser) parseCompareOrAny() (Expr, error) {
-	prev := p.next()
-	segs := []string{prev.text}
+	segs := []token{prev}
 	for p.peek().kind == tSlash && adjacent(prev, p.peek()) {
 		slash := p.next()
 		seg := p.peek()
@@ -484,38 +476,162 @@ func (p *parser) parseCompareOrAny() (Expr, error) {
 			return nil, p.errf("expected a property name after \"/\" at position %d but found %s", p.pos(slash), describe(seg))
 		}
 		prev = p.next()
-		if p.peek().kind == tLParen {
-			switch {
-			case seg.keyword("any"):
-				return p.parseAny(strings.Join(segs, "/"), seg)
-			case seg.keyword("all"):
-				return nil, p.errf("the all() operator at position %d is not supported; %s", p.pos(seg), supported)
-			}
-			return nil, p.errf("the function %q at position %d is not supported; %s", seg.text, p.pos(seg), supported)
+		segs = append(segs, seg)
+		if p.peek().kind == tLParen || strings.HasPrefix(seg.text, "$") {
+			break
 		}
-		segs = append(segs, seg.text)
 	}
-	field := strings.Join(segs, "/")
-	v, err := p.parseEqValue(field)
+	return segs, nil
+}
+
+// fieldOf turns path segments into a field, relative to the lambda variable
+// inside a lambda.
+func (p *parser) fieldOf(segs []token) (string, error) {
+	names := make([]string, len(segs))
+	for i, s := range segs {
+		if strings.HasPrefix(s.text, "$") {
+			return "", p.errf("%q at position %d is only allowed as collection/$count eq n", s.text, p.pos(s))
+		}
+		names[i] = s.text
+	}
+	if p.lambda == "" {
+		return strings.Join(names, "/"), nil
+	}
+	if names[0] != p.lambda {
+		return "", p.errf("unknown lambda variable %q at position %d; the lambda declares %q", names[0], p.pos(segs[0]), p.lambda)
+	}
+	return strings.Join(names[1:], "/"), nil
+}
+
+// parseField parses a property path used as a function argument.
+func (p *parser) parseField() (string, error) {
+	segs, err := p.parseSegments()
+	if err != nil {
+		return "", err
+	}
+	if p.peek().kind == tLParen {
+		last := segs[len(segs)-1]
+		return "", p.errf("%q at position %d is not allowed here; %s", last.text+"()", p.pos(last), supported)
+	}
+	return p.fieldOf(segs)
+}
+
+// parseCondition parses `path op value`, `path in (…)`, `path/$count op n`
+// or `path/any(x:…)`; the first ident is current.
+func (p *parser) parseCondition(depth int) (Expr, error) {
+	segs, err := p.parseSegments()
 	if err != nil {
 		return nil, err
 	}
-	return &Compare{Field: field, Value: v}, nil
+	last := segs[len(segs)-1]
+	if p.peek().kind == tLParen && len(segs) > 1 {
+		if last.keyword("any") || last.keyword("all") {
+			coll, err := p.fieldOf(segs[:len(segs)-1])
+			if err != nil {
+				return nil, err
+			}
+			return p.parseLambda(coll, last, depth)
+		}
+		return nil, p.errf("the function %q at position %d is not supported; %s", last.text, p.pos(last), supported)
+	}
+	if strings.EqualFold(last.text, "$count") && len(segs) > 1 {
+		return p.parseCount(segs)
+	}
+	field, err := p.fieldOf(segs)
+	if err != nil {
+		return nil, err
+	}
+	what := strings.Join(tokTexts(segs), "/")
+	op := p.peek()
+	if op.keyword("in") {
+		p.next()
+		vals, err := p.parseList()
+		if err != nil {
+			return nil, err
+		}
+		return &In{Field: field, Values: vals}, nil
+	}
+	o, err := p.parseOp(what)
+	if err != nil {
+		return nil, err
+	}
+	v, err := p.parseValue()
+	if err != nil {
+		return nil, err
+	}
+	return &Compare{Field: field, Op: o, Value: v}, nil
 }
 
-// parseEqValue parses `eq value` after the property path what.
-func (p *parser) parseEqValue(what string) (Value, error) {
-	op := p.peek()
-	switch {
-	case op.keyword("eq"):
-		p.next()
-		return p.parseValue()
-	case op.kind == tIdent && unsupportedOps[strings.ToLower(op.text)]:
-		return Value{}, p.unexpected(op, "")
-	case op.kind == tEOF:
-		return Value{}, p.errf("expected eq after %q but reached the end of the expression", what)
+func tokTexts(ts []token) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.text
 	}
-	return Value{}, p.errf("expected eq after %q at position %d but found %s; %s", what, p.pos(op), describe(op), supported)
+	return out
+}
+
+// parseOp parses a comparison operator after the property path what.
+func (p *parser) parseOp(what string) (Op, error) {
+	op := p.peek()
+	if op.kind == tIdent {
+		if o, ok := opByName(op.text); ok {
+			p.next()
+			return o, nil
+		}
+		if unsupportedOps[strings.ToLower(op.text)] {
+			return 0, p.unexpected(op, "")
+		}
+	}
+	if op.kind == tEOF {
+		return 0, p.errf("expected an operator such as eq after %q but reached the end of the expression", what)
+	}
+	return 0, p.errf("expected an operator such as eq after %q at position %d but found %s; %s", what, p.pos(op), describe(op), supported)
+}
+
+// parseCount parses `path/$count op n`; the segments are read.
+func (p *parser) parseCount(segs []token) (Expr, error) {
+	coll, err := p.fieldOf(segs[:len(segs)-1])
+	if err != nil {
+		return nil, err
+	}
+	o, err := p.parseOp(strings.Join(tokTexts(segs), "/"))
+	if err != nil {
+		return nil, err
+	}
+	t := p.next()
+	if t.kind != tInt {
+		return nil, p.errf("/$count at position %d is compared with a whole number, as in assignedLicenses/$count eq 0", p.pos(segs[len(segs)-1]))
+	}
+	return &Count{Collection: coll, Op: o, N: t.n}, nil
+}
+
+// parseList parses `(v1, v2, …)` after in.
+func (p *parser) parseList() ([]Value, error) {
+	open := p.next()
+	if open.kind != tLParen {
+		return nil, p.errf("expected \"(\" after in at position %d; write in ('a','b')", p.pos(open))
+	}
+	var vals []Value
+	for {
+		v, err := p.parseValue()
+		if err != nil {
+			return nil, err
+		}
+		if err := p.countTerm(); err != nil {
+			return nil, err
+		}
+		vals = append(vals, v)
+		switch c := p.next(); c.kind {
+		case tComma:
+			continue
+		case tRParen:
+			return vals, nil
+		case tEOF:
+			return nil, p.errf("the list opened at position %d is not closed", p.pos(open))
+		default:
+			return nil, p.unexpected(c, `"," or ")"`)
+		}
+	}
 }
 
 // parseValue parses a literal.
@@ -528,6 +644,8 @@ func (p *parser) parseValue() (Value, error) {
 		return Value{Kind: KindInt, Int: t.n}, nil
 	case tGUID:
 		return Value{Kind: KindGUID, Str: t.text}, nil
+	case tDateTime:
+		return Value{Kind: KindDateTime, Time: t.t}, nil
 	case tIdent:
 		switch {
 		case t.keyword("true"):
@@ -544,47 +662,26 @@ func (p *parser) parseValue() (Value, error) {
 	return Value{}, p.errf("expected a value at position %d but found %s", p.pos(t), describe(t))
 }
 
-// parseAny parses the lambda after collection/any; the "(" is current.
-func (p *parser) parseAny(collection string, anyTok token) (Expr, error) {
+// parseLambda parses the lambda after collection/any or /all; "(" is current.
+func (p *parser) parseLambda(collection string, opTok token, depth int) (Expr, error) {
 	p.next() // (
-	usage := func() *Error {
-		return p.errf("%s() at position %d must be written as %s/any(x:x/property eq value) or %s/any(x:x eq value)", anyTok.text, p.pos(anyTok), collection, collection)
+	if p.lambda != "" {
+		return nil, p.errf("%s() at position %d is inside another lambda; nested lambdas are not supported", opTok.text, p.pos(opTok))
+	}
+	if depth >= maxDepth {
+		return nil, p.errf("the filter is nested too deeply; at most %d levels are allowed", maxDepth)
 	}
 	if p.peek().kind == tRParen {
-		return nil, p.errf("%s() without a lambda expression at position %d is not supported; write %s/any(x:x/property eq value)", anyTok.text, p.pos(anyTok), collection)
+		return nil, p.errf("%s() without a lambda expression at position %d is not supported; write %s/%s(x:x/property eq value)", opTok.text, p.pos(opTok), collection, strings.ToLower(opTok.text))
 	}
 	v := p.next()
-	if v.kind != tIdent || p.next().kind != tColon {
-		return nil, usage()
+	if v.kind != tIdent || strings.HasPrefix(v.text, "$") || p.next().kind != tColon {
+		return nil, p.errf("%s() at position %d must be written as %s/%s(x:x/property eq value) or %s/%s(x:x eq value)", opTok.text, p.pos(opTok),
+			collection, strings.ToLower(opTok.text), collection, strings.ToLower(opTok.text))
 	}
-	ref := p.peek()
-	if ref.kind != tIdent {
-		return nil, usage()
-	}
-	if p.peekAt(1).kind == tLParen {
-		return nil, p.errf("%q at position %d is not supported inside any(); only a single eq comparison is, as in %s/any(x:x/property eq value)", ref.text+"()", p.pos(ref), collection)
-	}
-	if ref.text != v.text {
-		return nil, p.errf("unknown lambda variable %q at position %d; the lambda declares %q", ref.text, p.pos(ref), v.text)
-	}
-	p.next()
-	field := ""
-	if p.peek().kind == tSlash && adjacent(ref, p.peek()) {
-		slash := p.next()
-		if p.peek().kind != tIdent || !adjacent(slash, p.peek()) {
-			return nil, usage()
-		}
-		f, err := p.parsePath()
-		if err != nil {
-			return nil, err
-		}
-		field = f
-	}
-	what := v.text
-	if field != "" {
-		what += "/" + field
-	}
-	val, err := p.parseEqValue(what)
+	p.lambda = v.text
+	body, err := p.parseOr(depth + 1)
+	p.lambda = ""
 	if err != nil {
 		return nil, err
 	}
@@ -592,11 +689,9 @@ func (p *parser) parseAny(collection string, anyTok token) (Expr, error) {
 	case c.kind == tRParen:
 		p.next()
 	case c.kind == tEOF:
-		return nil, p.errf("the parenthesis of %s() at position %d is not closed", anyTok.text, p.pos(anyTok))
-	case c.keyword("and") || c.keyword("or"):
-		return nil, p.errf("unexpected %q at position %d; any() supports a single eq comparison", c.text, p.pos(c))
+		return nil, p.errf("the parenthesis of %s() at position %d is not closed", opTok.text, p.pos(opTok))
 	default:
 		return nil, p.unexpected(c, `")"`)
 	}
-	return &Any{Collection: collection, Field: field, Value: val}, nil
+	return &Any{Collection: collection, All: opTok.keyword("all"), Body: body}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Error is a problem with a request's query options. Its Message is a complete
@@ -47,6 +48,10 @@ const (
 	KindNull
 	// KindGUID is an unquoted GUID; its lower-case text is in Value.Str.
 	KindGUID
+	// KindDateTime is an unquoted date and time such as 2024-05-01T00:00:00Z
+	// (or a date such as 2024-05-01, meaning its midnight UTC); the value is
+	// in Value.Time, in UTC.
+	KindDateTime
 )
 
 // String returns the name of the kind, such as "string" or "GUID".
@@ -62,13 +67,15 @@ func (k ValueKind) String() string {
 		return "null"
 	case KindGUID:
 		return "GUID"
+	case KindDateTime:
+		return "date and time"
 	}
 	return "ValueKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // Value is a literal in a $filter expression: a string in single quotes (a
 // quote inside the string is written as two quotes), a boolean, an integer,
-// null, or an unquoted GUID. Only the field matching Kind is meaningful.
+// null, an unquoted GUID, or an unquoted date and time. Only the field matching Kind is meaningful.
 type Value struct {
 	// Kind tells which of the other fields holds the value.
 	Kind ValueKind
@@ -78,6 +85,8 @@ type Value struct {
 	Bool bool
 	// Int is the value of an integer literal.
 	Int int64
+	// Time is the value of a date and time literal, in UTC.
+	Time time.Time
 }
 
 // String returns the value as an OData literal, so that it can be put back
@@ -94,6 +103,8 @@ func (v Value) String() string {
 		return "null"
 	case KindGUID:
 		return v.Str
+	case KindDateTime:
+		return v.Time.UTC().Format(time.RFC3339Nano)
 	}
 	return "<invalid value>"
 }

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 const sku = "6fd2c87f-b296-42f0-b197-1e91e994b900"
@@ -52,10 +53,10 @@ func TestParseFilterValid(t *testing.T) {
 		{"startswith", "startswith(displayName,'Ad')", &StartsWith{Field: "displayName", Prefix: "Ad"}},
 		{"startsWith camel case with spaces", "startsWith( displayName , 'Ad' )", &StartsWith{Field: "displayName", Prefix: "Ad"}},
 		{"startswith with doubled quote", "startswith(surname,'O''Br')", &StartsWith{Field: "surname", Prefix: "O'Br"}},
-		{"any over license skuId", "assignedLicenses/any(x:x/skuId eq " + sku + ")", &Any{Collection: "assignedLicenses", Field: "skuId", Value: guid(sku)}},
-		{"any with spaces and other variable", "assignedLicenses/any( l : l/skuId eq " + sku + " )", &Any{Collection: "assignedLicenses", Field: "skuId", Value: guid(sku)}},
-		{"any over primitive collection", "proxyAddresses/any(p:p eq 'smtp:a@b.com')", &Any{Collection: "proxyAddresses", Value: str("smtp:a@b.com")}},
-		{"any is case-insensitive", "proxyAddresses/ANY(p:p eq 'x')", &Any{Collection: "proxyAddresses", Value: str("x")}},
+		{"any over license skuId", "assignedLicenses/any(x:x/skuId eq " + sku + ")", &Any{Collection: "assignedLicenses", Body: eq("skuId", guid(sku))}},
+		{"any with spaces and other variable", "assignedLicenses/any( l : l/skuId eq " + sku + " )", &Any{Collection: "assignedLicenses", Body: eq("skuId", guid(sku))}},
+		{"any over primitive collection", "proxyAddresses/any(p:p eq 'smtp:a@b.com')", &Any{Collection: "proxyAddresses", Body: eq("", str("smtp:a@b.com"))}},
+		{"any is case-insensitive", "proxyAddresses/ANY(p:p eq 'x')", &Any{Collection: "proxyAddresses", Body: eq("", str("x"))}},
 		{"and of eq and startswith", "accountEnabled eq true and startswith(userPrincipalName,'a')",
 			and(eq("accountEnabled", boolean(true)), &StartsWith{Field: "userPrincipalName", Prefix: "a"})},
 		{"and chain is left-associative", "a eq 1 and b eq 2 and c eq 3",
@@ -65,9 +66,33 @@ func TestParseFilterValid(t *testing.T) {
 		{"nested parentheses", "((accountEnabled eq true)) and ((startswith(displayName,'A') and (mail eq null)))",
 			and(eq("accountEnabled", boolean(true)), and(&StartsWith{Field: "displayName", Prefix: "A"}, eq("mail", Value{Kind: KindNull})))},
 		{"and with any", "accountEnabled eq true and assignedLicenses/any(x:x/skuId eq " + sku + ")",
-			and(eq("accountEnabled", boolean(true)), &Any{Collection: "assignedLicenses", Field: "skuId", Value: guid(sku)})},
+			and(eq("accountEnabled", boolean(true)), &Any{Collection: "assignedLicenses", Body: eq("skuId", guid(sku))})},
 		{"parenthesised any without spaces", "(assignedLicenses/any(x:x/skuId eq " + sku + "))and(id eq 'q')",
-			and(&Any{Collection: "assignedLicenses", Field: "skuId", Value: guid(sku)}, eq("id", str("q")))},
+			and(&Any{Collection: "assignedLicenses", Body: eq("skuId", guid(sku))}, eq("id", str("q")))},
+		{"ne", "accountEnabled ne true", &Compare{Field: "accountEnabled", Op: OpNe, Value: boolean(true)}},
+		{"ge on a date and time", "createdDateTime ge 2024-05-01T10:00:00Z",
+			&Compare{Field: "createdDateTime", Op: OpGe, Value: Value{Kind: KindDateTime, Time: time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)}}},
+		{"date with offset is turned to UTC", "activityDateTime le 2024-05-01T10:00:00+02:00",
+			&Compare{Field: "activityDateTime", Op: OpLe, Value: Value{Kind: KindDateTime, Time: time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC)}}},
+		{"date only", "createdDateTime lt 2024-05-01",
+			&Compare{Field: "createdDateTime", Op: OpLt, Value: Value{Kind: KindDateTime, Time: time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)}}},
+		{"or binds looser than and", "a eq 1 or b eq 2 and c eq 3",
+			&Or{Left: eq("a", integer(1)), Right: and(eq("b", integer(2)), eq("c", integer(3)))}},
+		{"not with parentheses", "NOT(companyName eq 'Microsoft')", &Not{X: eq("companyName", str("Microsoft"))}},
+		{"not without parentheses", "not startsWith(displayName,'Conf')", &Not{X: &StartsWith{Field: "displayName", Prefix: "Conf"}}},
+		{"not binds tighter than and", "not a eq 1 and b eq 2", and(&Not{X: eq("a", integer(1))}, eq("b", integer(2)))},
+		{"property named not", "not eq 1", eq("not", integer(1))},
+		{"in", "userPrincipalName in ('a@x.com','b@x.com')", &In{Field: "userPrincipalName", Values: []Value{str("a@x.com"), str("b@x.com")}}},
+		{"endswith", "endsWith(mail,'@contoso.com')", &EndsWith{Field: "mail", Suffix: "@contoso.com"}},
+		{"count in filter", "assignedLicenses/$count eq 0", &Count{Collection: "assignedLicenses", N: 0}},
+		{"count ne", "assignedLicenses/$count ne 0", &Count{Collection: "assignedLicenses", Op: OpNe}},
+		{"all", "assignedLicenses/all(l:l/skuId ne " + sku + ")", &Any{Collection: "assignedLicenses", All: true, Body: &Compare{Field: "skuId", Op: OpNe, Value: guid(sku)}}},
+		{"function inside any", "proxyAddresses/any(p:startswith(p,'smtp:'))", &Any{Collection: "proxyAddresses", Body: &StartsWith{Prefix: "smtp:"}}},
+		{"endswith inside any with space", "proxyAddresses/any (p:endsWith(p, 'OnMicrosoft.com'))", &Any{Collection: "proxyAddresses", Body: &EndsWith{Suffix: "OnMicrosoft.com"}}},
+		{"or inside any", "targetResources/any(t:t/id eq 'a' or t/id eq 'b')", &Any{Collection: "targetResources", Body: &Or{Left: eq("id", str("a")), Right: eq("id", str("b"))}}},
+		{"not any", "not(assignedLicenses/any(x:x/skuId eq " + sku + "))", &Not{X: &Any{Collection: "assignedLicenses", Body: eq("skuId", guid(sku))}}},
+		{"or of ands keeps its groups", "(a eq 1 or b eq 2) and (c eq 3 or d eq 4)",
+			and(&Or{Left: eq("a", integer(1)), Right: eq("b", integer(2))}, &Or{Left: eq("c", integer(3)), Right: eq("d", integer(4))})},
 		{"keyword-like field names", "and eq 1 and eq eq 2", and(eq("and", integer(1)), eq("eq", integer(2)))},
 	}
 	for _, tt := range tests {
@@ -96,20 +121,17 @@ func TestParseFilterInvalid(t *testing.T) {
 	}{
 		{"empty", "", []string{"$filter: the filter expression is empty"}},
 		{"blank", "   ", []string{"empty"}},
-		{"or is unsupported", "accountEnabled eq true or x eq 1", []string{`$filter: unexpected "or" at position 24; allot supports eq, startswith(), and, and any()`}},
-		{"not is unsupported", "not accountEnabled eq true", []string{`unexpected "not" at position 1`, "allot supports"}},
-		{"not before parenthesis", "not(a eq 1)", []string{`unexpected "not"`}},
-		{"ne is unsupported", "accountEnabled ne true", []string{`the "ne" operator at position 16 is not supported`, "allot supports eq"}},
-		{"gt is unsupported", "seats gt 5", []string{`"gt" operator`}},
-		{"in is unsupported", "id in ('a','b')", []string{`"in" operator`}},
-		{"endswith is unsupported", "endswith(mail,'@x.com')", []string{`the function "endswith" at position 1 is not supported`}},
+		{"has is unsupported", "a has 'x'", []string{`the "has" operator at position 3 is not supported`}},
 		{"contains is unsupported", "contains(displayName,'x')", []string{`"contains"`, "not supported"}},
-		{"all is unsupported", "assignedLicenses/all(x:x/skuId eq " + sku + ")", []string{"all() operator", "not supported"}},
+		{"nested lambda", "a/any(x:x/b/any(y:y eq 1))", []string{"nested lambdas are not supported"}},
+		{"count compared with a string", "assignedLicenses/$count eq 'a'", []string{"whole number"}},
+		{"dollar segment as a field", "a/$count/b eq 1", []string{`after "a/$count" at position 9 but found "/"`}},
+		{"dollar identifier alone", "$count eq 1", []string{"expected a property name"}},
+		{"in without list", "id in 'a'", []string{`expected "(" after in`}},
+		{"in list not closed", "id in ('a'", []string{"not closed"}},
+		{"bad date", "createdDateTime ge 2020-13-01T00:00:00Z", []string{"not a valid literal"}},
 		{"any without lambda", "assignedLicenses/any()", []string{"without a lambda"}},
 		{"any with undeclared variable", "assignedLicenses/any(x:y/skuId eq " + sku + ")", []string{`unknown lambda variable "y"`}},
-		{"any with and inside", "assignedLicenses/any(x:x/skuId eq " + sku + " and x/a eq 1)", []string{`unexpected "and"`, "single eq comparison"}},
-		{"any with ne inside", "assignedLicenses/any(x:x/skuId ne " + sku + ")", []string{`"ne" operator`}},
-		{"any with function inside", "proxyAddresses/any(p:startswith(p,'smtp:'))", []string{`"startswith()"`, "not supported inside any()"}},
 		{"any missing colon", "assignedLicenses/any(x x/skuId eq 1)", []string{"must be written as assignedLicenses/any(x:x/property eq value)"}},
 		{"any not closed", "assignedLicenses/any(x:x/skuId eq 1", []string{"is not closed"}},
 		{"unterminated string", "displayName eq 'Ad", []string{"string starting at position 16 is not closed"}},
@@ -117,7 +139,7 @@ func TestParseFilterInvalid(t *testing.T) {
 		{"double-quoted string", `displayName eq "Ad"`, []string{"single quotes"}},
 		{"unquoted string value", "displayName eq Adele", []string{`found "Adele"`, "quote string values"}},
 		{"missing value", "displayName eq", []string{"expected a value but reached the end"}},
-		{"missing operator", "displayName", []string{`expected eq after "displayName"`}},
+		{"missing operator", "displayName", []string{`expected an operator such as eq after "displayName"`}},
 		{"value first", "'Adele' eq displayName", []string{"expected a property name at position 1"}},
 		{"unbalanced open paren", "(a eq 1", []string{"parenthesis opened at position 1 is not closed"}},
 		{"unbalanced close paren", "a eq 1)", []string{`unexpected ")" at position 7`}},
@@ -125,16 +147,15 @@ func TestParseFilterInvalid(t *testing.T) {
 		{"dangling and", "a eq 1 and", []string{"unexpected end of the expression"}},
 		{"two conditions without and", "a eq 1 b eq 2", []string{`unexpected "b" at position 8`}},
 		{"decimal number", "a eq 1.5", []string{`"1.5" at position 6 is not a valid literal`}},
-		{"date literal", "createdDateTime eq 2020-01-01T00:00:00Z", []string{"not a valid literal"}},
 		{"integer overflow", "a eq 99999999999999999999", []string{"out of range"}},
 		{"bad character", "a eq 1 && b eq 2", []string{`unexpected character '&' at position 8`}},
 		{"non-ASCII field", "naïve eq 1", []string{`unexpected character 'ï' at position 3`}},
-		{"startswith with number", "startswith(displayName,5)", []string{"startswith(property,'prefix')"}},
-		{"startswith with one argument", "startswith(displayName)", []string{"startswith(property,'prefix')"}},
-		{"startswith with value first", "startswith('Ad',displayName)", []string{"startswith(property,'prefix')"}},
+		{"startswith with number", "startswith(displayName,5)", []string{"startswith(property,'text')"}},
+		{"startswith with one argument", "startswith(displayName)", []string{"startswith(property,'text')"}},
+		{"startswith with value first", "startswith('Ad',displayName)", []string{"startswith(property,'text')"}},
 		{"path ending in slash", "manager/ eq 1", []string{`unexpected space after "/" at position 8`}},
-		{"space before slash", "manager /id eq 1", []string{`expected eq after "manager" at position 9 but found "/"`}},
-		{"space inside any path", "assignedLicenses/any(x:x/ skuId eq 1)", []string{"must be written as"}},
+		{"space before slash", "manager /id eq 1", []string{`expected an operator such as eq after "manager" at position 9 but found "/"`}},
+		{"space inside any path", "assignedLicenses/any(x:x/ skuId eq 1)", []string{"unexpected space after"}},
 		{"function in path", "a/b(c) eq 1", []string{`the function "b"`}},
 		{"too deep", strings.Repeat("(", 40) + "a eq 1" + strings.Repeat(")", 40), []string{"nested too deeply"}},
 		{"too many ands", "a eq 1" + strings.Repeat(" and a eq 1", 100), []string{"too many conditions"}},
@@ -196,7 +217,7 @@ func TestParseQuery(t *testing.T) {
 		{name: "select bad name", query: "$select=" + url.QueryEscape("id;drop"), wantErr: `"id;drop" is not a valid property name`},
 		{name: "filter", query: "$filter=" + url.QueryEscape("accountEnabled eq true"), want: Query{Top: 100, Filter: eq("accountEnabled", boolean(true))}},
 		{name: "filter without dollar", query: "filter=" + url.QueryEscape("startswith(displayName,'A')"), want: Query{Top: 100, Filter: &StartsWith{Field: "displayName", Prefix: "A"}}},
-		{name: "filter error passes through", query: "$filter=" + url.QueryEscape("a eq 1 or b eq 2"), wantErr: `$filter: unexpected "or"`},
+		{name: "filter error passes through", query: "$filter=" + url.QueryEscape("a eq 1 xor b eq 2"), wantErr: `$filter: unexpected "xor"`},
 		{name: "count true", query: "$count=true", want: Query{Top: 100, Count: true}},
 		{name: "count false", query: "$count=false", want: Query{Top: 100}},
 		{name: "count invalid", query: "$count=yes", wantErr: "$count: \"yes\" is not valid; it must be true or false"},
@@ -214,7 +235,7 @@ func TestParseQuery(t *testing.T) {
 		{name: "duplicate option", query: "$top=1&$top=2", wantErr: "$top: the query option is given more than once"},
 		{name: "duplicate with and without dollar", query: "$top=1&top=2", wantErr: "given more than once"},
 		{name: "everything", query: "$top=10&$select=id&$filter=" + url.QueryEscape("assignedLicenses/any(x:x/skuId eq "+sku+")") + "&$count=true&$skiptoken=t&$orderby=displayName",
-			want: Query{Top: 10, Select: []string{"id"}, Filter: &Any{Collection: "assignedLicenses", Field: "skuId", Value: guid(sku)}, Count: true, SkipToken: "t", OrderBy: "displayName"}},
+			want: Query{Top: 10, Select: []string{"id"}, Filter: &Any{Collection: "assignedLicenses", Body: eq("skuId", guid(sku))}, Count: true, SkipToken: "t", OrderBy: "displayName"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -333,6 +354,10 @@ func FuzzParseFilter(f *testing.F) {
 		"((a eq 1) and (b/c eq null))",
 		"hasMembersWithLicenseErrors eq true",
 		"a eq -5 or b ne 2",
+		"not(a in (1,'b',null)) and endswith(mail,'@x.com')",
+		"assignedLicenses/$count eq 0 or x/any(y:not(y/z ge 2024-01-01T00:00:00.5Z))",
+		"targetResources/all(t:startswith(t/userPrincipalName,'a') or t eq true)",
+		"(a eq 1 or b eq 2) and not (c eq 3)",
 		"naïve eq 'ü'",
 		"",
 	} {
@@ -368,6 +393,43 @@ func FuzzDecodeSkipToken(f *testing.F) {
 		}
 		if again := EncodeSkipToken(keys...); again != tok {
 			t.Fatalf("DecodeSkipToken(%q) = %q, which encodes to %q", tok, keys, again)
+		}
+	})
+}
+
+func TestParseSearch(t *testing.T) {
+	dn := func(term string) *Search { return &Search{Field: "displayName", Term: term} }
+	for _, tt := range []struct {
+		in   string
+		want Expr
+	}{
+		{`"displayName:adele"`, dn("adele")},
+		{` "displayName: Adele Vance " `, dn("Adele Vance")},
+		{`"displayName:a" OR "mail:b"`, &Or{Left: dn("a"), Right: &Search{Field: "mail", Term: "b"}}},
+		{`"displayName:a" AND "displayName:b" OR "displayName:c"`, &Or{Left: &And{Left: dn("a"), Right: dn("b")}, Right: dn("c")}},
+	} {
+		got, err := ParseSearch(tt.in)
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ParseSearch(%q) = %s, %v; want %s", tt.in, exprString(got), err, exprString(tt.want))
+		}
+	}
+	for _, in := range []string{`adele`, `"displayName"`, `"displayName:"`, `"displayName:a`, `"displayName:a" "mail:b"`, `"displayName:a" and "mail:b"`,
+		`"a b:c"`, strings.Repeat(`"displayName:a" OR `, 10) + `"displayName:a"`} {
+		if e, err := ParseSearch(in); err == nil {
+			t.Errorf("ParseSearch(%q) = %s, want an error", in, exprString(e))
+		} else if !strings.HasPrefix(err.Error(), "$search: ") {
+			t.Errorf("ParseSearch(%q) error %q", in, err)
+		}
+	}
+}
+
+func FuzzParseSearch(f *testing.F) {
+	f.Add(`"displayName:a" OR "mail:b" AND "x:y"`)
+	f.Add(`"`)
+	f.Fuzz(func(t *testing.T, s string) {
+		e, err := ParseSearch(s)
+		if (e == nil) == (err == nil) {
+			t.Fatalf("ParseSearch(%q) = %v, %v", s, e, err)
 		}
 	})
 }

@@ -27,6 +27,9 @@ type Query struct {
 	// property path optionally followed by a space and asc or desc, as in
 	// "displayName desc,userPrincipalName"; "" when absent.
 	OrderBy string
+	// Expand is the relationship a caller that handles $expand itself
+	// expands; ParseQuery refuses $expand and leaves it "".
+	Expand string
 }
 
 // supportedOptions lists the options ParseQuery understands, for error messages.
@@ -67,6 +70,9 @@ func ParseQuery(v url.Values, defaultTop, maxTop int) (Query, error) {
 		switch base {
 		case "top", "select", "filter", "count", "skiptoken", "search", "orderby":
 		default:
+			if base == "expand" {
+				return Query{}, errorf("the query option %s is not supported; read a relationship from its own route, such as /v1.0/users/{id}/memberOf or /v1.0/groups/{id}/members", k)
+			}
 			if unsupportedOptions[base] || dollar {
 				return Query{}, errorf("the query option %s is not supported; %s", k, supportedOptions)
 			}

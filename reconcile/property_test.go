@@ -179,6 +179,10 @@ func TestReconcileMatchesModel(t *testing.T) {
 			}
 			counts, _ := st.CountHolders(ctx, ten.ID)
 			ps, _ := st.Products(ctx, ten.ID)
+			// The store's own counters (consumed, waiting) match its rows.
+			if findings, err := st.Check(ctx); err != nil || len(findings) > 0 {
+				rt.Fatalf("step %d: allot check: %v %+v", step, err, findings)
+			}
 			waiting := map[int]map[int]bool{0: {}, 1: {}}
 			hold := map[int]map[int]bool{0: {}, 1: {}}
 			for ui, u := range users {

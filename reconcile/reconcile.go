@@ -38,25 +38,67 @@ type Worker struct {
 
 	// processed counts users recomputed, for tests and benchmarks.
 	processed atomic.Int64
+	hooks     Hooks
 }
 
+// Hooks hear of a worker's work, for metrics; nil fields are skipped.
+type Hooks struct {
+	// Batch hears of each reconcile transaction: the kind of the marks it
+	// served ("user" or "group"), the users it recomputed and its duration.
+	Batch func(kind string, users int, took time.Duration)
+}
+
+// Option configures a worker made by New.
+type Option func(*Worker)
+
+// WithHooks makes the worker call the hooks.
+func WithHooks(h Hooks) Option { return func(w *Worker) { w.hooks = h } }
+
 // New returns a worker on the store.
-func New(st *sqlstore.Store, log *slog.Logger) *Worker {
+func New(st *sqlstore.Store, log *slog.Logger, opts ...Option) *Worker {
 	b := make([]byte, 6)
 	rand.Read(b)
-	return &Worker{st: st, log: log, id: hex.EncodeToString(b), UserBatch: 5000, GroupChunk: 25000,
+	w := &Worker{st: st, log: log, id: hex.EncodeToString(b), UserBatch: 5000, GroupChunk: 25000,
 		Lease: 30 * time.Second, Poll: 500 * time.Millisecond, FullPass: time.Hour}
+	for _, o := range opts {
+		o(w)
+	}
+	return w
+}
+
+// batchDone tells the hooks of a reconcile transaction that started at t0.
+func (w *Worker) batchDone(kind string, users int, t0 time.Time) {
+	if w.hooks.Batch != nil {
+		w.hooks.Batch(kind, users, time.Since(t0))
+	}
 }
 
 // Processed returns how many users this worker recomputed.
 func (w *Worker) Processed() int64 { return w.processed.Load() }
 
+// release frees the leases of this worker's claims.
+func (w *Worker) release() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n, err := w.st.ReleaseLeasesOf(ctx, w.id+"-")
+	if err != nil {
+		w.log.Warn("stopping: could not release the reconcile leases; other workers take the marks when they expire", "err", err, "lease", w.Lease)
+		return
+	}
+	if n > 0 {
+		w.log.Info("stopping: released reconcile leases", "marks", n)
+	}
+}
+
 func (w *Worker) owner() string {
 	return w.id + "-" + itoa(w.seq.Add(1))
 }
 
-// Run processes marks until ctx ends.
+// Run processes marks until ctx ends. It then releases the leases it
+// holds, so that another worker (another replica) takes over its marks at
+// once rather than after Lease.
 func (w *Worker) Run(ctx context.Context) error {
+	defer w.release()
 	nextFull := time.Now().Add(w.FullPass)
 	for ctx.Err() == nil {
 		changed := w.st.Changed()
@@ -144,11 +186,13 @@ func (w *Worker) users(ctx context.Context, marks []store.Mark) error {
 		for i, m := range ms {
 			ids[i] = m.TargetID
 		}
+		t0 := time.Now()
 		st, err := w.st.ReconcileUsers(ctx, t, ids, ms)
 		if err != nil {
 			return err
 		}
 		w.processed.Add(int64(st.Users))
+		w.batchDone("user", st.Users, t0)
 	}
 	return nil
 }
@@ -165,11 +209,13 @@ func (w *Worker) group(ctx context.Context, m store.Mark) error {
 	var ok, failed int
 	for s := 0; s < len(ids); s += w.GroupChunk {
 		chunk := ids[s:min(s+w.GroupChunk, len(ids))]
+		t0 := time.Now()
 		st, err := w.st.ReconcileUsers(ctx, m.TenantID, chunk, nil)
 		if err != nil {
 			return err
 		}
 		w.processed.Add(int64(st.Users))
+		w.batchDone("group", st.Users, t0)
 		ok += st.Succeeded[m.TargetID]
 		failed += st.Failed[m.TargetID]
 		if err := w.st.ExtendLease(ctx, m, w.Lease); err != nil {

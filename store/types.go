@@ -22,14 +22,26 @@ type UserPatch struct {
 	UsageLocation     *string
 	AccountEnabled    *bool
 	ProxyAddresses    *[]string
+	// ProfileText sets the named allot.ProfileText properties ("" clears);
+	// ProfileLists the named allot.ProfileLists ones (empty clears).
+	ProfileText  map[string]string
+	ProfileLists map[string][]string
 }
 
 // ListOptions selects a page of a list.
 type ListOptions struct {
 	Filter odata.Expr
+	// Search is a parsed $search (odata.ParseSearch), or nil.
+	Search odata.Expr
 	Top    int
 	After  int64 // keyset cursor: internal id of the last row of the previous page
 	Count  bool
+	// OrderBy is "" (creation order), "displayName" or, for users,
+	// "userPrincipalName"; Desc sorts it descending. AfterKey is the sort
+	// value of the last row of the previous page (see SortKey).
+	OrderBy  string
+	Desc     bool
+	AfterKey string
 }
 
 // GroupPatch lists the group properties a request changes; nil means unchanged.
@@ -37,6 +49,9 @@ type GroupPatch struct {
 	DisplayName  *string
 	Description  *string
 	MailNickname *string
+	// AddMembers are user or group GUIDs to add as members in the same
+	// transaction (Graph's members@odata.bind).
+	AddMembers []string
 }
 
 // Member is one direct or transitive member of a group: a user or a group.
@@ -124,6 +139,9 @@ const (
 
 // AuditFilter selects audit events.
 type AuditFilter struct {
+	// Cond is a $filter over the event's own properties (activityDateTime,
+	// category, activityDisplayName, initiatedBy/...), or nil.
+	Cond     odata.Expr
 	Activity string // exact activity name, or ""
 	TargetID string // GUID or name of the target, or ""
 	Before   int64  // keyset cursor: only events with a lower id; 0 = newest
@@ -230,4 +248,13 @@ type PreviewProduct struct {
 	SampleFail         []string       `json:"sampleFail"`
 	EnabledUnits       int            `json:"enabledUnits"`
 	ConsumedUnitsAfter int            `json:"consumedUnitsAfter"`
+}
+
+// SortKey is the value ListOptions.AfterKey takes for u as the last row of
+// a page sorted by orderBy.
+func SortKey(orderBy, displayName, upn string) string {
+	if orderBy == "userPrincipalName" {
+		return allot.NormalizeKey(upn)
+	}
+	return displayName
 }

@@ -265,6 +265,9 @@ func TestBrowserReviewLossesFirst(t *testing.T) {
 // attr returns an attribute of the first element the CSS selector finds.
 func (b *tab) attr(sel, name string) string {
 	b.t.Helper()
+	// The page may still be loading after waitPath saw its address: wait
+	// for the element, then read the attribute.
+	b.waitCount(sel, 1)
 	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`(function(){var e=document.querySelector(%q);return e?(e.getAttribute(%q)||""):""})()`, sel, name)))
 	if err != nil {
 		b.fatal("attribute %s of %s: %v", name, sel, err)

@@ -191,6 +191,11 @@ func (s *Server) toSignin(w http.ResponseWriter, r *http.Request) {
 // fail answers with an error page (or, for htmx, an error fragment).
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, p *store.Principal, err error) {
 	code := allot.ErrorCode(err)
+	if code == allot.EInternal && httpapi.ClientGone(r, err) {
+		s.log.Debug("client went away", "path", r.URL.Path, "err", err)
+		w.WriteHeader(httpapi.StatusClientClosed)
+		return
+	}
 	status := http.StatusBadRequest
 	switch code {
 	case allot.ENotFound:
@@ -211,6 +216,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, p *store.Principal
 	}
 	msg := allot.ErrorMessage(err)
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if r.Header.Get("HX-Request") == "true" {
 		// htmx swaps only 2xx answers by default: show the message in place.
 		w.Header().Set("HX-Retarget", "#flash")
@@ -318,7 +324,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	ctx := sqlstore.WithCorrelationID(r.Context(), w.Header().Get("request-id"))
 	r = r.WithContext(ctx)
 	name, next := strings.TrimSpace(r.PostForm.Get("userName")), safeNext(r.PostForm.Get("next"))
-	_, err := s.api.PasswordSignIn(w, r, name, r.PostForm.Get("password"))
+	_, err := s.api.PasswordSignIn(w, r, name, r.PostForm.Get("password"), strings.TrimSpace(r.PostForm.Get("code")))
 	if err != nil {
 		status := http.StatusUnauthorized
 		msg := allot.ErrorMessage(err)
@@ -332,6 +338,11 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 			msg = "Enter your user name and password."
 		case allot.EInternal:
 			status = http.StatusInternalServerError
+			if httpapi.ClientGone(r, err) {
+				s.log.Debug("client went away during sign-in", "err", err)
+				w.WriteHeader(httpapi.StatusClientClosed)
+				return
+			}
 			s.log.Error("sign-in failed", "err", err)
 		}
 		w.Header().Set("Cache-Control", "no-store")

@@ -37,9 +37,12 @@ func newBench() *cobra.Command {
 figures next to the floor: the fastest known way to write the same rows on the same engine in the
 same run (sorted multi-row inserts in one transaction on SQLite, COPY on PostgreSQL).
 
-Without --data or --db they use a fresh SQLite store in a temporary directory.`,
+Without --data or --db they use a fresh SQLite store in a temporary directory, removed afterwards;
+ALLOT_DB is not read. A --data or --db store that holds a tenant other than a benchmark's own
+scratch tenants is refused unless --force: a benchmark writes tenants, users and seats.`,
 	}
 	cmd.PersistentFlags().String("cpuprofile", "", "write a CPU profile of the measured part to this file")
+	cmd.PersistentFlags().Bool("force", false, "run on a --data/--db store even when it holds other tenants")
 	cmd.AddCommand(newBenchGroup(), newBenchChurn(), newBenchAssign())
 	return cmd
 }
@@ -62,8 +65,9 @@ func startProfile(cmd *cobra.Command) (func(), error) {
 	return func() { once.Do(func() { pprof.StopCPUProfile(); f.Close() }) }, nil
 }
 
-// benchStore opens the store a benchmark runs on: the given one, or a fresh
-// SQLite store in a temporary directory.
+// benchStore opens the store a benchmark runs on: the given one (refused
+// when it is in use, see refuseInUse), or a fresh SQLite store in a
+// temporary directory.
 func benchStore(ctx context.Context, sf storeFlags, cmd *cobra.Command) (*sqlstore.Store, func(), error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if sf.db == "" && !cmd.Flags().Changed("data") {
@@ -81,11 +85,37 @@ func benchStore(ctx context.Context, sf storeFlags, cmd *cobra.Command) (*sqlsto
 	if err != nil {
 		return nil, nil, err
 	}
+	force, _ := cmd.Flags().GetBool("force")
+	if err := refuseInUse(ctx, st, force); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
 	return st, func() { st.Close() }, nil
 }
 
+// benchTenantPrefix starts the names of the scratch tenants benchmarks make.
+const benchTenantPrefix = "bench-"
+
+// refuseInUse refuses, unless force, a store that holds a tenant which no
+// benchmark made: benchmarks must not write into a production database.
+func refuseInUse(ctx context.Context, st *sqlstore.Store, force bool) error {
+	if force {
+		return nil
+	}
+	names, err := st.TenantNames(ctx, 1000)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if !strings.HasPrefix(n, benchTenantPrefix) {
+			return allot.Errorf(allot.EConflict, "This store holds tenant '%s': benchmarks write tenants, users and seats, so they run on a scratch store. Leave out --data/--db for a temporary one, or pass --force.", n)
+		}
+	}
+	return nil
+}
+
 func benchTenant(ctx context.Context, st *sqlstore.Store, seats int) (*allot.Tenant, *allot.Product, error) {
-	t, err := st.CreateTenant(ctx, fmt.Sprintf("bench-%d", time.Now().UnixNano()), "NAM", "US")
+	t, err := st.CreateTenant(ctx, fmt.Sprintf("%s%d", benchTenantPrefix, time.Now().UnixNano()), "NAM", "US")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -202,7 +232,7 @@ func newBenchGroup() *cobra.Command {
 			return nil
 		},
 	}
-	sf.add(cmd)
+	sf.addScratch(cmd)
 	cmd.Flags().IntVar(&members, "members", 100000, "members of the group")
 	cmd.Flags().IntVar(&seats, "seats", -1, "seats of the product (default: as many as members)")
 	cmd.Flags().IntVar(&chunk, "chunk", 0, "members per reconcile transaction (default: the worker's)")
@@ -420,7 +450,7 @@ func newBenchChurn() *cobra.Command {
 			return nil
 		},
 	}
-	sf.add(cmd)
+	sf.addScratch(cmd)
 	cmd.Flags().IntVar(&members, "members", 100000, "members of the licensed group")
 	cmd.Flags().IntVar(&rate, "rate", 200, "membership changes per second")
 	cmd.Flags().DurationVar(&dur, "duration", 10*time.Second, "how long to churn")
@@ -555,7 +585,7 @@ func newBenchAssign() *cobra.Command {
 			return nil
 		},
 	}
-	sf.add(cmd)
+	sf.addScratch(cmd)
 	cmd.Flags().IntVar(&users, "users", 20000, "users to assign (one request each)")
 	cmd.Flags().IntVar(&clients, "clients", 32, "concurrent HTTP clients")
 	return cmd

@@ -82,7 +82,8 @@ import/floor says how far the whole path (HTTP, matching, rules, audit) is from 
 			if rows < 100 || rows > csvimport.DefaultMaxRows {
 				return allot.Errorf(allot.EInvalid, "--rows must be between 100 and %d.", csvimport.DefaultMaxRows)
 			}
-			res, err := benchImport(cmd.Context(), cmd.ErrOrStderr(), rows, batch, data, cpuprofile)
+			force, _ := cmd.Flags().GetBool("force")
+			res, err := benchImport(cmd.Context(), cmd.ErrOrStderr(), rows, batch, data, cpuprofile, force)
 			if err != nil {
 				return err
 			}
@@ -110,7 +111,7 @@ import/floor says how far the whole path (HTTP, matching, rules, audit) is from 
 	return cmd
 }
 
-func benchImport(ctx context.Context, logw io.Writer, rows, batch int, data, cpuprofile string) (*benchImportResult, error) {
+func benchImport(ctx context.Context, logw io.Writer, rows, batch int, data, cpuprofile string, force bool) (*benchImportResult, error) {
 	if data == "" {
 		d, err := os.MkdirTemp("", "allot-bench-import-")
 		if err != nil {
@@ -125,7 +126,10 @@ func benchImport(ctx context.Context, logw io.Writer, rows, batch int, data, cpu
 		return nil, err
 	}
 	defer st.Close()
-	ten, err := st.CreateTenant(ctx, "Bench", "NAM", "US")
+	if err := refuseInUse(ctx, st, force); err != nil {
+		return nil, err
+	}
+	ten, err := st.CreateTenant(ctx, benchTenantPrefix+"import", "NAM", "US")
 	if err != nil {
 		return nil, err
 	}

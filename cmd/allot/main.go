@@ -1,6 +1,6 @@
 // Command allot is the license-assignment service and its command-line tool:
 // `allot serve` runs the server; operator commands (`tenant`, `token`,
-// `bench`) work on a data directory or database directly.
+// `bench`, `backup`, `check`) work on a data directory or database directly.
 package main
 
 import (
@@ -58,7 +58,7 @@ Create another tenant and a token:   allot tenant create --data ./allot-data --n
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServe(), newTenant(), newToken(), newBench(), newAccount())
+	root.AddCommand(newServe(), newTenant(), newToken(), newBench(), newAccount(), newVersion(), newBackup(), newRestore(), newCheck(), newHealth())
 	addClientCommands(root)
 	return root
 }

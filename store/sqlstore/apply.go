@@ -24,8 +24,8 @@ type stateWrites struct {
 	deletes          []stateKey
 }
 
-// apply writes a plan: changed states in sorted multi-row statements, the
-// seat, waiting and group error counters, and audit events; then it marks
+// apply writes a plan: changed states in sorted multi-row statements, audit
+// events, the seat, waiting and group error counters; then it marks
 // the users waiting for the seats it freed. It decides nothing.
 func (t *tx) apply(b *batch, plan *licensing.Plan, a allot.Actor, res *batchResult) error {
 	if t.onApply != nil {
@@ -45,15 +45,17 @@ func (t *tx) apply(b *batch, plan *licensing.Plan, a allot.Actor, res *batchResu
 		return err
 	}
 	t.s.failpoint("apply.states", res.Changed)
+	if err := t.auditPlan(b, plan, a); err != nil {
+		return err
+	}
+	t.s.failpoint("apply.audit", res.Changed)
+	// The counters last: a product row that the guarded update locks is
+	// held from here to the commit only (decide).
 	touched, err := t.applyCounters(plan)
 	if err != nil {
 		return err
 	}
 	t.s.failpoint("apply.counters", res.Changed)
-	if err := t.auditPlan(b, plan, a); err != nil {
-		return err
-	}
-	t.s.failpoint("apply.audit", res.Changed)
 	if len(touched) > 0 {
 		// Seats freed here, or waiters that this batch skipped, go to the
 		// longest-waiting users.

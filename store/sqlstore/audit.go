@@ -99,6 +99,14 @@ func (s *Store) ListAudit(ctx context.Context, tenantID int64, f store.AuditFilt
 		where = append(where, "a.activity = ?")
 		args = append(args, f.Activity)
 	}
+	if f.Cond != nil {
+		cond, cargs, err := compileFilter(f.Cond, auditResource)
+		if err != nil {
+			return nil, 0, err
+		}
+		where = append(where, cond)
+		args = append(args, cargs...)
+	}
 	var targetUser int64 = -1
 	if f.TargetID != "" {
 		var uid int64

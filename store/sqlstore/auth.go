@@ -660,11 +660,12 @@ func (t *tx) refuseLastGlobalAdmin(tenantID int64, kind string, id int64) error 
 }
 
 // deleteUserAuth removes what access control keeps of a deleted user: role
-// assignments, password, sessions and single sign-on links.
+// assignments, password, second factor, sessions and single sign-on links.
 func (t *tx) deleteUserAuth(userID int64) error {
 	for _, q := range []string{
 		`DELETE FROM role_assignments WHERE principal_kind = 'user' AND principal_id = ?`,
 		`DELETE FROM user_credentials WHERE user_id = ?`,
+		`DELETE FROM user_totp WHERE user_id = ?`,
 		`DELETE FROM sessions WHERE user_id = ?`,
 		`DELETE FROM external_identities WHERE user_id = ?`,
 	} {

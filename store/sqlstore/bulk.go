@@ -407,12 +407,12 @@ func (s *Store) CreateUsersBulk(ctx context.Context, a allot.Actor, tenantID int
 		u.GUID = uuid.NewString()
 	}
 	return s.write(ctx, func(tx *tx) error {
-		const per = 13
+		const per = 14
 		for start := 0; start < len(users); start += 500 {
 			chunk := users[start:min(start+500, len(users))]
 			var b strings.Builder
 			b.WriteString(`INSERT INTO users (tenant_id, guid, upn, upn_key, display_name, given_name, surname, mail, job_title,
-				department, usage_location, account_enabled, created_at) VALUES `)
+				department, usage_location, account_enabled, created_at, profile) VALUES `)
 			args := make([]any, 0, len(chunk)*per)
 			for i, u := range chunk {
 				if i > 0 {
@@ -421,7 +421,8 @@ func (s *Store) CreateUsersBulk(ctx context.Context, a allot.Actor, tenantID int
 				b.WriteString("(" + placeholders(per) + ")")
 				u.CreatedAt = msTime(tx.now)
 				args = append(args, tenantID, u.GUID, u.UserPrincipalName, allot.NormalizeKey(u.UserPrincipalName), u.DisplayName,
-					u.GivenName, u.Surname, u.Mail, u.JobTitle, u.Department, u.UsageLocation, b2i(u.AccountEnabled), tx.now)
+					u.GivenName, u.Surname, u.Mail, u.JobTitle, u.Department, u.UsageLocation, b2i(u.AccountEnabled), tx.now,
+					encodeProfile(u.Profile))
 			}
 			if _, err := tx.exec(b.String(), args...); err != nil {
 				if strings.Contains(strings.ToLower(err.Error()), "unique") {

@@ -69,6 +69,10 @@ type Store struct {
 	// retryBudget bounds the time one write spends, retries included
 	// (retry.go).
 	retryBudget time.Duration
+	// beforeDecide, set by tests only, runs in every write transaction on
+	// PostgreSQL between loading a snapshot and making its plan exact
+	// (decide), so that a test can commit a concurrent change there.
+	beforeDecide func()
 
 	// defs caches decoded product definitions by their stored text.
 	defs sync.Map
@@ -88,7 +92,8 @@ type Store struct {
 	fail failpoints
 }
 
-// maxStmts bounds each statement cache; queries past it run unprepared.
+// maxStmts bounds each statement cache (and the PostgreSQL rewrite cache);
+// queries past it run unprepared (or are rewritten each time).
 const maxStmts = 2000
 
 // Option configures a Store.
@@ -264,6 +269,8 @@ func (s *Store) wake() {
 }
 
 // q rewrites a query written with ? placeholders for the store's engine.
+// Rewrites are kept for up to maxStmts query texts: $filter lets clients
+// make new texts, which must not grow the cache without bound.
 func (s *Store) q(query string) string {
 	if s.engine != Postgres {
 		return query
@@ -276,7 +283,9 @@ func (s *Store) q(query string) string {
 	}
 	out = rebind(query)
 	s.qmu.Lock()
-	s.qcache[query] = out
+	if len(s.qcache) < maxStmts {
+		s.qcache[query] = out
+	}
 	s.qmu.Unlock()
 	return out
 }
@@ -305,6 +314,12 @@ func rebind(query string) string {
 type txCtxKey struct{}
 
 // tx is a write transaction with engine-aware helpers.
+// previewMark is a mark a preview made: its kind and target.
+type previewMark struct {
+	kind int
+	id   int64
+}
+
 type tx struct {
 	s  *Store
 	tx *sql.Tx
@@ -330,6 +345,9 @@ type tx struct {
 	// never holds a product row that real writes wait for.
 	preview bool
 	deltas  map[int64][2]int // per product: consumed, waiting
+	// previewMarks are the marks a preview's writes made, in order, kept
+	// here instead of in the marks table (mark).
+	previewMarks []previewMark
 	// stmts caches prepared multi-row statements for the transaction.
 	stmts map[string]*sql.Stmt
 	// release ends the transaction's hold on the write connection.
@@ -438,14 +456,15 @@ func (t *tx) refusedRow() *sql.Row {
 // start from scratch each time.
 func (s *Store) write(ctx context.Context, fn func(t *tx) error) error {
 	// Inside a preview every write joins the preview's transaction, which is
-	// rolled back at the end.
+	// rolled back at the end. A transient failure is the preview's: its
+	// error goes up unchanged, and Preview runs the whole preview again.
 	if t, ok := ctx.Value(txCtxKey{}).(*tx); ok {
-		return joinedError(fn(t))
+		return fn(t)
 	}
 	if s.wq != nil {
-		return s.retry(ctx, func() error { return s.submit(ctx, fn) })
+		return s.retry(ctx, func(ctx context.Context) error { return s.submit(ctx, fn) })
 	}
-	return s.retry(ctx, func() error { return s.writeOnce(ctx, fn) })
+	return s.retry(ctx, func(ctx context.Context) error { return s.writeOnce(ctx, fn) })
 }
 
 // writeOnce runs fn in a transaction of its own and commits it.
@@ -498,7 +517,12 @@ func (s *Store) begin(ctx context.Context) (*tx, error) {
 		conn.Close()
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	return &tx{s: s, tx: t, ctx: ctx, now: nowMS(), conn: conn, release: func() { conn.Close() }}, nil
+	wt := &tx{s: s, tx: t, ctx: ctx, now: nowMS(), conn: conn, release: func() { conn.Close() }}
+	if err := wt.enterGate(runsAlone(ctx)); err != nil {
+		wt.rollback()
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	return wt, nil
 }
 
 // read runs a query on the read pool.

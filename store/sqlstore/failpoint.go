@@ -16,16 +16,16 @@ import (
 // is a comma-separated list of name=value, where value is a probability with
 // a decimal point (apply.states=0.05: at each hit, die with probability 5%)
 // or a whole number N (apply.audit=3: die at the 3rd hit). Unset, failpoints
-// cost one nil check. The failpoints are apply.states, apply.counters and
-// apply.audit (see FailpointNames).
+// cost one nil check. The failpoints are apply.states, apply.audit and
+// apply.counters (see FailpointNames).
 const FailpointsEnv = "ALLOT_FAILPOINTS"
 
 // FailpointNames returns the failpoints in the order a batch of license
 // changes reaches them: after its license states are written, after its
-// seat, waiting and group error counters are updated, and after its audit
-// rows are written, all before the transaction commits.
+// audit rows are written, and after its seat, waiting and group error
+// counters are updated, all before the transaction commits.
 func FailpointNames() []string {
-	return []string{"apply.states", "apply.counters", "apply.audit"}
+	return []string{"apply.states", "apply.audit", "apply.counters"}
 }
 
 // failpoints are the armed failpoints by name; nil when none is armed.

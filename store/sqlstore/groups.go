@@ -31,12 +31,16 @@ func scanGroup(row interface{ Scan(...any) error }) (*allot.Group, error) {
 
 // CreateGroup creates a security group in the tenant.
 func (s *Store) CreateGroup(ctx context.Context, a allot.Actor, tenantID int64, g *allot.Group) error {
+	return s.CreateGroupWithMembers(ctx, a, tenantID, g, nil)
+}
+
+// CreateGroupWithMembers creates a security group with its first members
+// (user or group GUIDs, Graph's members@odata.bind) in one transaction: when
+// a member cannot be added, no group is created.
+func (s *Store) CreateGroupWithMembers(ctx context.Context, a allot.Actor, tenantID int64, g *allot.Group, members []string) error {
 	g.DisplayName = strings.TrimSpace(g.DisplayName)
-	if g.DisplayName == "" {
-		return allot.Errorf(allot.EInvalid, "displayName is required.")
-	}
-	if len(g.DisplayName) > 256 || len(g.Description) > 1024 {
-		return allot.Errorf(allot.EInvalid, "displayName may have 256 and description 1024 characters at most.")
+	if err := validateGroup(g); err != nil {
+		return err
 	}
 	if g.MailEnabled {
 		return allot.Errorf(allot.EInvalid, "allot has security groups only: mailEnabled must be false.")
@@ -52,9 +56,32 @@ func (s *Store) CreateGroup(ctx context.Context, a allot.Actor, tenantID int64, 
 			tenantID, g.GUID, g.DisplayName, g.Description, g.MailNickname, g.ProcessingState, tx.now).Scan(&g.ID); err != nil {
 			return err
 		}
-		return tx.audit(tenantID, a, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActAddGroup, TargetKind: "Group",
-			TargetID: g.GUID, TargetName: g.DisplayName, Changes: []allot.Change{{Property: "displayName", New: g.DisplayName}}})
+		if err := tx.audit(tenantID, a, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActAddGroup, TargetKind: "Group",
+			TargetID: g.GUID, TargetName: g.DisplayName, Changes: []allot.Change{{Property: "displayName", New: g.DisplayName}}}); err != nil {
+			return err
+		}
+		for _, ref := range members {
+			if err := tx.addMember(tenantID, a, g, ref); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+}
+
+// validateGroup refuses a group without a displayName or with a string
+// property longer than Graph allows (allot.GroupLimits), on create and on
+// update alike.
+func validateGroup(g *allot.Group) error {
+	if strings.TrimSpace(g.DisplayName) == "" {
+		return allot.Errorf(allot.EInvalid, "displayName is required and cannot be empty.")
+	}
+	for _, f := range []struct{ name, v string }{{"displayName", g.DisplayName}, {"description", g.Description}, {"mailNickname", g.MailNickname}} {
+		if err := allot.CheckLength("Group", f.name, f.v, allot.GroupLimits[f.name]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Group returns the group with the GUID.
@@ -87,15 +114,9 @@ func (t *tx) groupLocked(tenantID int64, ref, mode string) (*allot.Group, error)
 
 // ListGroups returns a page of the tenant's groups.
 func (s *Store) ListGroups(ctx context.Context, tenantID int64, o store.ListOptions) ([]*allot.Group, int64, int, error) {
-	cond, args, err := compileFilter(o.Filter, groupFields)
+	where, pageWhere, order, base, pageArgs, err := s.listWhere(groupResource, "g", tenantID, o)
 	if err != nil {
 		return nil, 0, 0, err
-	}
-	where := "g.tenant_id = ?"
-	base := []any{tenantID}
-	if cond != "" {
-		where += " AND " + cond
-		base = append(base, args...)
 	}
 	count := -1
 	if o.Count {
@@ -103,7 +124,7 @@ func (s *Store) ListGroups(ctx context.Context, tenantID int64, o store.ListOpti
 			return nil, 0, 0, err
 		}
 	}
-	rows, err := s.query(ctx, `SELECT `+groupCols+` FROM dir_groups g WHERE `+where+` AND g.id > ? ORDER BY g.id LIMIT ?`, append(base, o.After, o.Top+1)...)
+	rows, err := s.query(ctx, `SELECT `+groupCols+` FROM dir_groups g WHERE `+pageWhere+order+` LIMIT ?`, append(pageArgs, o.Top+1)...)
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -146,14 +167,19 @@ func (s *Store) UpdateGroup(ctx context.Context, a allot.Actor, tenantID int64, 
 		set("displayName", &g.DisplayName, p.DisplayName)
 		set("description", &g.Description, p.Description)
 		set("mailNickname", &g.MailNickname, p.MailNickname)
-		if strings.TrimSpace(g.DisplayName) == "" {
-			return allot.Errorf(allot.EInvalid, "displayName cannot be empty.")
+		if err := validateGroup(g); err != nil {
+			return err
 		}
 		if _, err := tx.exec(`UPDATE dir_groups SET display_name = ?, description = ?, mail_nickname = ? WHERE id = ?`,
 			g.DisplayName, g.Description, g.MailNickname, g.ID); err != nil {
 			return err
 		}
 		out = g
+		for _, ref := range p.AddMembers {
+			if err := tx.addMember(tenantID, a, g, ref); err != nil {
+				return err
+			}
+		}
 		if len(changes) == 0 {
 			return nil
 		}
@@ -195,6 +221,7 @@ func (s *Store) DeleteGroup(ctx context.Context, a allot.Actor, tenantID int64, 
 			`DELETE FROM memberships WHERE member_type = 1 AND member_id = ?`,
 			`DELETE FROM memberships WHERE group_id = ?`,
 			`DELETE FROM group_licenses WHERE group_id = ?`,
+			`DELETE FROM scim_attrs WHERE kind = 1 AND target_id = ?`,
 			`DELETE FROM dir_groups WHERE id = ?`,
 		} {
 			if _, err := tx.exec(q, g.ID); err != nil {
@@ -295,58 +322,83 @@ func (t *tx) memberRef(tenantID int64, id string) (typ int, mid int64, name stri
 // there already is an error as in Graph; a membership that would make a cycle
 // is refused.
 func (s *Store) AddMember(ctx context.Context, a allot.Actor, tenantID int64, groupRef, memberRef string) error {
+	return s.AddMembers(ctx, a, tenantID, groupRef, []string{memberRef})
+}
+
+// AddMembers adds users and groups (by GUID) to a group in one transaction:
+// all of them or, when one cannot be added, none (Graph's members@odata.bind).
+func (s *Store) AddMembers(ctx context.Context, a allot.Actor, tenantID int64, groupRef string, memberRefs []string) error {
 	return s.write(ctx, func(tx *tx) error {
 		g, err := tx.group(tenantID, groupRef)
 		if err != nil {
 			return err
 		}
-		typ, mid, name, err := tx.memberRef(tenantID, memberRef)
-		if err != nil {
-			return err
-		}
-		var one int
-		err = tx.queryRow(`SELECT 1 FROM memberships WHERE member_type = ? AND member_id = ? AND group_id = ?`, typ, mid, g.ID).Scan(&one)
-		if err == nil {
-			return allot.Errorf(allot.EConflict, "One or more added object references already exist for the following modified properties: 'members'.")
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		if typ == 1 {
-			if mid == g.ID {
-				return allot.Errorf(allot.EMembershipCycle, "A group cannot be a member of itself.")
-			}
-			// Group-in-group additions of a tenant take turns: two opposite
-			// additions would each check a graph without the other's edge
-			// and together make a cycle. The later one reads the graph once
-			// the earlier one has committed (locks.go).
-			if err := tx.lockGroupGraph(tenantID); err != nil {
+		for _, ref := range memberRefs {
+			if err := tx.addMember(tenantID, a, g, ref); err != nil {
 				return err
 			}
-			_, children, err := tx.groupGraph(tenantID)
-			if err != nil {
-				return err
-			}
-			for _, d := range closure(children, mid) {
-				if d == g.ID {
-					return allot.Errorf(allot.EMembershipCycle, "Adding group '%s' to '%s' would make a cycle: '%s' already contains '%s'.", name, g.DisplayName, name, g.DisplayName)
-				}
-			}
 		}
-		seq, err := tx.nextSeqs(1)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.exec(`INSERT INTO memberships (group_id, seq, member_type, member_id, tenant_id) VALUES (?, ?, ?, ?, ?)`,
-			g.ID, seq, typ, mid, tenantID); err != nil {
-			return err
-		}
-		if err := tx.markMembershipChange(tenantID, g.ID, typ, mid); err != nil {
-			return err
-		}
-		return tx.audit(tenantID, a, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActAddMember, TargetKind: "Group",
-			TargetID: g.GUID, TargetName: g.DisplayName, Changes: []allot.Change{{Property: "member", New: name}}})
+		return nil
 	})
+}
+
+// addMember adds one user or group to group g.
+func (t *tx) addMember(tenantID int64, a allot.Actor, g *allot.Group, memberRef string) error {
+	typ, mid, name, err := t.memberRef(tenantID, memberRef)
+	if err != nil {
+		return err
+	}
+	var one int
+	err = t.queryRow(`SELECT 1 FROM memberships WHERE member_type = ? AND member_id = ? AND group_id = ?`, typ, mid, g.ID).Scan(&one)
+	if err == nil {
+		return allot.Errorf(allot.EConflict, "One or more added object references already exist for the following modified properties: 'members'.")
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if typ == 1 {
+		if err := t.refuseCycle(tenantID, g, mid, name); err != nil {
+			return err
+		}
+	}
+	seq, err := t.nextSeqs(1)
+	if err != nil {
+		return err
+	}
+	if _, err := t.exec(`INSERT INTO memberships (group_id, seq, member_type, member_id, tenant_id) VALUES (?, ?, ?, ?, ?)`,
+		g.ID, seq, typ, mid, tenantID); err != nil {
+		return err
+	}
+	if err := t.markMembershipChange(tenantID, g.ID, typ, mid); err != nil {
+		return err
+	}
+	return t.audit(tenantID, a, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActAddMember, TargetKind: "Group",
+		TargetID: g.GUID, TargetName: g.DisplayName, Changes: []allot.Change{{Property: "member", New: name}}})
+}
+
+// refuseCycle refuses to add group mid (named name) to g when g is mid or
+// inside it.
+func (t *tx) refuseCycle(tenantID int64, g *allot.Group, mid int64, name string) error {
+	if mid == g.ID {
+		return allot.Errorf(allot.EMembershipCycle, "A group cannot be a member of itself.")
+	}
+	// Group-in-group additions of a tenant take turns: two opposite
+	// additions would each check a graph without the other's edge and
+	// together make a cycle. The later one reads the graph once the
+	// earlier one has committed (locks.go).
+	if err := t.lockGroupGraph(tenantID); err != nil {
+		return err
+	}
+	_, children, err := t.groupGraph(tenantID)
+	if err != nil {
+		return err
+	}
+	for _, d := range closure(children, mid) {
+		if d == g.ID {
+			return allot.Errorf(allot.EMembershipCycle, "Adding group '%s' to '%s' would make a cycle: '%s' already contains '%s'.", name, g.DisplayName, name, g.DisplayName)
+		}
+	}
+	return nil
 }
 
 // RemoveMember removes a direct member from a group.
@@ -392,31 +444,61 @@ func (s *Store) RemoveMember(ctx context.Context, a allot.Actor, tenantID int64,
 // markMembershipChange marks what a membership change of member (typ, mid) in
 // group g affects, when g or a group containing it assigns licenses.
 func (t *tx) markMembershipChange(tenantID, g int64, typ int, mid int64) error {
+	if typ == 0 {
+		return t.markMembershipChanges(tenantID, g, []int64{mid})
+	}
 	parents, _, err := t.groupGraph(tenantID)
 	if err != nil {
 		return err
 	}
-	scope := append([]int64{g}, closure(parents, g)...)
-	licensed, err := t.licensedAmong(scope)
+	licensed, err := t.licensedAmong(append([]int64{g}, closure(parents, g)...))
 	if err != nil {
 		return err
-	}
-	if typ == 0 {
-		// Also when no group in scope assigns licenses (any more): the user
-		// may hold states from a group whose change is not processed yet,
-		// and a pending group mark only reaches the group's current members.
-		if len(licensed) == 0 {
-			var n int
-			if err := t.queryRow(`SELECT COUNT(*) FROM license_states WHERE user_id = ? AND source_id <> 0`, mid).Scan(&n); err != nil || n == 0 {
-				return err
-			}
-		}
-		return t.markUsers(tenantID, []int64{mid})
 	}
 	if err := t.markGroups(tenantID, []int64{mid}); err != nil {
 		return err
 	}
 	return t.setProcessing(licensed, allot.ProcessingQueued)
+}
+
+// markMembershipChanges marks the users who joined or left group g, with a
+// fixed number of queries for any number of users.
+func (t *tx) markMembershipChanges(tenantID, g int64, users []int64) error {
+	if len(users) == 0 {
+		return nil
+	}
+	parents, _, err := t.groupGraph(tenantID)
+	if err != nil {
+		return err
+	}
+	licensed, err := t.licensedAmong(append([]int64{g}, closure(parents, g)...))
+	if err != nil {
+		return err
+	}
+	if len(licensed) > 0 {
+		return t.markUsers(tenantID, users)
+	}
+	// Also when no group in scope assigns licenses (any more): a user may
+	// hold states from a group whose change is not processed yet, and a
+	// pending group mark only reaches the group's current members.
+	rows, err := t.query(`SELECT DISTINCT user_id FROM license_states WHERE source_id <> 0 AND user_id IN (`+
+		placeholders(len(users))+`)`, idArgs(users)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var held []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		held = append(held, id)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return t.markUsers(tenantID, held)
 }
 
 // licensedAmong returns the groups of ids that assign at least one product.
@@ -444,8 +526,12 @@ func (t *tx) licensedAmong(ids []int64) ([]int64, error) {
 	return out, rows.Err()
 }
 
+// setProcessing sets the groups' licenseProcessingState. A preview reports
+// no processing state and sets none: the group row it updated would stay
+// locked until its rollback, ahead of the users it then locks, the reverse
+// of a batch's order (locks.go).
 func (t *tx) setProcessing(groups []int64, state string) error {
-	if len(groups) == 0 {
+	if len(groups) == 0 || t.preview {
 		return nil
 	}
 	args := []any{state}
@@ -462,7 +548,13 @@ func (s *Store) Members(ctx context.Context, tenantID int64, groupRef string, af
 	if err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.query(ctx, `SELECT seq, member_type, member_id FROM memberships WHERE group_id = ? AND seq > ? ORDER BY seq LIMIT ?`, g.ID, after, top+1)
+	return s.membersPage(ctx, `SELECT seq, member_type, member_id FROM memberships WHERE group_id = ? AND seq > ? ORDER BY seq LIMIT ?`, top, g.ID, after, top+1)
+}
+
+// membersPage loads the members that query (seq, member_type, member_id
+// rows, at most top+1) selects, users and groups in one batch each.
+func (s *Store) membersPage(ctx context.Context, query string, top int, args ...any) ([]store.Member, int64, error) {
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -15,6 +15,9 @@ package sqlstore
 // and the rows of one kind in ascending id order), so that two writers do not
 // wait for each other in a cycle:
 //
+//  0. the write gate (enterGate), taken by every write transaction first:
+//     shared, or exclusive by an attempt that lost to concurrent writes
+//     twice, which then runs alone and cannot lose again (retry.go);
 //  1. tenant-wide locks: the tenant's group graph, an advisory lock
 //     (lockGroupGraph) taken by group-in-group additions, since two opposite
 //     ones would each check a graph without the other's edge and make a
@@ -50,7 +53,8 @@ package sqlstore
 //	  PostgreSQL and retried) → other products of the cascade → groups →
 //	  user marks.
 //	Preview: locks the users whose states it writes, never a product row
-//	  (seat counters stay in memory, tx.deltas).
+//	  (seat counters stay in memory, tx.deltas), no mark (its marks stay in
+//	  memory, tx.previewMarks) and no group's counters or processing state.
 //	AddMember, RemoveMember: the group graph (a group added to a group
 //	  only) → the member's mark (a group's, or a user's) → groups (processing
 //	  states)
@@ -69,13 +73,11 @@ package sqlstore
 // is updated outside every transaction (pgNextSeqs).
 
 import (
+	"allot"
 	"slices"
 
 	"allot/licensing"
 )
-
-// lockUsersChunk bounds the ids one locking statement takes.
-const lockUsersChunk = 10000
 
 // lockUsers locks the rows of the users ids for the rest of the transaction,
 // in ascending id order, so that no other transaction changes their licenses
@@ -88,12 +90,25 @@ func (t *tx) lockUsers(ids []int64) error {
 	sorted := slices.Clone(ids)
 	slices.Sort(sorted)
 	sorted = slices.Compact(sorted)
-	for _, chunk := range chunksOf(sorted, lockUsersChunk) {
-		if _, err := t.exec(`SELECT id FROM users WHERE id = ANY(?) ORDER BY id FOR UPDATE`, chunk); err != nil {
+	for _, c := range pieces(sorted) {
+		q, args := userLockQuery("id", c)
+		if _, err := t.exec(q, args...); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// userLockQuery returns the statement that locks the users c (sorted, one
+// of pieces' runs) in id order and returns their columns cols (PostgreSQL).
+// A dense run is locked through a range scan of the primary key, the list
+// only filtering: given a long list alone, the planner scans the whole
+// users table, once per batch.
+func userLockQuery(cols string, c []int64) (string, []any) {
+	if _, _, ranged := rangeOrIn("id", c); ranged {
+		return `SELECT ` + cols + ` FROM users WHERE id >= ? AND id <= ? AND id = ANY(?) ORDER BY id FOR UPDATE`, []any{c[0], c[len(c)-1], c}
+	}
+	return `SELECT ` + cols + ` FROM users WHERE id = ANY(?) ORDER BY id FOR UPDATE`, []any{c}
 }
 
 // addSeats changes the seat and waiting counters of a product by consumed
@@ -125,6 +140,27 @@ func (t *tx) addSeats(productID int64, consumed, waiting int) error {
 		return errTxRetry
 	}
 	return nil
+}
+
+// pgWriteGateKey is the advisory lock of the write gate ("allot" 2).
+const pgWriteGateKey = 0x616c6c6f7402
+
+// enterGate takes the write gate (PostgreSQL), the first lock of every
+// write transaction: shared, so that writes run side by side, or, for an
+// attempt that lost to concurrent writes exclusiveAfter times, exclusive, so
+// that it runs alone and completes (retry.go). Waiting for the gate is
+// bounded like every lock wait of the transaction by lock_timeout, a
+// transient failure.
+func (t *tx) enterGate(alone bool) error {
+	if t.s.engine != Postgres {
+		return nil
+	}
+	fn := "pg_advisory_xact_lock_shared"
+	if alone {
+		fn = "pg_advisory_xact_lock"
+	}
+	_, err := t.exec(`SELECT set_config('lock_timeout', '10s', true), `+fn+`(?)`, int64(pgWriteGateKey))
+	return err
 }
 
 // pgGraphLockSpace is the high part of the advisory lock key of a tenant's
@@ -173,10 +209,23 @@ func (t *tx) lockRows(mode string) string {
 // the snapshot, the plan is decided again on the fresh counters — a pure
 // recomputation, not a retry of the transaction. SQLite's single writer
 // always reads fresh counters; a preview locks nothing.
+//
+// A plan that leaves nobody waiting and takes seats only of products nobody
+// waits for is exact on any counters that have its seats, so it locks no
+// product here: apply's guarded update (addSeats) takes each row at the end
+// of the transaction, for a moment, and asks for a re-run when the seats
+// are gone. The re-run, and every attempt after a transient failure, locks
+// as above (pessimistic).
 func (t *tx) decide(b *batch, decide func(*licensing.Snapshot) (*licensing.Plan, error)) (*licensing.Plan, error) {
 	plan, err := decide(b.snap)
 	if err != nil || t.s.engine != Postgres || t.preview {
 		return plan, err
+	}
+	if h := t.s.beforeDecide; h != nil {
+		h()
+	}
+	if !pessimistic(t.ctx) && seatSafe(b.snap, plan) {
+		return plan, nil
 	}
 	locked := map[int64]bool{}
 	for {
@@ -206,6 +255,34 @@ func (t *tx) decide(b *batch, decide func(*licensing.Snapshot) (*licensing.Plan,
 			return nil, err
 		}
 	}
+}
+
+// seatSafe tells whether plan's outcome is the same on any seat counters
+// that have the seats it takes: nobody it evaluates waits for a seat
+// afterwards, and nobody in the snapshot or outside it waits for a product
+// it takes seats of. Fewer free seats than it takes fail its guarded
+// update; more change nothing.
+func seatSafe(s *licensing.Snapshot, plan *licensing.Plan) bool {
+	for _, up := range plan.Users {
+		for _, st := range up.After {
+			if st.State != allot.StateActive && (st.Code == allot.ENoSeats || st.Code == allot.ESeatsReduced) {
+				return false
+			}
+		}
+	}
+	for pid, n := range plan.Consumed {
+		if n > 0 && (s.WaitingOutside[pid] > 0 || len(s.Ahead[pid]) > 0) {
+			return false
+		}
+	}
+	for _, u := range s.Users {
+		for _, st := range u.Current {
+			if plan.Consumed[st.ProductID] > 0 && (st.Code == allot.ENoSeats || st.Code == allot.ESeatsReduced) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // lockProducts locks the rows of products (sorted) and refreshes their

@@ -25,6 +25,16 @@ func (t *tx) mark(kind int, tenantID int64, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	if t.preview {
+		// A preview follows its own marks (previewOnce) and writes none:
+		// a mark row it upserted would stay locked until its rollback,
+		// holding up the reconciler and every writer that marks the same
+		// target.
+		for _, id := range ids {
+			t.previewMarks = append(t.previewMarks, previewMark{kind, id})
+		}
+		return nil
+	}
 	last, err := t.nextSeqs(len(ids))
 	if err != nil {
 		return err
@@ -41,14 +51,15 @@ func (t *tx) mark(kind int, tenantID int64, ids []int64) error {
 	for start := 0; start < len(order); start += 1000 {
 		end := min(start+1000, len(order))
 		var b strings.Builder
-		b.WriteString(`INSERT INTO marks (kind, target_id, tenant_id, seq, lease_owner, lease_until) VALUES `)
-		args := make([]any, 0, (end-start)*4)
+		b.WriteString(`INSERT INTO marks (kind, target_id, tenant_id, seq, lease_owner, lease_until, marked_at) VALUES `)
+		args := make([]any, 0, (end-start)*5)
+		now := nowMS()
 		for _, i := range order[start:end] {
 			if len(args) > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString("(?, ?, ?, ?, '', 0)")
-			args = append(args, kind, ids[i], tenantID, first+int64(i))
+			b.WriteString("(?, ?, ?, ?, '', 0, ?)")
+			args = append(args, kind, ids[i], tenantID, first+int64(i), now)
 		}
 		// A target marked again while a worker holds it loses the lease, so
 		// the worker's completion leaves it and it is processed once more.
@@ -277,4 +288,21 @@ func (s *Store) ReleaseLeases(ctx context.Context) error {
 		_, err := tx.exec(`UPDATE marks SET lease_owner = '', lease_until = 0 WHERE lease_until > 0`)
 		return err
 	})
+}
+
+// ReleaseLeasesOf frees the leases of the claims whose owner starts with
+// prefix (one worker's: a worker that stops hands its marks back at once,
+// instead of leaving them held until the leases expire). It returns how
+// many it freed.
+func (s *Store) ReleaseLeasesOf(ctx context.Context, prefix string) (int, error) {
+	var n int64
+	err := s.write(ctx, func(tx *tx) error {
+		res, err := tx.exec(`UPDATE marks SET lease_owner = '', lease_until = 0 WHERE lease_until > 0 AND lease_owner LIKE ?`, prefix+"%")
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
 }

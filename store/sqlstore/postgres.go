@@ -230,7 +230,7 @@ func (t *tx) pgNotify() error {
 // failures are retried under the store's retry policy (retry.go).
 func (s *Store) pgNextSeqs(ctx context.Context, n int) (int64, error) {
 	var v int64
-	err := s.retry(ctx, func() error {
+	err := s.retry(ctx, func(context.Context) error {
 		return s.pg.seq.QueryRowContext(ctx, `UPDATE sequences SET value = value + $1 WHERE name = 'order' RETURNING value`, n).Scan(&v)
 	})
 	return v, err

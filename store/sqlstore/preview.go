@@ -19,7 +19,7 @@ func (s *Store) Preview(ctx context.Context, tenantID int64, change func(ctx con
 	var pv *store.Preview
 	// A preview takes the same locks as the change; a deadlock or another
 	// transient failure runs it again, as for every write.
-	err := s.retry(ctx, func() error {
+	err := s.retry(ctx, func(ctx context.Context) error {
 		var err error
 		pv, err = s.previewOnce(ctx, tenantID, change)
 		return err
@@ -35,10 +35,6 @@ func (s *Store) previewOnce(ctx context.Context, tenantID int64, change func(ctx
 	}
 	defer t.rollback()
 	t.preview, t.deltas = true, map[int64][2]int{}
-	var last int64
-	if err := t.queryRow(`SELECT COALESCE(MAX(seq), 0) FROM marks`).Scan(&last); err != nil {
-		return nil, err
-	}
 	// The states of every user the change's plans touch: before the first
 	// plan and after the last.
 	before := map[int64][]allot.LicenseState{}
@@ -63,29 +59,10 @@ func (s *Store) previewOnce(ctx context.Context, tenantID int64, change func(ctx
 	// Follow the marks the change wrote, and the marks that follow from
 	// them (freed seats go to waiters), as the reconciler would.
 	for round := 0; round < 100; round++ {
-		rows, err := t.query(`SELECT kind, target_id FROM marks WHERE tenant_id = ? AND seq > ? ORDER BY seq`, tenantID, last)
-		if err != nil {
-			return nil, err
-		}
-		type mk struct {
-			kind int
-			id   int64
-		}
-		var ms []mk
-		for rows.Next() {
-			var m mk
-			if err := rows.Scan(&m.kind, &m.id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			ms = append(ms, m)
-		}
-		rows.Close()
+		ms := t.previewMarks
+		t.previewMarks = nil
 		if len(ms) == 0 {
 			break
-		}
-		if err := t.queryRow(`SELECT COALESCE(MAX(seq), 0) FROM marks`).Scan(&last); err != nil {
-			return nil, err
 		}
 		seen := map[int64]bool{}
 		var users []int64

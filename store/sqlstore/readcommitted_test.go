@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"allot"
 	"allot/store"
 	"allot/store/sqlstore"
+	"allot/store/sqlstore/pgtest"
 	"allot/store/storetest"
 )
 
@@ -228,4 +230,45 @@ func count(t *testing.T, st *sqlstore.Store, q string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestStaleCountersNeverLeaveAWaiterBesideAFreeSeat (PostgreSQL): a member
+// joins a group whose product has no free seat; while its batch decides, a
+// direct removal frees the seat and commits, and finds nobody waiting yet.
+// The batch must give the member the seat, or it would wait beside a free
+// seat with nothing left to wake it. Two things see to it, and the test
+// fails only when both are broken: a plan that leaves someone waiting is
+// decided again on locked, fresh counters (decide, seatSafe), and the batch
+// marks the waiters of every product whose counters it changed, reading the
+// counters after its own update (apply, markWaiters).
+func TestStaleCountersNeverLeaveAWaiterBesideAFreeSeat(t *testing.T) {
+	st := pgtest.Open(t)
+	e := storetest.NewEnv(t, st)
+	e.Product("SPE_E3", 1)
+	holder, member := e.User("holder", "US"), e.User("member", "US")
+	if err := e.Assign(holder, "SPE_E3"); err != nil {
+		t.Fatal(err)
+	}
+	g := e.Group("Stale counters")
+	e.AssignGroup(g, e.Req("SPE_E3")...)
+	e.Drain()
+	e.Add(g, member)
+	var fired atomic.Bool
+	st.SetBeforeDecide(func() {
+		if fired.Swap(true) {
+			return
+		}
+		if _, err := st.AssignUserLicenses(e.Ctx, allot.SystemActor, e.Tenant.ID, holder.GUID, nil, []string{e.Products["SPE_E3"].SkuID}); err != nil {
+			t.Errorf("removal beside the batch: %v", err)
+		}
+	})
+	e.Drain()
+	st.SetBeforeDecide(nil)
+	if !fired.Load() {
+		t.Fatal("the hook never ran: the batch did not decide")
+	}
+	if got := e.Has(member); len(got) != 1 || got[0] != "SPE_E3" {
+		t.Errorf("member holds %v with the seat free (code %s), want SPE_E3", got, e.Code(member, "SPE_E3", g))
+	}
+	e.CheckCounters()
 }

@@ -18,7 +18,8 @@ import (
 // never sees such an error, only, after the budget, an EUnavailable (HTTP
 // 503 with Retry-After) that says to try again.
 //
-// Transient: PostgreSQL serialization failure (40001) and deadlock (40P01),
+// Transient: PostgreSQL serialization failure (40001), deadlock (40P01) and
+// a lock wait longer than lock_timeout (55P03),
 // SQLite SQLITE_BUSY and SQLITE_LOCKED, and errTxRetry, which store code
 // returns to ask for a re-run with fresh data (a guarded update that found
 // its precondition gone, see addSeats).
@@ -80,7 +81,7 @@ func classify(err error) failure {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {
-		case "40001", "40P01":
+		case "40001", "40P01", "55P03": // 55P03: a lock wait beyond lock_timeout
 			return failTransient
 		case "23505":
 			return failUnique
@@ -104,13 +105,36 @@ func classify(err error) failure {
 // retryable reports whether the retry policy runs a write again after err.
 func retryable(err error) bool { return classify(err) != failFinal }
 
+// exclusiveAfter is the number of transient failures after which a write on
+// PostgreSQL runs alone: it takes the write gate exclusively (writeGate), so
+// that no other write can deadlock with it or take its seats, and it
+// completes on that attempt instead of losing again until its budget is
+// spent.
+const exclusiveAfter = 2
+
+// exclusiveKey marks the context of an attempt that runs alone.
+type exclusiveKey struct{}
+
+// pessimisticKey marks the context of an attempt after a transient failure:
+// it locks the products of its plan when it decides (decide).
+type pessimisticKey struct{}
+
+// pessimistic tells whether ctx is that of such an attempt.
+func pessimistic(ctx context.Context) bool { return ctx != nil && ctx.Value(pessimisticKey{}) != nil }
+
+// runsAlone tells whether ctx is that of an attempt that takes the write
+// gate exclusively.
+func runsAlone(ctx context.Context) bool { return ctx.Value(exclusiveKey{}) != nil }
+
 // retry runs attempt until it succeeds, fails for good, or the store's retry
-// budget has passed (see the policy above).
-func (s *Store) retry(ctx context.Context, attempt func() error) error {
+// budget has passed (see the policy above). attempt runs with ctx, or, after
+// exclusiveAfter transient failures, with a context that makes it run alone.
+func (s *Store) retry(ctx context.Context, attempt func(ctx context.Context) error) error {
 	start := time.Now()
-	uniques := 0
+	uniques, transients := 0, 0
+	actx := ctx
 	for n := 0; ; n++ {
-		err := attempt()
+		err := attempt(actx)
 		kind := classify(err)
 		if kind == failFinal {
 			return err
@@ -119,6 +143,12 @@ func (s *Store) retry(ctx context.Context, attempt func() error) error {
 			if uniques++; uniques > maxUniqueRetries {
 				return conflictError(err)
 			}
+		}
+		if transients++; transients == 1 {
+			actx = context.WithValue(actx, pessimisticKey{}, true)
+		}
+		if transients == exclusiveAfter && s.engine == Postgres {
+			actx = context.WithValue(actx, exclusiveKey{}, true)
 		}
 		wait := backoff(n)
 		if time.Since(start)+wait > s.retryBudget {
@@ -164,17 +194,4 @@ func unavailableError(err error) error {
 func conflictError(err error) error {
 	return &allot.Error{Code: allot.EConflict, Err: err,
 		Message: "Another object already has a value that must be unique (a name, an address or an id); nothing was changed."}
-}
-
-// joinedError is the error of a write that joined an open transaction (a
-// preview): it cannot be run again alone, so a transient failure is answered
-// as unavailable rather than as an internal error.
-func joinedError(err error) error {
-	switch classify(err) {
-	case failTransient:
-		return unavailableError(err)
-	case failUnique:
-		return conflictError(err)
-	}
-	return err
 }

@@ -122,3 +122,56 @@ func TestRetrySQLiteBusy(t *testing.T) {
 		t.Errorf("a plain error that merely says locked is retryable")
 	}
 }
+
+// TestWriteRunsAloneAfterTwoTransientFailures: on PostgreSQL writes share the
+// write gate, so another write runs while one is open; a write that failed
+// transiently twice runs its next attempt alone: a write that starts during
+// that attempt waits for it to commit.
+func TestWriteRunsAloneAfterTwoTransientFailures(t *testing.T) {
+	st := pgtest.Open(t)
+	ctx := context.Background()
+	// other runs a write in the background and reports when its function runs.
+	other := func() <-chan struct{} {
+		ran := make(chan struct{})
+		go func() {
+			st.WriteSQL(ctx, func(func(string, ...any) error) error { close(ran); return nil })
+		}()
+		return ran
+	}
+	ranDuring := func(ran <-chan struct{}) bool {
+		select {
+		case <-ran:
+			return true
+		case <-time.After(500 * time.Millisecond):
+			return false
+		}
+	}
+	runs := 0
+	var late <-chan struct{}
+	err := st.WriteSQL(ctx, func(exec func(string, ...any) error) error {
+		runs++
+		switch runs {
+		case 1:
+			if !ranDuring(other()) {
+				t.Error("a write waited for an ordinary write: the gate should be shared")
+			}
+			return sqlstore.ErrTxRetry
+		case 2:
+			return sqlstore.ErrTxRetry
+		default:
+			late = other()
+			if ranDuring(late) {
+				t.Error("a write ran beside an attempt that failed transiently twice: that attempt should run alone")
+			}
+			return nil
+		}
+	})
+	if err != nil || runs != 3 {
+		t.Fatalf("write: %v after %d runs, want success after 3", err, runs)
+	}
+	select {
+	case <-late:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the write that waited did not run after the lone attempt committed")
+	}
+}

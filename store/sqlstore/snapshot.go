@@ -36,11 +36,10 @@ const (
 func (t *tx) loadBatch(tenantID int64, users []int64, products []*allot.Product, lock bool) (*batch, error) {
 	sorted := slices.Clone(users)
 	slices.Sort(sorted)
-	if lock {
-		if err := t.lockUsers(sorted); err != nil {
-			return nil, err
-		}
-	}
+	sorted = slices.Compact(sorted)
+	// On PostgreSQL the statement that reads the users' usage locations
+	// locks their rows; nothing of theirs is read before it.
+	lock = lock && t.s.engine == Postgres
 	ten, err := scanTenant(t.queryRow(`SELECT `+tenantCols+` FROM tenants WHERE id = ?`, tenantID))
 	if err != nil {
 		return nil, err
@@ -52,7 +51,7 @@ func (t *tx) loadBatch(tenantID int64, users []int64, products []*allot.Product,
 		b.index[u] = i
 		b.snap.Users[i].UserID = u
 	}
-	if err := t.loadUsageLocations(b, sorted); err != nil {
+	if err := t.loadUsageLocations(b, sorted, lock); err != nil {
 		return nil, err
 	}
 	gls, err := t.loadGroupLicenses(b, tenantID)
@@ -104,10 +103,16 @@ func pieces(sorted []int64) [][]int64 {
 	return out
 }
 
-func (t *tx) loadUsageLocations(b *batch, sorted []int64) error {
+// loadUsageLocations reads the users' usage locations; with lock
+// (PostgreSQL) the same statements lock the users' rows (lockUsers).
+func (t *tx) loadUsageLocations(b *batch, sorted []int64, lock bool) error {
 	for _, c := range pieces(sorted) {
 		cond, args, _ := rangeOrIn("id", c)
-		rows, err := t.query(`SELECT id, usage_location FROM users WHERE `+cond, args...)
+		q := `SELECT id, usage_location FROM users WHERE ` + cond
+		if lock {
+			q, args = userLockQuery("id, usage_location", c)
+		}
+		rows, err := t.query(q, args...)
 		if err != nil {
 			return err
 		}

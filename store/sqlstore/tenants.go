@@ -132,3 +132,22 @@ func (s *Store) TenantByGUID(ctx context.Context, guid string) (*allot.Tenant, e
 	}
 	return t, err
 }
+
+// TenantNames returns the display names of at most limit tenants, oldest
+// first (operator commands use it to see whether a store is in use).
+func (s *Store) TenantNames(ctx context.Context, limit int) ([]string, error) {
+	rows, err := s.query(ctx, `SELECT display_name FROM tenants ORDER BY id LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}

@@ -3,10 +3,12 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -16,20 +18,87 @@ import (
 )
 
 const userCols = `u.id, u.tenant_id, u.guid, u.upn, u.display_name, u.given_name, u.surname, u.mail, u.job_title,
-	u.department, u.usage_location, u.account_enabled, u.created_at`
+	u.department, u.usage_location, u.account_enabled, u.created_at, u.profile`
 
 func scanUser(row interface{ Scan(...any) error }) (*allot.User, error) {
 	var u allot.User
 	var enabled int
 	var created int64
+	var profile string
 	err := row.Scan(&u.ID, &u.TenantID, &u.GUID, &u.UserPrincipalName, &u.DisplayName, &u.GivenName, &u.Surname,
-		&u.Mail, &u.JobTitle, &u.Department, &u.UsageLocation, &enabled, &created)
+		&u.Mail, &u.JobTitle, &u.Department, &u.UsageLocation, &enabled, &created, &profile)
 	if err != nil {
 		return nil, err
 	}
 	u.AccountEnabled = enabled == 1
 	u.CreatedAt = msTime(created)
+	if u.Profile, err = decodeProfile(profile); err != nil {
+		return nil, fmt.Errorf("user %s: profile: %w", u.GUID, err)
+	}
 	return &u, nil
+}
+
+// encodeProfile stores a profile as one JSON object keyed by Graph name
+// (strings and string arrays).
+func encodeProfile(p allot.UserProfile) string {
+	m := make(map[string]any, len(p.Text)+len(p.Lists))
+	for k, v := range p.Text {
+		m[k] = v
+	}
+	for k, v := range p.Lists {
+		m[k] = v
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func decodeProfile(s string) (allot.UserProfile, error) {
+	p := allot.UserProfile{Text: map[string]string{}, Lists: map[string][]string{}}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return p, err
+	}
+	for k, raw := range m {
+		if len(raw) > 0 && raw[0] == '[' {
+			var l []string
+			if err := json.Unmarshal(raw, &l); err != nil {
+				return p, err
+			}
+			p.Lists[k] = l
+			continue
+		}
+		var v string
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return p, err
+		}
+		p.Text[k] = v
+	}
+	return p, nil
+}
+
+// checkUserLengths refuses a user whose string properties are longer than
+// Graph allows (allot.UserLimits).
+func checkUserLengths(u *allot.User) error {
+	for _, f := range []struct{ name, v string }{{"userPrincipalName", u.UserPrincipalName}, {"displayName", u.DisplayName},
+		{"givenName", u.GivenName}, {"surname", u.Surname}, {"mail", u.Mail}, {"jobTitle", u.JobTitle},
+		{"department", u.Department}} {
+		if err := allot.CheckLength("User", f.name, f.v, allot.UserLimits[f.name]); err != nil {
+			return err
+		}
+	}
+	if alias, _, _ := strings.Cut(u.UserPrincipalName, "@"); utf8.RuneCountInString(alias) > allot.UPNAliasMax {
+		return allot.Errorf(allot.EInvalid, "Invalid value specified for property 'userPrincipalName' of resource 'User': the part before @ has more than %d characters.", allot.UPNAliasMax)
+	}
+	if err := allot.CheckList("User", "proxyAddresses", u.ProxyAddresses, allot.UserLimits["proxyAddresses"]); err != nil {
+		return err
+	}
+	if u.Profile.Text == nil {
+		u.Profile.Text = map[string]string{}
+	}
+	if u.Profile.Lists == nil {
+		u.Profile.Lists = map[string][]string{}
+	}
+	return u.Profile.Normalize()
 }
 
 func validateUser(u *allot.User) error {
@@ -38,14 +107,11 @@ func validateUser(u *allot.User) error {
 	if at <= 0 || at == len(u.UserPrincipalName)-1 || strings.ContainsAny(u.UserPrincipalName, " \t\r\n") {
 		return allot.Errorf(allot.EInvalid, "userPrincipalName '%s' must look like an email address (alias@domain).", u.UserPrincipalName)
 	}
-	if len(u.UserPrincipalName) > 113 {
-		return allot.Errorf(allot.EInvalid, "userPrincipalName is longer than 113 characters.")
-	}
 	if strings.TrimSpace(u.DisplayName) == "" {
 		return allot.Errorf(allot.EInvalid, "displayName is required.")
 	}
-	if len(u.DisplayName) > 256 {
-		return allot.Errorf(allot.EInvalid, "displayName is longer than 256 characters.")
+	if err := checkUserLengths(u); err != nil {
+		return err
 	}
 	u.UsageLocation = strings.ToUpper(strings.TrimSpace(u.UsageLocation))
 	if u.UsageLocation != "" && !validCountry(u.UsageLocation) {
@@ -72,24 +138,27 @@ func (s *Store) CreateUser(ctx context.Context, a allot.Actor, tenantID int64, u
 	}
 	u.TenantID = tenantID
 	u.GUID = uuid.NewString()
-	return s.write(ctx, func(tx *tx) error {
-		if err := tx.checkUPNFree(tenantID, u.UserPrincipalName, 0); err != nil {
-			return err
-		}
-		u.CreatedAt = msTime(tx.now)
-		if err := tx.queryRow(`INSERT INTO users (tenant_id, guid, upn, upn_key, display_name, given_name, surname, mail, job_title,
-			department, usage_location, account_enabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			tenantID, u.GUID, u.UserPrincipalName, allot.NormalizeKey(u.UserPrincipalName), u.DisplayName, u.GivenName, u.Surname,
-			u.Mail, u.JobTitle, u.Department, u.UsageLocation, b2i(u.AccountEnabled), tx.now).Scan(&u.ID); err != nil {
-			return err
-		}
-		if err := tx.setProxyAddresses(tenantID, u.ID, u.ProxyAddresses); err != nil {
-			return err
-		}
-		return tx.audit(tenantID, a, allot.AuditEvent{Activity: allot.ActAddUser, TargetKind: "User", TargetID: u.GUID,
-			TargetName: u.UserPrincipalName, Changes: []allot.Change{{Property: "userPrincipalName", New: u.UserPrincipalName},
-				{Property: "displayName", New: u.DisplayName}, {Property: "usageLocation", New: u.UsageLocation}}})
-	})
+	return s.write(ctx, func(tx *tx) error { return tx.createUser(tenantID, a, u) })
+}
+
+// createUser inserts a validated user with its GUID set.
+func (tx *tx) createUser(tenantID int64, a allot.Actor, u *allot.User) error {
+	if err := tx.checkUPNFree(tenantID, u.UserPrincipalName, 0); err != nil {
+		return err
+	}
+	u.CreatedAt = msTime(tx.now)
+	if err := tx.queryRow(`INSERT INTO users (tenant_id, guid, upn, upn_key, display_name, given_name, surname, mail, job_title,
+		department, usage_location, account_enabled, created_at, profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		tenantID, u.GUID, u.UserPrincipalName, allot.NormalizeKey(u.UserPrincipalName), u.DisplayName, u.GivenName, u.Surname,
+		u.Mail, u.JobTitle, u.Department, u.UsageLocation, b2i(u.AccountEnabled), tx.now, encodeProfile(u.Profile)).Scan(&u.ID); err != nil {
+		return err
+	}
+	if err := tx.setProxyAddresses(tenantID, u.ID, u.ProxyAddresses); err != nil {
+		return err
+	}
+	return tx.audit(tenantID, a, allot.AuditEvent{Activity: allot.ActAddUser, TargetKind: "User", TargetID: u.GUID,
+		TargetName: u.UserPrincipalName, Changes: []allot.Change{{Property: "userPrincipalName", New: u.UserPrincipalName},
+			{Property: "displayName", New: u.DisplayName}, {Property: "usageLocation", New: u.UsageLocation}}})
 }
 
 func (t *tx) checkUPNFree(tenantID int64, upn string, self int64) error {
@@ -200,15 +269,9 @@ func (s *Store) fillProxyAddresses(ctx context.Context, users []*allot.User) err
 // ListUsers returns a page of the tenant's users ordered by creation, the
 // cursor of the next page (0 at the end), and the total count when asked.
 func (s *Store) ListUsers(ctx context.Context, tenantID int64, o store.ListOptions) ([]*allot.User, int64, int, error) {
-	cond, args, err := compileFilter(o.Filter, userFields)
+	where, pageWhere, order, base, pageArgs, err := s.listWhere(userResource, "u", tenantID, o)
 	if err != nil {
 		return nil, 0, 0, err
-	}
-	where := "u.tenant_id = ?"
-	base := []any{tenantID}
-	if cond != "" {
-		where += " AND " + cond
-		base = append(base, args...)
 	}
 	count := -1
 	if o.Count {
@@ -216,15 +279,14 @@ func (s *Store) ListUsers(ctx context.Context, tenantID int64, o store.ListOptio
 			return nil, 0, 0, err
 		}
 	}
-	pageWhere := where
-	if cond == "" {
+	if o.Filter == nil && o.Search == nil && o.OrderBy == "" {
 		// Unfiltered: walk the users in id order and stop after a page, not
 		// through the tenant's name index and a sort of every user (the
 		// unary + hides tenant_id from SQLite's index choice).
-		pageWhere = "+u.tenant_id = ?"
+		pageWhere = "+" + pageWhere
 	}
-	q := `SELECT ` + userCols + ` FROM users u WHERE ` + pageWhere + ` AND u.id > ? ORDER BY u.id LIMIT ?`
-	rows, err := s.query(ctx, q, append(base, o.After, o.Top+1)...)
+	q := `SELECT ` + userCols + ` FROM users u WHERE ` + pageWhere + order + ` LIMIT ?`
+	rows, err := s.query(ctx, q, append(pageArgs, o.Top+1)...)
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -261,64 +323,8 @@ func (s *Store) UpdateUser(ctx context.Context, a allot.Actor, tenantID int64, r
 		if err != nil {
 			return err
 		}
-		old := *u
-		var changes []allot.Change
-		set := func(name string, dst *string, v *string) {
-			if v != nil && *v != *dst {
-				changes = append(changes, allot.Change{Property: name, Old: *dst, New: *v})
-				*dst = *v
-			}
-		}
-		set("userPrincipalName", &u.UserPrincipalName, p.UserPrincipalName)
-		set("displayName", &u.DisplayName, p.DisplayName)
-		set("givenName", &u.GivenName, p.GivenName)
-		set("surname", &u.Surname, p.Surname)
-		set("mail", &u.Mail, p.Mail)
-		set("jobTitle", &u.JobTitle, p.JobTitle)
-		set("department", &u.Department, p.Department)
-		if p.UsageLocation != nil {
-			v := strings.ToUpper(strings.TrimSpace(*p.UsageLocation))
-			set("usageLocation", &u.UsageLocation, &v)
-		}
-		if p.AccountEnabled != nil && *p.AccountEnabled != u.AccountEnabled {
-			changes = append(changes, allot.Change{Property: "accountEnabled", Old: fmt.Sprint(u.AccountEnabled), New: fmt.Sprint(*p.AccountEnabled)})
-			u.AccountEnabled = *p.AccountEnabled
-		}
-		if p.ProxyAddresses != nil {
-			u.ProxyAddresses = *p.ProxyAddresses
-		}
-		if err := validateUser(u); err != nil {
-			return err
-		}
-		if u.UserPrincipalName != old.UserPrincipalName {
-			if err := tx.checkUPNFree(tenantID, u.UserPrincipalName, u.ID); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.exec(`UPDATE users SET upn = ?, upn_key = ?, display_name = ?, given_name = ?, surname = ?, mail = ?,
-			job_title = ?, department = ?, usage_location = ?, account_enabled = ? WHERE id = ?`,
-			u.UserPrincipalName, allot.NormalizeKey(u.UserPrincipalName), u.DisplayName, u.GivenName, u.Surname, u.Mail,
-			u.JobTitle, u.Department, u.UsageLocation, b2i(u.AccountEnabled), u.ID); err != nil {
-			return err
-		}
-		if p.ProxyAddresses != nil {
-			if err := tx.setProxyAddresses(tenantID, u.ID, u.ProxyAddresses); err != nil {
-				return err
-			}
-			changes = append(changes, allot.Change{Property: "proxyAddresses", New: strings.Join(u.ProxyAddresses, ",")})
-		}
-		if u.UsageLocation != old.UsageLocation {
-			// Usage location decides which licenses the user may hold.
-			if err := tx.markUsers(tenantID, []int64{u.ID}); err != nil {
-				return err
-			}
-		}
 		out = u
-		if len(changes) == 0 {
-			return nil
-		}
-		return tx.audit(tenantID, a, allot.AuditEvent{Activity: allot.ActUpdateUser, TargetKind: "User", TargetID: u.GUID,
-			TargetName: u.UserPrincipalName, Changes: changes})
+		return tx.updateUser(tenantID, a, u, p)
 	})
 	if err != nil {
 		return nil, err
@@ -327,6 +333,105 @@ func (s *Store) UpdateUser(ctx context.Context, a allot.Actor, tenantID int64, r
 		return nil, err
 	}
 	return out, nil
+}
+
+// updateUser applies a patch to a user locked by the transaction.
+func (tx *tx) updateUser(tenantID int64, a allot.Actor, u *allot.User, p store.UserPatch) error {
+	old := *u
+	var changes []allot.Change
+	set := func(name string, dst *string, v *string) {
+		if v != nil && *v != *dst {
+			changes = append(changes, allot.Change{Property: name, Old: *dst, New: *v})
+			*dst = *v
+		}
+	}
+	set("userPrincipalName", &u.UserPrincipalName, p.UserPrincipalName)
+	set("displayName", &u.DisplayName, p.DisplayName)
+	set("givenName", &u.GivenName, p.GivenName)
+	set("surname", &u.Surname, p.Surname)
+	set("mail", &u.Mail, p.Mail)
+	set("jobTitle", &u.JobTitle, p.JobTitle)
+	set("department", &u.Department, p.Department)
+	if p.UsageLocation != nil {
+		v := strings.ToUpper(strings.TrimSpace(*p.UsageLocation))
+		set("usageLocation", &u.UsageLocation, &v)
+	}
+	if p.AccountEnabled != nil && *p.AccountEnabled != u.AccountEnabled {
+		changes = append(changes, allot.Change{Property: "accountEnabled", Old: fmt.Sprint(u.AccountEnabled), New: fmt.Sprint(*p.AccountEnabled)})
+		u.AccountEnabled = *p.AccountEnabled
+	}
+	if p.ProxyAddresses != nil {
+		u.ProxyAddresses = *p.ProxyAddresses
+	}
+	pc, err := patchProfile(&u.Profile, p)
+	if err != nil {
+		return err
+	}
+	changes = append(changes, pc...)
+	if err := validateUser(u); err != nil {
+		return err
+	}
+	if u.UserPrincipalName != old.UserPrincipalName {
+		if err := tx.checkUPNFree(tenantID, u.UserPrincipalName, u.ID); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.exec(`UPDATE users SET upn = ?, upn_key = ?, display_name = ?, given_name = ?, surname = ?, mail = ?,
+		job_title = ?, department = ?, usage_location = ?, account_enabled = ?, profile = ? WHERE id = ?`,
+		u.UserPrincipalName, allot.NormalizeKey(u.UserPrincipalName), u.DisplayName, u.GivenName, u.Surname, u.Mail,
+		u.JobTitle, u.Department, u.UsageLocation, b2i(u.AccountEnabled), encodeProfile(u.Profile), u.ID); err != nil {
+		return err
+	}
+	if p.ProxyAddresses != nil {
+		if err := tx.setProxyAddresses(tenantID, u.ID, u.ProxyAddresses); err != nil {
+			return err
+		}
+		changes = append(changes, allot.Change{Property: "proxyAddresses", New: strings.Join(u.ProxyAddresses, ",")})
+	}
+	if u.UsageLocation != old.UsageLocation {
+		// Usage location decides which licenses the user may hold.
+		if err := tx.markUsers(tenantID, []int64{u.ID}); err != nil {
+			return err
+		}
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	return tx.audit(tenantID, a, allot.AuditEvent{Activity: allot.ActUpdateUser, TargetKind: "User", TargetID: u.GUID,
+		TargetName: u.UserPrincipalName, Changes: changes})
+}
+
+// patchProfile applies the patch's profile properties to p and returns
+// the changes for the audit log.
+// Values are checked and normalized first, so an equal value spelled
+// differently is no change.
+func patchProfile(p *allot.UserProfile, patch store.UserPatch) ([]allot.Change, error) {
+	in := allot.UserProfile{Text: map[string]string{}, Lists: map[string][]string{}}
+	for k, v := range patch.ProfileText {
+		in.Text[k] = v
+	}
+	for k, v := range patch.ProfileLists {
+		in.Lists[k] = v
+	}
+	if err := in.Normalize(); err != nil {
+		return nil, err
+	}
+	*p = p.Clone()
+	var changes []allot.Change
+	for k := range patch.ProfileText {
+		if v := in.Text[k]; v != p.Text[k] {
+			changes = append(changes, allot.Change{Property: k, Old: p.Text[k], New: v})
+			p.Text[k] = v
+		}
+	}
+	for k := range patch.ProfileLists {
+		if v := in.Lists[k]; !slices.Equal(v, p.Lists[k]) {
+			changes = append(changes, allot.Change{Property: k, Old: strings.Join(p.Lists[k], ","), New: strings.Join(v, ",")})
+			p.Lists[k] = v
+		}
+	}
+	slices.SortFunc(changes, func(a, b allot.Change) int { return strings.Compare(a.Property, b.Property) })
+	return changes, nil
 }
 
 // DeleteUser deletes a user, gives back the seats it held and leaves its groups.
@@ -363,6 +468,7 @@ func (s *Store) DeleteUser(ctx context.Context, a allot.Actor, tenantID int64, r
 			`DELETE FROM memberships WHERE member_type = 0 AND member_id = ?`,
 			`DELETE FROM proxy_addresses WHERE user_id = ?`,
 			`DELETE FROM marks WHERE kind = 0 AND target_id = ?`,
+			`DELETE FROM scim_attrs WHERE kind = 0 AND target_id = ?`,
 			`DELETE FROM users WHERE id = ?`,
 		} {
 			if _, err := tx.exec(q, u.ID); err != nil {

@@ -162,25 +162,14 @@ func runWorkload(t *testing.T, servers []*server, st *sqlstore.Store, ten *allot
 	}
 	t.Logf("answers by kind and status:\n%s", w.tally.report())
 	t.Logf("%d quiescent checkpoints plus the final one; checks: %s; %d violations", points, strings.Join(cs, ", "), w.violations)
-	// Known limit on PostgreSQL: a write that keeps losing deadlocks for its
-	// whole retry budget (10 s) answers 503 ServiceNotAvailable with nothing
-	// changed. Those are counted and logged; any other answer ≥ 500 fails.
-	var busy, bad []string
-	for _, f := range w.tally.failures() {
-		if strings.Contains(f, "→ 503") && strings.Contains(f, "ServiceNotAvailable") {
-			busy = append(busy, f)
-		} else {
-			bad = append(bad, f)
-		}
-	}
-	if len(busy) > 0 {
-		t.Logf("KNOWN LIMIT: %d of %d answers were 503 ServiceNotAvailable after the retry budget (deadlocks between concurrent writes), nothing changed", len(busy), w.tally.total)
-	}
+	// No answer may be a 5xx, not even a 503 after a spent retry budget: a
+	// write that lost to concurrent ones twice runs alone and completes.
+	bad := w.tally.failures()
 	if len(bad) > 0 {
-		t.Errorf("%d of %d answers had status ≥ 500 (other than a spent retry budget) or no answer at all; first ones:\n  %s", len(bad), w.tally.total, strings.Join(bad[:min(len(bad), 20)], "\n  "))
+		t.Errorf("%d of %d answers had status ≥ 500 or no answer at all; first ones:\n  %s", len(bad), w.tally.total, strings.Join(bad[:min(len(bad), 20)], "\n  "))
 	}
-	if n := w.unexpected.Load() - int64(len(busy)); n > 0 {
-		t.Errorf("%d answers had a status outside 200/201/202/204/400/404/409/503 (see the log)", n)
+	if n := w.unexpected.Load(); n > 0 {
+		t.Errorf("%d answers had a status outside 200/201/202/204/400/404/409 (see the log)", n)
 	}
 }
 
@@ -446,9 +435,10 @@ func (w *workload) checkpoint(label string) {
 	w.checks["state equals a from-scratch recomputation"]++
 	var diffs, drift []string
 	holding := 0 // differences in who holds what, not only in an error code
+	seatBlocked := seatBlockedThroughout(before, after)
 	for k, v := range before {
 		if after[k] != v {
-			if blockedDrift(v, after[k]) {
+			if after[k] != "" && (blockedDrift(v, after[k]) || seatBlocked[userOf(k)]) {
 				drift = append(drift, fmt.Sprintf("%s: %s → %s", k, v, after[k]))
 				continue
 			}
@@ -466,7 +456,7 @@ func (w *workload) checkpoint(label string) {
 	}
 	if len(drift) > 0 {
 		sort.Strings(drift)
-		t.Logf("%s: %d grants that another product of their group blocks changed only between otherProductInGroupFailed and a seat code (the seats of a product the user could not get anyway, as they were when the user was last evaluated); first ones:\n  %s",
+		t.Logf("%s: %d failed grants changed only their reason, the user holding the same products and waiting for a seat before and after (otherProductInGroupFailed against the product's own reason, or the reasons of a user blocked by seats, as they were when the user was last evaluated); first ones:\n  %s",
 			label, len(drift), strings.Join(sample(drift, 5), "\n  "))
 	}
 	if len(diffs) > 0 {
@@ -620,10 +610,7 @@ func (w *workload) invariants(label string) {
 		}
 		w.checks["nobody waits while a seat is free"]++
 		if n := len(waiting[p.ID]); n > 0 && holders[p.ID] < p.EnabledUnits {
-			// KNOWN LIMIT (open in the licensing-engine issue): a waiter
-			// first in line who cannot use the seat (another product of
-			// its group has none) can keep later waiters from it.
-			t.Logf("KNOWN LIMIT: %s: %s: %d users wait for a seat while %d of %d are used", label, p.SkuPartNumber, n, holders[p.ID], p.EnabledUnits)
+			bad = append(bad, fmt.Sprintf("%s: %d users wait for a seat while %d of %d are used", p.SkuPartNumber, n, holders[p.ID], p.EnabledUnits))
 		}
 	}
 	for _, s := range w.servers {
@@ -660,10 +647,59 @@ func describe(vs []store.LicenseView) string {
 	return strings.Join(parts, ", ")
 }
 
+// seatBlockedThroughout returns the users (by the "wl0001" prefix of the
+// state keys) who hold the same products before and after and wait for a
+// seat in both: their failed grants may change reason between the two.
+// A waiting user is evaluated again when seats are freed, not when another
+// product's last free seat goes to someone else, so its reasons say how the
+// seats were at its last evaluation: a direct add-on that failed for its own
+// seats (while the group's prerequisite had one) shows prerequisiteMissing
+// once the prerequisite's seats are gone too. Who holds what is checked
+// strictly elsewhere; so is that nobody waits while a seat is free.
+func seatBlockedThroughout(before, after map[string]string) map[string]bool {
+	type info struct{ held, waits [2]bool }
+	users := map[string]*info{}
+	holds := map[string][2]string{} // user → sorted held grants, before and after
+	for i, m := range []map[string]string{before, after} {
+		held := map[string][]string{}
+		for k, v := range m {
+			u := userOf(k)
+			if users[u] == nil {
+				users[u] = &info{}
+			}
+			if strings.HasPrefix(v, allot.StateActive) {
+				held[u] = append(held[u], k)
+			}
+			if strings.Contains(v, string(allot.ENoSeats)) || strings.Contains(v, string(allot.ESeatsReduced)) {
+				users[u].waits[i] = true
+			}
+		}
+		for u, ks := range held {
+			sort.Strings(ks)
+			h := holds[u]
+			h[i] = strings.Join(ks, ",")
+			holds[u] = h
+		}
+	}
+	out := map[string]bool{}
+	for u, in := range users {
+		if in.waits[0] && in.waits[1] && holds[u][0] == holds[u][1] {
+			out[u] = true
+		}
+	}
+	return out
+}
+
+// userOf returns the user part ("wl0001") of a state key.
+func userOf(key string) string {
+	u, _, _ := strings.Cut(key, " ")
+	return u
+}
+
 // blockedDrift tells whether two states of one grant differ only in which
 // reason an unlicensed group grant gives: otherProductInGroupFailed (another
-// product of the group failed first) against a seat code (this product has
-// no seat either). Both leave the user without the product and without a
+// product of the group failed first) against this product's own reason: a
+// seat code, a missing prerequisite or an exclusion with a held product. Both leave the user without the product and without a
 // place in its queue being taken from anyone; which one a grant shows
 // depends on the seats when the user was last evaluated (docs/design.md).
 func blockedDrift(a, b string) bool {
@@ -671,7 +707,54 @@ func blockedDrift(a, b string) bool {
 		return strings.Contains(s, string(allot.ENoSeats)) || strings.Contains(s, string(allot.ESeatsReduced))
 	}
 	other := func(s string) bool { return strings.Contains(s, string(allot.EOtherProductFailed)) }
-	blocked := func(s string) bool { return seat(s) || strings.Contains(s, string(allot.EPrerequisiteMissing)) }
+	// Which product of a blocked group pair carries the specific reason (a seat code, a missing
+	// prerequisite, or the exclusion with a directly held product) may swap between passes; who
+	// holds what does not, and the checks on holdings stay strict.
+	blocked := func(s string) bool {
+		return seat(s) || strings.Contains(s, string(allot.EPrerequisiteMissing)) ||
+			strings.Contains(s, string(allot.EMutuallyExclusive))
+	}
 	return strings.HasPrefix(a, allot.StateError) && strings.HasPrefix(b, allot.StateError) &&
 		((other(a) && blocked(b)) || (blocked(a) && other(b)))
+}
+
+func TestSeatBlockedThroughout(t *testing.T) {
+	const (
+		noSeats = allot.StateError + " " + string(allot.ENoSeats)
+		prereq  = allot.StateError + " " + string(allot.EPrerequisiteMissing)
+		other   = allot.StateError + " " + string(allot.EOtherProductFailed)
+	)
+	cases := []struct {
+		name          string
+		before, after map[string]string
+		want          bool
+	}{
+		{"an add-on's reason follows its prerequisite's seats",
+			map[string]string{"wl1 WAI direct": noSeats, "wl1 E3 group G": other, "wl1 WAI group G": noSeats, "wl1 X direct": allot.StateActive},
+			map[string]string{"wl1 WAI direct": prereq, "wl1 E3 group G": noSeats, "wl1 WAI group G": other, "wl1 X direct": allot.StateActive},
+			true},
+		{"a user who gains a product is not drift",
+			map[string]string{"wl1 WAI direct": noSeats, "wl1 E3 group G": noSeats},
+			map[string]string{"wl1 WAI direct": prereq, "wl1 E3 group G": allot.StateActive},
+			false},
+		{"a user who loses a product is not drift",
+			map[string]string{"wl1 WAI direct": noSeats, "wl1 X direct": allot.StateActive},
+			map[string]string{"wl1 WAI direct": noSeats, "wl1 X direct": noSeats},
+			false},
+		{"a user who stops waiting is not drift",
+			map[string]string{"wl1 WAI direct": noSeats},
+			map[string]string{"wl1 WAI direct": prereq},
+			false},
+		{"a user who starts waiting is not drift",
+			map[string]string{"wl1 WAI direct": prereq},
+			map[string]string{"wl1 WAI direct": noSeats},
+			false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := seatBlockedThroughout(c.before, c.after)["wl1"]; got != c.want {
+				t.Errorf("seatBlockedThroughout = %v, want %v", got, c.want)
+			}
+		})
+	}
 }
