@@ -79,36 +79,74 @@ import (
 	"allot/licensing"
 )
 
-// lockUsers locks the rows of the users ids for the rest of the transaction,
-// in ascending id order, so that no other transaction changes their licenses
-// meanwhile (PostgreSQL). Ids of users that do not exist are skipped. On
-// SQLite, whose writer runs alone, it does nothing.
+// User locks are advisory locks over id ranges, not row locks: locking a
+// row writes its tuple (and a WAL record) on PostgreSQL, which cost a
+// 1,000,000-member group batch a fifth of its time. Two granularities, as
+// a database's intention locks: a region of 2^20 ids and, inside it, a
+// bucket of 2^10 ids. A transaction whose users of a region fall in a few
+// buckets takes the region shared and those buckets exclusive; one whose
+// users spread over many buckets takes the region exclusive. Two writers of
+// one user so always share a lock that at least one holds exclusive, and a
+// transaction takes at most userBucketsPerRegion+1 locks per region.
+const (
+	// pgUserRegionSpace and pgUserBucketSpace are the high parts of the
+	// advisory lock keys of user regions ("ur") and buckets ("ub").
+	pgUserRegionSpace = 0x7572 << 48
+	pgUserBucketSpace = 0x7562 << 48
+	// userRegionShift and userBucketShift size regions and buckets.
+	userRegionShift = 20
+	userBucketShift = 10
+	// userBucketsPerRegion is the most buckets a transaction locks in one
+	// region; beyond it, it locks the region.
+	userBucketsPerRegion = 64
+)
+
+// lockUsers locks the users ids for the rest of the transaction, so that
+// no other transaction changes their licenses meanwhile (PostgreSQL). The
+// locks are taken in one statement, in the order userLockKeys gives:
+// regions in ascending order, then buckets in ascending order. On SQLite, whose writer runs alone, it does nothing.
 func (t *tx) lockUsers(ids []int64) error {
 	if t.s.engine != Postgres || len(ids) == 0 {
 		return nil
 	}
-	sorted := slices.Clone(ids)
-	slices.Sort(sorted)
-	sorted = slices.Compact(sorted)
-	for _, c := range pieces(sorted) {
-		q, args := userLockQuery("id", c)
-		if _, err := t.exec(q, args...); err != nil {
-			return err
-		}
-	}
-	return nil
+	keys, exclusive := userLockKeys(ids)
+	_, err := t.exec(`SELECT CASE WHEN x THEN pg_advisory_xact_lock(k) ELSE pg_advisory_xact_lock_shared(k) END
+		FROM unnest(?::bigint[], ?::boolean[]) WITH ORDINALITY AS u(k, x, o) ORDER BY o`, keys, exclusive)
+	return err
 }
 
-// userLockQuery returns the statement that locks the users c (sorted, one
-// of pieces' runs) in id order and returns their columns cols (PostgreSQL).
-// A dense run is locked through a range scan of the primary key, the list
-// only filtering: given a long list alone, the planner scans the whole
-// users table, once per batch.
-func userLockQuery(cols string, c []int64) (string, []any) {
-	if _, _, ranged := rangeOrIn("id", c); ranged {
-		return `SELECT ` + cols + ` FROM users WHERE id >= ? AND id <= ? AND id = ANY(?) ORDER BY id FOR UPDATE`, []any{c[0], c[len(c)-1], c}
+// userLockKeys returns the advisory lock keys that lock the users ids, in
+// the order they are taken, and whether each is exclusive.
+func userLockKeys(ids []int64) ([]int64, []bool) {
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	var keys, fine []int64
+	var exclusive []bool
+	for len(sorted) > 0 {
+		r := sorted[0] >> userRegionShift
+		end := len(sorted)
+		if i := slices.IndexFunc(sorted, func(id int64) bool { return id>>userRegionShift != r }); i >= 0 {
+			end = i
+		}
+		var bs []int64
+		for _, id := range sorted[:end] {
+			if b := id >> userBucketShift; len(bs) == 0 || bs[len(bs)-1] != b {
+				bs = append(bs, b)
+			}
+		}
+		whole := len(bs) > userBucketsPerRegion
+		keys, exclusive = append(keys, pgUserRegionSpace|r), append(exclusive, whole)
+		if !whole {
+			for _, b := range bs {
+				fine = append(fine, pgUserBucketSpace|b)
+			}
+		}
+		sorted = sorted[end:]
 	}
-	return `SELECT ` + cols + ` FROM users WHERE id = ANY(?) ORDER BY id FOR UPDATE`, []any{c}
+	for _, k := range fine {
+		keys, exclusive = append(keys, k), append(exclusive, true)
+	}
+	return keys, exclusive
 }
 
 // addSeats changes the seat and waiting counters of a product by consumed

@@ -31,14 +31,14 @@ const (
 // loadBatch loads the snapshot of users: their usage location, their
 // grants (direct ones from their states, group ones through every licensed
 // group they are in, transitively, in the order they joined) and their
-// states. With lock, the users' rows are locked first, in id order
+// states. With lock, the users are locked first (lockUsers)
 // (docs/design.md, "Concurrency model").
 func (t *tx) loadBatch(tenantID int64, users []int64, products []*allot.Product, lock bool) (*batch, error) {
 	sorted := slices.Clone(users)
 	slices.Sort(sorted)
 	sorted = slices.Compact(sorted)
-	// On PostgreSQL the statement that reads the users' usage locations
-	// locks their rows; nothing of theirs is read before it.
+	// On PostgreSQL the users are locked before their usage locations are
+	// read; nothing of theirs is read before.
 	lock = lock && t.s.engine == Postgres
 	ten, err := scanTenant(t.queryRow(`SELECT `+tenantCols+` FROM tenants WHERE id = ?`, tenantID))
 	if err != nil {
@@ -104,15 +104,17 @@ func pieces(sorted []int64) [][]int64 {
 }
 
 // loadUsageLocations reads the users' usage locations; with lock
-// (PostgreSQL) the same statements lock the users' rows (lockUsers).
+// (PostgreSQL) it locks the users first (lockUsers), so that what it reads
+// is what every concurrent writer of theirs committed.
 func (t *tx) loadUsageLocations(b *batch, sorted []int64, lock bool) error {
+	if lock {
+		if err := t.lockUsers(sorted); err != nil {
+			return err
+		}
+	}
 	for _, c := range pieces(sorted) {
 		cond, args, _ := rangeOrIn("id", c)
-		q := `SELECT id, usage_location FROM users WHERE ` + cond
-		if lock {
-			q, args = userLockQuery("id, usage_location", c)
-		}
-		rows, err := t.query(q, args...)
+		rows, err := t.query(`SELECT id, usage_location FROM users WHERE `+cond, args...)
 		if err != nil {
 			return err
 		}

@@ -225,18 +225,39 @@ func (t *tx) user(tenantID int64, ref string) (*allot.User, error) {
 
 // userLocked returns the user with its row locked until the transaction
 // ends with the strength mode (lockRows; none when ""), as it is once any
-// concurrent change of it has committed.
+// concurrent change of it has committed. A locked user is also locked for
+// license changes (lockUsers) first.
 func (t *tx) userLocked(tenantID int64, ref, mode string) (*allot.User, error) {
 	lock := ""
+	w, arg := userWhere(ref)
 	if mode != "" {
 		lock = t.lockRows(mode)
+		if err := t.lockUserRef(tenantID, w, arg); err != nil {
+			return nil, err
+		}
 	}
-	w, arg := userWhere(ref)
 	u, err := scanUser(t.queryRow(`SELECT `+userCols+` FROM users u WHERE u.tenant_id = ? AND `+w+lock, tenantID, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("User", ref)
 	}
 	return u, err
+}
+
+// lockUserRef locks the user that the condition w on arg finds for license
+// changes (lockUsers), when there is one (PostgreSQL).
+func (t *tx) lockUserRef(tenantID int64, w string, arg any) error {
+	if t.s.engine != Postgres {
+		return nil
+	}
+	var id int64
+	err := t.queryRow(`SELECT u.id FROM users u WHERE u.tenant_id = ? AND `+w, tenantID, arg).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return t.lockUsers([]int64{id})
 }
 
 func (s *Store) fillProxyAddresses(ctx context.Context, users []*allot.User) error {
