@@ -25,7 +25,7 @@ func (s *Store) RestoreUser(ctx context.Context, a allot.Actor, tenantID int64, 
 	var out *allot.User
 	err = s.write(ctx, func(tx *tx) error {
 		// Claimed by deleting it: a concurrent restore or purge sees it gone.
-		d, err := scanDeleted(tx.queryRow(`DELETE FROM deleted_users d WHERE d.tenant_id = ? AND d.guid = ? RETURNING `+deletedCols, tenantID, guid))
+		d, err := scanDeleted(tx.queryRow(`DELETE FROM deleted_users WHERE tenant_id = ? AND guid = ? RETURNING `+strings.ReplaceAll(deletedCols, "d.", ""), tenantID, guid))
 		if errors.Is(err, sql.ErrNoRows) {
 			return deletedNotFound(ref)
 		}
