@@ -36,7 +36,7 @@ func deletedLicensedUser(t *testing.T, h *harness) (adele, group, plan string) {
 // from source ("" direct, else a group id), or nil.
 func deletedTestState(c *client, user, sku, source string) map[string]any {
 	c.t.Helper()
-	for _, s := range c.getJSON("/v1.0/users/"+user)["licenseAssignmentStates"].([]any) {
+	for _, s := range c.getJSON("/v1.0/users/" + user)["licenseAssignmentStates"].([]any) {
 		m := s.(map[string]any)
 		g, _ := m["assignedByGroup"].(string)
 		if m["skuId"] == sku && g == source {
