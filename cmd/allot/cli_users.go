@@ -47,7 +47,7 @@ func newUsers() *cobra.Command {
   allot users show adele.vance1@contoso.com
   allot users create --upn megan@contoso.com --name "Megan Bowen" --usage-location US`,
 	}
-	cmd.AddCommand(newUsersList(), newUsersShow(), newUsersCreate(), newUsersUpdate(), newUsersDelete())
+	cmd.AddCommand(newUsersList(), newUsersShow(), newUsersCreate(), newUsersUpdate(), newUsersDelete(), newUsersDeleted(), newUsersRestore())
 	return cmd
 }
 
