@@ -296,3 +296,38 @@ func TestDeletedUsersArePurgedAfterRetention(t *testing.T) {
 		}
 	})
 }
+
+func TestRestoreDoesNotTakeAWaitersSeat(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, open)
+		c := h.A
+		adele, group, _ := deletedLicensedUser(t, h)
+		e5 := c.sku("SPE_E5")
+		c.must(200, "PATCH", "/allot/v1/subscribedSkus/SPE_E5", map[string]any{"enabledUnits": 1})
+		c.must(204, "DELETE", "/v1.0/users/"+adele, nil)
+		carol := c.createUser("carol@contoso.com", "US")
+		c.must(200, "POST", "/v1.0/users/"+carol+"/assignLicense", assignBody([]string{e5}, nil))
+		dave := c.createUser("dave@contoso.com", "US")
+		c.addMember(group, dave)
+		h.drain()
+		if st := deletedTestState(c, dave, e5, group); st == nil || st["allotErrorCode"] != "noSeatsAvailable" {
+			t.Fatalf("dave should wait for E5: %v", st)
+		}
+		// carol's seat is free, owed to dave, who has not got it yet.
+		c.must(200, "POST", "/v1.0/users/"+carol+"/assignLicense", assignBody(nil, []string{e5}))
+		c.must(200, "POST", "/v1.0/directory/deletedItems/"+adele+"/restore", nil)
+		if got := c.userSkus(adele); slices.Contains(got, e5) {
+			t.Errorf("the restore took the seat dave waits for: adele holds %v", got)
+		}
+		h.drain()
+		if got := c.userSkus(dave); !slices.Equal(got, []string{e5}) {
+			t.Errorf("dave after the restore: %v, want [%s]", got, e5)
+		}
+		if st := deletedTestState(c, adele, e5, group); st == nil || st["allotErrorCode"] != "noSeatsAvailable" {
+			t.Errorf("adele should wait behind dave: %v", st)
+		}
+		if n, _ := c.consumed("SPE_E5"); n != 1 {
+			t.Errorf("SPE_E5 consumedUnits: %d, want 1", n)
+		}
+	})
+}
