@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -300,10 +301,15 @@ func (s *Store) PurgeDeletedUsers(ctx context.Context, cutoff time.Time) (int, e
 			if err := rows.Err(); err != nil {
 				return err
 			}
-			slices.SortFunc(purged, func(a, b gone) int { return strings.Compare(a.guid, b.guid) })
+			slices.SortFunc(purged, func(a, b gone) int { return cmp.Or(cmp.Compare(a.tenant, b.tenant), strings.Compare(a.guid, b.guid)) })
+			byTenant := map[int64][]auditRow{}
 			for _, g := range purged {
-				if err := tx.audit(g.tenant, allot.RetentionActor, allot.AuditEvent{Activity: allot.ActHardDeleteUser, TargetKind: "User",
-					TargetID: g.guid, TargetName: g.upn, ResultReason: "The deleted items retention period ended."}); err != nil {
+				byTenant[g.tenant] = append(byTenant[g.tenant], auditRow{actor: allot.RetentionActor, ev: allot.AuditEvent{
+					Activity: allot.ActHardDeleteUser, TargetKind: "User", TargetID: g.guid, TargetName: g.upn,
+					ResultReason: "The deleted items retention period ended."}})
+			}
+			for _, ten := range sortedIDs(byTenant) {
+				if err := tx.auditMany(ten, byTenant[ten]); err != nil {
 					return err
 				}
 			}
