@@ -331,3 +331,31 @@ func TestRestoreDoesNotTakeAWaitersSeat(t *testing.T) {
 		}
 	})
 }
+
+func TestRestoreProxyConflictAndDeletedGroup(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, open)
+		c := h.A
+		adele, group, _ := deletedLicensedUser(t, h)
+		c.must(204, "PATCH", "/v1.0/users/"+adele, map[string]any{"proxyAddresses": []string{"smtp:adele@contoso.com", "smtp:av@contoso.com"}})
+		c.must(204, "DELETE", "/v1.0/users/"+adele, nil)
+		bob := c.createUser("bob@contoso.com", "US")
+		c.must(204, "PATCH", "/v1.0/users/"+bob, map[string]any{"proxyAddresses": []string{"smtp:av@contoso.com"}})
+		c.must(204, "DELETE", "/v1.0/groups/"+group+"?confirmLicenseLoss=true", nil)
+
+		e := c.expectError(400, "Request_BadRequest", "POST", "/v1.0/directory/deletedItems/"+adele+"/restore", nil)
+		if !strings.Contains(e.Message, "autoReconcileProxyConflict") {
+			t.Errorf("proxy conflict message: %q", e.Message)
+		}
+		r := c.must(200, "POST", "/v1.0/directory/deletedItems/"+adele+"/restore", map[string]any{"autoReconcileProxyConflict": true}).object(t)
+		if got := jsonStrings(r["proxyAddresses"]); !slices.Equal(got, []string{"smtp:adele@contoso.com"}) {
+			t.Errorf("restored proxyAddresses %v, want the free one only", got)
+		}
+		if got := c.listAll("/v1.0/users/" + adele + "/memberOf"); len(got) != 0 {
+			t.Errorf("restored into a deleted group: %v", got)
+		}
+		if got, want := c.userSkus(adele), []string{c.sku("SPE_E3")}; !slices.Equal(got, want) {
+			t.Errorf("licenses %v, want the direct E3 only", got)
+		}
+	})
+}
