@@ -24,6 +24,7 @@ func (s *Server) graphRoutes() {
 	s.handle("GET /v1.0/users/{id}/licenseDetails", PermUsersRead, s.licenseDetails)
 	s.handle("POST /v1.0/users/{id}/reprocessLicenseAssignment", PermLicensesWrite, s.reprocessUser)
 	s.directoryRoutes()
+	s.deletedItemsRoutes()
 
 	s.handle("GET /v1.0/groups", PermGroupsRead, s.listGroups)
 	s.handle("POST /v1.0/groups", PermGroupsWrite, s.createGroup)

@@ -68,6 +68,12 @@ var isolationCases = []isoCase{
 	{Method: "POST", Path: "/v1.0/users/{aUser}/assignLicense", Body: `{"addLicenses":[],"removeLicenses":["{bSku}"]}`, Want: wantLike},
 	{Method: "POST", Path: "/v1.0/users/{aUser}/assignLicense", Body: `{"addLicenses":[{"skuId":"{aSku}","disabledPlans":["{bPlan}"]}],"removeLicenses":[]}`, Want: wantLike},
 	{Method: "GET", Path: "/v1.0/users/{bUser}/licenseDetails", Want: want404},
+	{Method: "GET", Path: "/v1.0/directory/deletedItems/microsoft.graph.user?$filter=id%20eq%20'{bDeleted}'", Want: wantEmpty},
+	{Method: "GET", Path: "/v1.0/directory/deletedItems/microsoft.graph.user?$count=true", Want: wantOK},
+	{Method: "GET", Path: "/v1.0/directory/deletedItems/{bDeleted}", Want: want404},
+	{Method: "POST", Path: "/v1.0/directory/deletedItems/{bDeleted}/restore", Want: want404},
+	{Method: "POST", Path: "/v1.0/directory/deletedItems/{bDeleted}/microsoft.graph.restore", Body: `{"newUserPrincipalName":"taken@contoso.com"}`, Want: want404},
+	{Method: "DELETE", Path: "/v1.0/directory/deletedItems/{bDeleted}", Want: want404},
 	{Method: "GET", Path: "/v1.0/users/{bUser}/licenseDetails/x", Want: want404},
 	{Method: "GET", Path: "/v1.0/users/{bUser}/transitiveMemberOf", Want: want404},
 	{Method: "GET", Path: "/v1.0/groups/{bGroup}/transitiveMemberOf", Want: want404},
@@ -360,12 +366,14 @@ func newIsoFixture(t *testing.T, h *harness) *isoFixture {
 	v["bClientName"] = "Fabrikam HR sync"
 	v["bClient"] = b.must(201, "POST", "/allot/v1/apiClients", map[string]any{"displayName": v["bClientName"],
 		"scopes": []string{"User.ReadWrite.All"}}).object(t)["id"].(string)
+	v["bDeleted"] = b.createUser("fabrikam-gone@fabrikam.com", "US") // in B's deleted items
+	b.must(204, "DELETE", "/v1.0/users/"+v["bDeleted"], nil)
 	// B's credentials work in B (so that refusing them in A means something).
 	b.must(200, "POST", "/allot/v1/signin", map[string]any{"tenantId": v["bTenant"], "userName": v["bUPN"], "password": v["bPassword"]})
 
 	f.bSecs = []string{v["bTenant"], v["bUser"], v["bUser2"], v["bGroup"], v["bChild"], v["bSku"], v["bPlan"], v["bUPN"],
 		"fabrikam-cfo@fabrikam.com", v["bProxy"], v["bGroupName"], "Fabrikam board", v["bSkuPart"], v["bRoleAssignment"],
-		v["bClient"], v["bClientName"], "Fabrikam"}
+		v["bClient"], v["bClientName"], "Fabrikam", v["bDeleted"], "fabrikam-gone@fabrikam.com"}
 	return f
 }
 

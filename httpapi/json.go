@@ -160,6 +160,11 @@ func decodeBody(r *http.Request, dst any, typeName string, readOnly ...string) e
 	if len(bytes.TrimSpace(data)) == 0 {
 		return allot.Errorf(allot.EInvalid, "The request body is empty; send a JSON object.")
 	}
+	return decodeJSONBytes(data, dst, typeName, readOnly...)
+}
+
+// decodeJSONBytes is decodeBody on a body already read.
+func decodeJSONBytes(data []byte, dst any, typeName string, readOnly ...string) error {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return allot.Errorf(allot.EInvalid, "The request body is not a valid JSON object: %s.", jsonErr(err))

@@ -144,7 +144,7 @@ type auditModel struct {
 
 // activities are the audit activities the filter offers.
 var activities = []string{
-	allot.ActAddUser, allot.ActUpdateUser, allot.ActDeleteUser, allot.ActAddGroup, allot.ActUpdateGroup, allot.ActDeleteGroup,
+	allot.ActAddUser, allot.ActUpdateUser, allot.ActDeleteUser, allot.ActRestoreUser, allot.ActHardDeleteUser, allot.ActAddGroup, allot.ActUpdateGroup, allot.ActDeleteGroup,
 	allot.ActAddMember, allot.ActRemoveMember, allot.ActChangeUserLicense, allot.ActSetGroupLicense,
 	allot.ActStartGroupLicense, allot.ActFinishGroupLicense, allot.ActReprocessLicense, allot.ActAddProduct, allot.ActUpdateProduct,
 	allot.ActSeatsBelowConsumed, sqlstore.ActAddRoleMember, sqlstore.ActRemoveRoleMember, allot.ActCreateToken, sqlstore.ActRevokeToken,

@@ -42,12 +42,12 @@ func newUsers() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "users",
 		Aliases: []string{"user"},
-		Short:   "List, show, create, update and delete users",
+		Short:   "List, show, create, update, delete and restore users",
 		Example: `  allot users list --filter "department eq 'Sales'"
   allot users show adele.vance1@contoso.com
   allot users create --upn megan@contoso.com --name "Megan Bowen" --usage-location US`,
 	}
-	cmd.AddCommand(newUsersList(), newUsersShow(), newUsersCreate(), newUsersUpdate(), newUsersDelete())
+	cmd.AddCommand(newUsersList(), newUsersShow(), newUsersCreate(), newUsersUpdate(), newUsersDelete(), newUsersDeleted(), newUsersRestore())
 	return cmd
 }
 

@@ -42,6 +42,7 @@ type serveConfig struct {
 	tlsKey         string
 	trustedProxies string
 	publicURL      string
+	retention      retentionFlag
 }
 
 // timeouts bound how long one connection may hold the server.
@@ -106,6 +107,7 @@ variable, the log fields and the metrics.`,
 	f.StringVar(&cfg.tlsKey, "tls-key", os.Getenv("ALLOT_TLS_KEY"), "the PEM private key of --tls-cert (env ALLOT_TLS_KEY)")
 	f.StringVar(&cfg.trustedProxies, "trusted-proxies", os.Getenv("ALLOT_TRUSTED_PROXIES"), "comma-separated CIDR prefixes or addresses of reverse proxies whose X-Forwarded-For/-Proto/-Host are believed (env ALLOT_TRUSTED_PROXIES)")
 	f.StringVar(&cfg.publicURL, "public-url", os.Getenv("ALLOT_PUBLIC_URL"), "the URL clients use (https://allot.example.com): the base of every link in answers (env ALLOT_PUBLIC_URL)")
+	cfg.retention.add(cmd)
 	f.MarkHidden("reconcile-chunk")
 	return cmd
 }
@@ -187,10 +189,16 @@ func serve(ctx context.Context, cfg serveConfig) error {
 		w.GroupChunk = cfg.reconcileChunk
 	}
 	wctx, cancelWorker := context.WithCancel(ctx)
+	purged, err := cfg.retention.start(wctx, st, log)
+	if err != nil {
+		cancelWorker()
+		return err
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		w.Run(wctx)
+		<-purged
 	}()
 
 	api := httpapi.New(st, log, cfg.limits)

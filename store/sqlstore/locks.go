@@ -47,6 +47,10 @@ package sqlstore
 //	DeleteUser: its user (lockAll) → products (addSeats) → groups (error
 //	  counts) → user marks
 //	UpdateUser: its user (lockChange) → user marks
+//	RestoreUser (restore.go): its deleted_users row (DELETE … RETURNING) →
+//	  the groups it rejoins (lockKeep, outside the order) → its new user row,
+//	  invisible to others until the commit → products (decide) → groups
+//	  (error counts) → user marks
 //	SetSeats: its newest holders (lockNewestHolders, with slack) → its
 //	  product (UPDATE … RETURNING) → a holder that appeared in between
 //	  (lockVictims, out of order: a deadlock this forms is broken by

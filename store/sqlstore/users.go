@@ -455,7 +455,8 @@ func patchProfile(p *allot.UserProfile, patch store.UserPatch) ([]allot.Change, 
 	return changes, nil
 }
 
-// DeleteUser deletes a user, gives back the seats it held and leaves its groups.
+// DeleteUser deletes a user, gives back the seats it held and leaves its
+// groups; the user waits in deleted items (deleted.go) to be restored.
 func (s *Store) DeleteUser(ctx context.Context, a allot.Actor, tenantID int64, ref string) error {
 	return s.write(ctx, func(tx *tx) error {
 		// Locked before its states are read (locks.go): no concurrent
@@ -482,6 +483,9 @@ func (s *Store) DeleteUser(ctx context.Context, a allot.Actor, tenantID int64, r
 		b.snap.Users[0].Grants = nil
 		held, err := tx.applyCounters(licensing.Recompute(b.snap))
 		if err != nil {
+			return err
+		}
+		if err := tx.rememberDeleted(tenantID, u, products); err != nil {
 			return err
 		}
 		for _, q := range []string{
