@@ -285,11 +285,13 @@ func (p *parser) checkOperand(c *Cmp, ot, vt token) error {
 		if c.Value.Kind != VString {
 			return p.errAt(vt, fmt.Sprintf("expected a regular expression in double quotes after %s", c.Op))
 		}
-		re, err := regexp.Compile("(?i)" + c.Value.Str)
+		// The pattern is checked as written, so that an error quotes it;
+		// it then matches ignoring case, as Entra's -match does.
+		_, err := regexp.Compile(c.Value.Str)
 		if err != nil {
 			return p.errAt(vt, fmt.Sprintf("invalid regular expression after %s: %s", c.Op, strings.TrimPrefix(err.Error(), "error parsing regexp: ")))
 		}
-		c.re = re
+		c.re = regexp.MustCompile("(?i)" + c.Value.Str)
 	}
 	return nil
 }
