@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"allot"
+	"allot/licensing"
 	"allot/membershiprule"
 	"allot/store"
 )
@@ -513,4 +514,37 @@ func createRuleSpec(g *allot.Group) (RuleSpec, error) {
 	probe := *g
 	_, _, err := applyRuleSpec(&probe, spec)
 	return spec, err
+}
+
+// applyPlanRules re-evaluates, for the users whose licenses a plan
+// changed, the rules that read user.assignedPlans: their service plans are
+// what the plan just wrote. A preview changes no membership.
+func (t *tx) applyPlanRules(tenantID int64, plan *licensing.Plan) error {
+	if t.preview {
+		return nil
+	}
+	var ids []int64
+	for _, up := range plan.Users {
+		if up.Changed && !slices.Equal(heldOf(up.Before), heldOf(up.After)) {
+			ids = append(ids, up.UserID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rules, err := t.ruleGroups(`g.tenant_id = ? AND g.rule_state = ? AND g.membership_rule LIKE ?`, tenantID, allot.RuleOn, "%assignedPlans%")
+	if err != nil || len(rules) == 0 {
+		return err
+	}
+	slices.Sort(ids)
+	var users []*allot.User
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		us, err := t.ruleUsers(`id IN (`+placeholders(len(chunk))+`)`, idArgs(chunk)...)
+		if err != nil {
+			return err
+		}
+		users = append(users, us...)
+	}
+	return t.applyDynamicRules(tenantID, allot.SystemActor, users, []string{"assignedPlans"})
 }

@@ -152,6 +152,23 @@ func testDynamic(t *testing.T, open Opener) {
 		e.Drain()
 		eq(t, "left", e.Has(ann), []string(nil))
 	})
+	t.Run("ARuleOnAssignedPlansFollowsLicenseChanges", func(t *testing.T) {
+		e := NewEnv(t, open(t))
+		e.Product("SPE_E3", 5)
+		ann, bob := e.User("ann", "US"), e.User("bob", "US")
+		if err := e.Assign(ann, "SPE_E3"); err != nil {
+			t.Fatal(err)
+		}
+		g := e.DynamicGroup("Exchange users", `user.assignedPlans -any (assignedPlan.servicePlanId -eq "efb87545-963c-4e0d-99df-69c6916d9eb0" -and assignedPlan.capabilityStatus -eq "Enabled")`, allot.RuleOn)
+		eq(t, "computed", e.MemberNames(g), []string{"ann"})
+		if err := e.Assign(bob, "SPE_E3"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.St.AssignUserLicenses(e.Ctx, admin, e.Tenant.ID, ann.GUID, nil, []string{e.Products["SPE_E3"].SkuID}); err != nil {
+			t.Fatal(err)
+		}
+		eq(t, "after license changes", e.MemberNames(g), []string{"bob"})
+	})
 	t.Run("IncrementalEvaluationEqualsAFullRecomputation", func(t *testing.T) {
 		st := open(t)
 		rapid.Check(t, func(rt *rapid.T) { checkIncremental(t, rt, NewEnv(t, st)) })
