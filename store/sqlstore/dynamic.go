@@ -159,7 +159,9 @@ func (t *tx) recomputeRule(tenantID int64, a allot.Actor, g *allot.Group) error 
 		if err := t.check(); err != nil {
 			return err
 		}
-		users, err := t.ruleUsers(`tenant_id = ? AND id > ? ORDER BY id LIMIT ?`, tenantID, after, ruleChunk)
+		// The unary + walks users in id order, not through the tenant's
+		// name index and a sort per chunk (as ListUsers does).
+		users, err := t.ruleUsers(`+tenant_id = ? AND id > ? ORDER BY id LIMIT ?`, tenantID, after, ruleChunk)
 		if err != nil {
 			return err
 		}
@@ -271,7 +273,14 @@ func (t *tx) writeRuleMembers(tenantID int64, g *allot.Group, add, remove []int6
 			t.remove(src, 0)
 		}
 	}
-	return t.markMembershipChanges(tenantID, g.ID, append(append([]int64{}, add...), remove...))
+	// In pieces: a statement has a bounded number of parameters.
+	changed := append(append([]int64{}, add...), remove...)
+	for start := 0; start < len(changed); start += 5000 {
+		if err := t.markMembershipChanges(tenantID, g.ID, changed[start:min(start+5000, len(changed))]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ruleInputs gives each user's properties as rules read them; with plans,
