@@ -94,5 +94,10 @@ func TestDynamicGroupsRefuseBadRulesAndHandMadeMembers(t *testing.T) {
 		if ms := c.listAll("/v1.0/groups/" + g + "/members"); len(ms) != 1 || ms[0]["id"] != u {
 			t.Errorf("members: %v", ms)
 		}
+		c.must(204, "PATCH", "/v1.0/groups/"+g, map[string]any{"groupTypes": []string{}})
+		if m := c.getJSON("/v1.0/groups/" + g); len(m["groupTypes"].([]any)) != 0 || m["membershipRule"] != nil {
+			t.Errorf("after groupTypes []: %v", m)
+		}
+		c.must(204, "DELETE", "/v1.0/groups/"+g+"/members/"+u+"/$ref", nil)
 	})
 }
