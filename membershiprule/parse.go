@@ -3,6 +3,7 @@ package membershiprule
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"unicode/utf8"
 )
@@ -291,6 +292,9 @@ func (p *parser) checkOperand(c *Cmp, ot, vt token) error {
 		if err != nil {
 			return p.errAt(vt, fmt.Sprintf("invalid regular expression after %s: %s", c.Op, strings.TrimPrefix(err.Error(), "error parsing regexp: ")))
 		}
+		if n := progSize(c.Value.Str); n > maxPattern {
+			return p.errAt(vt, fmt.Sprintf("the regular expression after %s is too complex (%d instructions; the maximum is %d)", c.Op, n, maxPattern))
+		}
 		c.re = regexp.MustCompile("(?i)" + c.Value.Str)
 	}
 	return nil
@@ -316,4 +320,22 @@ func (p *parser) parseList(opName string) ([]string, error) {
 			return nil, p.errAt(s, fmt.Sprintf("expected ',' or ']' in the list after %s, found %s", opName, describe(s)))
 		}
 	}
+}
+
+// maxPattern bounds a -match pattern's compiled size: matching costs the
+// pattern's size times the value's length, for every user a rule reads.
+const maxPattern = 2000
+
+// progSize is the number of instructions of a compiled pattern that
+// regexp.Compile accepted.
+func progSize(pattern string) int {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return 0
+	}
+	prog, err := syntax.Compile(re.Simplify())
+	if err != nil {
+		return 0
+	}
+	return len(prog.Inst)
 }

@@ -63,6 +63,7 @@ func TestParseRefusesWithPositionAndExpectation(t *testing.T) {
 		{"string on boolean", `user.accountEnabled -eq "true"`, `at column 25: expected true, false or null`},
 		{"null with contains", `user.city -contains null`, `at column 21: null can only be compared with -eq or -ne`},
 		{"bad regular expression", `user.city -match "(a"`, "at column 18: invalid regular expression after -match: missing closing ): `(a`"},
+		{"too complex a regular expression", `user.city -match "a{1000}b{1000}"`, "at column 18: the regular expression after -match is too complex"},
 		{"assignedPlans without any", `user.assignedPlans -eq "x"`, `at column 20: expected -any or -all`},
 		{"user property inside any", `user.assignedPlans -any (user.city -eq "x")`, `at column 26: expected assignedPlan.<property>`},
 		{"unknown plan property", `user.assignedPlans -any (assignedPlan.sku -eq "x")`, `at column 26: unknown property 'sku'`},
