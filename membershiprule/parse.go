@@ -295,7 +295,9 @@ func (p *parser) checkOperand(c *Cmp, ot, vt token) error {
 		if n := progSize(c.Value.Str); n > maxPattern {
 			return p.errAt(vt, fmt.Sprintf("the regular expression after %s is too complex (%d instructions; the maximum is %d)", c.Op, n, maxPattern))
 		}
-		c.re = regexp.MustCompile("(?i)" + c.Value.Str)
+		if c.re, err = regexp.Compile("(?i)" + c.Value.Str); err != nil {
+			return p.errAt(vt, fmt.Sprintf("invalid regular expression after %s: %s", c.Op, strings.TrimPrefix(err.Error(), "error parsing regexp: ")))
+		}
 	}
 	return nil
 }
