@@ -53,7 +53,23 @@ type Group struct {
 	ProcessingState string
 	// HasLicenseErrors tells whether any member has a license error from this group.
 	HasLicenseErrors bool
+	// MembershipRule is a dynamic group's rule in Entra's syntax; "" for
+	// an assigned group.
+	MembershipRule string
+	// RuleState is a dynamic group's membershipRuleProcessingState
+	// (RuleOn or RulePaused); "" for an assigned group.
+	RuleState string
 }
+
+// Dynamic tells whether the group's members are computed by its
+// membership rule (groupTypes ["DynamicMembership"]).
+func (g *Group) Dynamic() bool { return g.RuleState != "" }
+
+// Membership rule processing states, as Microsoft Graph spells them.
+const (
+	RuleOn     = "On"
+	RulePaused = "Paused"
+)
 
 // Group license processing states, as Microsoft Graph spells them.
 const (

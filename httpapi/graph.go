@@ -482,6 +482,25 @@ type groupBody struct {
 	SecurityEnabled *bool     `json:"securityEnabled"`
 	GroupTypes      *[]string `json:"groupTypes"`
 	MembersBind     *[]string `json:"members@odata.bind"`
+	MembershipRule  *string   `json:"membershipRule"`
+	RuleState       *string   `json:"membershipRuleProcessingState"`
+}
+
+// dynamicType reads groupTypes: nil when not given, true with
+// "DynamicMembership"; any other type is refused (allot has security
+// groups only).
+func dynamicType(types *[]string) (*bool, error) {
+	if types == nil {
+		return nil, nil
+	}
+	dyn := false
+	for _, t := range *types {
+		if !strings.EqualFold(t, "DynamicMembership") {
+			return nil, allot.Errorf(allot.EInvalid, "allot has security groups only: groupTypes is [] or [\"DynamicMembership\"], not '%s'.", t)
+		}
+		dyn = true
+	}
+	return &dyn, nil
 }
 
 var groupReadOnly = []string{"id", "createdDateTime", "assignedLicenses", "licenseProcessingState", "members", "tenantId"}
@@ -494,10 +513,20 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, p *store.Pr
 	if b.SecurityEnabled != nil && !*b.SecurityEnabled {
 		return allot.Errorf(allot.EInvalid, "allot has security groups only: securityEnabled must be true.")
 	}
-	if b.GroupTypes != nil && len(*b.GroupTypes) > 0 {
-		return allot.Errorf(allot.EInvalid, "allot has security groups only: groupTypes must be empty.")
+	dyn, err := dynamicType(b.GroupTypes)
+	if err != nil {
+		return err
 	}
-	g := &allot.Group{DisplayName: str(b.DisplayName), Description: str(b.Description), MailNickname: str(b.MailNickname)}
+	g := &allot.Group{DisplayName: str(b.DisplayName), Description: str(b.Description), MailNickname: str(b.MailNickname),
+		MembershipRule: str(b.MembershipRule)}
+	if dyn != nil && *dyn {
+		g.RuleState = allot.RuleOn
+		if b.RuleState != nil {
+			g.RuleState = *b.RuleState
+		}
+	} else if b.RuleState != nil {
+		return allot.Errorf(allot.EInvalid, "membershipRuleProcessingState needs groupTypes [\"DynamicMembership\"].")
+	}
 	if b.MailEnabled != nil {
 		g.MailEnabled = *b.MailEnabled
 	}
@@ -578,15 +607,20 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request, p *store.Pri
 	if err := decodeBody(r, &b, "microsoft.graph.group", groupReadOnly...); err != nil {
 		return err
 	}
-	if b.MailEnabled != nil || b.SecurityEnabled != nil || b.GroupTypes != nil {
-		return allot.Errorf(allot.EInvalid, "mailEnabled, securityEnabled and groupTypes cannot be changed.")
+	if b.MailEnabled != nil || b.SecurityEnabled != nil {
+		return allot.Errorf(allot.EInvalid, "mailEnabled and securityEnabled cannot be changed.")
+	}
+	dyn, err := dynamicType(b.GroupTypes)
+	if err != nil {
+		return err
 	}
 	members, err := boundMembers(b.MembersBind)
 	if err != nil {
 		return err
 	}
 	if _, err := s.st.UpdateGroup(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id"), store.GroupPatch{
-		DisplayName: b.DisplayName, Description: b.Description, MailNickname: b.MailNickname, AddMembers: members}); err != nil {
+		DisplayName: b.DisplayName, Description: b.Description, MailNickname: b.MailNickname, AddMembers: members,
+		Dynamic: dyn, MembershipRule: b.MembershipRule, RuleState: b.RuleState}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -627,17 +661,19 @@ func (s *Server) groupJSON(r *http.Request, p *store.Principal, groups []*allot.
 			}
 		}
 		out[i] = map[string]any{
-			"@odata.type":            "#microsoft.graph.group",
-			"id":                     g.GUID,
-			"displayName":            g.DisplayName,
-			"description":            nullStr(g.Description),
-			"mailNickname":           g.MailNickname,
-			"mailEnabled":            g.MailEnabled,
-			"securityEnabled":        g.SecurityEnabled,
-			"groupTypes":             []string{},
-			"createdDateTime":        graphTime(g.CreatedAt),
-			"assignedLicenses":       al,
-			"licenseProcessingState": map[string]any{"state": g.ProcessingState},
+			"@odata.type":                   "#microsoft.graph.group",
+			"id":                            g.GUID,
+			"displayName":                   g.DisplayName,
+			"description":                   nullStr(g.Description),
+			"mailNickname":                  g.MailNickname,
+			"mailEnabled":                   g.MailEnabled,
+			"securityEnabled":               g.SecurityEnabled,
+			"groupTypes":                    groupTypes(g),
+			"membershipRule":                nullStr(g.MembershipRule),
+			"membershipRuleProcessingState": nullStr(g.RuleState),
+			"createdDateTime":               graphTime(g.CreatedAt),
+			"assignedLicenses":              al,
+			"licenseProcessingState":        map[string]any{"state": g.ProcessingState},
 		}
 	}
 	return out, nil
@@ -927,4 +963,12 @@ func confirmed(r *http.Request) bool {
 		v = r.Header.Get("Allot-Confirm-License-Loss")
 	}
 	return strings.EqualFold(v, "true") || v == "1"
+}
+
+// groupTypes is ["DynamicMembership"] for a dynamic group, [] otherwise.
+func groupTypes(g *allot.Group) []string {
+	if g.Dynamic() {
+		return []string{"DynamicMembership"}
+	}
+	return []string{}
 }

@@ -14,7 +14,7 @@ var (
 		"jobTitle", "department", "usageLocation", "accountEnabled", "proxyAddresses", "createdDateTime",
 		"assignedLicenses", "assignedPlans", "licenseAssignmentStates"}, allot.ProfileText...), allot.ProfileLists...))
 	groupProps = propSet([]string{"id", "displayName", "description", "mailNickname", "mailEnabled", "securityEnabled",
-		"groupTypes", "createdDateTime", "assignedLicenses", "licenseProcessingState"})
+		"groupTypes", "createdDateTime", "assignedLicenses", "licenseProcessingState", "membershipRule", "membershipRuleProcessingState"})
 )
 
 func propSet(names []string) map[string]bool {

@@ -52,6 +52,12 @@ type GroupPatch struct {
 	// AddMembers are user or group GUIDs to add as members in the same
 	// transaction (Graph's members@odata.bind).
 	AddMembers []string
+	// Dynamic is groupTypes: true with "DynamicMembership", false without;
+	// MembershipRule and RuleState (membershipRuleProcessingState) set a
+	// dynamic group's rule.
+	Dynamic        *bool
+	MembershipRule *string
+	RuleState      *string
 }
 
 // Member is one direct or transitive member of a group: a user or a group.

@@ -44,6 +44,9 @@ func (t *tx) apply(b *batch, plan *licensing.Plan, a allot.Actor, res *batchResu
 	if err := t.writeStates(&w); err != nil {
 		return err
 	}
+	if err := t.applyPlanRules(b.tenant.ID, plan); err != nil {
+		return err
+	}
 	t.s.failpoint("apply.states", res.Changed)
 	if err := t.auditPlan(b, plan, a); err != nil {
 		return err

@@ -482,6 +482,9 @@ func (s *Store) CreateUsersBulk(ctx context.Context, a allot.Actor, tenantID int
 				return err
 			}
 		}
+		if err := tx.applyDynamicRules(tenantID, a, users, nil); err != nil {
+			return err
+		}
 		audits := make([]auditRow, len(users))
 		for i, u := range users {
 			audits[i] = auditRow{a, allot.AuditEvent{Category: "UserManagement", Activity: allot.ActAddUser, TargetKind: "User", TargetID: u.GUID,

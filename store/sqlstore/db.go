@@ -76,6 +76,8 @@ type Store struct {
 
 	// defs caches decoded product definitions by their stored text.
 	defs sync.Map
+	// rules caches parsed membership rules by their text (dynamic.go).
+	rules sync.Map
 
 	// wq feeds SQLite's writer goroutine (groupcommit.go); wdone closes when
 	// it has stopped.

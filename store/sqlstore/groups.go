@@ -14,14 +14,14 @@ import (
 )
 
 const groupCols = `g.id, g.tenant_id, g.guid, g.display_name, g.description, g.mail_nickname, g.security_enabled,
-	g.mail_enabled, g.processing_state, g.error_count, g.created_at`
+	g.mail_enabled, g.processing_state, g.error_count, g.created_at, g.membership_rule, g.rule_state`
 
 func scanGroup(row interface{ Scan(...any) error }) (*allot.Group, error) {
 	var g allot.Group
 	var sec, mail, errs int
 	var created int64
 	if err := row.Scan(&g.ID, &g.TenantID, &g.GUID, &g.DisplayName, &g.Description, &g.MailNickname, &sec, &mail,
-		&g.ProcessingState, &errs, &created); err != nil {
+		&g.ProcessingState, &errs, &created, &g.MembershipRule, &g.RuleState); err != nil {
 		return nil, err
 	}
 	g.SecurityEnabled, g.MailEnabled, g.HasLicenseErrors = sec == 1, mail == 1, errs > 0
@@ -49,6 +49,10 @@ func (s *Store) CreateGroupWithMembers(ctx context.Context, a allot.Actor, tenan
 	g.TenantID = tenantID
 	g.GUID = uuid.NewString()
 	g.ProcessingState = allot.ProcessingComplete
+	spec, err := createRuleSpec(g)
+	if err != nil {
+		return err
+	}
 	return s.write(ctx, func(tx *tx) error {
 		g.CreatedAt = msTime(tx.now)
 		if err := tx.queryRow(`INSERT INTO dir_groups (tenant_id, guid, display_name, description, mail_nickname, security_enabled,
@@ -58,6 +62,9 @@ func (s *Store) CreateGroupWithMembers(ctx context.Context, a allot.Actor, tenan
 		}
 		if err := tx.audit(tenantID, a, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActAddGroup, TargetKind: "Group",
 			TargetID: g.GUID, TargetName: g.DisplayName, Changes: []allot.Change{{Property: "displayName", New: g.DisplayName}}}); err != nil {
+			return err
+		}
+		if _, err := tx.setGroupRule(tenantID, a, g, spec); err != nil {
 			return err
 		}
 		for _, ref := range members {
@@ -175,6 +182,11 @@ func (s *Store) UpdateGroup(ctx context.Context, a allot.Actor, tenantID int64, 
 			return err
 		}
 		out = g
+		rc, err := tx.setGroupRule(tenantID, a, g, groupRuleSpec(p))
+		if err != nil {
+			return err
+		}
+		changes = append(changes, rc...)
 		for _, ref := range p.AddMembers {
 			if err := tx.addMember(tenantID, a, g, ref); err != nil {
 				return err
@@ -344,6 +356,9 @@ func (s *Store) AddMembers(ctx context.Context, a allot.Actor, tenantID int64, g
 
 // addMember adds one user or group to group g.
 func (t *tx) addMember(tenantID int64, a allot.Actor, g *allot.Group, memberRef string) error {
+	if err := refuseDynamicMembers(g); err != nil {
+		return err
+	}
 	typ, mid, name, err := t.memberRef(tenantID, memberRef)
 	if err != nil {
 		return err
@@ -406,6 +421,9 @@ func (s *Store) RemoveMember(ctx context.Context, a allot.Actor, tenantID int64,
 	return s.write(ctx, func(tx *tx) error {
 		g, err := tx.group(tenantID, groupRef)
 		if err != nil {
+			return err
+		}
+		if err := refuseDynamicMembers(g); err != nil {
 			return err
 		}
 		typ, mid, name, err := tx.memberRef(tenantID, memberRef)

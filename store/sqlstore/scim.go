@@ -320,7 +320,7 @@ func scanSCIMGroup(row interface{ Scan(...any) error }) (*SCIMGroup, error) {
 	var sec, mail int
 	var created int64
 	err := row.Scan(&g.ID, &g.TenantID, &g.GUID, &g.DisplayName, &g.Description, &g.MailNickname, &sec, &mail,
-		&g.ProcessingState, new(int), &created, &x.ExternalID)
+		&g.ProcessingState, new(int), &created, &g.MembershipRule, &g.RuleState, &x.ExternalID)
 	if err != nil {
 		return nil, err
 	}
@@ -522,6 +522,9 @@ func (s *Store) reader(ctx context.Context) func(q string, args ...any) (*sql.Ro
 func (tx *tx) changeMembers(tenantID int64, a allot.Actor, g *allot.Group, add, remove []string) error {
 	if len(add)+len(remove) == 0 {
 		return nil
+	}
+	if err := refuseDynamicMembers(g); err != nil {
+		return err
 	}
 	if len(add)+len(remove) > MaxSCIMMembers {
 		return allot.Errorf(allot.ETooLarge, "One request may add or remove at most %d members; send the rest in further requests.", MaxSCIMMembers)

@@ -156,6 +156,9 @@ func (tx *tx) createUser(tenantID int64, a allot.Actor, u *allot.User) error {
 	if err := tx.setProxyAddresses(tenantID, u.ID, u.ProxyAddresses); err != nil {
 		return err
 	}
+	if err := tx.applyDynamicRules(tenantID, a, []*allot.User{u}, nil); err != nil {
+		return err
+	}
 	return tx.audit(tenantID, a, allot.AuditEvent{Activity: allot.ActAddUser, TargetKind: "User", TargetID: u.GUID,
 		TargetName: u.UserPrincipalName, Changes: []allot.Change{{Property: "userPrincipalName", New: u.UserPrincipalName},
 			{Property: "displayName", New: u.DisplayName}, {Property: "usageLocation", New: u.UsageLocation}}})
@@ -408,6 +411,9 @@ func (tx *tx) updateUser(tenantID int64, a allot.Actor, u *allot.User, p store.U
 			return err
 		}
 		changes = append(changes, allot.Change{Property: "proxyAddresses", New: strings.Join(u.ProxyAddresses, ",")})
+	}
+	if err := tx.applyDynamicRules(tenantID, a, []*allot.User{u}, changedProps(changes)); err != nil {
+		return err
 	}
 	if u.UsageLocation != old.UsageLocation {
 		// Usage location decides which licenses the user may hold.

@@ -27,6 +27,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Directory", func(t *testing.T) { testDirectory(t, open) })
 	t.Run("Rules", func(t *testing.T) { testRules(t, open) })
 	t.Run("Reconcile", func(t *testing.T) { testReconcile(t, open) })
+	t.Run("Dynamic", func(t *testing.T) { testDynamic(t, open) })
 }
 
 var admin = allot.Actor{Kind: "app", ID: "test", Name: "contract test"}
