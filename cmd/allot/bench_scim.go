@@ -72,8 +72,8 @@ func scimBenchUser(i int) (*allot.User, string, map[string]any) {
 	u.Profile.Text = map[string]string{"employeeId": num}
 	body := map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User", enterpriseURN},
 		"userName": name, "active": true, "externalId": "ext-" + num, "displayName": "Sync " + num,
-		"name":   map[string]any{"givenName": "Sync", "familyName": num},
-		"emails": []any{map[string]any{"value": name, "type": "work", "primary": true}},
+		"name":        map[string]any{"givenName": "Sync", "familyName": num},
+		"emails":      []any{map[string]any{"value": name, "type": "work", "primary": true}},
 		enterpriseURN: map[string]any{"department": "Sales", "employeeNumber": num}}
 	return u, "ext-" + num, body
 }
