@@ -141,7 +141,7 @@ func TestBadInputGetsSCIMErrors(t *testing.T) {
 			{400, "invalidFilter", "GET", "/Users?filter=" + url.QueryEscape(`userName eq`), nil},
 			{400, "invalidFilter", "GET", "/Users?filter=" + url.QueryEscape(`userName zz "x"`), nil},
 			{400, "invalidFilter", "GET", "/Users?filter=" + url.QueryEscape(`(userName eq "x"`), nil},
-			{400, "invalidFilter", "GET", "/Users?filter=" + url.QueryEscape(`password eq "x"`), nil},
+			{403, "sensitive", "GET", "/Users?filter=" + url.QueryEscape(`password eq "x"`), nil},
 			{400, "invalidFilter", "GET", "/Users?filter=" + url.QueryEscape(`active eq "yes"`), nil},
 			{400, "invalidFilter", "GET", "/Users?filter=" + url.QueryEscape(`userName eq unquoted`), nil},
 			{400, "invalidValue", "GET", "/Users?sortBy=password", nil},
