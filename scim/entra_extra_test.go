@@ -47,12 +47,20 @@ func TestEntraMatchingAndMemberBatches(t *testing.T) {
 		if got := h.graphMembers(gid); !slices.Equal(sortedList(got), want) {
 			t.Fatalf("members after idempotent PATCH %v, want %v", got, want)
 		}
+		// A later batch removes members the group has and adds one back.
+		h.sc(200, "PATCH", "/Groups/"+gid, patch(
+			map[string]any{"op": "Remove", "path": "members", "value": []any{member(users[3]), member(users[4])}},
+			map[string]any{"op": "Add", "path": "members", "value": []any{member(users[1])}}))
+		want = sortedList([]string{users[0], users[1], users[2]})
+		if got := h.graphMembers(gid); !slices.Equal(got, want) {
+			t.Fatalf("members after the second batch %v, want %v", got, want)
+		}
 		g := h.sc(200, "GET", "/Groups/"+gid+"?excludedAttributes=members", nil)
 		if g["members"] != nil || g["displayName"] != "Entra batch" {
 			t.Errorf("group without members: %v", g)
 		}
 		in := h.sc(200, "GET", q("/Groups", `id eq "`+gid+`" and members[value eq "`+users[2]+`"]`)+"&excludedAttributes=members", nil)
-		out := h.sc(200, "GET", q("/Groups", `id eq "`+gid+`" and members[value eq "`+users[1]+`"]`)+"&excludedAttributes=members", nil)
+		out := h.sc(200, "GET", q("/Groups", `id eq "`+gid+`" and members[value eq "`+users[4]+`"]`)+"&excludedAttributes=members", nil)
 		if !slices.Equal(ids(in), []string{gid}) || out["totalResults"] != 0.0 {
 			t.Errorf("membership check: member %v, non-member %v", ids(in), out["totalResults"])
 		}
