@@ -154,3 +154,53 @@ func TestAuthCacheLastUseOncePerMinute(t *testing.T) {
 		}
 	})
 }
+
+// TestAuthCacheOwnerDisabledHoldsAtOnce: disabling the person who created
+// a client cuts the client's rights on its next request, although its
+// principal was cached; enabling them gives the rights back.
+func TestAuthCacheOwnerDisabledHoldsAtOnce(t *testing.T) {
+	forEngines(t, func(t *testing.T, st *sqlstore.Store) {
+		ctx := context.Background()
+		ten, _, _, _ := newCachedClient(t, st)
+		u := &allot.User{UserPrincipalName: "admin@contoso.com", DisplayName: "Admin", UsageLocation: "US", AccountEnabled: true}
+		if err := st.CreateUser(ctx, allot.SystemActor, ten.ID, u); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.AddRoleAssignment(ctx, allot.SystemActor, ten.ID, u.GUID, store.RoleIDs[store.RoleUserAdmin]); err != nil {
+			t.Fatal(err)
+		}
+		owner := &store.Principal{Tenant: ten, Kind: store.PrincipalUser, GUID: u.GUID, UserID: u.ID, Name: u.UserPrincipalName,
+			Roles: []string{store.RoleIDs[store.RoleUserAdmin]}}
+		_, raw, err := st.CreateAPIClient(ctx, owner, sqlstore.NewAPIClient{DisplayName: "by a person", Scopes: []string{"SCIM.Provisioning"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		capped := func() []string {
+			t.Helper()
+			p, err := st.Authenticate(ctx, raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Owners) != 1 {
+				t.Fatalf("owners %v", p.Owners)
+			}
+			return p.Owners[0]
+		}
+		if got := capped(); len(got) != 1 {
+			t.Fatalf("an enabled creator caps to %v", got)
+		}
+		off, on := false, true
+		if _, err := st.UpdateUser(ctx, allot.SystemActor, ten.ID, u.GUID, store.UserPatch{AccountEnabled: &off}); err != nil {
+			t.Fatal(err)
+		}
+		if got := capped(); len(got) != 0 {
+			t.Fatalf("the creator is disabled, the cached client still has %v", got)
+		}
+		if _, err := st.UpdateUser(ctx, allot.SystemActor, ten.ID, u.GUID, store.UserPatch{AccountEnabled: &on}); err != nil {
+			t.Fatal(err)
+		}
+		if got := capped(); len(got) != 1 {
+			t.Fatalf("the creator is enabled again, the client caps to %v", got)
+		}
+	})
+}
