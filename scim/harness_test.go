@@ -222,3 +222,10 @@ func ids(m map[string]any) []string {
 	}
 	return out
 }
+
+// on returns the harness reporting to t (a subtest's).
+func (h *harness) on(t *testing.T) *harness {
+	c := *h
+	c.t = t
+	return &c
+}

@@ -16,6 +16,42 @@ const MaxCount = 1000
 // defaultCount is the page size when count is absent.
 const defaultCount = 100
 
+// maxFilterTerms bounds the comparisons of one filter: a longer one is
+// refused with tooMany rather than turned into a query that large.
+const maxFilterTerms = 64
+
+// checkFilter refuses a filter on the password (sensitive: it would put a
+// secret in a URL, RFC 7644 §3.12 and §7.5.2) and one with more than
+// maxFilterTerms comparisons (tooMany).
+func checkFilter(e filter.Expr) error {
+	terms := 0
+	var sensitive bool
+	var walk func(e filter.Expr)
+	walk = func(e filter.Expr) {
+		switch x := e.(type) {
+		case *filter.Compare:
+			terms++
+			sensitive = sensitive || strings.EqualFold(x.Attr.Name, "password")
+		case *filter.Logical:
+			walk(x.L)
+			walk(x.R)
+		case *filter.Not:
+			walk(x.X)
+		case *filter.ValuePath:
+			sensitive = sensitive || strings.EqualFold(x.Attr.Name, "password")
+			walk(x.Filter)
+		}
+	}
+	walk(e)
+	if sensitive {
+		return errf(403, typeSensitive, "A filter may not name the password: it would carry a secret in the URL. allot never returns or matches passwords.")
+	}
+	if terms > maxFilterTerms {
+		return errf(400, typeTooMany, "The filter has %d comparisons; allot evaluates at most %d in one query. Split it into several queries.", terms, maxFilterTerms)
+	}
+	return nil
+}
+
 // listQuery reads filter, startIndex, count, sortBy and sortOrder.
 func listQuery(r *http.Request) (sqlstore.SCIMQuery, int, error) {
 	v := r.URL.Query()
@@ -24,6 +60,9 @@ func listQuery(r *http.Request) (sqlstore.SCIMQuery, int, error) {
 		e, err := filter.Parse(f)
 		if err != nil {
 			return q, 0, errf(400, typeInvalidFilter, "filter %q: %v.", f, err)
+		}
+		if err := checkFilter(e); err != nil {
+			return q, 0, err
 		}
 		q.Filter = e
 	}

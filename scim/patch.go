@@ -130,6 +130,11 @@ func applyOp(d doc, op, path string, value any) error {
 	if err != nil {
 		return errf(400, typeInvalidPath, "path %q: %v.", path, err)
 	}
+	if p.Filter != nil {
+		if err := checkFilter(p.Filter); err != nil {
+			return err
+		}
+	}
 	c, err := container(d, p.Attr.URN, op != "remove")
 	if err != nil || c == nil {
 		return err

@@ -112,6 +112,12 @@ func TestPagingSortingAndProjection(t *testing.T) {
 		if got := names(h.sc(200, "GET", "/Users?sortBy=userName&sortOrder=descending&count=1", nil)); !slices.Equal(got, []string{"e@contoso.com"}) {
 			t.Errorf("descending: %v", got)
 		}
+		// A first page says the total of all pages, full or not.
+		for c, n := range map[string]int{"2": 2, "5": 5, "6": 5} {
+			if m := h.sc(200, "GET", "/Users?count="+c, nil); m["totalResults"] != 5.0 || len(resources(m)) != n {
+				t.Errorf("count=%s: totalResults %v, %d resources", c, m["totalResults"], len(resources(m)))
+			}
+		}
 		if m := h.sc(200, "GET", "/Users?count=0", nil); m["totalResults"] != 5.0 || len(resources(m)) != 0 {
 			t.Errorf("count=0: %v", m)
 		}
@@ -141,7 +147,7 @@ func TestBadInputGetsSCIMErrors(t *testing.T) {
 			{400, "invalidFilter", "GET", "/Users?filter=" + url.QueryEscape(`userName eq`), nil},
 			{400, "invalidFilter", "GET", "/Users?filter=" + url.QueryEscape(`userName zz "x"`), nil},
 			{400, "invalidFilter", "GET", "/Users?filter=" + url.QueryEscape(`(userName eq "x"`), nil},
-			{400, "invalidFilter", "GET", "/Users?filter=" + url.QueryEscape(`password eq "x"`), nil},
+			{403, "sensitive", "GET", "/Users?filter=" + url.QueryEscape(`password eq "x"`), nil},
 			{400, "invalidFilter", "GET", "/Users?filter=" + url.QueryEscape(`active eq "yes"`), nil},
 			{400, "invalidFilter", "GET", "/Users?filter=" + url.QueryEscape(`userName eq unquoted`), nil},
 			{400, "invalidValue", "GET", "/Users?sortBy=password", nil},

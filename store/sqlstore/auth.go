@@ -13,6 +13,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -104,51 +105,80 @@ func (s *Store) CreateToken(ctx context.Context, tenantID int64, name, role, raw
 
 // Authenticate returns the principal of a raw API token: its tenant, its own
 // roles, its scopes and the roles of whoever created it. Revoked and expired
-// tokens, and tokens of another shape, answer EUnauthorized.
+// tokens, and tokens of another shape, answer EUnauthorized. A verified
+// principal is reused for up to AuthCacheTTL (authcache.go says when a
+// change holds), and the token's last use is written at most once a minute.
 func (s *Store) Authenticate(ctx context.Context, raw string) (*store.Principal, error) {
-	bad := allot.Errorf(allot.EUnauthorized, "The access token is not valid (unknown, revoked or expired). Create one with POST /allot/v1/apiClients or 'allot token create'.")
 	if len(raw) > 512 {
-		return nil, bad
+		return nil, badToken()
 	}
-	var p store.Principal
-	var tenantID, ownerID, expires, lastUsed int64
-	var scopes, ownerKind string
-	err := s.queryRow(ctx, `SELECT id, guid, tenant_id, name, scopes, owner_kind, owner_id, expires_at, last_used_at
-		FROM tokens WHERE hash = ? AND revoked_at = 0`, hashToken(raw)).
-		Scan(&p.TokenID, &p.GUID, &tenantID, &p.Name, &scopes, &ownerKind, &ownerID, &expires, &lastUsed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, bad
+	hash := hashToken(raw)
+	now := nowMS()
+	if e := s.auth.get(hash, now); e != nil {
+		s.touchToken(ctx, e.p.TokenID, &e.lastUsed, now)
+		return copyPrincipal(e.p), nil
 	}
+	gen := s.auth.gen.Load()
+	p, expires, lastUsed, err := s.loadPrincipal(ctx, hash, now)
 	if err != nil {
 		return nil, err
 	}
-	now := nowMS()
-	if expires > 0 && expires <= now {
-		return nil, bad
+	e := &authEntry{p: p, gen: gen, until: now + s.auth.life(), expires: expires}
+	e.lastUsed.Store(lastUsed)
+	s.auth.put(hash, e)
+	s.touchToken(ctx, p.TokenID, &e.lastUsed, now)
+	return copyPrincipal(p), nil
+}
+
+func badToken() error {
+	return allot.Errorf(allot.EUnauthorized, "The access token is not valid (unknown, revoked or expired). Create one with POST /allot/v1/apiClients or 'allot token create'.")
+}
+
+// loadPrincipal reads the principal of a token hash from the database; it
+// returns the token's expiry and last use (unix ms) too.
+func (s *Store) loadPrincipal(ctx context.Context, hash string, now int64) (_ *store.Principal, expires, lastUsed int64, err error) {
+	var p store.Principal
+	var tenantID, ownerID int64
+	var scopes, ownerKind string
+	err = s.queryRow(ctx, `SELECT id, guid, tenant_id, name, scopes, owner_kind, owner_id, expires_at, last_used_at
+		FROM tokens WHERE hash = ? AND revoked_at = 0`, hash).
+		Scan(&p.TokenID, &p.GUID, &tenantID, &p.Name, &scopes, &ownerKind, &ownerID, &expires, &lastUsed)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && expires > 0 && expires <= now) {
+		return nil, 0, 0, badToken()
+	}
+	if err != nil {
+		return nil, 0, 0, err
 	}
 	p.Kind = store.PrincipalClient
 	if scopes != "" {
 		p.Scopes = strings.Fields(scopes)
 	}
 	if p.Tenant, err = s.Tenant(ctx, tenantID); err != nil {
-		return nil, err
+		return nil, 0, 0, err
 	}
 	if p.Roles, err = s.rolesOf(ctx, store.PrincipalClient, p.TokenID); err != nil {
-		return nil, err
+		return nil, 0, 0, err
 	}
 	if p.Owners, err = s.ownerChain(ctx, tenantID, ownerKind, ownerID); err != nil {
-		return nil, err
+		return nil, 0, 0, err
 	}
 	p.Role = roleNames(p.Roles)
-	if now-lastUsed >= lastUseStep {
-		// Best effort: a failed refresh of the last-used time must not fail
-		// the request.
-		if _, err := s.w.ExecContext(ctx, s.q(`UPDATE tokens SET last_used_at = ? WHERE id = ? AND last_used_at < ?`),
-			now, p.TokenID, now-lastUseStep+1); err != nil && ctx.Err() == nil {
-			s.log.Warn("refresh token last-used time", "err", err)
-		}
+	return &p, expires, lastUsed, nil
+}
+
+// touchToken refreshes the token's last-used time when the one known is a
+// minute old or more; of concurrent requests, one writes.
+func (s *Store) touchToken(ctx context.Context, id int64, lastUsed *atomic.Int64, now int64) {
+	old := lastUsed.Load()
+	if now-old < lastUseStep || !lastUsed.CompareAndSwap(old, now) {
+		return
 	}
-	return &p, nil
+	// Best effort: a failed refresh of the last-used time must not fail
+	// the request.
+	if _, err := s.w.ExecContext(ctx, s.q(`UPDATE tokens SET last_used_at = ? WHERE id = ? AND last_used_at < ?`),
+		now, id, now-lastUseStep+1); err != nil && ctx.Err() == nil {
+		s.log.Warn("refresh token last-used time", "err", err)
+	}
 }
 
 // ownerChain returns the role sets that cap an API client created by
@@ -417,6 +447,7 @@ func (s *Store) RevokeAPIClient(ctx context.Context, a allot.Actor, tenantID int
 		if _, err := tx.exec(`UPDATE tokens SET revoked_at = ? WHERE id = ?`, tx.now, id); err != nil {
 			return err
 		}
+		tx.authDirty = true
 		return tx.audit(tenantID, a, allot.AuditEvent{Category: catApps, Activity: ActRevokeToken, TargetKind: "ApiClient",
 			TargetID: guid, TargetName: name})
 	})
@@ -567,6 +598,7 @@ func (s *Store) AddRoleAssignment(ctx context.Context, a allot.Actor, tenantID i
 			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, ra.GUID, tenantID, pr.Kind, pr.ID, roleID, tx.now).Scan(&ra.ID); err != nil {
 			return err
 		}
+		tx.authDirty = true
 		return tx.audit(tenantID, a, allot.AuditEvent{Category: catRoles, Activity: ActAddRoleMember, TargetKind: principalKind(pr.Kind),
 			TargetID: pr.GUID, TargetName: pr.Name, Changes: []allot.Change{
 				{Property: "Role.DisplayName", New: roleName(roleID)}, {Property: "Role.TemplateId", New: roleID}}})
@@ -601,6 +633,7 @@ func (s *Store) RemoveRoleAssignment(ctx context.Context, a allot.Actor, tenantI
 		if err != nil {
 			return err
 		}
+		tx.authDirty = true
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("Role assignment", guid)
 		}
@@ -662,6 +695,7 @@ func (t *tx) refuseLastGlobalAdmin(tenantID int64, kind string, id int64) error 
 // deleteUserAuth removes what access control keeps of a deleted user: role
 // assignments, password, second factor, sessions and single sign-on links.
 func (t *tx) deleteUserAuth(userID int64) error {
+	t.authDirty = true
 	for _, q := range []string{
 		`DELETE FROM role_assignments WHERE principal_kind = 'user' AND principal_id = ?`,
 		`DELETE FROM user_credentials WHERE user_id = ?`,

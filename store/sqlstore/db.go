@@ -89,6 +89,9 @@ type Store struct {
 	// cleared at BEGIN. ROLLBACK TO a savepoint does not set it.
 	wrolled atomic.Bool
 
+	// auth caches verified tokens' principals (authcache.go).
+	auth authCache
+
 	// fail holds the failpoints armed by FailpointsEnv (failpoint.go); nil
 	// when none is.
 	fail failpoints
@@ -334,7 +337,11 @@ type tx struct {
 	req context.Context
 	// woke records that marks were written, so workers are woken after commit.
 	woke bool
-	now  int64
+	// authDirty records a change to what tokens may do (tokens, role
+	// assignments, users' enabled state): the principal cache is emptied
+	// after commit.
+	authDirty bool
+	now       int64
 	// onApply, when set (by a preview), sees every plan before it is applied.
 	onApply func(b *batch, plan *licensing.Plan)
 	// removed records the (source, product) grants this transaction took
@@ -485,6 +492,9 @@ func (s *Store) writeOnce(ctx context.Context, fn func(t *tx) error) error {
 	}
 	if err := t.commit(); err != nil {
 		return err
+	}
+	if t.authDirty {
+		s.auth.invalidate()
 	}
 	if t.woke {
 		s.wake()

@@ -31,3 +31,6 @@ func (s *Store) WriteSQL(ctx context.Context, fn func(exec func(q string, args .
 // SetBeforeDecide sets a function that runs in every write transaction on
 // PostgreSQL between loading a snapshot and making its plan exact.
 func (s *Store) SetBeforeDecide(fn func()) { s.beforeDecide = fn }
+
+// SetAuthCacheTTL sets how long a verified token's principal is reused.
+func (s *Store) SetAuthCacheTTL(d time.Duration) { s.auth.ttl = d }

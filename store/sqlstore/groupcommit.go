@@ -152,6 +152,9 @@ func (s *Store) runShared(group []*writeReq) []*writeReq {
 		deliver()
 		return nil
 	}
+	if t.authDirty {
+		s.auth.invalidate()
+	}
 	if woke {
 		s.wake()
 	}

@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -126,28 +127,51 @@ func (s *Store) SCIMListUsers(ctx context.Context, tenantID int64, q SCIMQuery) 
 		return nil, 0, err
 	}
 	args = append([]any{tenantID}, args...)
-	var total int
-	if err := s.queryRow(ctx, `SELECT COUNT(*)`+scimUserFrom+` WHERE u.tenant_id = ?`+where, args...).Scan(&total); err != nil {
-		return nil, 0, err
+	count := func() (int, error) {
+		var total int
+		err := s.queryRow(ctx, `SELECT COUNT(*)`+scimUserFrom+` WHERE u.tenant_id = ?`+where, args...).Scan(&total)
+		return total, err
 	}
-	if q.Limit == 0 || q.Offset >= total {
-		return []*SCIMUser{}, total, nil
+	if q.Limit == 0 {
+		total, err := count()
+		return []*SCIMUser{}, total, err
 	}
-	rows, err := s.query(ctx, `SELECT `+userCols+scimExtCols+scimUserFrom+` WHERE u.tenant_id = ?`+where+order+` LIMIT ? OFFSET ?`,
-		append(args, q.Limit, q.Offset)...)
+	out, err := s.scimUserPage(ctx, `SELECT `+userCols+scimExtCols+scimUserFrom+` WHERE u.tenant_id = ?`+where+order+` LIMIT ? OFFSET ?`,
+		append(slices.Clip(args), q.Limit, q.Offset))
 	if err != nil {
 		return nil, 0, err
+	}
+	if total, ok := pageTotal(q, len(out)); ok {
+		return out, total, nil // a first page that is not full: no COUNT (Entra's userName eq lookups)
+	}
+	total, err := count()
+	return out, total, err
+}
+
+// pageTotal tells the total of a list from its page when the page says it:
+// a first page with fewer rows than asked for holds them all.
+func pageTotal(q SCIMQuery, n int) (int, bool) {
+	if q.Offset == 0 && n < q.Limit {
+		return n, true
+	}
+	return 0, false
+}
+
+func (s *Store) scimUserPage(ctx context.Context, query string, args []any) ([]*SCIMUser, error) {
+	rows, err := s.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	out := []*SCIMUser{}
 	for rows.Next() {
 		u, err := scanSCIMUser(rows)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		out = append(out, u)
 	}
-	return out, total, rows.Err()
+	return out, rows.Err()
 }
 
 // scimWhere compiles the query's filter and sort for the table alias.

@@ -406,6 +406,9 @@ func (tx *tx) updateUser(tenantID int64, a allot.Actor, u *allot.User, p store.U
 		u.JobTitle, u.Department, u.UsageLocation, b2i(u.AccountEnabled), encodeProfile(u.Profile), u.ID); err != nil {
 		return err
 	}
+	if u.AccountEnabled != old.AccountEnabled {
+		tx.authDirty = true // the clients this user created lose or regain rights
+	}
 	if p.ProxyAddresses != nil {
 		if err := tx.setProxyAddresses(tenantID, u.ID, u.ProxyAddresses); err != nil {
 			return err
