@@ -311,12 +311,16 @@ func TestGroupAssignLicenseUntilProcessingComplete(t *testing.T) {
 	}
 }
 
+// TestMembersWithLicenseErrors: a group gives Workplace Analytics Insights,
+// which needs Microsoft 365 E3 or E5 first; the member without either is
+// the one member with a license error.
 func TestMembersWithLicenseErrors(t *testing.T) {
 	g := newGraph(t)
-	e3 := g.skuID(t, "SPE_E3")
-	ok, bad := g.newUser(t, uniq(t, "mwe-ok"), "US"), g.newUser(t, uniq(t, "mwe-nowhere"), "")
+	e3, insights := g.skuID(t, "SPE_E3"), g.skuID(t, "WORKPLACE_ANALYTICS_INSIGHTS")
+	ok, bad := g.newUser(t, uniq(t, "mwe-ok"), "US"), g.newUser(t, uniq(t, "mwe-noe3"), "US")
+	must[models.Userable](t, "assignLicense")(g.assignUser(t, *ok.GetId(), assigned(e3)))
 	gr := g.newGroup(t, uniq(t, "errors"), *ok.GetId(), *bad.GetId())
-	g.assignGroup(t, *gr.GetId(), e3)
+	g.assignGroup(t, *gr.GetId(), insights)
 	res := must[models.DirectoryObjectCollectionResponseable](t, "membersWithLicenseErrors")(
 		g.Groups().ByGroupId(*gr.GetId()).MembersWithLicenseErrors().Get(ctx(t), nil))
 	var ids []string
@@ -324,7 +328,10 @@ func TestMembersWithLicenseErrors(t *testing.T) {
 		ids = append(ids, deref(m.GetId()))
 	}
 	if !slices.Equal(ids, []string{*bad.GetId()}) {
-		t.Fatalf("membersWithLicenseErrors %v, want only the user without usageLocation %s", ids, *bad.GetId())
+		t.Fatalf("membersWithLicenseErrors %v, want only the member without E3 %s", ids, *bad.GetId())
+	}
+	if slices.Contains(g.userSkus(t, *bad.GetId()), insights) || !slices.Contains(g.userSkus(t, *ok.GetId()), insights) {
+		t.Fatalf("Insights: the member with E3 should hold it, the other not")
 	}
 }
 

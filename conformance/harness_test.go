@@ -39,7 +39,9 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "allot")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/allot").CombinedOutput(); err != nil {
+	build := exec.Command("go", "build", "-o", bin, "./cmd/allot")
+	build.Dir = ".." // the main module
+	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "go build ../cmd/allot: %v\n%s", err, out)
 		return 1
 	}
