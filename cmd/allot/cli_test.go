@@ -178,7 +178,8 @@ func TestConfirmLoss(t *testing.T) {
 			w.Write([]byte(`{}`))
 			return
 		}
-		var details []map[string]string
+		// allot's own entry first, then one per loss.
+		details := []map[string]string{{"code": "licenseLossNotConfirmed", "target": "", "message": "This change would take 25 licenses away."}}
 		for i := range 25 {
 			details = append(details, map[string]string{"code": "prerequisiteMissing", "target": fmt.Sprintf("id-%d", i%24),
 				"message": fmt.Sprintf("u%d@contoso.com would lose WORKPLACE_ANALYTICS_INSIGHTS (prerequisiteMissing)", i)})
