@@ -87,7 +87,11 @@ type Error struct {
 	Code    Code
 	Op      string
 	Message string
-	Err     error
+	// Target names what the error is about when there is one thing: the id
+	// that was not found, the skuId without seats. Surfaces may word their
+	// own message with it (Graph's "Resource '…' does not exist …").
+	Target string
+	Err    error
 }
 
 // Error returns the message, prefixed with the operation when there is one.
@@ -124,6 +128,19 @@ func ErrorCode(err error) Code {
 		return ErrorCode(e.Err)
 	}
 	return EInternal
+}
+
+// ErrorTarget returns the Target of the first allot Error in err's chain
+// that has one, or "".
+func ErrorTarget(err error) string {
+	var e *Error
+	for errors.As(err, &e) {
+		if e.Target != "" {
+			return e.Target
+		}
+		err = e.Err
+	}
+	return ""
 }
 
 // ErrorMessage returns the human message of err; internal errors get a generic

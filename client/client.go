@@ -47,15 +47,23 @@ func New(baseURL, token string) *Client {
 		HTTP: &http.Client{Timeout: 5 * time.Minute}}
 }
 
-// Error is an error answer of the server: the HTTP status and the Graph error
-// envelope's code, message and details.
+// Error is an error answer of the server: the HTTP status, allot's precise
+// code and message (the Graph envelope's error.details[0]), Graph's
+// top-level code and message, and the remaining details.
 type Error struct {
-	Status    int
-	Code      string // Graph code such as Request_ResourceNotFound, or a licensing code such as noSeatsAvailable
-	Message   string
-	RequestID string
-	// Details are the envelope's error.details: for licenseLossNotConfirmed,
-	// one entry per license someone would lose.
+	Status int
+	// Code is allot's precise code, such as notFound, invalid or a
+	// licensing code such as noSeatsAvailable; Message says what to do.
+	Code    string
+	Message string
+	// GraphCode and GraphMessage are the envelope's top-level error.code
+	// and error.message, as Microsoft Graph words the same failure
+	// (Request_BadRequest, Request_ResourceNotFound, ...).
+	GraphCode    string
+	GraphMessage string
+	RequestID    string
+	// Details are the envelope's error.details after allot's own entry:
+	// for licenseLossNotConfirmed, one entry per license someone would lose.
 	Details []ErrorDetail
 }
 
@@ -221,7 +229,13 @@ func decodeError(resp *http.Response, data []byte) error {
 	}
 	e := &Error{Status: resp.StatusCode, RequestID: resp.Header.Get("request-id")}
 	if json.Unmarshal(data, &env) == nil && env.Error.Message != "" {
+		e.GraphCode, e.GraphMessage = env.Error.Code, env.Error.Message
 		e.Code, e.Message, e.Details = env.Error.Code, env.Error.Message, env.Error.Details
+		if d := env.Error.Details; len(d) > 0 && d[0].Code != "" {
+			// allot's precise error comes first; a server without it
+			// (or another Graph service) leaves the top-level one.
+			e.Code, e.Message, e.Details = d[0].Code, d[0].Message, d[1:]
+		}
 		if env.Error.InnerError.RequestID != "" {
 			e.RequestID = env.Error.InnerError.RequestID
 		}

@@ -133,7 +133,7 @@ func TestImporterExactAcrossBatches(t *testing.T) {
 func TestImporterStopsOnServerError(t *testing.T) {
 	c := inProcess(t, 10, 3)
 	rep, err := (&csvimport.Importer{Client: c, SkuID: "NOPE"}).Run(context.Background(), rowsOf("u1@contoso.com", "x"))
-	if client.ErrorCode(err) != "Request_BadRequest" || !strings.Contains(err.Error(), "NOPE") {
+	if client.ErrorCode(err) != "invalid" || !strings.Contains(err.Error(), "NOPE") {
 		t.Fatalf("err = %v", err)
 	}
 	if rep.Failed != 1 || rep.Outcomes[0].Result != "" {

@@ -36,7 +36,7 @@ func TestConcurrencyMembershipCycle(t *testing.T) {
 				switch {
 				case r.Status == 204:
 					ok++
-				case r.Status == 400 && errorCode(r.Body) == "membershipCycle":
+				case r.Status == 400 && preciseCode(r.Body) == "membershipCycle":
 				default:
 					t.Errorf("round %d: %s", round, r)
 				}

@@ -68,7 +68,7 @@ func TestConcurrencyAssignExactSeats(t *testing.T) {
 						if err == nil {
 							res.status = r.Status
 							if r.Status != 200 {
-								res.code = errorCode(r.Body)
+								res.code = preciseCode(r.Body)
 							}
 						}
 						results <- res
@@ -131,6 +131,22 @@ func ids2set(items []map[string]any) map[string]bool {
 		out[it["id"].(string)] = true
 	}
 	return out
+}
+
+// preciseCode returns allot's precise code of an error body
+// (error.details[0].code), or "".
+func preciseCode(body []byte) string {
+	var e struct {
+		Error struct {
+			Details []struct {
+				Code string `json:"code"`
+			} `json:"details"`
+		} `json:"error"`
+	}
+	if jsonUnmarshal(body, &e) != nil || len(e.Error.Details) == 0 {
+		return ""
+	}
+	return e.Error.Details[0].Code
 }
 
 // errorCode returns the Graph error code of an error body, or "".

@@ -357,6 +357,9 @@ func (r *response) values(t testing.TB) []map[string]any {
 // graphErr is a decoded Graph error envelope.
 type graphErr struct {
 	Code, Message, Date, RequestID string
+	// Precise is allot's own code (details[0].code), PreciseMessage its
+	// message.
+	Precise, PreciseMessage string
 }
 
 // graphError decodes r's Graph error envelope and checks its shape: a code, a
@@ -370,25 +373,34 @@ func (r *response) graphError(t testing.TB) graphErr {
 			InnerError *struct {
 				Date      string `json:"date"`
 				RequestID string `json:"request-id"`
+				ClientID  string `json:"client-request-id"`
 			} `json:"innerError"`
+			Details []struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"details"`
 		} `json:"error"`
 	}
 	if err := json.Unmarshal(r.Body, &e); err != nil || e.Error == nil {
 		t.Fatalf("not a Graph error envelope: %s", r)
 	}
 	if e.Error.Code == "" || e.Error.Message == "" || e.Error.InnerError == nil ||
-		e.Error.InnerError.Date == "" || e.Error.InnerError.RequestID == "" {
+		e.Error.InnerError.Date == "" || e.Error.InnerError.RequestID == "" || e.Error.InnerError.ClientID == "" ||
+		len(e.Error.Details) == 0 || e.Error.Details[0].Code == "" || e.Error.Details[0].Message == "" {
 		t.Errorf("incomplete Graph error envelope: %s", r)
 		return graphErr{}
 	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("error Content-Type %q: %s", ct, r)
 	}
-	return graphErr{Code: e.Error.Code, Message: e.Error.Message, Date: e.Error.InnerError.Date, RequestID: e.Error.InnerError.RequestID}
+	return graphErr{Code: e.Error.Code, Message: e.Error.Message, Date: e.Error.InnerError.Date, RequestID: e.Error.InnerError.RequestID,
+		Precise: e.Error.Details[0].Code, PreciseMessage: e.Error.Details[0].Message}
 }
 
 // expectError makes a request and requires an error answer with the status
-// and, when code is not "", the Graph error code. It returns the error.
+// and, when code is not "", the error code: Graph's top-level code
+// (Request_BadRequest) or allot's precise one in details[0]
+// (noSeatsAvailable), which never coincide. It returns the error.
 func (c *client) expectError(status int, code, method, path string, body any) graphErr {
 	c.t.Helper()
 	r := c.do(method, path, body)
@@ -397,7 +409,7 @@ func (c *client) expectError(status int, code, method, path string, body any) gr
 		return graphErr{}
 	}
 	e := r.graphError(c.t)
-	if code != "" && e.Code != code {
+	if code != "" && e.Code != code && e.Precise != code {
 		c.t.Errorf("want error code %s, got %s: %s", code, e.Code, r)
 	}
 	return e

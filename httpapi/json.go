@@ -18,43 +18,106 @@ import (
 	"allot/odata"
 )
 
-// status maps an error code to its HTTP status and Graph error code. This is
-// the only place where codes become statuses.
-func status(c allot.Code) (int, string) {
-	switch c {
-	case allot.EInvalid:
-		return http.StatusBadRequest, "Request_BadRequest"
-	case allot.ENotFound:
-		return http.StatusNotFound, "Request_ResourceNotFound"
-	case allot.EConflict:
-		return http.StatusBadRequest, "Request_BadRequest"
-	case allot.EUnauthorized:
-		return http.StatusUnauthorized, "InvalidAuthenticationToken"
-	case allot.ETOTPRequired:
-		return http.StatusUnauthorized, string(c)
-	case allot.EForbidden:
-		return http.StatusForbidden, "Authorization_RequestDenied"
-	case allot.ETooLarge:
-		return http.StatusRequestEntityTooLarge, "Request_EntityTooLarge"
-	case allot.EUnknownSegment:
-		return http.StatusBadRequest, "BadRequest"
-	case allot.EUnsupportedQuery:
-		return http.StatusBadRequest, "Request_UnsupportedQuery"
-	case allot.EMethodNotAllowed:
-		return http.StatusMethodNotAllowed, "Request_BadRequest"
-	case allot.EUnsupportedMedia:
-		return http.StatusUnsupportedMediaType, "UnsupportedMediaType"
-	case allot.ETooManyRequests:
-		return http.StatusTooManyRequests, "TooManyRequests"
-	case allot.EUnavailable:
-		return http.StatusServiceUnavailable, "ServiceNotAvailable"
-	case allot.EInternal:
-		return http.StatusInternalServerError, "InternalServerError"
-	case allot.ELicenseLoss:
-		return http.StatusConflict, string(c)
+// graphFault is how the Graph surface answers an error code: the HTTP
+// status, Graph's top-level error code and, where Graph's own message for
+// the same failure is documented or widely reported, that message (worded
+// with the error's target, such as the id not found). allot's precise code
+// and message always follow in error.details[0].
+type graphFault struct {
+	status  int
+	code    string
+	message func(target string) string // nil, or "" returned: allot's message
+}
+
+// graphFaults is the one mapping from error codes to Graph's answers. A code
+// not listed (the licensing codes without a Graph wording of their own)
+// answers 400 Request_BadRequest with allot's message.
+var graphFaults = map[allot.Code]graphFault{
+	allot.EInvalid:  {http.StatusBadRequest, "Request_BadRequest", nil},
+	allot.ENotFound: {http.StatusNotFound, "Request_ResourceNotFound", graphNotFound},
+	allot.EConflict: {http.StatusBadRequest, "Request_BadRequest", nil},
+	// The message for a request without a token is the request's own
+	// (writeError): Graph's "Access token is empty.".
+	allot.EUnauthorized: {http.StatusUnauthorized, "InvalidAuthenticationToken", nil},
+	allot.EForbidden: {http.StatusForbidden, "Authorization_RequestDenied",
+		fixed("Insufficient privileges to complete the operation.")},
+	allot.ETooLarge:         {http.StatusRequestEntityTooLarge, "Request_EntityTooLarge", nil},
+	allot.EUnknownSegment:   {http.StatusBadRequest, "BadRequest", nil},
+	allot.EUnsupportedQuery: {http.StatusBadRequest, "Request_UnsupportedQuery", nil},
+	allot.EMethodNotAllowed: {http.StatusMethodNotAllowed, "Request_BadRequest", nil},
+	allot.EUnsupportedMedia: {http.StatusUnsupportedMediaType, "UnsupportedMediaType", nil},
+	allot.ETooManyRequests:  {http.StatusTooManyRequests, "TooManyRequests", nil},
+	allot.EUnavailable:      {http.StatusServiceUnavailable, "ServiceNotAvailable", nil},
+	allot.EInternal:         {http.StatusInternalServerError, "InternalServerError", nil},
+	// No Graph counterpart: Graph has no confirmation of side-effect losses
+	// nor allot's sign-in with an authenticator app.
+	allot.ELicenseLoss:  {http.StatusConflict, string(allot.ELicenseLoss), nil},
+	allot.ETOTPRequired: {http.StatusUnauthorized, string(allot.ETOTPRequired), nil},
+	// Licensing refusals of a direct assignment, in Graph's words.
+	allot.EUsageLocationNeeded: {http.StatusBadRequest, "Request_BadRequest",
+		fixed("License assignment cannot be done for user with invalid usage location.")},
+	allot.ENoSeats:      {http.StatusBadRequest, "Request_BadRequest", graphNoSeats},
+	allot.ESeatsReduced: {http.StatusBadRequest, "Request_BadRequest", graphNoSeats},
+}
+
+func fixed(msg string) func(string) string { return func(string) string { return msg } }
+
+func graphNotFound(target string) string {
+	if target == "" {
+		return ""
 	}
-	// Licensing and other rule codes: a 400 that names the precise reason.
-	return http.StatusBadRequest, string(c)
+	return fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", target)
+}
+
+func graphNoSeats(target string) string {
+	if target == "" {
+		return ""
+	}
+	return fmt.Sprintf("Subscription with SKU %s does not have any available licenses.", target)
+}
+
+// faultOf returns the Graph answer of code c.
+func faultOf(c allot.Code) graphFault {
+	if f, ok := graphFaults[c]; ok {
+		return f
+	}
+	return graphFault{http.StatusBadRequest, "Request_BadRequest", nil}
+}
+
+// status maps an error code to its HTTP status and Graph error code.
+func status(c allot.Code) (int, string) {
+	f := faultOf(c)
+	return f.status, f.code
+}
+
+// graphMessage is the top-level message of err's Graph error: Graph's
+// wording where graphFaults has one, otherwise allot's message.
+func graphMessage(r *http.Request, code allot.Code, err error) string {
+	if code == allot.EUnauthorized && r.Header.Get("Authorization") == "" {
+		return "Access token is empty."
+	}
+	if f := faultOf(code); f.message != nil {
+		if m := f.message(allot.ErrorTarget(err)); m != "" {
+			return m
+		}
+	}
+	return allot.ErrorMessage(err)
+}
+
+// graphBody is the Graph error envelope of err: Graph's code and message
+// on top, allot's precise code, message and target in details[0], then
+// (for a refused license loss) one entry per license someone would lose.
+func graphBody(r *http.Request, err error) graphError {
+	code := allot.ErrorCode(err)
+	var ge graphError
+	_, ge.Error.Code = status(code)
+	ge.Error.Message = graphMessage(r, code, err)
+	ge.Error.InnerError.Date = time.Now().UTC().Format("2006-01-02T15:04:05")
+	ge.Error.InnerError.RequestID = requestIDOf(r)
+	ge.Error.InnerError.ClientID = clientRequestIDOf(r)
+	ge.Error.Details = append([]errorDetail{{Code: string(code), Message: allot.ErrorMessage(err),
+		Target: allot.ErrorTarget(err)}}, lossDetails(err)...)
+	return ge
 }
 
 type graphError struct {
@@ -66,8 +129,9 @@ type graphError struct {
 			RequestID string `json:"request-id"`
 			ClientID  string `json:"client-request-id"`
 		} `json:"innerError"`
-		// Details lists, for a refused license loss, who would lose what.
-		Details []errorDetail `json:"details,omitempty"`
+		// Details: allot's precise error first, then, for a refused
+		// license loss, who would lose what.
+		Details []errorDetail `json:"details"`
 	} `json:"error"`
 }
 
@@ -110,7 +174,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		err = allot.Errorf(allot.EInvalid, "The request contains a character that cannot be stored, such as U+0000 (NUL); remove it.")
 	}
 	code := allot.ErrorCode(err)
-	st, gcode := status(code)
+	st, _ := status(code)
 	if code == allot.EInternal && ClientGone(r, err) {
 		// Nobody reads the answer: not a server failure.
 		s.log.Debug("client went away", "method", r.Method, "path", r.URL.Path, "request-id", requestIDOf(r), "err", err)
@@ -120,13 +184,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == allot.EInternal {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request-id", requestIDOf(r), "err", err)
 	}
-	var ge graphError
-	ge.Error.Code = gcode
-	ge.Error.Message = allot.ErrorMessage(err)
-	ge.Error.InnerError.Date = time.Now().UTC().Format("2006-01-02T15:04:05")
-	ge.Error.InnerError.RequestID = requestIDOf(r)
-	ge.Error.InnerError.ClientID = requestIDOf(r)
-	ge.Error.Details = lossDetails(err)
+	ge := graphBody(r, err)
 	// A client asked to slow down or to come back (the database stayed busy
 	// with concurrent changes) is told when.
 	if (code == allot.ETooManyRequests || code == allot.EUnavailable) && w.Header().Get("Retry-After") == "" {

@@ -482,6 +482,11 @@ func (r *response) lossError(t *testing.T) lossErr {
 	if err := json.Unmarshal(r.Body, &e); err != nil {
 		t.Fatalf("decode %s: %v", r, err)
 	}
+	// details[0] is allot's own code; the losses follow.
+	if len(e.Error.Details) == 0 || e.Error.Details[0].Code != string(allot.ELicenseLoss) {
+		t.Fatalf("details[0] is not allot's %s: %s", allot.ELicenseLoss, r)
+	}
+	e.Error.Details = e.Error.Details[1:]
 	return e.Error
 }
 

@@ -85,23 +85,56 @@ func (s *Server) handle(pattern string, need Perm, h handler) {
 
 type ridKey struct{}
 
+// requestIDs are a request's two ids as Graph sends them: request-id, the
+// server's own GUID for the request, and client-request-id, the client's
+// when it sent one (Microsoft's SDKs send a GUID per request), otherwise
+// the request-id again.
+type requestIDs struct{ server, client string }
+
 func (s *Server) requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("client-request-id")
-		if id == "" || len(id) > 64 {
-			b := make([]byte, 16)
-			rand.Read(b)
-			id = hex.EncodeToString(b)
+		ids := requestIDs{server: newGUID()}
+		ids.client = r.Header.Get("client-request-id")
+		if ids.client == "" || len(ids.client) > 64 || !printableASCII(ids.client) {
+			ids.client = ids.server
 		}
-		w.Header().Set("request-id", id)
-		w.Header().Set("client-request-id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ridKey{}, id)))
+		w.Header().Set("request-id", ids.server)
+		w.Header().Set("client-request-id", ids.client)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ridKey{}, ids)))
 	})
 }
 
+// newGUID returns a random (version 4) GUID in its 8-4-4-4-12 form.
+func newGUID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// printableASCII tells whether s has only printable ASCII characters, so
+// that echoing it in a header and in JSON is safe.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// requestIDOf returns the server's id of the request (request-id).
 func requestIDOf(r *http.Request) string {
-	id, _ := r.Context().Value(ridKey{}).(string)
-	return id
+	ids, _ := r.Context().Value(ridKey{}).(requestIDs)
+	return ids.server
+}
+
+// clientRequestIDOf returns the request's client-request-id.
+func clientRequestIDOf(r *http.Request) string {
+	ids, _ := r.Context().Value(ridKey{}).(requestIDs)
+	return ids.client
 }
 
 func (s *Server) recover(next http.Handler) http.Handler {

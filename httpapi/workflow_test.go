@@ -143,9 +143,10 @@ func TestSeedWorkflow(t *testing.T) {
 				c := c.with(t)
 				before := c.snapshot()
 				e := c.expectError(f.status, f.code, "POST", "/v1.0/users/"+f.user+"/assignLicense", f.body)
+				// Graph's message on top, allot's (which says what to do) in details[0].
 				for _, s := range f.contains {
-					if !strings.Contains(strings.ToLower(e.Message), strings.ToLower(s)) {
-						t.Errorf("message %q does not name %q", e.Message, s)
+					if !strings.Contains(strings.ToLower(e.Message+" "+e.PreciseMessage), strings.ToLower(s)) {
+						t.Errorf("messages %q / %q do not name %q", e.Message, e.PreciseMessage, s)
 					}
 				}
 				c.unchanged(before, f.name)
@@ -262,8 +263,8 @@ func TestSeedWorkflow(t *testing.T) {
 			c.must(200, "PATCH", "/allot/v1/subscribedSkus/"+e5, map[string]any{"enabledUnits": used})
 			before := c.snapshot()
 			e := c.expectError(400, "noSeatsAvailable", "POST", "/v1.0/users/"+u+"/assignLicense", assignBody([]string{e5}, []string{e3}))
-			if !strings.Contains(e.Message, fmt.Sprintf("%d of %d", used, used)) {
-				t.Errorf("no-seats message %q should say how many are in use of how many (%d of %d)", e.Message, used, used)
+			if !strings.Contains(e.PreciseMessage, fmt.Sprintf("%d of %d", used, used)) {
+				t.Errorf("no-seats message %q should say how many are in use of how many (%d of %d)", e.PreciseMessage, used, used)
 			}
 			c.unchanged(before, "a swap whose add fails")
 			c.must(200, "PATCH", "/allot/v1/subscribedSkus/"+e5, map[string]any{"enabledUnits": defaultProducts["SPE_E5"]})

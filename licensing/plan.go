@@ -254,7 +254,7 @@ func (d *decider) refusal(up UserPlan, c DirectChange, owed []int64) error {
 		st, _ := findState(up.After, g.ProductID, allot.DirectSource)
 		if st.State != allot.StateActive {
 			p := d.cat.Product(g.ProductID)
-			return &allot.Error{Code: st.Code, Message: Message(d.cat, st.Code, p)}
+			return &allot.Error{Code: st.Code, Message: Message(d.cat, st.Code, p), Target: p.SkuID}
 		}
 	}
 	for _, pid := range up.Lost {

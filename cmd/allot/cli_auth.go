@@ -100,7 +100,7 @@ it unless ALLOT_URL / ALLOT_TOKEN are set, which always win.`,
 			if err != nil {
 				var ce *client.Error
 				if errors.As(err, &ce) && ce.Status == 401 {
-					return allot.Errorf(allot.EUnauthorized, "%s rejected the token: %s (%s)", base, ce.Message, ce.Code)
+					return allot.Errorf(allot.EUnauthorized, "%s rejected the token: %s (%s)", base, ce.Message, shownCode(ce))
 				}
 				return err
 			}

@@ -130,8 +130,8 @@ func cliError(err error) error {
 		return &allot.Error{Code: allot.EUnavailable, Message: err.Error()}
 	}
 	msg := ce.Message
-	if ce.Code != "" {
-		msg += " (" + ce.Code + ")"
+	if c := shownCode(ce); c != "" {
+		msg += " (" + c + ")"
 	}
 	var code allot.Code
 	switch {
@@ -157,12 +157,37 @@ func cliError(err error) error {
 		if ce.RequestID != "" {
 			msg += " [request-id " + ce.RequestID + "]"
 		}
-	case ce.Code != "" && !strings.HasPrefix(ce.Code, "Request_"):
+	case preciseRule(ce.Code):
 		code = allot.Code(ce.Code) // a licensing code such as noSeatsAvailable
 	default:
 		code = allot.EInvalid
 	}
 	return &allot.Error{Code: code, Message: msg}
+}
+
+// preciseRule tells whether c, allot's precise code of a server error
+// (error.details[0].code), names a rule of its own, such as a licensing
+// code, rather than a general kind of bad request (invalid,
+// unsupportedQuery, ...) or a Graph code of a server without details.
+func preciseRule(c string) bool {
+	switch allot.Code(c) {
+	case "", allot.EInvalid, allot.ENotFound, allot.EConflict, allot.EUnauthorized, allot.EForbidden,
+		allot.ETooLarge, allot.EUnsupportedMedia, allot.EUnknownSegment, allot.EMethodNotAllowed,
+		allot.ETooManyRequests, allot.EUnavailable, allot.EInternal, allot.EUnsupportedQuery:
+		return false
+	}
+	return !strings.HasPrefix(c, "Request_") && c != "BadRequest"
+}
+
+// shownCode is the code the CLI prints after a server's message: allot's
+// precise code when it names a rule (noSeatsAvailable), otherwise Graph's
+// top-level code (Request_BadRequest, InvalidAuthenticationToken), which
+// scripts and Microsoft's docs know.
+func shownCode(ce *client.Error) string {
+	if preciseRule(ce.Code) || ce.GraphCode == "" {
+		return ce.Code
+	}
+	return ce.GraphCode
 }
 
 // run wraps a command's function so that its errors carry exit codes, and

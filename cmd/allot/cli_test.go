@@ -69,6 +69,12 @@ func TestCLIErrorMapping(t *testing.T) {
 		exit int
 		msg  string
 	}{
+		{&client.Error{Status: 400, Code: "noSeatsAvailable", GraphCode: "Request_BadRequest", Message: "No seats left."}, allot.ENoSeats, 1, "No seats left. (noSeatsAvailable)"},
+		{&client.Error{Status: 400, Code: "invalid", GraphCode: "Request_BadRequest", Message: "Bad."}, allot.EInvalid, 2, "Bad. (Request_BadRequest)"},
+		{&client.Error{Status: 400, Code: "unsupportedQuery", GraphCode: "Request_UnsupportedQuery", Message: "No."}, allot.EInvalid, 2, "No. (Request_UnsupportedQuery)"},
+		{&client.Error{Status: 404, Code: "notFound", GraphCode: "Request_ResourceNotFound", Message: "Gone."}, allot.ENotFound, 3, "Gone. (Request_ResourceNotFound)"},
+		{&client.Error{Status: 409, Code: "licenseLossNotConfirmed", GraphCode: "licenseLossNotConfirmed", Message: "Loss."}, allot.ELicenseLoss, 5, "Loss."},
+		// A server that sends no details: the top-level code.
 		{&client.Error{Status: 400, Code: "noSeatsAvailable", Message: "No seats left."}, allot.ENoSeats, 1, "No seats left. (noSeatsAvailable)"},
 		{&client.Error{Status: 400, Code: "Request_BadRequest", Message: "Bad."}, allot.EInvalid, 2, "Bad. (Request_BadRequest)"},
 		{&client.Error{Status: 404, Code: "Request_ResourceNotFound", Message: "Gone."}, allot.ENotFound, 3, "Gone. (Request_ResourceNotFound)"},
@@ -172,7 +178,8 @@ func TestConfirmLoss(t *testing.T) {
 			w.Write([]byte(`{}`))
 			return
 		}
-		var details []map[string]string
+		// allot's own entry first, then one per loss.
+		details := []map[string]string{{"code": "licenseLossNotConfirmed", "target": "", "message": "This change would take 25 licenses away."}}
 		for i := range 25 {
 			details = append(details, map[string]string{"code": "prerequisiteMissing", "target": fmt.Sprintf("id-%d", i%24),
 				"message": fmt.Sprintf("u%d@contoso.com would lose WORKPLACE_ANALYTICS_INSIGHTS (prerequisiteMissing)", i)})

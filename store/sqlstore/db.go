@@ -569,7 +569,9 @@ func nowMS() int64 { return time.Now().UnixMilli() }
 func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 
 func notFound(what, id string) error {
-	return allot.Errorf(allot.ENotFound, "%s '%s' does not exist or is not in this tenant.", what, id)
+	e := allot.Errorf(allot.ENotFound, "%s '%s' does not exist or is not in this tenant.", what, id)
+	e.Target = id
+	return e
 }
 
 func b2i(b bool) int {
