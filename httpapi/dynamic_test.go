@@ -101,3 +101,43 @@ func TestDynamicGroupsRefuseBadRulesAndHandMadeMembers(t *testing.T) {
 		c.must(204, "DELETE", "/v1.0/groups/"+g+"/members/"+u+"/$ref", nil)
 	})
 }
+
+// TestRestoredUserFollowsRulesChangedWhileDeleted: the rules of dynamic
+// groups decide a restored user's memberships, not what it was a member of
+// when deleted: a rule changed meanwhile drops it from one group and takes
+// it into another, with the licenses that follow.
+func TestRestoredUserFollowsRulesChangedWhileDeleted(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, open)
+		c := h.A
+		dyn := func(name, rule string) string {
+			return c.must(201, "POST", "/v1.0/groups", map[string]any{"displayName": name, "mailEnabled": false, "securityEnabled": true,
+				"mailNickname": strings.ReplaceAll(name, " ", ""), "groupTypes": []string{"DynamicMembership"},
+				"membershipRule": rule}).object(t)["id"].(string)
+		}
+		sales := dyn("Dynamic Sales", `user.department -eq "Sales"`)
+		us := dyn("Dynamic US", `user.country -eq "Canada"`)
+		c.must(202, "POST", "/v1.0/groups/"+sales+"/assignLicense", assignBody([]string{c.sku("SPE_E3")}, nil))
+		c.must(202, "POST", "/v1.0/groups/"+us+"/assignLicense", assignBody([]string{c.sku("SPE_E5")}, nil))
+		u := c.createUser("adele@contoso.com", "US")
+		c.must(204, "PATCH", "/v1.0/users/"+u, map[string]any{"department": "Sales", "country": "United States"})
+		h.drain()
+		if got := c.userSkus(u); !slices.Equal(got, []string{c.sku("SPE_E3")}) {
+			t.Fatalf("before the deletion: %v", got)
+		}
+		c.must(204, "DELETE", "/v1.0/users/"+u, nil)
+		c.must(204, "PATCH", "/v1.0/groups/"+sales, map[string]any{"membershipRule": `user.department -eq "Marketing"`})
+		c.must(204, "PATCH", "/v1.0/groups/"+us, map[string]any{"membershipRule": `user.country -eq "United States"`})
+		c.must(200, "POST", "/v1.0/directory/deletedItems/"+u+"/restore", nil)
+		h.drain()
+		if ms := c.listAll("/v1.0/groups/" + sales + "/members"); len(ms) != 0 {
+			t.Errorf("Dynamic Sales members after the restore: %v, want none (its rule no longer matches)", ms)
+		}
+		if ms := c.listAll("/v1.0/groups/" + us + "/members"); len(ms) != 1 || ms[0]["id"] != u {
+			t.Errorf("Dynamic US members after the restore: %v, want the restored user", ms)
+		}
+		if got := c.userSkus(u); !slices.Equal(got, []string{c.sku("SPE_E5")}) {
+			t.Errorf("licenses after the restore: %v, want E5 only", got)
+		}
+	})
+}
