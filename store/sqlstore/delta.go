@@ -38,15 +38,22 @@ const (
 // than the changes pruned since answers syncStateNotFound.
 const DeltaRetention = 30 * 24 * time.Hour
 
+// Removal reasons of a change, as Graph's @removed reason says them.
+const (
+	Present        = 0 // the object (or membership) exists
+	RemovedDeleted = 1 // "deleted": gone for good
+	RemovedChanged = 2 // "changed": deleted but restorable (soft-deleted)
+)
+
 // DirChange is one recorded change: a user or group (Object, its GUID), or a
 // membership (Object the group's GUID, Member the member's, MemberType 0
-// user, 1 group).
+// user, 1 group). Removed is Present or a removal reason.
 type DirChange struct {
 	Kind       int
 	Object     string
 	Member     string
 	MemberType int
-	Removed    bool
+	Removed    int
 	Seq        int64
 }
 
@@ -70,7 +77,7 @@ type changeKey struct {
 
 type changeVal struct {
 	memberType int
-	removed    bool
+	removed    int
 }
 
 // changeBuf collects a write's changes until it ends: per tenant, the
@@ -151,13 +158,13 @@ func (t *tx) recordRemoval(tenantID int64, kind int, id int64, guid string) erro
 		return err
 	}
 	defer rows.Close()
-	cs := []DirChange{{Kind: kind, Object: guid, Removed: true}}
+	cs := []DirChange{{Kind: kind, Object: guid, Removed: RemovedDeleted}}
 	for rows.Next() {
 		var g string
 		if err := rows.Scan(&g); err != nil {
 			return err
 		}
-		cs = append(cs, DirChange{Kind: ChangeMember, Object: g, Member: guid, MemberType: typ, Removed: true})
+		cs = append(cs, DirChange{Kind: ChangeMember, Object: g, Member: guid, MemberType: typ, Removed: RemovedDeleted})
 	}
 	if err := rows.Err(); err != nil {
 		return err
@@ -268,7 +275,7 @@ func (t *tx) writeGUIDChanges(tenantID, seq int64, m map[changeKey]changeVal) er
 		changeUpsert, len(keys), 500, func(i int, args []any) []any {
 			k := keys[i]
 			v := m[k]
-			return append(args, tenantID, feedOf(k.kind), k.kind, k.object, k.member, v.memberType, b2i(v.removed), seq, t.now)
+			return append(args, tenantID, feedOf(k.kind), k.kind, k.object, k.member, v.memberType, v.removed, seq, t.now)
 		})
 }
 
@@ -342,11 +349,9 @@ func (s *Store) FeedChanges(ctx context.Context, tenantID int64, feed int, from,
 	var out []DirChange
 	for rows.Next() {
 		var c DirChange
-		var removed int
-		if err := rows.Scan(&c.Kind, &c.Object, &c.Member, &c.MemberType, &removed, &c.Seq); err != nil {
+		if err := rows.Scan(&c.Kind, &c.Object, &c.Member, &c.MemberType, &c.Removed, &c.Seq); err != nil {
 			return nil, err
 		}
-		c.Removed = removed == 1
 		out = append(out, c)
 	}
 	return out, rows.Err()

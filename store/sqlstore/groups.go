@@ -442,7 +442,7 @@ func (s *Store) RemoveMember(ctx context.Context, a allot.Actor, tenantID int64,
 		if err := tx.markMembershipChange(tenantID, g.ID, typ, mid); err != nil {
 			return err
 		}
-		tx.recordChanges(tenantID, DirChange{Kind: ChangeMember, Object: g.GUID, Member: memberRef, MemberType: typ, Removed: true})
+		tx.recordChanges(tenantID, DirChange{Kind: ChangeMember, Object: g.GUID, Member: memberRef, MemberType: typ, Removed: RemovedDeleted})
 		return tx.audit(tenantID, a, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActRemoveMember, TargetKind: "Group",
 			TargetID: g.GUID, TargetName: g.DisplayName, Changes: []allot.Change{{Property: "member", Old: name}}})
 	})
