@@ -62,7 +62,7 @@ func (d *deltaState) skipToken(tenant string) string {
 		c = &sqlstore.FeedCursor{Kind: -1}
 	}
 	return odata.EncodeSkipToken(tokenVersion, d.list, tenant, d.mode, i64s(d.from), i64s(d.to), i64s(d.after), i64s(d.mseq),
-		i64s(c.Seq), strconv.Itoa(c.Kind), c.Object, c.Member, strings.Join(d.sel, ","))
+		i64s(c.Seq), strconv.Itoa(c.Kind), c.Object, c.Member, strings.Join(d.sel, ","), i64s(c.ObjectID), i64s(c.MemberID))
 }
 
 func deltaToken(list, tenant string, pos int64, sel []string) string {
@@ -86,15 +86,15 @@ func resync() error {
 func parseDeltaState(list, tenant, skip, delta string) (*deltaState, error) {
 	if skip != "" {
 		k, err := odata.DecodeSkipToken(skip)
-		if err != nil || len(k) != 13 || k[0] != tokenVersion || k[1] != list || k[3] == "token" {
+		if err != nil || len(k) != 15 || k[0] != tokenVersion || k[1] != list || k[3] == "token" {
 			return nil, badDeltaToken("$skiptoken")
 		}
 		if k[2] != tenant {
 			return nil, badDeltaToken("$skiptoken")
 		}
 		d := &deltaState{list: list, mode: k[3]}
-		nums := make([]int64, 5)
-		for i, v := range []string{k[4], k[5], k[6], k[7], k[8]} {
+		nums := make([]int64, 7)
+		for i, v := range []string{k[4], k[5], k[6], k[7], k[8], k[13], k[14]} {
 			if nums[i], err = strconv.ParseInt(v, 10, 64); err != nil {
 				return nil, badDeltaToken("$skiptoken")
 			}
@@ -105,7 +105,7 @@ func parseDeltaState(list, tenant, skip, delta string) (*deltaState, error) {
 		}
 		d.from, d.to, d.after, d.mseq = nums[0], nums[1], nums[2], nums[3]
 		if kind >= 0 {
-			d.cursor = &sqlstore.FeedCursor{Seq: nums[4], Kind: kind, Object: k[10], Member: k[11]}
+			d.cursor = &sqlstore.FeedCursor{Seq: nums[4], Kind: kind, ObjectID: nums[5], MemberID: nums[6], Object: k[10], Member: k[11]}
 		}
 		d.sel = splitSelect(k[12])
 		return d, nil

@@ -344,9 +344,9 @@ func TestDeltaWaitsForWritersInFlight(t *testing.T) {
 			if _, err := tx.ExecContext(ctx, `UPDATE users SET display_name = 'Slow writer' WHERE guid = $1`, slow); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO directory_changes (tenant_id, feed, kind, object_id, seq, at)
-				VALUES ($1, 0, 0, $2, pg_current_xact_id()::text::bigint, 0)
-				ON CONFLICT (tenant_id, kind, object_id, member_id) DO UPDATE SET seq = excluded.seq`, c.Tenant.ID, slow); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO directory_changes (tenant_id, feed, kind, object_num, object_id, seq, at)
+				VALUES ($1, 0, 0, (SELECT id FROM users WHERE guid = $2), $2, pg_current_xact_id()::text::bigint, 0)
+				ON CONFLICT (tenant_id, kind, object_num, member_num, object_id, member_id) DO UPDATE SET seq = excluded.seq`, c.Tenant.ID, slow); err != nil {
 				t.Fatal(err)
 			}
 			// Writers that start later commit first; the reader follows.

@@ -454,7 +454,7 @@ func (s *Store) CreateUsersBulk(ctx context.Context, a allot.Actor, tenantID int
 		}
 		cs := make([]DirChange, len(users))
 		for i, u := range users {
-			cs[i] = DirChange{Kind: ChangeUser, Object: u.GUID}
+			cs[i] = DirChange{Kind: ChangeUser, ObjectID: u.ID, Object: u.GUID}
 		}
 		tx.recordChanges(tenantID, cs...)
 		type pa struct {

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strconv"
@@ -45,12 +46,15 @@ const (
 	RemovedChanged = 2 // "changed": deleted but restorable (soft-deleted)
 )
 
-// DirChange is one recorded change: a user or group (Object, its GUID), or a
-// membership (Object the group's GUID, Member the member's, MemberType 0
-// user, 1 group). Removed is Present or a removal reason.
+// DirChange is one recorded change: a user or group (ObjectID, its internal
+// id, and Object, its GUID), or a membership (the group as Object, the
+// member as Member, MemberType 0 user, 1 group). Removed is Present or a
+// removal reason.
 type DirChange struct {
 	Kind       int
+	ObjectID   int64
 	Object     string
+	MemberID   int64
 	Member     string
 	MemberType int
 	Removed    int
@@ -59,19 +63,20 @@ type DirChange struct {
 
 // FeedCursor is the position of a feed row in a delta's order.
 type FeedCursor struct {
-	Seq    int64
-	Kind   int
-	Object string
-	Member string
+	Seq                int64
+	Kind               int
+	ObjectID, MemberID int64
+	Object, Member     string
 }
 
 // Cursor returns the position of c.
 func (c DirChange) Cursor() FeedCursor {
-	return FeedCursor{Seq: c.Seq, Kind: c.Kind, Object: c.Object, Member: c.Member}
+	return FeedCursor{Seq: c.Seq, Kind: c.Kind, ObjectID: c.ObjectID, MemberID: c.MemberID, Object: c.Object, Member: c.Member}
 }
 
 type changeKey struct {
 	kind           int
+	onum, mnum     int64
 	object, member string
 }
 
@@ -114,7 +119,7 @@ func (t *tx) recordChanges(tenantID int64, cs ...DirChange) {
 		t.feed.byGUID[tenantID] = m
 	}
 	for _, c := range cs {
-		k := changeKey{c.Kind, strings.ToLower(strings.TrimSpace(c.Object)), strings.ToLower(strings.TrimSpace(c.Member))}
+		k := changeKey{c.Kind, c.ObjectID, c.MemberID, strings.ToLower(strings.TrimSpace(c.Object)), strings.ToLower(strings.TrimSpace(c.Member))}
 		m[k] = changeVal{c.MemberType, c.Removed}
 	}
 }
@@ -152,19 +157,20 @@ func (t *tx) recordRemoval(tenantID int64, kind int, id int64, guid string) erro
 	if kind == ChangeGroup {
 		typ = 1
 	}
-	rows, err := t.query(`SELECT g.guid FROM memberships m JOIN dir_groups g ON g.id = m.group_id
+	rows, err := t.query(`SELECT g.id, g.guid FROM memberships m JOIN dir_groups g ON g.id = m.group_id
 		WHERE m.member_type = ? AND m.member_id = ?`, typ, id)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	cs := []DirChange{{Kind: kind, Object: guid, Removed: RemovedDeleted}}
+	cs := []DirChange{{Kind: kind, ObjectID: id, Object: guid, Removed: RemovedDeleted}}
 	for rows.Next() {
+		var gid int64
 		var g string
-		if err := rows.Scan(&g); err != nil {
+		if err := rows.Scan(&gid, &g); err != nil {
 			return err
 		}
-		cs = append(cs, DirChange{Kind: ChangeMember, Object: g, Member: guid, MemberType: typ, Removed: RemovedDeleted})
+		cs = append(cs, DirChange{Kind: ChangeMember, ObjectID: gid, Object: g, MemberID: id, Member: guid, MemberType: typ, Removed: RemovedDeleted})
 	}
 	if err := rows.Err(); err != nil {
 		return err
@@ -199,7 +205,7 @@ func (t *tx) flushChanges() error {
 		if err != nil {
 			return err
 		}
-		if err := t.writeUserChanges(tenantID, seq, f.users[tenantID]); err != nil {
+		if err := t.writeUserChanges(seq, f.users[tenantID]); err != nil {
 			return err
 		}
 		if err := t.writeGUIDChanges(tenantID, seq, f.byGUID[tenantID]); err != nil {
@@ -209,7 +215,7 @@ func (t *tx) flushChanges() error {
 	return nil
 }
 
-const changeUpsert = ` ON CONFLICT (tenant_id, kind, object_id, member_id) DO UPDATE SET member_type = excluded.member_type,
+const changeUpsert = ` ON CONFLICT (tenant_id, kind, object_num, member_num, object_id, member_id) DO UPDATE SET member_type = excluded.member_type,
 	removed = excluded.removed, seq = excluded.seq, at = excluded.at`
 
 // changeSeq returns the position of this write's changes in the tenant's
@@ -229,7 +235,7 @@ func (t *tx) changeSeq(tenantID int64) (int64, error) {
 	return seq, err
 }
 
-func (t *tx) writeUserChanges(tenantID, seq int64, users map[int64]bool) error {
+func (t *tx) writeUserChanges(seq int64, users map[int64]bool) error {
 	if len(users) == 0 {
 		return nil
 	}
@@ -240,13 +246,16 @@ func (t *tx) writeUserChanges(tenantID, seq int64, users map[int64]bool) error {
 	slices.Sort(ids)
 	for start := 0; start < len(ids); start += 500 {
 		chunk := ids[start:min(start+500, len(ids))]
-		args := make([]any, 0, len(chunk)+3)
-		args = append(args, seq, t.now, tenantID)
+		args := make([]any, 0, len(chunk)+2)
+		args = append(args, seq, t.now)
 		for _, id := range chunk {
 			args = append(args, id)
 		}
-		if _, err := t.exec(`INSERT INTO directory_changes (tenant_id, feed, kind, object_id, member_id, member_type, removed, seq, at)
-			SELECT tenant_id, 0, 0, guid, '', 0, 0, ?, ? FROM users WHERE tenant_id = ? AND id IN (`+placeholders(len(chunk))+`)`+changeUpsert,
+		// By primary key only: with tenant_id in the condition SQLite walks
+		// the tenant's users for every statement. The ids are the tenant's
+		// (a plan's users); in id order, the rows go in key order.
+		if _, err := t.exec(`INSERT INTO directory_changes (tenant_id, feed, kind, object_num, member_num, object_id, member_id, member_type, removed, seq, at)
+			SELECT tenant_id, 0, 0, id, 0, guid, '', 0, 0, ?, ? FROM users WHERE id IN (`+placeholders(len(chunk))+`) ORDER BY id`+changeUpsert,
 			args...); err != nil {
 			return err
 		}
@@ -266,16 +275,22 @@ func (t *tx) writeGUIDChanges(tenantID, seq int64, m map[changeKey]changeVal) er
 		if a.kind != b.kind {
 			return a.kind - b.kind
 		}
+		if a.onum != b.onum {
+			return cmp.Compare(a.onum, b.onum)
+		}
+		if a.mnum != b.mnum {
+			return cmp.Compare(a.mnum, b.mnum)
+		}
 		if c := strings.Compare(a.object, b.object); c != 0 {
 			return c
 		}
 		return strings.Compare(a.member, b.member)
 	})
-	return t.insertRows(`INSERT INTO directory_changes (tenant_id, feed, kind, object_id, member_id, member_type, removed, seq, at) VALUES `, 9,
+	return t.insertRows(`INSERT INTO directory_changes (tenant_id, feed, kind, object_num, member_num, object_id, member_id, member_type, removed, seq, at) VALUES `, 11,
 		changeUpsert, len(keys), 500, func(i int, args []any) []any {
 			k := keys[i]
 			v := m[k]
-			return append(args, tenantID, feedOf(k.kind), k.kind, k.object, k.member, v.memberType, v.removed, seq, t.now)
+			return append(args, tenantID, feedOf(k.kind), k.kind, k.onum, k.mnum, k.object, k.member, v.memberType, v.removed, seq, t.now)
 		})
 }
 
@@ -336,12 +351,12 @@ func (s *Store) FeedChanges(ctx context.Context, tenantID int64, feed int, from,
 	args := []any{tenantID, feed, from, to}
 	cond := ""
 	if after != nil {
-		cond = ` AND (seq, kind, object_id, member_id) > (?, ?, ?, ?)`
-		args = append(args, after.Seq, after.Kind, after.Object, after.Member)
+		cond = ` AND (seq, kind, object_num, member_num, object_id, member_id) > (?, ?, ?, ?, ?, ?)`
+		args = append(args, after.Seq, after.Kind, after.ObjectID, after.MemberID, after.Object, after.Member)
 	}
-	rows, err := s.query(ctx, `SELECT kind, object_id, member_id, member_type, removed, seq FROM directory_changes
+	rows, err := s.query(ctx, `SELECT kind, object_num, member_num, object_id, member_id, member_type, removed, seq FROM directory_changes
 		WHERE tenant_id = ? AND feed = ? AND seq >= ? AND seq < ?`+cond+`
-		ORDER BY seq, kind, object_id, member_id LIMIT ?`, append(args, limit)...)
+		ORDER BY seq, kind, object_num, member_num, object_id, member_id LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, err
 	}
@@ -349,7 +364,7 @@ func (s *Store) FeedChanges(ctx context.Context, tenantID int64, feed int, from,
 	var out []DirChange
 	for rows.Next() {
 		var c DirChange
-		if err := rows.Scan(&c.Kind, &c.Object, &c.Member, &c.MemberType, &c.Removed, &c.Seq); err != nil {
+		if err := rows.Scan(&c.Kind, &c.ObjectID, &c.MemberID, &c.Object, &c.Member, &c.MemberType, &c.Removed, &c.Seq); err != nil {
 			return nil, err
 		}
 		out = append(out, c)

@@ -156,7 +156,7 @@ func (tx *tx) createUser(tenantID int64, a allot.Actor, u *allot.User) error {
 	if err := tx.setProxyAddresses(tenantID, u.ID, u.ProxyAddresses); err != nil {
 		return err
 	}
-	tx.recordChanges(tenantID, DirChange{Kind: ChangeUser, Object: u.GUID})
+	tx.recordChanges(tenantID, DirChange{Kind: ChangeUser, ObjectID: u.ID, Object: u.GUID})
 	return tx.audit(tenantID, a, allot.AuditEvent{Activity: allot.ActAddUser, TargetKind: "User", TargetID: u.GUID,
 		TargetName: u.UserPrincipalName, Changes: []allot.Change{{Property: "userPrincipalName", New: u.UserPrincipalName},
 			{Property: "displayName", New: u.DisplayName}, {Property: "usageLocation", New: u.UsageLocation}}})
@@ -398,7 +398,7 @@ func (tx *tx) updateUser(tenantID int64, a allot.Actor, u *allot.User, p store.U
 	if len(changes) == 0 {
 		return nil
 	}
-	tx.recordChanges(tenantID, DirChange{Kind: ChangeUser, Object: u.GUID})
+	tx.recordChanges(tenantID, DirChange{Kind: ChangeUser, ObjectID: u.ID, Object: u.GUID})
 	return tx.audit(tenantID, a, allot.AuditEvent{Activity: allot.ActUpdateUser, TargetKind: "User", TargetID: u.GUID,
 		TargetName: u.UserPrincipalName, Changes: changes})
 }

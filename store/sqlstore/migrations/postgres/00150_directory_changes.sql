@@ -5,15 +5,17 @@ CREATE TABLE directory_changes (
     tenant_id   BIGINT NOT NULL,
     feed        BIGINT NOT NULL,
     kind        BIGINT NOT NULL,
+    object_num  BIGINT NOT NULL,
+    member_num  BIGINT NOT NULL DEFAULT 0,
     object_id   TEXT COLLATE "C" NOT NULL,
     member_id   TEXT COLLATE "C" NOT NULL DEFAULT '',
     member_type BIGINT NOT NULL DEFAULT 0,
     removed     BIGINT NOT NULL DEFAULT 0,
     seq         BIGINT NOT NULL,
     at          BIGINT NOT NULL,
-    PRIMARY KEY (tenant_id, kind, object_id, member_id)
+    PRIMARY KEY (tenant_id, kind, object_num, member_num, object_id, member_id)
 );
-CREATE INDEX directory_changes_feed ON directory_changes (tenant_id, feed, seq, kind, object_id, member_id);
+CREATE INDEX directory_changes_feed ON directory_changes (tenant_id, feed, seq, kind, object_num, member_num, object_id, member_id);
 CREATE INDEX directory_changes_at ON directory_changes (at);
 
 CREATE TABLE delta_state (
