@@ -36,7 +36,8 @@ const (
 const tokenVersion = "d1"
 
 func (s *Server) deltaRoutes() {
-	for _, fn := range []string{"delta", "delta()", "microsoft.graph.delta", "microsoft.graph.delta()"} {
+	// delta() is how Microsoft's SDKs (Kiota) spell the function.
+	for _, fn := range []string{"delta", "delta()"} {
 		s.handle("GET /v1.0/users/"+fn, PermUsersRead, s.delta("users"))
 		s.handle("GET /v1.0/groups/"+fn, PermGroupsRead, s.delta("groups"))
 	}
