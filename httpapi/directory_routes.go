@@ -32,6 +32,7 @@ func (s *Server) directoryRoutes() {
 	s.handle("POST /v1.0/directoryObjects/getByIds", PermUsersRead|PermGroupsRead, s.getByIds)
 	s.directoryRoleRoutes()
 	s.batchRoutes()
+	s.deltaRoutes()
 }
 
 // licenseDetailID is Graph's id of a licenseDetails entry: the tenant's and

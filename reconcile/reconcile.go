@@ -116,6 +116,10 @@ func (w *Worker) Run(ctx context.Context) error {
 			if err := w.st.MarkAll(ctx); err != nil {
 				w.log.Error("full reconcile pass failed", "err", err)
 			}
+			// The delta feeds keep DeltaRetention of changes.
+			if err := w.st.PruneChanges(ctx, time.Now().Add(-sqlstore.DeltaRetention)); err != nil {
+				w.log.Error("pruning the delta feeds failed", "err", err)
+			}
 		}
 		if did {
 			continue

@@ -32,6 +32,7 @@ func (t *tx) apply(b *batch, plan *licensing.Plan, a allot.Actor, res *batchResu
 		t.onApply(b, plan)
 	}
 	var w stateWrites
+	var changed []int64
 	for _, up := range plan.Users {
 		if res.Succeeded != nil {
 			tally(up, res)
@@ -39,6 +40,7 @@ func (t *tx) apply(b *batch, plan *licensing.Plan, a allot.Actor, res *batchResu
 		if up.Changed {
 			res.Changed++
 			w.add(up)
+			changed = append(changed, up.UserID)
 		}
 	}
 	if err := t.writeStates(&w); err != nil {
@@ -47,6 +49,8 @@ func (t *tx) apply(b *batch, plan *licensing.Plan, a allot.Actor, res *batchResu
 	if err := t.applyPlanRules(b.tenant.ID, plan); err != nil {
 		return err
 	}
+	// Their assignedLicenses and licenseAssignmentStates changed.
+	t.recordUsers(b.tenant.ID, changed)
 	t.s.failpoint("apply.states", res.Changed)
 	if err := t.auditPlan(b, plan, a); err != nil {
 		return err

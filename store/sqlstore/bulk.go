@@ -452,6 +452,11 @@ func (s *Store) CreateUsersBulk(ctx context.Context, a allot.Actor, tenantID int
 			}
 			rows.Close()
 		}
+		cs := make([]DirChange, len(users))
+		for i, u := range users {
+			cs[i] = DirChange{Kind: ChangeUser, ObjectID: u.ID, Object: u.GUID}
+		}
+		tx.recordChanges(tenantID, cs...)
 		type pa struct {
 			key, addr string
 			user      int64

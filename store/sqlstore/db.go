@@ -363,6 +363,9 @@ type tx struct {
 	release func()
 	// conn is the transaction's connection on PostgreSQL.
 	conn *sql.Conn
+	// feed holds the directory changes the write recorded for the delta
+	// feeds until it ends (delta.go).
+	feed *changeBuf
 }
 
 // commit commits the transaction and releases the write connection.
@@ -483,6 +486,9 @@ func (s *Store) writeOnce(ctx context.Context, fn func(t *tx) error) error {
 		return err
 	}
 	err = fn(t)
+	if err == nil {
+		err = t.flushChanges()
+	}
 	if err == nil && t.woke && s.pg != nil {
 		err = t.pgNotify()
 	}

@@ -273,12 +273,50 @@ func (t *tx) writeRuleMembers(tenantID int64, g *allot.Group, add, remove []int6
 			t.remove(src, 0)
 		}
 	}
+	if err := t.recordRuleMembers(tenantID, g, add, remove); err != nil {
+		return err
+	}
 	// In pieces: a statement has a bounded number of parameters.
 	changed := append(append([]int64{}, add...), remove...)
 	for start := 0; start < len(changed); start += 5000 {
 		if err := t.markMembershipChanges(tenantID, g.ID, changed[start:min(start+5000, len(changed))]); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// recordRuleMembers records the members a rule added and removed for the
+// groups delta feed, reading their GUIDs in pieces.
+func (t *tx) recordRuleMembers(tenantID int64, g *allot.Group, add, remove []int64) error {
+	removed := make(map[int64]bool, len(remove))
+	for _, id := range remove {
+		removed[id] = true
+	}
+	all := append(append([]int64{}, add...), remove...)
+	for start := 0; start < len(all); start += 500 {
+		chunk := all[start:min(start+500, len(all))]
+		rows, err := t.query(`SELECT id, guid FROM users WHERE id IN (`+placeholders(len(chunk))+`)`, idArgs(chunk)...)
+		if err != nil {
+			return err
+		}
+		var cs []DirChange
+		for rows.Next() {
+			c := DirChange{Kind: ChangeMember, ObjectID: g.ID, Object: g.GUID}
+			if err := rows.Scan(&c.MemberID, &c.Member); err != nil {
+				rows.Close()
+				return err
+			}
+			if removed[c.MemberID] {
+				c.Removed = RemovedDeleted
+			}
+			cs = append(cs, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		t.recordChanges(tenantID, cs...)
 	}
 	return nil
 }

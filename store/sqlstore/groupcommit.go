@@ -167,7 +167,7 @@ func (s *Store) runShared(group []*writeReq) []*writeReq {
 // the transaction is broken (rolled back by SQLite, or a savepoint that could
 // not be rolled back or released), and the write's error.
 func (s *Store) runOne(t *tx, r *writeReq, shared bool) (woke, broken bool, err error) {
-	t.ctx, t.req, t.woke, t.onApply, t.removed = context.WithoutCancel(r.ctx), r.ctx, false, nil, nil
+	t.ctx, t.req, t.woke, t.onApply, t.removed, t.feed = context.WithoutCancel(r.ctx), r.ctx, false, nil, nil, nil
 	bg := context.Background()
 	if shared {
 		if _, err := t.tx.ExecContext(bg, `SAVEPOINT w`); err != nil {
@@ -175,6 +175,9 @@ func (s *Store) runOne(t *tx, r *writeReq, shared bool) (woke, broken bool, err 
 		}
 	}
 	err = runSafely(r.fn, t)
+	if err == nil {
+		err = t.flushChanges()
+	}
 	if s.wrolled.Load() {
 		return false, true, err
 	}

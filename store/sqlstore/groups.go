@@ -60,6 +60,7 @@ func (s *Store) CreateGroupWithMembers(ctx context.Context, a allot.Actor, tenan
 			tenantID, g.GUID, g.DisplayName, g.Description, g.MailNickname, g.ProcessingState, tx.now).Scan(&g.ID); err != nil {
 			return err
 		}
+		tx.recordChanges(tenantID, DirChange{Kind: ChangeGroup, ObjectID: g.ID, Object: g.GUID})
 		if err := tx.audit(tenantID, a, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActAddGroup, TargetKind: "Group",
 			TargetID: g.GUID, TargetName: g.DisplayName, Changes: []allot.Change{{Property: "displayName", New: g.DisplayName}}}); err != nil {
 			return err
@@ -195,6 +196,7 @@ func (s *Store) UpdateGroup(ctx context.Context, a allot.Actor, tenantID int64, 
 		if len(changes) == 0 {
 			return nil
 		}
+		tx.recordChanges(tenantID, DirChange{Kind: ChangeGroup, ObjectID: g.ID, Object: g.GUID})
 		return tx.audit(tenantID, a, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActUpdateGroup, TargetKind: "Group",
 			TargetID: g.GUID, TargetName: g.DisplayName, Changes: changes})
 	})
@@ -227,6 +229,9 @@ func (s *Store) DeleteGroup(ctx context.Context, a allot.Actor, tenantID int64, 
 			return err
 		}
 		if err := tx.markUsers(tenantID, users); err != nil {
+			return err
+		}
+		if err := tx.recordRemoval(tenantID, ChangeGroup, g.ID, g.GUID); err != nil {
 			return err
 		}
 		for _, q := range []string{
@@ -387,6 +392,7 @@ func (t *tx) addMember(tenantID int64, a allot.Actor, g *allot.Group, memberRef 
 	if err := t.markMembershipChange(tenantID, g.ID, typ, mid); err != nil {
 		return err
 	}
+	t.recordChanges(tenantID, DirChange{Kind: ChangeMember, ObjectID: g.ID, Object: g.GUID, MemberID: mid, Member: memberRef, MemberType: typ})
 	return t.audit(tenantID, a, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActAddMember, TargetKind: "Group",
 		TargetID: g.GUID, TargetName: g.DisplayName, Changes: []allot.Change{{Property: "member", New: name}}})
 }
@@ -454,6 +460,7 @@ func (s *Store) RemoveMember(ctx context.Context, a allot.Actor, tenantID int64,
 		if err := tx.markMembershipChange(tenantID, g.ID, typ, mid); err != nil {
 			return err
 		}
+		tx.recordChanges(tenantID, DirChange{Kind: ChangeMember, ObjectID: g.ID, Object: g.GUID, MemberID: mid, Member: memberRef, MemberType: typ, Removed: RemovedDeleted})
 		return tx.audit(tenantID, a, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActRemoveMember, TargetKind: "Group",
 			TargetID: g.GUID, TargetName: g.DisplayName, Changes: []allot.Change{{Property: "member", Old: name}}})
 	})

@@ -191,6 +191,7 @@ func (s *Store) AssignGroupLicenses(ctx context.Context, a allot.Actor, tenantID
 			return err
 		}
 		g.ProcessingState = allot.ProcessingQueued
+		tx.recordChanges(tenantID, DirChange{Kind: ChangeGroup, ObjectID: g.ID, Object: g.GUID})
 		return tx.audit(tenantID, a, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActSetGroupLicense, TargetKind: "Group",
 			TargetID: g.GUID, TargetName: g.DisplayName, Changes: changes})
 	})

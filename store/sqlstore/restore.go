@@ -61,10 +61,11 @@ func (t *tx) restoreUser(tenantID int64, a allot.Actor, d *deletedRow, o store.R
 	if err := t.restoreSCIM(tenantID, u.ID, d.mem.SCIM); err != nil {
 		return err
 	}
-	groups, err := t.restoreMemberships(tenantID, u.ID, d.mem.Groups)
+	groups, err := t.restoreMemberships(tenantID, u.ID, u.GUID, d.mem.Groups)
 	if err != nil {
 		return err
 	}
+	t.recordChanges(tenantID, DirChange{Kind: ChangeUser, ObjectID: u.ID, Object: u.GUID})
 	lic, err := t.restoreLicenses(tenantID, a, u.ID, d.mem.Licenses)
 	if err != nil {
 		return err
@@ -157,7 +158,7 @@ func (t *tx) restoreSCIM(tenantID, userID int64, e SCIMExt) error {
 // restoreMemberships puts the user back into the groups of guids that
 // still exist, in the order it had joined them, and returns their names.
 // The groups are kept from deletion until the commit (lockKeep).
-func (t *tx) restoreMemberships(tenantID, userID int64, guids []string) ([]string, error) {
+func (t *tx) restoreMemberships(tenantID, userID int64, userGUID string, guids []string) ([]string, error) {
 	if len(guids) == 0 {
 		return nil, nil
 	}
@@ -190,6 +191,7 @@ func (t *tx) restoreMemberships(tenantID, userID int64, guids []string) ([]strin
 	for _, guid := range guids {
 		if g, ok := found[guid]; ok {
 			ids, names = append(ids, g.id), append(names, g.name)
+			t.recordChanges(tenantID, DirChange{Kind: ChangeMember, ObjectID: g.id, Object: guid, MemberID: userID, Member: userGUID})
 		}
 	}
 	if len(ids) == 0 {

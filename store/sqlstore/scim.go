@@ -460,6 +460,7 @@ func (s *Store) SCIMCreateGroup(ctx context.Context, a allot.Actor, tenantID int
 			VALUES (?, ?, ?, ?, ?, 1, 0, ?) RETURNING id`, tenantID, g.GUID, g.DisplayName, g.Description, g.MailNickname, tx.now).Scan(&g.ID); err != nil {
 			return err
 		}
+		tx.recordChanges(tenantID, DirChange{Kind: ChangeGroup, ObjectID: g.ID, Object: g.GUID})
 		if err := tx.audit(tenantID, a, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActAddGroup, TargetKind: "Group",
 			TargetID: g.GUID, TargetName: g.DisplayName, Changes: []allot.Change{{Property: "displayName", New: g.DisplayName}}}); err != nil {
 			return err
@@ -516,6 +517,7 @@ func (tx *tx) applyGroupChange(tenantID int64, a allot.Actor, cur *SCIMGroup, c 
 		if _, err := tx.exec(`UPDATE dir_groups SET display_name = ? WHERE id = ?`, cur.DisplayName, cur.ID); err != nil {
 			return err
 		}
+		tx.recordChanges(tenantID, DirChange{Kind: ChangeGroup, ObjectID: cur.ID, Object: cur.GUID})
 		if err := tx.audit(tenantID, a, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActUpdateGroup, TargetKind: "Group",
 			TargetID: cur.GUID, TargetName: cur.DisplayName, Changes: []allot.Change{{Property: "displayName", Old: old, New: cur.DisplayName}}}); err != nil {
 			return err
@@ -583,6 +585,14 @@ func (tx *tx) changeMembers(tenantID int64, a allot.Actor, g *allot.Group, add, 
 	}
 	changed := make([]int64, 0, len(ins)+len(del))
 	rows := make([]auditRow, 0, len(ins)+len(del))
+	feed := make([]DirChange, 0, len(ins)+len(del))
+	for _, u := range ins {
+		feed = append(feed, DirChange{Kind: ChangeMember, ObjectID: g.ID, Object: g.GUID, MemberID: u.id, Member: u.guid})
+	}
+	for _, u := range del {
+		feed = append(feed, DirChange{Kind: ChangeMember, ObjectID: g.ID, Object: g.GUID, MemberID: u.id, Member: u.guid, Removed: RemovedDeleted})
+	}
+	tx.recordChanges(tenantID, feed...)
 	for _, u := range ins {
 		changed = append(changed, u.id)
 		rows = append(rows, memberAudit(a, g, allot.ActAddMember, allot.Change{Property: "member", New: u.upn}))
@@ -621,6 +631,7 @@ func (tx *tx) usersByGUID(tenantID int64, guids []string) (map[string]userKey, e
 		if err := rows.Scan(&u.id, &guid, &u.upn); err != nil {
 			return nil, err
 		}
+		u.guid = guid
 		out[guid] = u
 	}
 	if err := rows.Err(); err != nil {

@@ -159,6 +159,7 @@ func (tx *tx) createUser(tenantID int64, a allot.Actor, u *allot.User) error {
 	if err := tx.applyDynamicRules(tenantID, a, []*allot.User{u}, nil); err != nil {
 		return err
 	}
+	tx.recordChanges(tenantID, DirChange{Kind: ChangeUser, ObjectID: u.ID, Object: u.GUID})
 	return tx.audit(tenantID, a, allot.AuditEvent{Activity: allot.ActAddUser, TargetKind: "User", TargetID: u.GUID,
 		TargetName: u.UserPrincipalName, Changes: []allot.Change{{Property: "userPrincipalName", New: u.UserPrincipalName},
 			{Property: "displayName", New: u.DisplayName}, {Property: "usageLocation", New: u.UsageLocation}}})
@@ -427,6 +428,7 @@ func (tx *tx) updateUser(tenantID int64, a allot.Actor, u *allot.User, p store.U
 	if len(changes) == 0 {
 		return nil
 	}
+	tx.recordChanges(tenantID, DirChange{Kind: ChangeUser, ObjectID: u.ID, Object: u.GUID})
 	return tx.audit(tenantID, a, allot.AuditEvent{Activity: allot.ActUpdateUser, TargetKind: "User", TargetID: u.GUID,
 		TargetName: u.UserPrincipalName, Changes: changes})
 }
@@ -495,6 +497,9 @@ func (s *Store) DeleteUser(ctx context.Context, a allot.Actor, tenantID int64, r
 			return err
 		}
 		if err := tx.rememberDeleted(tenantID, u, products); err != nil {
+			return err
+		}
+		if err := tx.recordRemoval(tenantID, ChangeUser, u.ID, u.GUID); err != nil {
 			return err
 		}
 		for _, q := range []string{
