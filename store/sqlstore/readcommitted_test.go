@@ -245,7 +245,13 @@ func TestStaleCountersNeverLeaveAWaiterBesideAFreeSeat(t *testing.T) {
 	st := pgtest.Open(t)
 	e := storetest.NewEnv(t, st)
 	e.Product("SPE_E3", 1)
-	holder, member := e.User("holder", "US"), e.User("member", "US")
+	holder := e.User("holder", "US")
+	// Users are locked by id ranges (locks.go): the member is made far from
+	// the holder, so that the removal does not wait for the batch.
+	if _, err := st.DB().ExecContext(e.Ctx, `SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users) + 4096)`); err != nil {
+		t.Fatal(err)
+	}
+	member := e.User("member", "US")
 	if err := e.Assign(holder, "SPE_E3"); err != nil {
 		t.Fatal(err)
 	}
