@@ -180,8 +180,8 @@ func (t *tx) recordRemoval(tenantID int64, kind int, id int64, guid string) erro
 }
 
 // flushChanges writes the changes the write recorded, per tenant in id
-// order: the users by id first (INSERT … SELECT, 500 a statement), then the
-// changes by GUID (multi-row), so that a deletion recorded by GUID wins.
+// order: the users of licensing plans as one change batch (delta_batches.go),
+// then the changes by GUID (multi-row).
 func (t *tx) flushChanges() error {
 	f := t.feed
 	t.feed = nil
@@ -205,7 +205,7 @@ func (t *tx) flushChanges() error {
 		if err != nil {
 			return err
 		}
-		if err := t.writeUserChanges(seq, f.users[tenantID]); err != nil {
+		if err := t.writeUserChanges(tenantID, seq, f.users[tenantID]); err != nil {
 			return err
 		}
 		if err := t.writeGUIDChanges(tenantID, seq, f.byGUID[tenantID]); err != nil {
@@ -233,34 +233,6 @@ func (t *tx) changeSeq(tenantID int64) (int64, error) {
 	err := t.queryRow(`INSERT INTO delta_state (tenant_id, seq) VALUES (?, 1)
 		ON CONFLICT (tenant_id) DO UPDATE SET seq = delta_state.seq + 1 RETURNING seq`, tenantID).Scan(&seq)
 	return seq, err
-}
-
-func (t *tx) writeUserChanges(seq int64, users map[int64]bool) error {
-	if len(users) == 0 {
-		return nil
-	}
-	ids := make([]int64, 0, len(users))
-	for id := range users {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for start := 0; start < len(ids); start += 500 {
-		chunk := ids[start:min(start+500, len(ids))]
-		args := make([]any, 0, len(chunk)+2)
-		args = append(args, seq, t.now)
-		for _, id := range chunk {
-			args = append(args, id)
-		}
-		// By primary key only: with tenant_id in the condition SQLite walks
-		// the tenant's users for every statement. The ids are the tenant's
-		// (a plan's users); in id order, the rows go in key order.
-		if _, err := t.exec(`INSERT INTO directory_changes (tenant_id, feed, kind, object_num, member_num, object_id, member_id, member_type, removed, seq, at)
-			SELECT tenant_id, 0, 0, id, 0, guid, '', 0, 0, ?, ? FROM users WHERE id IN (`+placeholders(len(chunk))+`) ORDER BY id`+changeUpsert,
-			args...); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func (t *tx) writeGUIDChanges(tenantID, seq int64, m map[changeKey]changeVal) error {
@@ -348,6 +320,11 @@ func (s *Store) DeltaFloor(ctx context.Context, tenantID int64) (int64, error) {
 // FeedChanges returns up to limit rows of the tenant's feed with positions
 // in [from, to), after the cursor (nil: from the start), in feed order.
 func (s *Store) FeedChanges(ctx context.Context, tenantID int64, feed int, from, to int64, after *FeedCursor, limit int) ([]DirChange, error) {
+	if feed == FeedUsers {
+		if err := s.expandUserBatches(ctx, tenantID, to); err != nil {
+			return nil, err
+		}
+	}
 	args := []any{tenantID, feed, from, to}
 	cond := ""
 	if after != nil {
@@ -482,6 +459,9 @@ func (s *Store) GroupsByGUID(ctx context.Context, tenantID int64, guids []string
 // syncStateNotFound, since a deletion it would need is gone.
 func (s *Store) PruneChanges(ctx context.Context, before time.Time) error {
 	cut := before.UnixMilli()
+	if err := s.expandOldBatches(ctx, cut); err != nil {
+		return err
+	}
 	type top struct{ tenant, seq int64 }
 	var tops []top
 	rows, err := s.query(ctx, `SELECT tenant_id, MAX(seq) FROM directory_changes WHERE at < ? GROUP BY tenant_id`, cut)
