@@ -25,7 +25,9 @@ package sqlstore
 //     removals of Global Administrators take turns;
 //  2. users (lockUsers, or userLocked for one user), before any of their
 //     license states is read, by every write that can change a user's
-//     licenses; UpdateUser locks its user before it applies a patch;
+//     licenses; UpdateUser locks its user before it applies a patch. Users
+//     are locked by advisory locks over id ranges (regions, then buckets;
+//     see lockUsers); userLocked then also locks the user's row;
 //  3. products: the seat counters, changed late in a transaction with a
 //     guarded update (addSeats) that answers errTxRetry when the seats are
 //     gone, so that the transaction runs again with fresh data;
