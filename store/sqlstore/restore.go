@@ -66,6 +66,11 @@ func (t *tx) restoreUser(tenantID int64, a allot.Actor, d *deletedRow, o store.R
 		return err
 	}
 	t.recordChanges(tenantID, DirChange{Kind: ChangeUser, ObjectID: u.ID, Object: u.GUID})
+	// Dynamic groups follow their rules, not the memberships remembered:
+	// the restored user is evaluated against every rule, as a new user is.
+	if err := t.applyDynamicRules(tenantID, a, []*allot.User{u}, nil); err != nil {
+		return err
+	}
 	lic, err := t.restoreLicenses(tenantID, a, u.ID, d.mem.Licenses)
 	if err != nil {
 		return err
