@@ -211,7 +211,26 @@ func (s *server) must(want int, method, path string, body any) map[string]any {
 	return out
 }
 
+// errCode returns allot's precise error code of an error answer: the first
+// of error.details, or Graph's code on top when there are none.
 func errCode(body map[string]any) string {
+	e, ok := body["error"].(map[string]any)
+	if !ok {
+		return ""
+	}
+	if ds, ok := e["details"].([]any); ok && len(ds) > 0 {
+		if d, ok := ds[0].(map[string]any); ok {
+			if c, _ := d["code"].(string); c != "" {
+				return c
+			}
+		}
+	}
+	c, _ := e["code"].(string)
+	return c
+}
+
+// graphCode returns the Graph error code on top of an error answer.
+func graphCode(body map[string]any) string {
 	if e, ok := body["error"].(map[string]any); ok {
 		c, _ := e["code"].(string)
 		return c

@@ -340,7 +340,7 @@ func (w *workload) plan(rnd *rand.Rand, kind string) request {
 		}
 		return request{kind: kind, method: "POST", path: "/v1.0/groups/" + w.groups[gi] + "/members/$ref", body: refTo(m),
 			after: func(status int, body map[string]any) {
-				if status == 204 || errCode(body) == "Request_BadRequest" && strings.Contains(fmt.Sprint(body), "already exist") {
+				if status == 204 || graphCode(body) == "Request_BadRequest" && strings.Contains(fmt.Sprint(body), "already exist") {
 					w.mu.Lock()
 					w.members[gi][m] = true
 					w.mu.Unlock()
