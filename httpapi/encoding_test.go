@@ -10,7 +10,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -232,4 +234,35 @@ func TestGzippedAnswerKeepsItsSniffedType(t *testing.T) {
 	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
 		t.Errorf("Content-Type %q, want text/html sniffed from the page", ct)
 	}
+}
+
+// TestPooledGzipWritersKeepAnswersApart: answers compressed at once by
+// writers that come from and go back to one pool each decode to their own
+// body, whole.
+func TestPooledGzipWritersKeepAnswersApart(t *testing.T) {
+	h := (&Server{}).encoding(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, strings.Repeat(r.URL.Query().Get("n")+",", 2000))
+	}))
+	var wg sync.WaitGroup
+	for i := range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := strconv.Itoa(i)
+			req := httptest.NewRequest("GET", "/users?n="+n, nil)
+			req.Header.Set("Accept-Encoding", "gzip")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			zr, err := gzip.NewReader(rec.Body)
+			if err != nil {
+				t.Errorf("answer %d: %v", i, err)
+				return
+			}
+			body, err := io.ReadAll(zr)
+			if want := strings.Repeat(n+",", 2000); err != nil || string(body) != want {
+				t.Errorf("answer %d: %d bytes, err %v; want its own %d bytes", i, len(body), err, len(want))
+			}
+		}()
+	}
+	wg.Wait()
 }
