@@ -579,6 +579,13 @@ func (t *tx) applyPlanRules(tenantID int64, plan *licensing.Plan) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	// Most tenants have no such rule: a probe of the rules index answers
+	// that before any group is read (every licensing write passes here).
+	var any bool
+	if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM dir_groups WHERE tenant_id = ? AND rule_state = ? AND membership_rule LIKE ?)`,
+		tenantID, allot.RuleOn, "%assignedPlans%").Scan(&any); err != nil || !any {
+		return err
+	}
 	rules, err := t.ruleGroups(`g.tenant_id = ? AND g.rule_state = ? AND g.membership_rule LIKE ?`, tenantID, allot.RuleOn, "%assignedPlans%")
 	if err != nil || len(rules) == 0 {
 		return err
