@@ -34,4 +34,17 @@ func TestDynamicGroupCommands(t *testing.T) {
 	if n := strings.Count(out, "rule"); n != 3 {
 		t.Errorf("members of the dynamic group:\n%s", out)
 	}
+
+	// A rule change that takes SPE_E3 from the members who leave: shown,
+	// refused without a terminal (exit 5), applied with --yes.
+	c.ok("license", "assign-group", "E2E Dynamic", "--sku", "SPE_E3")
+	narrow := `user.userPrincipalName -eq "rule0.e2e@contoso.com"`
+	c.fail(5, []string{"0 users would join \"E2E Dynamic\" and 2 leave it", "rule1.e2e@contoso.com would lose SPE_E3", "--yes"}, "groups", "rule", "set", "E2E Dynamic", narrow)
+	if out := c.ok("groups", "members", "list", g.ID); strings.Count(out, "rule") != 3 {
+		t.Fatalf("the refused rule change changed the members:\n%s", out)
+	}
+	contains(t, c.ok("groups", "rule", "set", "E2E Dynamic", narrow, "--yes"), "Set the membership rule")
+	if out := c.ok("groups", "members", "list", g.ID); strings.Count(out, "rule") != 1 {
+		t.Fatalf("after the confirmed rule change:\n%s", out)
+	}
 }

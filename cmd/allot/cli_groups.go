@@ -162,7 +162,59 @@ func newGroupsCreate() *cobra.Command {
 
 func newGroupsRule() *cobra.Command {
 	cmd := &cobra.Command{Use: "rule", Short: "Try membership rules of dynamic groups"}
-	cmd.AddCommand(newGroupsRuleTest())
+	cmd.AddCommand(newGroupsRuleTest(), newGroupsRuleSet())
+	return cmd
+}
+
+func newGroupsRuleSet() *cobra.Command {
+	var lf lossFlag
+	cmd := &cobra.Command{
+		Use:   "set GROUP RULE",
+		Short: "Set a dynamic group's membership rule, after showing who would join and leave",
+		Long: `Set the membership rule of a group (making it dynamic). The command first previews the change
+(who would join and leave, what licenses would follow) and prints it, then applies it.
+
+` + lossHelp,
+		Example: `  allot groups rule set "Dynamic Sales" 'user.department -in ["Sales", "Inside Sales"]'`,
+		Args:    cobra.ExactArgs(2),
+		RunE: run(func(cmd *cobra.Command, args []string) error {
+			c, err := clientFromEnv()
+			if err != nil {
+				return err
+			}
+			g, err := resolveGroup(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			var pv struct {
+				Summary     string `json:"summary"`
+				Memberships []struct {
+					JoinCount  int `json:"joinCount"`
+					LeaveCount int `json:"leaveCount"`
+				} `json:"memberships"`
+			}
+			dyn := []string{"DynamicMembership"}
+			if _, err := c.Do(cmd.Context(), "POST", "/allot/v1/preview", map[string]any{"action": "updateGroup", "groupId": g.ID,
+				"groupTypes": dyn, "membershipRule": args[1]}, &pv); err != nil {
+				return err
+			}
+			w := cmd.ErrOrStderr()
+			for _, m := range pv.Memberships {
+				fmt.Fprintf(w, "%d users would join %q and %d leave it. ", m.JoinCount, g.DisplayName, m.LeaveCount)
+			}
+			fmt.Fprintln(w, pv.Summary)
+			err = lf.confirmLoss(cmd, c, func(c *client.Client) error {
+				_, err := c.Do(cmd.Context(), "PATCH", "/v1.0/groups/"+g.ID, map[string]any{"groupTypes": dyn, "membershipRule": args[1]}, nil)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Set the membership rule of %q.\n", g.DisplayName)
+			return nil
+		}),
+	}
+	lf.add(cmd)
 	return cmd
 }
 
