@@ -151,6 +151,10 @@ type NewGroup struct {
 	MailNickname    string `json:"mailNickname,omitempty"`
 	SecurityEnabled bool   `json:"securityEnabled"`
 	MailEnabled     bool   `json:"mailEnabled"`
+	// GroupTypes is ["DynamicMembership"] for a group whose members
+	// MembershipRule selects.
+	GroupTypes     []string `json:"groupTypes,omitempty"`
+	MembershipRule string   `json:"membershipRule,omitempty"`
 }
 
 // Member is a member of a group: a user or a group.

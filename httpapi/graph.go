@@ -620,7 +620,7 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request, p *store.Pri
 	}
 	if _, err := s.st.UpdateGroup(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id"), store.GroupPatch{
 		DisplayName: b.DisplayName, Description: b.Description, MailNickname: b.MailNickname, AddMembers: members,
-		Dynamic: dyn, MembershipRule: b.MembershipRule, RuleState: b.RuleState}); err != nil {
+		Dynamic: dyn, MembershipRule: b.MembershipRule, RuleState: b.RuleState, ConfirmLicenseLoss: confirmed(r)}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -21,10 +21,18 @@ type previewBody struct {
 		SkuID         string   `json:"skuId"`
 	} `json:"addLicenses"`
 	RemoveLicenses []string `json:"removeLicenses"`
+	// createGroup and updateGroup: the dynamic group's rule fields.
+	DisplayName    *string   `json:"displayName"`
+	GroupTypes     *[]string `json:"groupTypes"`
+	MembershipRule *string   `json:"membershipRule"`
+	RuleState      *string   `json:"membershipRuleProcessingState"`
+	// The page of joins and leaves listed (default 10, at most 1,000).
+	MembersTop  int `json:"membersTop"`
+	MembersSkip int `json:"membersSkip"`
 }
 
 // previewActions lists the changes a preview can plan.
-const previewActions = "groupAssignLicense, userAssignLicense, addMember, removeMember, setSeats, deleteGroup"
+const previewActions = "groupAssignLicense, userAssignLicense, addMember, removeMember, setSeats, deleteGroup, createGroup, updateGroup"
 
 func (s *Server) preview(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
 	var b previewBody
@@ -76,12 +84,35 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request, p *store.Princi
 		change = func(ctx context.Context) error {
 			return s.st.DeleteGroup(ctx, a, t, b.GroupID, true)
 		}
+	case "createGroup":
+		// The same call as POST /v1.0/groups with a rule.
+		g, err := previewGroup(b)
+		if err != nil {
+			return err
+		}
+		change = func(ctx context.Context) error { return s.st.CreateGroup(ctx, a, t, g) }
+	case "updateGroup":
+		if b.GroupID == "" {
+			return allot.Errorf(allot.EInvalid, "updateGroup needs groupId.")
+		}
+		dyn, err := dynamicType(b.GroupTypes)
+		if err != nil {
+			return err
+		}
+		change = func(ctx context.Context) error {
+			_, err := s.st.UpdateGroup(ctx, a, t, b.GroupID, store.GroupPatch{DisplayName: b.DisplayName, Dynamic: dyn,
+				MembershipRule: b.MembershipRule, RuleState: b.RuleState, ConfirmLicenseLoss: true})
+			return err
+		}
 	default:
 		return allot.Errorf(allot.EInvalid, "action must be one of %s.", previewActions)
 	}
 	// The change runs confirmed (losses are what a preview shows); the
 	// preview's confirmationRequired says whether applying it needs that.
-	pv, err := s.st.Preview(r.Context(), t, change)
+	if b.MembersTop < 0 || b.MembersTop > store.MaxPreviewMembers || b.MembersSkip < 0 {
+		return allot.Errorf(allot.EInvalid, "membersTop is 1 to %d and membersSkip 0 or more.", store.MaxPreviewMembers)
+	}
+	pv, err := s.st.PreviewPage(r.Context(), t, store.MemberPage{Top: b.MembersTop, Skip: b.MembersSkip}, change)
 	if err != nil {
 		// A direct assignment that would fail is a preview result, not an error.
 		if c := allot.ErrorCode(err); c.IsLicensing() && b.Action == "userAssignLicense" {
@@ -94,4 +125,19 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request, p *store.Princi
 	}
 	writeJSON(w, http.StatusOK, pv)
 	return nil
+}
+
+// previewGroup is the dynamic group a createGroup preview creates.
+func previewGroup(b previewBody) (*allot.Group, error) {
+	if b.MembershipRule == nil {
+		return nil, allot.Errorf(allot.EInvalid, "createGroup needs membershipRule.")
+	}
+	g := &allot.Group{DisplayName: "Rule preview", MembershipRule: *b.MembershipRule, RuleState: allot.RuleOn}
+	if b.DisplayName != nil {
+		g.DisplayName = *b.DisplayName
+	}
+	if b.RuleState != nil {
+		g.RuleState = *b.RuleState
+	}
+	return g, nil
 }

@@ -58,6 +58,10 @@ type GroupPatch struct {
 	Dynamic        *bool
 	MembershipRule *string
 	RuleState      *string
+	// ConfirmLicenseLoss lets a rule change (new rule, changed rule,
+	// processing turned On) go ahead although members who leave would lose
+	// licenses; without it such a change is refused (licenseLossNotConfirmed).
+	ConfirmLicenseLoss bool
 }
 
 // Member is one direct or transitive member of a group: a user or a group.
@@ -218,7 +222,40 @@ type Preview struct {
 	// ConfirmationRequired tells whether applying the change needs
 	// confirmLicenseLoss: some loss is a side effect, not the point of the change.
 	ConfirmationRequired bool `json:"confirmationRequired"`
+	// Memberships lists, per dynamic group whose rule the change evaluates,
+	// who would join and leave it; absent when no rule is evaluated.
+	Memberships []PreviewMembership `json:"memberships,omitempty"`
 }
+
+// PreviewMembership is who a change of a dynamic group's rule would make
+// join and leave the group: the totals and one page of each, in user order.
+type PreviewMembership struct {
+	GroupID     string `json:"groupId"`
+	DisplayName string `json:"displayName"`
+	// MemberCountAfter is the number of direct user members the group
+	// would have.
+	MemberCountAfter int             `json:"memberCountAfter"`
+	JoinCount        int             `json:"joinCount"`
+	LeaveCount       int             `json:"leaveCount"`
+	Joins            []PreviewMember `json:"joins"`
+	Leaves           []PreviewMember `json:"leaves"`
+}
+
+// PreviewMember is one user in a PreviewMembership page.
+type PreviewMember struct {
+	ID                string `json:"id"`
+	UserPrincipalName string `json:"userPrincipalName"`
+	DisplayName       string `json:"displayName"`
+}
+
+// MemberPage selects the page of joins and leaves a preview lists: Top
+// users (default 10, at most MaxPreviewMembers) after skipping Skip.
+type MemberPage struct {
+	Skip, Top int
+}
+
+// MaxPreviewMembers bounds the joins and leaves a preview lists at once.
+const MaxPreviewMembers = 1000
 
 // MaxPreviewLosses bounds the losses a preview or a refusal lists one by one.
 const MaxPreviewLosses = 1000

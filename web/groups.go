@@ -109,8 +109,10 @@ type groupModel struct {
 	MoreErrs bool
 	Products []*allot.Product // products the group does not assign yet
 	Poll     string           // htmx polling interval while processing, "" when done
-	Flash    string
-	Err      string
+	// RuleMembers is a dynamic group's direct member count.
+	RuleMembers int
+	Flash       string
+	Err         string
 }
 
 type groupLicense struct {
@@ -170,6 +172,11 @@ func (s *Server) loadGroup(q *req) (*groupModel, error) {
 		}
 	}
 	sortProducts(m.Products)
+	if g.Dynamic() {
+		if m.RuleMembers, err = s.st.DirectMemberCount(q.ctx(), g.ID); err != nil {
+			return nil, err
+		}
+	}
 	if q.perms.Has(httpapi.PermReportsRead) {
 		if m.Summary, err = s.st.GroupLicenseSummary(q.ctx(), q.tenant(), g.GUID); err != nil {
 			return nil, err
@@ -408,4 +415,43 @@ func afterParam(n int64) string {
 		return ""
 	}
 	return i64(n)
+}
+
+// rulePreviewModel is a preview of a dynamic group's changed rule.
+type rulePreviewModel struct {
+	G                    *allot.Group
+	Rule                 string
+	PV                   *store.Preview
+	Joins, Leaves, After int
+	JoinList, LeaveList  []store.PreviewMember
+	Err                  string
+}
+
+// groupRulePreview previews a changed rule of a group: the same PATCH the
+// API makes, in a transaction rolled back.
+func (s *Server) groupRulePreview(q *req) error {
+	g, err := s.st.Group(q.ctx(), q.tenant(), q.r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	m := &rulePreviewModel{G: g, Rule: strings.TrimSpace(q.r.URL.Query().Get("rule"))}
+	dyn := true
+	m.PV, err = s.st.PreviewPage(q.ctx(), q.tenant(), store.MemberPage{Top: 20}, func(ctx context.Context) error {
+		_, err := s.st.UpdateGroup(ctx, q.p.Actor(), q.tenant(), g.GUID, store.GroupPatch{Dynamic: &dyn, MembershipRule: &m.Rule, ConfirmLicenseLoss: true})
+		return err
+	})
+	if err != nil {
+		if allot.ErrorCode(err) != allot.EInvalid {
+			return err
+		}
+		m.Err = allot.ErrorMessage(err)
+		return q.renderStatus(http.StatusBadRequest, groupRulePreviewPage(q.view("Rule preview", "groups"), m))
+	}
+	for _, pm := range m.PV.Memberships {
+		m.Joins, m.Leaves, m.After, m.JoinList, m.LeaveList = pm.JoinCount, pm.LeaveCount, pm.MemberCountAfter, pm.Joins, pm.Leaves
+	}
+	if len(m.PV.Memberships) == 0 {
+		m.Err = "This is the group's rule already: nothing would change."
+	}
+	return q.render(groupRulePreviewPage(q.view("Rule preview", "groups"), m))
 }

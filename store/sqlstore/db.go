@@ -357,6 +357,8 @@ type tx struct {
 	// previewMarks are the marks a preview's writes made, in order, kept
 	// here instead of in the marks table (mark).
 	previewMarks []previewMark
+	// ruleDiffs are the rule evaluations a preview made (recomputeRule).
+	ruleDiffs []ruleDiff
 	// stmts caches prepared multi-row statements for the transaction.
 	stmts map[string]*sql.Stmt
 	// release ends the transaction's hold on the write connection.

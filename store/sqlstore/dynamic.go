@@ -131,7 +131,10 @@ func applyRuleSpec(g *allot.Group, spec RuleSpec) (recompute bool, changes []all
 
 // setGroupRule applies spec to g (locked by the transaction), stores it
 // and, when the rule is new, changed or turned On, computes the members.
-func (t *tx) setGroupRule(tenantID int64, a allot.Actor, g *allot.Group, spec RuleSpec) ([]allot.Change, error) {
+// Unless confirm, a new evaluation that would take licenses from members
+// (those who leave lose what the group granted) is refused (rule 11): the
+// admin changed a rule, not named the people who lose.
+func (t *tx) setGroupRule(tenantID int64, a allot.Actor, g *allot.Group, spec RuleSpec, confirm bool) ([]allot.Change, error) {
 	recompute, changes, err := applyRuleSpec(g, spec)
 	if err != nil || len(changes) == 0 {
 		return nil, err
@@ -139,31 +142,70 @@ func (t *tx) setGroupRule(tenantID int64, a allot.Actor, g *allot.Group, spec Ru
 	if _, err := t.exec(`UPDATE dir_groups SET membership_rule = ?, rule_state = ? WHERE id = ?`, g.MembershipRule, g.RuleState, g.ID); err != nil {
 		return nil, err
 	}
-	if recompute {
-		return changes, t.recomputeRule(tenantID, a, g)
+	if !recompute {
+		return changes, nil
 	}
-	return changes, nil
+	add, remove, err := t.recomputeRule(tenantID, a, g)
+	if err != nil || confirm {
+		return changes, err
+	}
+	return changes, t.checkRuleLoss(tenantID, g, append(add, remove...))
+}
+
+// checkRuleLoss refuses a rule evaluation, already written in the
+// transaction, that takes licenses from the users who joined or left g,
+// when g or a group containing it assigns licenses (otherwise membership
+// of g grants nothing). The users are recomputed in pieces, writing nothing.
+func (t *tx) checkRuleLoss(tenantID int64, g *allot.Group, users []int64) error {
+	if len(users) == 0 {
+		return nil
+	}
+	parents, err := t.ancestors(tenantID, g.ID)
+	if err != nil {
+		return err
+	}
+	licensed, err := t.licensedAmong(append(parents, g.ID))
+	if err != nil || len(licensed) == 0 {
+		return err
+	}
+	products, err := t.products(tenantID)
+	if err != nil {
+		return err
+	}
+	var losses []allot.Loss
+	for start := 0; start < len(users); start += 25000 {
+		b, err := t.loadBatch(tenantID, users[start:min(start+25000, len(users))], products, noLock)
+		if err != nil {
+			return err
+		}
+		ls, err := t.losses(b, licensing.Recompute(b.snap))
+		if err != nil {
+			return err
+		}
+		losses = append(losses, ls...)
+	}
+	return refuseLoss(losses, fmt.Sprintf("Changing the membership rule of group '%s'", g.DisplayName))
 }
 
 // recomputeRule evaluates g's rule over every user of the tenant, streamed
 // in chunks, and writes the difference to g's direct user members in
-// batches.
-func (t *tx) recomputeRule(tenantID int64, a allot.Actor, g *allot.Group) error {
+// batches; it returns who joined and who left.
+func (t *tx) recomputeRule(tenantID int64, a allot.Actor, g *allot.Group) (add, remove []int64, err error) {
 	c, err := t.s.compiled(g.MembershipRule)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	plans := slices.Contains(c.reads, "assignedPlans")
 	want := map[int64]bool{}
 	for after := int64(0); ; {
 		if err := t.check(); err != nil {
-			return err
+			return nil, nil, err
 		}
 		// The unary + walks users in id order, not through the tenant's
 		// name index and a sort per chunk (as ListUsers does).
 		users, err := t.ruleUsers(`+tenant_id = ? AND id > ? ORDER BY id LIMIT ?`, tenantID, after, ruleChunk)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		if len(users) == 0 {
 			break
@@ -171,7 +213,7 @@ func (t *tx) recomputeRule(tenantID int64, a allot.Actor, g *allot.Group) error 
 		after = users[len(users)-1].ID
 		ins, err := t.ruleInputs(tenantID, users, plans)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		for i, u := range users {
 			if membershiprule.Eval(c.rule, ins[i]) {
@@ -181,9 +223,8 @@ func (t *tx) recomputeRule(tenantID int64, a allot.Actor, g *allot.Group) error 
 	}
 	have, err := t.directUserMembers(g.ID)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	var add, remove []int64
 	for id := range want {
 		if !have[id] {
 			add = append(add, id)
@@ -196,10 +237,15 @@ func (t *tx) recomputeRule(tenantID int64, a allot.Actor, g *allot.Group) error 
 	}
 	slices.Sort(add)
 	slices.Sort(remove)
-	if err := t.writeRuleMembers(tenantID, g, add, remove); err != nil {
-		return err
+	// Not on purpose: who leaves loses through the group only with the
+	// admin's confirmation (setGroupRule).
+	if err := t.writeRuleMembers(tenantID, g, add, remove, false); err != nil {
+		return nil, nil, err
 	}
-	return t.audit(tenantID, a, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActUpdateGroup, TargetKind: "Group",
+	if t.preview {
+		t.recordRuleDiff(g, len(want), add, remove)
+	}
+	return add, remove, t.audit(tenantID, a, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActUpdateGroup, TargetKind: "Group",
 		TargetID: g.GUID, TargetName: g.DisplayName, ResultReason: "Membership rule evaluated over every user: " + g.MembershipRule,
 		Changes: []allot.Change{{Property: "membersAddedByRule", New: fmt.Sprint(len(add))}, {Property: "membersRemovedByRule", New: fmt.Sprint(len(remove))}}})
 }
@@ -242,8 +288,9 @@ func (t *tx) directUserMembers(g int64) (map[int64]bool, error) {
 
 // writeRuleMembers adds and removes direct user members of g with a fixed
 // number of statements per 500 users, and marks them as AddMember and
-// RemoveMember do.
-func (t *tx) writeRuleMembers(tenantID int64, g *allot.Group, add, remove []int64) error {
+// RemoveMember do. onPurpose makes what leavers had through g an explicit
+// loss (a user's own attributes moved it out), as RemoveMember does.
+func (t *tx) writeRuleMembers(tenantID int64, g *allot.Group, add, remove []int64, onPurpose bool) error {
 	if len(add) > 0 {
 		last, err := t.nextSeqs(len(add))
 		if err != nil {
@@ -263,7 +310,7 @@ func (t *tx) writeRuleMembers(tenantID int64, g *allot.Group, add, remove []int6
 			return err
 		}
 	}
-	if len(remove) > 0 {
+	if len(remove) > 0 && onPurpose {
 		// What members had through the group goes because the rule says so.
 		parents, err := t.ancestors(tenantID, g.ID)
 		if err != nil {
@@ -428,7 +475,7 @@ func (t *tx) applyDynamicRules(tenantID int64, a allot.Actor, users []*allot.Use
 		if len(add)+len(remove) == 0 {
 			continue
 		}
-		if err := t.writeRuleMembers(tenantID, r.group, add, remove); err != nil {
+		if err := t.writeRuleMembers(tenantID, r.group, add, remove, true); err != nil {
 			return err
 		}
 		if err := t.auditRuleChanges(tenantID, a, r.group, users, add, remove); err != nil {

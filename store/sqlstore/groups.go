@@ -65,7 +65,7 @@ func (s *Store) CreateGroupWithMembers(ctx context.Context, a allot.Actor, tenan
 			TargetID: g.GUID, TargetName: g.DisplayName, Changes: []allot.Change{{Property: "displayName", New: g.DisplayName}}}); err != nil {
 			return err
 		}
-		if _, err := tx.setGroupRule(tenantID, a, g, spec); err != nil {
+		if _, err := tx.setGroupRule(tenantID, a, g, spec, true); err != nil {
 			return err
 		}
 		for _, ref := range members {
@@ -183,7 +183,7 @@ func (s *Store) UpdateGroup(ctx context.Context, a allot.Actor, tenantID int64, 
 			return err
 		}
 		out = g
-		rc, err := tx.setGroupRule(tenantID, a, g, groupRuleSpec(p))
+		rc, err := tx.setGroupRule(tenantID, a, g, groupRuleSpec(p), p.ConfirmLicenseLoss)
 		if err != nil {
 			return err
 		}

@@ -16,19 +16,29 @@ import (
 // many users would gain, lose or fail to get it (docs/design.md, rule 10).
 // change must use the store's methods with the context it is given.
 func (s *Store) Preview(ctx context.Context, tenantID int64, change func(ctx context.Context) error) (*store.Preview, error) {
+	return s.PreviewPage(ctx, tenantID, store.MemberPage{}, change)
+}
+
+// PreviewPage is Preview listing the page of joins and leaves of each
+// dynamic group whose rule the change evaluates.
+func (s *Store) PreviewPage(ctx context.Context, tenantID int64, page store.MemberPage, change func(ctx context.Context) error) (*store.Preview, error) {
+	if page.Top <= 0 {
+		page.Top = 10
+	}
+	page.Top, page.Skip = min(page.Top, store.MaxPreviewMembers), max(page.Skip, 0)
 	var pv *store.Preview
 	// A preview takes the same locks as the change; a deadlock or another
 	// transient failure runs it again, as for every write.
 	err := s.retry(ctx, func(ctx context.Context) error {
 		var err error
-		pv, err = s.previewOnce(ctx, tenantID, change)
+		pv, err = s.previewOnce(ctx, tenantID, page, change)
 		return err
 	})
 	return pv, err
 }
 
 // previewOnce computes a preview in one transaction that it rolls back.
-func (s *Store) previewOnce(ctx context.Context, tenantID int64, change func(ctx context.Context) error) (*store.Preview, error) {
+func (s *Store) previewOnce(ctx context.Context, tenantID int64, page store.MemberPage, change func(ctx context.Context) error) (*store.Preview, error) {
 	t, err := s.begin(ctx)
 	if err != nil {
 		return nil, err
@@ -101,7 +111,76 @@ func (s *Store) previewOnce(ctx context.Context, tenantID int64, change func(ctx
 	if cat == nil {
 		cat = licensing.NewCatalog(products)
 	}
+	if pv.Memberships, err = t.previewMemberships(page); err != nil {
+		return nil, err
+	}
 	return pv, t.previewLosses(pv, cat, order, before, after)
+}
+
+// ruleDiff is who one rule evaluation of a preview adds to and removes
+// from a group, in user id order.
+type ruleDiff struct {
+	group       *allot.Group
+	members     int
+	add, remove []int64
+}
+
+// recordRuleDiff keeps a preview's rule evaluation for its report.
+func (t *tx) recordRuleDiff(g *allot.Group, members int, add, remove []int64) {
+	t.ruleDiffs = append(t.ruleDiffs, ruleDiff{group: g, members: members, add: add, remove: remove})
+}
+
+// previewMemberships reports the preview's rule evaluations with one page
+// of the joins and leaves of each.
+func (t *tx) previewMemberships(page store.MemberPage) ([]store.PreviewMembership, error) {
+	var out []store.PreviewMembership
+	for _, d := range t.ruleDiffs {
+		pm := store.PreviewMembership{GroupID: d.group.GUID, DisplayName: d.group.DisplayName, MemberCountAfter: d.members,
+			JoinCount: len(d.add), LeaveCount: len(d.remove)}
+		var err error
+		if pm.Joins, err = t.memberPage(d.add, page); err != nil {
+			return nil, err
+		}
+		if pm.Leaves, err = t.memberPage(d.remove, page); err != nil {
+			return nil, err
+		}
+		out = append(out, pm)
+	}
+	return out, nil
+}
+
+// memberPage names the users of ids (sorted) that page selects.
+func (t *tx) memberPage(ids []int64, page store.MemberPage) ([]store.PreviewMember, error) {
+	out := []store.PreviewMember{}
+	if page.Skip >= len(ids) {
+		return out, nil
+	}
+	ids = ids[page.Skip:min(page.Skip+page.Top, len(ids))]
+	byID := map[int64]store.PreviewMember{}
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		rows, err := t.query(`SELECT id, guid, upn, display_name FROM users WHERE id IN (`+placeholders(len(chunk))+`)`, idArgs(chunk)...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			var m store.PreviewMember
+			if err := rows.Scan(&id, &m.ID, &m.UserPrincipalName, &m.DisplayName); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			byID[id] = m
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range ids {
+		out = append(out, byID[id])
+	}
+	return out, nil
 }
 
 // previewLosses lists every license the change takes away, side effects

@@ -106,3 +106,11 @@ func (s *Store) ProductHolders(ctx context.Context, tenantID, productID int64, a
 	}
 	return out, next, nil
 }
+
+// DirectMemberCount counts group g's direct members (a dynamic group's
+// members are all direct users).
+func (s *Store) DirectMemberCount(ctx context.Context, g int64) (int, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM memberships WHERE group_id = ?`, g).Scan(&n)
+	return n, err
+}
