@@ -596,3 +596,28 @@ func placeholders(n int) string {
 	}
 	return strings.Repeat("?,", n-1) + "?"
 }
+
+// collect reads every row of rows with scan and closes rows; err is the
+// query's (rows, err := t.query(…); collect(rows, err, scan)).
+func collect[T any](rows *sql.Rows, err error, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// scanInt64 scans a row of one integer column.
+func scanInt64(rows *sql.Rows) (int64, error) {
+	var v int64
+	err := rows.Scan(&v)
+	return v, err
+}

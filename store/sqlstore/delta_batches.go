@@ -149,20 +149,8 @@ func (t *tx) expandBatch(b changeBatch) error {
 // watermark.
 func (s *Store) expandOldBatches(ctx context.Context, cut int64) error {
 	rows, err := s.query(ctx, `SELECT DISTINCT tenant_id FROM directory_change_batches WHERE at < ?`, cut)
+	tenants, err := collect(rows, err, scanInt64)
 	if err != nil {
-		return err
-	}
-	var tenants []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		tenants = append(tenants, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, tenantID := range tenants {

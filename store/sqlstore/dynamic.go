@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -253,37 +254,21 @@ func (t *tx) recomputeRule(tenantID int64, a allot.Actor, g *allot.Group) (add, 
 // ruleUsers loads the users a condition selects.
 func (t *tx) ruleUsers(cond string, args ...any) ([]*allot.User, error) {
 	rows, err := t.query(`SELECT `+strings.ReplaceAll(userCols, "u.", "")+` FROM users WHERE `+cond, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*allot.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return collect(rows, err, func(r *sql.Rows) (*allot.User, error) { return scanUser(r) })
 }
 
 // directUserMembers returns the users that are direct members of group g.
 func (t *tx) directUserMembers(g int64) (map[int64]bool, error) {
 	rows, err := t.query(`SELECT member_id FROM memberships WHERE group_id = ? AND member_type = 0`, g)
+	ids, err := collect(rows, err, scanInt64)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := map[int64]bool{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
+	out := make(map[int64]bool, len(ids))
+	for _, id := range ids {
 		out[id] = true
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // writeRuleMembers adds and removes direct user members of g with a fixed
