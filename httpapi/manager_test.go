@@ -101,5 +101,13 @@ func TestDirectReportsAndExpandManager(t *testing.T) {
 		for _, r := range reports {
 			c.expectError(404, "Request_ResourceNotFound", "GET", "/v1.0/users/"+r+"/manager", nil)
 		}
+		// Restoring the manager does not bring the references back.
+		c.must(200, "POST", "/v1.0/directory/deletedItems/"+boss+"/restore", nil)
+		for _, r := range reports {
+			c.expectError(404, "Request_ResourceNotFound", "GET", "/v1.0/users/"+r+"/manager", nil)
+		}
+		if n := len(c.listAll("/v1.0/users/" + boss + "/directReports")); n != 0 {
+			t.Fatalf("restored manager has %d direct reports, want 0", n)
+		}
 	})
 }
