@@ -67,6 +67,7 @@ var isolationCases = []isoCase{
 	{Method: "DELETE", Path: "/v1.0/users/{bUser}", Want: want404},
 	{Method: "GET", Path: "/v1.0/users/{bUser}/memberOf", Want: want404},
 	{Method: "GET", Path: "/v1.0/users/{bUser}/manager", Want: want404},
+	{Method: "GET", Path: "/v1.0/users/{bUser}/manager/$ref", Want: want404},
 	{Method: "GET", Path: "/v1.0/users/{bUser}/directReports", Want: want404},
 	{Method: "PUT", Path: "/v1.0/users/{bUser}/manager/$ref", Body: `{"@odata.id":"https://graph.microsoft.com/v1.0/users/{bUser2}"}`, Want: want404},
 	{Method: "PUT", Path: "/v1.0/users/{aUser}/manager/$ref", Body: `{"@odata.id":"https://graph.microsoft.com/v1.0/directoryObjects/{bUser}"}`, Want: want404},

@@ -11,6 +11,7 @@ import (
 // directReports.
 func (s *Server) managerRoutes() {
 	s.handle("GET /v1.0/users/{id}/manager", PermUsersRead, s.getManager)
+	s.handle("GET /v1.0/users/{id}/manager/$ref", PermUsersRead, s.getManagerRef)
 	s.handle("PUT /v1.0/users/{id}/manager/$ref", PermUsersWrite, s.setManager)
 	s.handle("DELETE /v1.0/users/{id}/manager/$ref", PermUsersWrite, s.removeManager)
 	s.handle("GET /v1.0/users/{id}/directReports", PermUsersRead, s.directReports)
@@ -28,6 +29,17 @@ func (s *Server) getManager(w http.ResponseWriter, r *http.Request, p *store.Pri
 	items[0]["@odata.context"] = s.baseURL(r) + "/v1.0/$metadata#directoryObjects/$entity"
 	items[0]["@odata.type"] = "#microsoft.graph.user"
 	writeJSON(w, http.StatusOK, items[0])
+	return nil
+}
+
+// getManagerRef answers the manager as a reference: its @odata.id only.
+func (s *Server) getManagerRef(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	m, err := s.st.Manager(r.Context(), p.Tenant.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"@odata.context": s.baseURL(r) + "/v1.0/$metadata#directoryObjects/$entity",
+		"@odata.id": s.baseURL(r) + "/v1.0/directoryObjects/" + m.GUID})
 	return nil
 }
 

@@ -28,6 +28,10 @@ func TestManagerSetGetRemove(t *testing.T) {
 		if m := c.must(200, "GET", "/v1.0/users/"+u+"/manager", nil).object(t); m["id"] != other {
 			t.Fatalf("manager after change: %v", m["id"])
 		}
+		ref := c.must(200, "GET", "/v1.0/users/"+u+"/manager/$ref", nil).object(t)
+		if id, _ := ref["@odata.id"].(string); !strings.HasSuffix(id, "/v1.0/directoryObjects/"+other) || len(ref) != 2 {
+			t.Fatalf("manager/$ref: %v", ref)
+		}
 		audits := c.must(200, "GET", "/v1.0/auditLogs/directoryAudits", nil).String()
 		if !strings.Contains(audits, `"manager"`) {
 			t.Fatalf("no audit of the manager change: %s", audits)
@@ -35,6 +39,7 @@ func TestManagerSetGetRemove(t *testing.T) {
 		c.must(204, "DELETE", "/v1.0/users/"+u+"/manager/$ref", nil)
 		c.expectError(404, "Request_ResourceNotFound", "GET", "/v1.0/users/"+u+"/manager", nil)
 		c.expectError(404, "Request_ResourceNotFound", "DELETE", "/v1.0/users/"+u+"/manager/$ref", nil)
+		c.expectError(404, "Request_ResourceNotFound", "GET", "/v1.0/users/"+u+"/manager/$ref", nil)
 	})
 }
 
