@@ -17,7 +17,15 @@ func (s *Store) SetManager(ctx context.Context, a allot.Actor, tenantID int64, r
 		if err != nil {
 			return err
 		}
-		m, err := tx.user(tenantID, managerRef)
+		// Kept from being deleted until the commit (lockKeep), so that
+		// DeleteUser of the manager, which waits, then clears the
+		// reference; no license lock, nor a lock that two opposite
+		// SetManager calls could deadlock on.
+		w, arg := userWhere(managerRef)
+		m, err := scanUser(tx.queryRow(`SELECT `+userCols+` FROM users u WHERE u.tenant_id = ? AND `+w+tx.lockRows(lockKeep), tenantID, arg))
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("User", managerRef)
+		}
 		if err != nil {
 			return err
 		}
