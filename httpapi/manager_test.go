@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func managerRef(host, kind, id string) map[string]any {
@@ -113,6 +114,36 @@ func TestDirectReportsAndExpandManager(t *testing.T) {
 		}
 		if n := len(c.listAll("/v1.0/users/" + boss + "/directReports")); n != 0 {
 			t.Fatalf("restored manager has %d direct reports, want 0", n)
+		}
+	})
+}
+
+// A manager deleted while a report is being given it: once both are done,
+// and the manager restored, the report has no manager (the reference was
+// either refused or cleared, never left pointing at the restored user).
+func TestManagerDeletedWhileAssigned(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, open)
+		c := h.A
+		for i := range concurrencyRounds() {
+			boss := c.createUser(fmt.Sprintf("boss%d@contoso.com", i), "US")
+			r := c.createUser(fmt.Sprintf("r%d@contoso.com", i), "US")
+			done := make(chan int, 1)
+			go func() {
+				res, err := c.send("PUT", "/v1.0/users/"+r+"/manager/$ref", managerRef("https://graph.microsoft.com", "users", boss))
+				if err != nil {
+					done <- 0 // reported below: the test goroutine fails
+					return
+				}
+				done <- res.Status
+			}()
+			time.Sleep(time.Duration(i%4) * 5 * time.Millisecond) // vary which comes first
+			c.must(204, "DELETE", "/v1.0/users/"+boss, nil)
+			if st := <-done; st != 204 && st != 404 {
+				t.Fatalf("round %d: PUT manager → %d, want 204 or 404", i, st)
+			}
+			c.must(200, "POST", "/v1.0/directory/deletedItems/"+boss+"/restore", nil)
+			c.expectError(404, "Request_ResourceNotFound", "GET", "/v1.0/users/"+r+"/manager", nil)
 		}
 	})
 }
