@@ -187,7 +187,7 @@ func TestBadInput(t *testing.T) {
 			{"$count=maybe", "GET", "/v1.0/users?$count=maybe", nil, 400, bad, []string{"$count"}},
 			{"$select empty", "GET", "/v1.0/users?$select=", nil, 400, bad, []string{"$select"}},
 			{"$select bad name", "GET", "/v1.0/users?$select=id,%27x", nil, 400, bad, []string{"$select"}},
-			{"$expand", "GET", "/v1.0/users?$expand=manager", nil, 400, bad, []string{"$expand"}},
+			{"$expand", "GET", "/v1.0/users?$expand=directReports", nil, 400, bad, []string{"$expand"}},
 			{"$skip", "GET", "/v1.0/users?$skip=10", nil, 400, bad, []string{"$skip"}},
 			{"$search without ConsistencyLevel", "GET", "/v1.0/users?$search=%22displayName:adele%22", nil, 400, "Request_UnsupportedQuery", []string{"$search"}},
 			{"$orderby of an unsortable property", "GET", "/v1.0/users?$orderby=jobTitle%20desc", nil, 400, "Request_UnsupportedQuery", []string{"Sorting"}},

@@ -24,6 +24,7 @@ func (s *Server) graphRoutes() {
 	s.handle("GET /v1.0/users/{id}/licenseDetails", PermUsersRead, s.licenseDetails)
 	s.handle("POST /v1.0/users/{id}/reprocessLicenseAssignment", PermLicensesWrite, s.reprocessUser)
 	s.directoryRoutes()
+	s.managerRoutes()
 	s.deletedItemsRoutes()
 
 	s.handle("GET /v1.0/groups", PermGroupsRead, s.listGroups)
@@ -150,10 +151,15 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p *store.Pri
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
-	q, err := odata.ParseQuery(r.URL.Query(), 1, 1)
+	vals, expand, err := takeExpand(r, "users")
 	if err != nil {
 		return err
 	}
+	q, err := odata.ParseQuery(vals, 1, 1)
+	if err != nil {
+		return err
+	}
+	q.Expand = expand
 	u, err := s.st.User(r.Context(), p.Tenant.ID, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -162,10 +168,15 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, p *store.Princi
 	if err != nil {
 		return err
 	}
+	if q.Expand != "" {
+		if err := s.expandInto(r, p, "users", q.Expand, []int64{u.ID}, m); err != nil {
+			return err
+		}
+	}
 	if err := checkSelect(q.Select, "user"); err != nil {
 		return err
 	}
-	out := selectFields(m[0], q.Select)
+	out := selectFields(m[0], selectExpanded(q))
 	out["@odata.context"] = s.baseURL(r) + "/v1.0/$metadata#users/$entity"
 	writeJSON(w, http.StatusOK, out)
 	return nil

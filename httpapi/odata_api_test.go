@@ -218,7 +218,7 @@ func TestODataUserQueries(t *testing.T) {
 			{name: "search without quotes", path: "/v1.0/users?$search=displayName:adele", eventual: true, code: bad, msg: "double quotes"},
 			{name: "search an unsearchable property", path: "/v1.0/users?$search=%22accountEnabled:true%22", eventual: true, code: bad, msg: "cannot be searched"},
 
-			{name: "expand of manager is refused with a true message", path: "/v1.0/users?$expand=manager", code: bad, msg: "it expands memberOf"},
+			{name: "expand of directReports is refused with a true message", path: "/v1.0/users?$expand=directReports", code: bad, msg: "it expands memberOf and manager"},
 			{name: "expand of two relationships", path: "/v1.0/users?$expand=memberOf,manager", code: bad, msg: "one relationship at a time"},
 			{name: "expand with nested options", path: "/v1.0/users?$expand=memberOf($select=id)", code: bad, msg: "without nested options"},
 			{name: "expand in an advanced query", path: adv("accountEnabled eq true", "$expand", "memberOf"), eventual: true, code: unsupported, msg: "advanced queries"},

@@ -217,7 +217,7 @@ func auditQuery(e odata.Expr, f *store.AuditFilter) error {
 const maxExpanded = 20
 
 // expandable lists the relationships $expand loads, per list.
-var expandable = map[string][]string{"users": {"memberOf"}, "groups": {"members", "memberOf"}}
+var expandable = map[string][]string{"users": {"memberOf", "manager"}, "groups": {"members", "memberOf"}}
 
 // takeExpand removes $expand from the query of r and checks it against
 // Graph's limits: one relationship, no nested options, no advanced query.
@@ -252,6 +252,9 @@ func takeExpand(r *http.Request, list string) (url.Values, string, error) {
 // expandInto adds the expanded relationship rel to each rendered item, the
 // objects of every item loaded in one batch.
 func (s *Server) expandInto(r *http.Request, p *store.Principal, list, rel string, ids []int64, items []map[string]any) error {
+	if rel == "manager" {
+		return s.expandManager(r, p, ids, items)
+	}
 	memberOf := -1
 	switch {
 	case rel == "memberOf" && list == "users":

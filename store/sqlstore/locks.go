@@ -49,6 +49,8 @@ package sqlstore
 //	DeleteUser: its user (lockAll) → products (addSeats) → groups (error
 //	  counts) → user marks
 //	UpdateUser: its user (lockChange) → user marks
+//	SetManager, RemoveManager (manager.go): its user (lockChange) → the
+//	  manager (lockKeep, no license lock)
 //	RestoreUser (restore.go): its deleted_users row (DELETE … RETURNING) →
 //	  the groups it rejoins (lockKeep, outside the order) → its new user row,
 //	  invisible to others until the commit → products (decide) → groups

@@ -509,6 +509,10 @@ func (s *Store) DeleteUser(ctx context.Context, a allot.Actor, tenantID int64, r
 			`DELETE FROM marks WHERE kind = 0 AND target_id = ?`,
 			`DELETE FROM scim_attrs WHERE kind = 0 AND target_id = ?`,
 			`DELETE FROM users WHERE id = ?`,
+			// The reports lose their manager (after the row is gone, so a
+			// SetManager that kept it has committed); a restore does not
+			// give it back.
+			`UPDATE users SET manager_id = NULL WHERE manager_id = ?`,
 		} {
 			if _, err := tx.exec(q, u.ID); err != nil {
 				return err
