@@ -161,7 +161,9 @@ func newGroupsCreate() *cobra.Command {
 }
 
 func newGroupsRule() *cobra.Command {
-	cmd := &cobra.Command{Use: "rule", Short: "Try membership rules of dynamic groups"}
+	cmd := &cobra.Command{Use: "rule", Short: "Try membership rules of dynamic groups",
+		Example: `  allot groups rule test 'user.department -eq "Sales"'
+  allot groups rule set "Dynamic Sales" 'user.department -in ["Sales","Presales"]'`}
 	cmd.AddCommand(newGroupsRuleTest(), newGroupsRuleSet())
 	return cmd
 }
