@@ -63,12 +63,35 @@ func (t *tx) apply(b *batch, plan *licensing.Plan, a allot.Actor, res *batchResu
 		return err
 	}
 	t.s.failpoint("apply.counters", res.Changed)
-	if len(touched) > 0 {
-		// Seats freed here, or waiters that this batch skipped, go to the
-		// longest-waiting users.
-		return t.markWaiters(b.tenant.ID, touched)
+	// Seats freed here, or waiters that this batch skipped, go to the
+	// longest-waiting users. So does a seat that a waiter who left the line
+	// here was marked for: counters can come out even (one waiter leaves,
+	// another joins) while the head of the line changed.
+	if ps := lineChanges(plan, touched); len(ps) > 0 {
+		return t.markWaiters(b.tenant.ID, ps)
 	}
 	return nil
+}
+
+// lineChanges returns the products whose counters the plan changed
+// (touched) and those of which a changed user joined or left the line of
+// waiters, in ascending order.
+func lineChanges(plan *licensing.Plan, touched []int64) []int64 {
+	ps := slices.Clone(touched)
+	for _, up := range plan.Users {
+		if !up.Changed {
+			continue
+		}
+		for _, sts := range [][]allot.LicenseState{up.Before, up.After} {
+			for _, st := range sts {
+				if licensing.IsWaiting(st.Code) {
+					ps = append(ps, st.ProductID)
+				}
+			}
+		}
+	}
+	slices.Sort(ps)
+	return slices.Compact(ps)
 }
 
 // add collects one user's changed rows. A user has a handful of states:
