@@ -31,7 +31,7 @@ func (t *tx) insertRows(head string, cols int, tail string, n, per int, row func
 		b.WriteString(tail)
 		return t.s.q(b.String())
 	}
-	args := make([]any, 0, per*cols)
+	args := make([]any, 0, min(per, n)*cols)
 	for start := 0; start < n; start += per {
 		if err := t.check(); err != nil {
 			return err

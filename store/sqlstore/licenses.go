@@ -241,14 +241,6 @@ func (s *Store) UserLicenses(ctx context.Context, tenantID int64, userIDs []int6
 	if len(userIDs) == 0 {
 		return out, nil
 	}
-	products, err := s.Products(ctx, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	byID := map[int64]*allot.Product{}
-	for _, p := range products {
-		byID[p.ID] = p
-	}
 	var states []allot.LicenseState
 	for start := 0; start < len(userIDs); start += 500 {
 		chunk := userIDs[start:min(start+500, len(userIDs))]
@@ -269,11 +261,18 @@ func (s *Store) UserLicenses(ctx context.Context, tenantID int64, userIDs []int6
 		}
 		rows.Close()
 	}
-	var gids []int64
+	var gids, pids []int64
 	for _, st := range states {
 		if st.Source != allot.DirectSource && !slices.Contains(gids, st.Source) {
 			gids = append(gids, st.Source)
 		}
+		if !slices.Contains(pids, st.ProductID) {
+			pids = append(pids, st.ProductID)
+		}
+	}
+	byID, err := s.productsByID(ctx, tenantID, pids)
+	if err != nil {
+		return nil, err
 	}
 	groups, err := s.groupsByID(ctx, gids)
 	if err != nil {

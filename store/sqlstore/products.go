@@ -192,6 +192,25 @@ func (s *Store) Products(ctx context.Context, tenantID int64) ([]*allot.Product,
 	return s.collectProducts(rows)
 }
 
+// productsByID reads the tenant's products with these ids (only those a
+// read needs, not the whole catalog).
+func (s *Store) productsByID(ctx context.Context, tenantID int64, ids []int64) (map[int64]*allot.Product, error) {
+	out := map[int64]*allot.Product{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.query(ctx, `SELECT `+productCols+` FROM products p WHERE p.tenant_id = ? AND p.id IN (`+placeholders(len(ids))+`)`,
+		append([]any{tenantID}, idArgs(ids)...)...)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := s.collectProducts(rows)
+	for _, p := range ps {
+		out[p.ID] = p
+	}
+	return out, err
+}
+
 func (s *Store) collectProducts(rows *sql.Rows) ([]*allot.Product, error) {
 	defer rows.Close()
 	var out []*allot.Product

@@ -610,12 +610,7 @@ func (w *workload) invariants(label string) {
 		}
 		w.checks["nobody waits while a seat is free"]++
 		if n := len(waiting[p.ID]); n > 0 && holders[p.ID] < p.EnabledUnits {
-			// KNOWN LIMIT (open in the licensing-engine issue): when the
-			// waiters first in line cannot use a freed seat (another product
-			// of their group has none), markWaiters marks them again rather
-			// than the waiters behind them, who then wait beside the free
-			// seat until the hourly full pass. Seen in about one run in four.
-			t.Logf("KNOWN LIMIT: %s: %d users wait for a seat while %d of %d are used", p.SkuPartNumber, n, holders[p.ID], p.EnabledUnits)
+			bad = append(bad, fmt.Sprintf("%s: %d users wait for a seat while %d of %d are used", p.SkuPartNumber, n, holders[p.ID], p.EnabledUnits))
 		}
 	}
 	for _, s := range w.servers {
