@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"runtime/pprof"
 	"sort"
@@ -21,7 +18,6 @@ import (
 
 	"allot"
 	"allot/catalog"
-	"allot/httpapi"
 	"allot/reconcile"
 	"allot/store"
 	"allot/store/sqlstore"
@@ -474,119 +470,3 @@ func userGUIDs(ctx context.Context, st *sqlstore.Store, tenantID int64, ids []in
 	return lic, nil
 }
 
-func newBenchAssign() *cobra.Command {
-	var sf storeFlags
-	var users, clients int
-	cmd := &cobra.Command{
-		Use:     "assign",
-		Short:   "Direct assignLicense requests per second over real HTTP, against bare one-row transactions",
-		Example: `  allot bench assign --users 20000 --clients 32`,
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			st, done, err := benchStore(ctx, sf, cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			out := cmd.OutOrStdout()
-			bare, err := st.BareTxRate(ctx, users)
-			if err != nil {
-				return err
-			}
-			t, p, err := benchTenant(ctx, st, users)
-			if err != nil {
-				return err
-			}
-			_, ids, err := st.LoadGroup(ctx, t.ID, "assign bench users", "a", users)
-			if err != nil {
-				return err
-			}
-			guids, err := st.UserGUIDs(ctx, ids)
-			if err != nil {
-				return err
-			}
-			tok := sqlstore.NewToken()
-			if err := st.CreateToken(ctx, t.ID, "bench", store.RoleGlobalAdmin, tok); err != nil {
-				return err
-			}
-			log := slog.New(slog.NewTextHandler(io.Discard, nil))
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				return err
-			}
-			// The per-token rate limit would cap one client's token; the
-			// benchmark measures the engine, so it runs without it.
-			limits := httpapi.DefaultLimits
-			limits.RatePerSecond = 0
-			srv := &http.Server{Handler: httpapi.New(st, log, limits).Handler()}
-			go srv.Serve(ln)
-			defer srv.Close()
-			base := "http://" + ln.Addr().String()
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
-			body := []byte(`{"addLicenses":[{"skuId":"` + p.SkuID + `","disabledPlans":[]}],"removeLicenses":[]}`)
-			var next atomic.Int64
-			lats := make([][]time.Duration, clients)
-			var failures atomic.Int64
-			var wg sync.WaitGroup
-			stopProfile, err := startProfile(cmd)
-			if err != nil {
-				return err
-			}
-			defer stopProfile()
-			start := time.Now()
-			for c := 0; c < clients; c++ {
-				wg.Add(1)
-				go func(c int) {
-					defer wg.Done()
-					for {
-						i := next.Add(1) - 1
-						if i >= int64(len(ids)) {
-							return
-						}
-						req, _ := http.NewRequestWithContext(ctx, "POST", base+"/v1.0/users/"+guids[ids[i]]+"/assignLicense", bytes.NewReader(body))
-						req.Header.Set("Authorization", "Bearer "+tok)
-						req.Header.Set("Content-Type", "application/json")
-						t0 := time.Now()
-						resp, err := client.Do(req)
-						if err != nil {
-							failures.Add(1)
-							continue
-						}
-						io.Copy(io.Discard, resp.Body)
-						resp.Body.Close()
-						lats[c] = append(lats[c], time.Since(t0))
-						if resp.StatusCode != 200 {
-							failures.Add(1)
-						}
-					}
-				}(c)
-			}
-			wg.Wait()
-			took := time.Since(start)
-			stopProfile()
-			var all []time.Duration
-			for _, l := range lats {
-				all = append(all, l...)
-			}
-			pp, err := st.Product(ctx, t.ID, p.SkuID)
-			if err != nil {
-				return err
-			}
-			if failures.Load() > 0 || pp.ConsumedUnits != users {
-				return fmt.Errorf("verify: %d failures, consumedUnits %d, want 0 and %d", failures.Load(), pp.ConsumedUnits, users)
-			}
-			rate := float64(users) / took.Seconds()
-			fmt.Fprintf(out, "engine %s: %d users, %d concurrent HTTP clients\n", st.Engine(), users, clients)
-			fmt.Fprintf(out, "verified: %d assignments, consumedUnits %d\n", len(all), pp.ConsumedUnits)
-			fmt.Fprintf(out, "assignLicense over HTTP: %.0f req/s, p50 %s, p99 %s\n", rate, pct(all, 0.5).Round(10*time.Microsecond), pct(all, 0.99).Round(10*time.Microsecond))
-			fmt.Fprintf(out, "bare one-row transactions (seat update + insert): %.0f tx/s\n", bare)
-			fmt.Fprintf(out, "ratio: %.0f%% of the bare rate\n", 100*rate/bare)
-			return nil
-		},
-	}
-	sf.addScratch(cmd)
-	cmd.Flags().IntVar(&users, "users", 20000, "users to assign (one request each)")
-	cmd.Flags().IntVar(&clients, "clients", 32, "concurrent HTTP clients")
-	return cmd
-}

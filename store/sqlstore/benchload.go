@@ -133,30 +133,60 @@ func (s *Store) UserGUIDs(ctx context.Context, ids []int64) (map[int64]string, e
 	return out, nil
 }
 
-// BareTxRate measures n one-row write transactions (a seat counter update and
-// one inserted row each) on scratch tables, one after another, and returns
-// transactions per second: the floor for direct assignments.
-func (s *Store) BareTxRate(ctx context.Context, n int) (float64, error) {
+// BareTx is the floor's write for direct assignments: one transaction that
+// updates a seat counter and inserts one row, on scratch tables.
+type BareTx struct{ s *Store }
+
+// NewBareTx creates the scratch tables of the floor; Close drops them.
+func (s *Store) NewBareTx(ctx context.Context) (*BareTx, error) {
 	for _, q := range []string{`DROP TABLE IF EXISTS bench_seats`, `DROP TABLE IF EXISTS bench_rows`,
 		`CREATE TABLE bench_seats (id INTEGER PRIMARY KEY, consumed INTEGER NOT NULL)`,
 		`CREATE TABLE bench_rows (user_id INTEGER NOT NULL, product_id INTEGER NOT NULL, state TEXT NOT NULL, PRIMARY KEY (user_id, product_id))`,
 		`INSERT INTO bench_seats (id, consumed) VALUES (1, 0)`} {
 		if _, err := s.w.ExecContext(ctx, q); err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
-	defer s.w.ExecContext(context.Background(), `DROP TABLE IF EXISTS bench_rows`)
-	defer s.w.ExecContext(context.Background(), `DROP TABLE IF EXISTS bench_seats`)
+	return &BareTx{s: s}, nil
+}
+
+// Run writes row i (distinct i per call) in its own transaction, through
+// the same write path as every licensing write (group commit on SQLite).
+func (b *BareTx) Run(ctx context.Context, i int) error {
+	return b.s.write(ctx, func(tx *tx) error {
+		if _, err := tx.exec(`UPDATE bench_seats SET consumed = consumed + 1 WHERE id = 1`); err != nil {
+			return err
+		}
+		_, err := tx.exec(`INSERT INTO bench_rows (user_id, product_id, state) VALUES (?, 1, 'Active')`, i+1)
+		return err
+	})
+}
+
+// Rows returns the number of rows written and the seat counter, which a
+// bench compares with the requests it made.
+func (b *BareTx) Rows(ctx context.Context) (rows, consumed int, err error) {
+	err = b.s.w.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM bench_rows), (SELECT consumed FROM bench_seats WHERE id = 1)`).Scan(&rows, &consumed)
+	return rows, consumed, err
+}
+
+// Close drops the scratch tables.
+func (b *BareTx) Close() {
+	b.s.w.ExecContext(context.Background(), `DROP TABLE IF EXISTS bench_rows`)
+	b.s.w.ExecContext(context.Background(), `DROP TABLE IF EXISTS bench_seats`)
+}
+
+// BareTxRate measures n one-row write transactions (a seat counter update and
+// one inserted row each) on scratch tables, one after another, and returns
+// transactions per second: the floor for direct assignments.
+func (s *Store) BareTxRate(ctx context.Context, n int) (float64, error) {
+	b, err := s.NewBareTx(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer b.Close()
 	start := time.Now()
 	for i := 0; i < n; i++ {
-		err := s.write(ctx, func(tx *tx) error {
-			if _, err := tx.exec(`UPDATE bench_seats SET consumed = consumed + 1 WHERE id = 1`); err != nil {
-				return err
-			}
-			_, err := tx.exec(`INSERT INTO bench_rows (user_id, product_id, state) VALUES (?, 1, 'Active')`, i+1)
-			return err
-		})
-		if err != nil {
+		if err := b.Run(ctx, i); err != nil {
 			return 0, err
 		}
 	}
