@@ -141,3 +141,30 @@ func TestRestoredUserFollowsRulesChangedWhileDeleted(t *testing.T) {
 		}
 	})
 }
+
+// TestAssignedPlansRulesFollowDirectLicenses: a dynamic group whose rule
+// reads assignedPlans gains a user when a direct assignment gives the user
+// the plan, and loses the user when the license is removed — the rule is
+// evaluated by the licensing write itself.
+func TestAssignedPlansRulesFollowDirectLicenses(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, open)
+		c := h.A
+		rule := `user.assignedPlans -any (assignedPlan.servicePlanId -eq "efb87545-963c-4e0d-99df-69c6916d9eb0" -and assignedPlan.capabilityStatus -eq "Enabled")`
+		g := c.must(201, "POST", "/v1.0/groups", map[string]any{"displayName": "Has Exchange Plan 2", "mailEnabled": false, "securityEnabled": true,
+			"mailNickname": "hasexchange", "groupTypes": []string{"DynamicMembership"},
+			"membershipRule": rule, "membershipRuleProcessingState": "On"}).object(t)["id"].(string)
+		u := c.createUser("adele@contoso.com", "US")
+		if ms := c.listAll("/v1.0/groups/" + g + "/members"); len(ms) != 0 {
+			t.Fatalf("members before any license: %v", ms)
+		}
+		c.must(200, "POST", "/v1.0/users/"+u+"/assignLicense", assignBody([]string{c.sku("ENTERPRISEPACK")}, nil))
+		if ms := c.listAll("/v1.0/groups/" + g + "/members"); len(ms) != 1 || ms[0]["id"] != u {
+			t.Fatalf("members after E3 (which holds Exchange Online Plan 2): %v", ms)
+		}
+		c.must(200, "POST", "/v1.0/users/"+u+"/assignLicense", assignBody(nil, []string{c.sku("ENTERPRISEPACK")}))
+		if ms := c.listAll("/v1.0/groups/" + g + "/members"); len(ms) != 0 {
+			t.Fatalf("members after the license was removed: %v", ms)
+		}
+	})
+}
