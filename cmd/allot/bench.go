@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"sort"
 	"strconv"
@@ -121,6 +123,43 @@ func benchTenant(ctx context.Context, st *sqlstore.Store, seats int) (*allot.Ten
 }
 
 // peakRSS returns the process's peak resident set size in bytes.
+// resetPeakRSS returns the peak RSS so far, gives the memory the Go heap
+// no longer uses back to the system and starts a new peak (Linux:
+// /proc/self/clear_refs), so that a figure measured after the setup of a
+// bench is not the setup's.
+func resetPeakRSS() int64 {
+	peak := peakRSS()
+	debug.FreeOSMemory()
+	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+	return peak
+}
+
+// watchHeap samples the Go runtime's memory every 20 ms until the returned
+// function is called, which returns the largest samples: the bytes of heap
+// objects and all the memory the runtime holds from the system.
+func watchHeap() func() (objects, held int64) {
+	stop := make(chan struct{})
+	peak := make(chan [2]int64)
+	go func() {
+		sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+		var top [2]int64
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			metrics.Read(sample)
+			top[0] = max(top[0], int64(sample[0].Value.Uint64()))
+			top[1] = max(top[1], int64(sample[1].Value.Uint64()-sample[2].Value.Uint64()))
+			select {
+			case <-stop:
+				peak <- top
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() (int64, int64) { close(stop); m := <-peak; return m[0], m[1] }
+}
+
 func peakRSS() int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
@@ -182,6 +221,8 @@ func newBenchGroup() *cobra.Command {
 				return err
 			}
 			defer stopProfile()
+			setupRSS := resetPeakRSS()
+			heap := watchHeap()
 			cpu0 := cpuTime()
 			start := time.Now()
 			if _, err := st.AssignGroupLicenses(ctx, benchActor, t.ID, g.GUID, []store.LicenseRequest{{SkuID: p.SkuID}}, nil, false); err != nil {
@@ -192,6 +233,8 @@ func newBenchGroup() *cobra.Command {
 			}
 			took := time.Since(start)
 			cpu := time.Duration((cpuTime() - cpu0) * float64(time.Second))
+			heapObjects, heapHeld := heap()
+			convergeRSS := peakRSS()
 			stopProfile()
 			// Verify the result before printing any figure.
 			gg, err := st.Group(ctx, t.ID, g.GUID)
@@ -224,7 +267,8 @@ func newBenchGroup() *cobra.Command {
 			fmt.Fprintf(out, "floor:    %s (%.0f rows/s), CPU %s — %d rows, sorted multi-row inserts in one transaction (COPY on PostgreSQL), best of 3\n",
 				floor.Round(time.Millisecond), float64(members)/floor.Seconds(), floorCPU.Round(time.Millisecond), members)
 			fmt.Fprintf(out, "ratio:    %.2fx the floor (wall), %.2fx (CPU of this process)\n", took.Seconds()/floor.Seconds(), cpu.Seconds()/floorCPU.Seconds())
-			fmt.Fprintf(out, "peak RSS: %s\n", mib(peakRSS()))
+			fmt.Fprintf(out, "peak RSS: %s while converging (Go runtime at most %s, of it heap objects %s; the rest is SQLite's or the driver's); %s during setup\n",
+				mib(convergeRSS), mib(heapHeld), mib(heapObjects), mib(setupRSS))
 			return nil
 		},
 	}
