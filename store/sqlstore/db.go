@@ -342,6 +342,8 @@ type tx struct {
 	// after commit.
 	authDirty bool
 	now       int64
+	// xid is the PostgreSQL transaction's id, read with the write gate.
+	xid int64
 	// onApply, when set (by a preview), sees every plan before it is applied.
 	onApply func(b *batch, plan *licensing.Plan)
 	// removed records the (source, product) grants this transaction took
