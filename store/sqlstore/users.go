@@ -54,6 +54,9 @@ func encodeProfile(p allot.UserProfile) string {
 
 func decodeProfile(s string) (allot.UserProfile, error) {
 	p := allot.UserProfile{Text: map[string]string{}, Lists: map[string][]string{}}
+	if s == "{}" {
+		return p, nil
+	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(s), &m); err != nil {
 		return p, err
