@@ -153,11 +153,17 @@ func (s *Store) CreateUser(ctx context.Context, a allot.Actor, tenantID int64, u
 // before the insert.
 func (tx *tx) createUser(tenantID int64, a allot.Actor, u *allot.User, before ...func() error) error {
 	u.CreatedAt = msTime(tx.now)
+	// The insert also tells whether the tenant has a rule that is On (most
+	// have none): only then are the rules loaded, share-locked, and
+	// evaluated for the new user (applyDynamicRules).
+	var rules bool
 	err := tx.queryRow(`INSERT INTO users (tenant_id, guid, upn, upn_key, display_name, given_name, surname, mail, job_title,
 		department, usage_location, account_enabled, created_at, profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (tenant_id, upn_key) DO NOTHING RETURNING id`,
+		ON CONFLICT (tenant_id, upn_key) DO NOTHING
+		RETURNING id, EXISTS (SELECT 1 FROM dir_groups WHERE tenant_id = ? AND rule_state = ?)`,
 		tenantID, u.GUID, u.UserPrincipalName, allot.NormalizeKey(u.UserPrincipalName), u.DisplayName, u.GivenName, u.Surname,
-		u.Mail, u.JobTitle, u.Department, u.UsageLocation, b2i(u.AccountEnabled), tx.now, encodeProfile(u.Profile)).Scan(&u.ID)
+		u.Mail, u.JobTitle, u.Department, u.UsageLocation, b2i(u.AccountEnabled), tx.now, encodeProfile(u.Profile),
+		tenantID, allot.RuleOn).Scan(&u.ID, &rules)
 	if errors.Is(err, sql.ErrNoRows) {
 		for _, check := range before {
 			if err := check(); err != nil {
@@ -172,8 +178,10 @@ func (tx *tx) createUser(tenantID int64, a allot.Actor, u *allot.User, before ..
 	if err := tx.addProxyAddresses(tenantID, u.ID, u.ProxyAddresses); err != nil {
 		return err
 	}
-	if err := tx.applyDynamicRules(tenantID, a, []*allot.User{u}, nil); err != nil {
-		return err
+	if rules {
+		if err := tx.applyDynamicRules(tenantID, a, []*allot.User{u}, nil); err != nil {
+			return err
+		}
 	}
 	tx.recordChanges(tenantID, DirChange{Kind: ChangeUser, ObjectID: u.ID, Object: u.GUID})
 	return tx.audit(tenantID, a, allot.AuditEvent{Activity: allot.ActAddUser, TargetKind: "User", TargetID: u.GUID,
