@@ -317,7 +317,8 @@ func (t *tx) directUserMembers(g int64) (map[int64]bool, error) {
 }
 
 // writeRuleMembers adds and removes direct user members of g with a fixed
-// number of statements per 500 users, and marks them as AddMember and
+// number of statements per 500 users (on PostgreSQL one statement each, the
+// ids as an array), and marks them as AddMember and
 // RemoveMember do. onPurpose makes what leavers had through g an explicit
 // loss (a user's own attributes moved it out), as RemoveMember does.
 func (t *tx) writeRuleMembers(tenantID int64, g *allot.Group, add, remove []int64, onPurpose bool) error {
@@ -333,13 +334,25 @@ func (t *tx) writeRuleMembersKnown(tenantID int64, g *allot.Group, add, remove [
 			return err
 		}
 		first := last - int64(len(add)) + 1
-		if err := t.insertRows(`INSERT INTO memberships (group_id, seq, member_type, member_id, tenant_id) VALUES `, 5,
+		if t.s.engine == Postgres {
+			// One statement, the ids as an array, not one per 500 members.
+			if _, err := t.exec(`INSERT INTO memberships (group_id, seq, member_type, member_id, tenant_id)
+				SELECT ?::bigint, ?::bigint + o - 1, 0, m, ?::bigint FROM unnest(?::bigint[]) WITH ORDINALITY AS x(m, o) ORDER BY o
+				ON CONFLICT (member_type, member_id, group_id) DO NOTHING`, g.ID, first, tenantID, add); err != nil {
+				return err
+			}
+		} else if err := t.insertRows(`INSERT INTO memberships (group_id, seq, member_type, member_id, tenant_id) VALUES `, 5,
 			` ON CONFLICT (member_type, member_id, group_id) DO NOTHING`, len(add), 500,
 			func(i int, args []any) []any { return append(args, g.ID, first+int64(i), 0, add[i], tenantID) }); err != nil {
 			return err
 		}
 	}
-	for start := 0; start < len(remove); start += 500 {
+	if t.s.engine == Postgres && len(remove) > 0 {
+		if _, err := t.exec(`DELETE FROM memberships WHERE group_id = ? AND member_type = 0 AND member_id = ANY(?::bigint[])`, g.ID, remove); err != nil {
+			return err
+		}
+	}
+	for start := 0; start < len(remove) && t.s.engine != Postgres; start += 500 {
 		chunk := remove[start:min(start+500, len(remove))]
 		if _, err := t.exec(`DELETE FROM memberships WHERE group_id = ? AND member_type = 0 AND member_id IN (`+placeholders(len(chunk))+`)`,
 			append([]any{g.ID}, idArgs(chunk)...)...); err != nil {
