@@ -342,8 +342,6 @@ type tx struct {
 	// after commit.
 	authDirty bool
 	now       int64
-	// xid is the PostgreSQL transaction's id, read with the write gate.
-	xid int64
 	// onApply, when set (by a preview), sees every plan before it is applied.
 	onApply func(b *batch, plan *licensing.Plan)
 	// removed records the (source, product) grants this transaction took
@@ -367,6 +365,8 @@ type tx struct {
 	release func()
 	// conn is the transaction's connection on PostgreSQL.
 	conn *sql.Conn
+	// xid is the PostgreSQL transaction's id, read with the write gate.
+	xid int64
 	// feed holds the directory changes the write recorded for the delta
 	// feeds until it ends (delta.go).
 	feed *changeBuf
