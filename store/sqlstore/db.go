@@ -367,6 +367,8 @@ type tx struct {
 	release func()
 	// conn is the transaction's connection on PostgreSQL.
 	conn *sql.Conn
+	// xid is the PostgreSQL transaction's id, read with the write gate.
+	xid int64
 	// feed holds the directory changes the write recorded for the delta
 	// feeds until it ends (delta.go).
 	feed *changeBuf

@@ -227,6 +227,12 @@ const changeUpsert = ` ON CONFLICT (tenant_id, kind, object_num, member_num, obj
 func (t *tx) changeSeq(tenantID int64) (int64, error) {
 	var seq int64
 	if t.s.engine == Postgres {
+		if t.xid != 0 {
+			// Read with the write gate (enterGate): the id is the
+			// transaction's from its first statement, so the oldest running
+			// transaction bounds the watermark a little earlier, never later.
+			return t.xid, nil
+		}
 		err := t.queryRow(`SELECT pg_current_xact_id()::text::bigint`).Scan(&seq)
 		return seq, err
 	}

@@ -197,14 +197,17 @@ func (t *tx) recomputeRule(tenantID int64, a allot.Actor, g *allot.Group) (add, 
 		return nil, nil, err
 	}
 	plans := slices.Contains(c.reads, "assignedPlans")
-	want := map[int64]bool{}
+	// Only the columns the rule reads are read (the others come as empty
+	// constants), and the members' GUIDs, which the delta feed records.
+	cols := ruleCols(c.reads)
+	want := map[int64]string{}
 	for after := int64(0); ; {
 		if err := t.check(); err != nil {
 			return nil, nil, err
 		}
 		// The unary + walks users in id order, not through the tenant's
 		// name index and a sort per chunk (as ListUsers does).
-		users, err := t.ruleUsers(`+tenant_id = ? AND id > ? ORDER BY id LIMIT ?`, tenantID, after, ruleChunk)
+		users, err := t.ruleUsersCols(cols, `+tenant_id = ? AND id > ? ORDER BY id LIMIT ?`, tenantID, after, ruleChunk)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -218,7 +221,7 @@ func (t *tx) recomputeRule(tenantID int64, a allot.Actor, g *allot.Group) (add, 
 		}
 		for i, u := range users {
 			if membershiprule.Eval(c.rule, ins[i]) {
-				want[u.ID] = true
+				want[u.ID] = u.GUID
 			}
 		}
 	}
@@ -232,7 +235,7 @@ func (t *tx) recomputeRule(tenantID int64, a allot.Actor, g *allot.Group) (add, 
 		}
 	}
 	for id := range have {
-		if !want[id] {
+		if _, ok := want[id]; !ok {
 			remove = append(remove, id)
 		}
 	}
@@ -240,7 +243,7 @@ func (t *tx) recomputeRule(tenantID int64, a allot.Actor, g *allot.Group) (add, 
 	slices.Sort(remove)
 	// Not on purpose: who leaves loses through the group only with the
 	// admin's confirmation (setGroupRule).
-	if err := t.writeRuleMembers(tenantID, g, add, remove, false); err != nil {
+	if err := t.writeRuleMembersKnown(tenantID, g, add, remove, false, want); err != nil {
 		return nil, nil, err
 	}
 	if t.preview {
@@ -253,8 +256,50 @@ func (t *tx) recomputeRule(tenantID int64, a allot.Actor, g *allot.Group) (add, 
 
 // ruleUsers loads the users a condition selects.
 func (t *tx) ruleUsers(cond string, args ...any) ([]*allot.User, error) {
-	rows, err := t.query(`SELECT `+strings.ReplaceAll(userCols, "u.", "")+` FROM users WHERE `+cond, args...)
+	return t.ruleUsersCols(strings.ReplaceAll(userCols, "u.", ""), cond, args...)
+}
+
+// ruleUsersCols loads the users a condition selects, with the columns cols
+// (userCols' shape, see ruleCols).
+func (t *tx) ruleUsersCols(cols, cond string, args ...any) ([]*allot.User, error) {
+	rows, err := t.query(`SELECT `+cols+` FROM users WHERE `+cond, args...)
 	return collect(rows, err, func(r *sql.Rows) (*allot.User, error) { return scanUser(r) })
+}
+
+// ruleColumn is the users column of each property a rule reads as a
+// column of its own; the others are in the profile.
+var ruleColumn = map[string]string{"userPrincipalName": "upn", "displayName": "display_name", "givenName": "given_name",
+	"surname": "surname", "mail": "mail", "jobTitle": "job_title", "department": "department", "usageLocation": "usage_location",
+	"accountEnabled": "account_enabled"}
+
+// ruleCols is userCols (without the alias) for a rule reading the
+// properties reads: a column the rule does not read is an empty constant,
+// so that a full evaluation reads and decodes only what the rule needs (id
+// and GUID always).
+func ruleCols(reads []string) string {
+	need := map[string]bool{"id": true, "tenant_id": true, "guid": true, "created_at": true}
+	for _, p := range reads {
+		if col, ok := ruleColumn[p]; ok {
+			need[col] = true
+		} else if p != "assignedPlans" {
+			need["profile"] = true
+		}
+	}
+	var out []string
+	for _, col := range strings.Split(strings.ReplaceAll(userCols, "u.", ""), ",") {
+		col = strings.TrimSpace(col)
+		switch {
+		case need[col]:
+			out = append(out, col)
+		case col == "account_enabled":
+			out = append(out, "0")
+		case col == "profile":
+			out = append(out, "'{}'")
+		default:
+			out = append(out, "''")
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // directUserMembers returns the users that are direct members of group g.
@@ -272,23 +317,42 @@ func (t *tx) directUserMembers(g int64) (map[int64]bool, error) {
 }
 
 // writeRuleMembers adds and removes direct user members of g with a fixed
-// number of statements per 500 users, and marks them as AddMember and
+// number of statements per 500 users (on PostgreSQL one statement each, the
+// ids as an array), and marks them as AddMember and
 // RemoveMember do. onPurpose makes what leavers had through g an explicit
 // loss (a user's own attributes moved it out), as RemoveMember does.
 func (t *tx) writeRuleMembers(tenantID int64, g *allot.Group, add, remove []int64, onPurpose bool) error {
+	return t.writeRuleMembersKnown(tenantID, g, add, remove, onPurpose, nil)
+}
+
+// writeRuleMembersKnown is writeRuleMembers with the GUIDs of (some of) the
+// users already known, which the delta feed then does not read again.
+func (t *tx) writeRuleMembersKnown(tenantID int64, g *allot.Group, add, remove []int64, onPurpose bool, guids map[int64]string) error {
 	if len(add) > 0 {
 		last, err := t.nextSeqs(len(add))
 		if err != nil {
 			return err
 		}
 		first := last - int64(len(add)) + 1
-		if err := t.insertRows(`INSERT INTO memberships (group_id, seq, member_type, member_id, tenant_id) VALUES `, 5,
+		if t.s.engine == Postgres {
+			// One statement, the ids as an array, not one per 500 members.
+			if _, err := t.exec(`INSERT INTO memberships (group_id, seq, member_type, member_id, tenant_id)
+				SELECT ?::bigint, ?::bigint + o - 1, 0, m, ?::bigint FROM unnest(?::bigint[]) WITH ORDINALITY AS x(m, o) ORDER BY o
+				ON CONFLICT (member_type, member_id, group_id) DO NOTHING`, g.ID, first, tenantID, add); err != nil {
+				return err
+			}
+		} else if err := t.insertRows(`INSERT INTO memberships (group_id, seq, member_type, member_id, tenant_id) VALUES `, 5,
 			` ON CONFLICT (member_type, member_id, group_id) DO NOTHING`, len(add), 500,
 			func(i int, args []any) []any { return append(args, g.ID, first+int64(i), 0, add[i], tenantID) }); err != nil {
 			return err
 		}
 	}
-	for start := 0; start < len(remove); start += 500 {
+	if t.s.engine == Postgres && len(remove) > 0 {
+		if _, err := t.exec(`DELETE FROM memberships WHERE group_id = ? AND member_type = 0 AND member_id = ANY(?::bigint[])`, g.ID, remove); err != nil {
+			return err
+		}
+	}
+	for start := 0; start < len(remove) && t.s.engine != Postgres; start += 500 {
 		chunk := remove[start:min(start+500, len(remove))]
 		if _, err := t.exec(`DELETE FROM memberships WHERE group_id = ? AND member_type = 0 AND member_id IN (`+placeholders(len(chunk))+`)`,
 			append([]any{g.ID}, idArgs(chunk)...)...); err != nil {
@@ -305,7 +369,7 @@ func (t *tx) writeRuleMembers(tenantID int64, g *allot.Group, add, remove []int6
 			t.remove(src, 0)
 		}
 	}
-	if err := t.recordRuleMembers(tenantID, g, add, remove); err != nil {
+	if err := t.recordRuleMembers(tenantID, g, add, remove, guids); err != nil {
 		return err
 	}
 	// In pieces: a statement has a bounded number of parameters.
@@ -320,12 +384,25 @@ func (t *tx) writeRuleMembers(tenantID int64, g *allot.Group, add, remove []int6
 
 // recordRuleMembers records the members a rule added and removed for the
 // groups delta feed, reading their GUIDs in pieces.
-func (t *tx) recordRuleMembers(tenantID int64, g *allot.Group, add, remove []int64) error {
+func (t *tx) recordRuleMembers(tenantID int64, g *allot.Group, add, remove []int64, guids map[int64]string) error {
 	removed := make(map[int64]bool, len(remove))
 	for _, id := range remove {
 		removed[id] = true
 	}
-	all := append(append([]int64{}, add...), remove...)
+	var all []int64
+	var known []DirChange
+	for _, id := range append(append([]int64{}, add...), remove...) {
+		if guid, ok := guids[id]; ok {
+			c := DirChange{Kind: ChangeMember, ObjectID: g.ID, Object: g.GUID, MemberID: id, Member: guid}
+			if removed[id] {
+				c.Removed = RemovedDeleted
+			}
+			known = append(known, c)
+		} else {
+			all = append(all, id)
+		}
+	}
+	t.recordChanges(tenantID, known...)
 	for start := 0; start < len(all); start += 500 {
 		chunk := all[start:min(start+500, len(all))]
 		rows, err := t.query(`SELECT id, guid FROM users WHERE id IN (`+placeholders(len(chunk))+`)`, idArgs(chunk)...)

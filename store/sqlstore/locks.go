@@ -205,8 +205,11 @@ func (t *tx) enterGate(alone bool) error {
 	if alone {
 		fn = "pg_advisory_xact_lock"
 	}
-	_, err := t.exec(`SELECT set_config('lock_timeout', '10s', true), `+fn+`(?)`, int64(pgWriteGateKey))
-	return err
+	// The transaction's id comes in the same round trip: it is the position
+	// of the transaction's changes in the delta feed (changeSeq).
+	var timeout, locked string
+	return t.queryRow(`SELECT set_config('lock_timeout', '10s', true), `+fn+`(?)::text, pg_current_xact_id()::text::bigint`,
+		int64(pgWriteGateKey)).Scan(&timeout, &locked, &t.xid)
 }
 
 // pgGraphLockSpace is the high part of the advisory lock key of a tenant's

@@ -207,14 +207,37 @@ func (s *Store) SCIMCreateUser(ctx context.Context, a allot.Actor, tenantID int6
 	u.TenantID = tenantID
 	u.GUID = uuid.NewString()
 	return s.write(ctx, func(tx *tx) error {
-		if err := tx.checkExternalID(tenantID, 0, u.Ext.ExternalID, 0); err != nil {
+		// The uniqueness checks are the inserts' (no query before them):
+		// a taken userPrincipalName inserts no user, a taken externalId no
+		// attributes row, and either refuses the whole create.
+		ext := func() error { return tx.checkExternalID(tenantID, 0, u.Ext.ExternalID, 0) }
+		if err := tx.createUser(tenantID, a, u.User, ext); err != nil {
 			return err
 		}
-		if err := tx.createUser(tenantID, a, u.User); err != nil {
-			return err
-		}
-		return tx.setSCIMExt(tenantID, 0, u.ID, u.Ext)
+		return tx.addSCIMExt(tenantID, 0, u.ID, u.Ext)
 	})
+}
+
+// addSCIMExt inserts the SCIM attributes of a new resource, unless another
+// resource of the kind has its externalId: then it refuses, as
+// checkExternalID does, and inserts nothing.
+func (tx *tx) addSCIMExt(tenantID int64, kind int, id int64, e SCIMExt) error {
+	res, err := tx.exec(`INSERT INTO scim_attrs (kind, target_id, tenant_id, external_id, cost_center, division, manager)
+		SELECT ?, ?, ?, ?, ?, ?, ? WHERE ? = '' OR NOT EXISTS (SELECT 1 FROM scim_attrs WHERE tenant_id = ? AND kind = ? AND external_id = ?)`,
+		kind, id, tenantID, e.ExternalID, e.CostCenter, e.Division, e.Manager, e.ExternalID, tenantID, kind, e.ExternalID)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err
+	}
+	return externalIDTaken(kind, e.ExternalID)
+}
+
+// externalIDTaken is the refusal of an externalId another resource of the
+// kind has.
+func externalIDTaken(kind int, ext string) error {
+	return allot.Errorf(allot.EConflict, "Another %s already has externalId '%s'.", map[int]string{0: "user", 1: "group"}[kind], ext)
 }
 
 // checkExternalID refuses an externalId another resource of the kind has.
@@ -229,7 +252,7 @@ func (tx *tx) checkExternalID(tenantID int64, kind int, ext string, self int64) 
 		return nil
 	}
 	if err == nil {
-		return allot.Errorf(allot.EConflict, "Another %s already has externalId '%s'.", map[int]string{0: "user", 1: "group"}[kind], ext)
+		return externalIDTaken(kind, ext)
 	}
 	return err
 }

@@ -54,6 +54,9 @@ func encodeProfile(p allot.UserProfile) string {
 
 func decodeProfile(s string) (allot.UserProfile, error) {
 	p := allot.UserProfile{Text: map[string]string{}, Lists: map[string][]string{}}
+	if s == "{}" {
+		return p, nil
+	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(s), &m); err != nil {
 		return p, err
@@ -142,22 +145,43 @@ func (s *Store) CreateUser(ctx context.Context, a allot.Actor, tenantID int64, u
 }
 
 // createUser inserts a validated user with its GUID set.
-func (tx *tx) createUser(tenantID int64, a allot.Actor, u *allot.User) error {
-	if err := tx.checkUPNFree(tenantID, u.UserPrincipalName, 0); err != nil {
-		return err
-	}
+//
+// The userPrincipalName's uniqueness is checked by the insert itself (the
+// unique index on tenant_id, upn_key): a taken name inserts nothing, and
+// before is then asked for its own refusal first (SCIM's externalId), so
+// that a create that conflicts twice says what it said when the checks ran
+// before the insert.
+func (tx *tx) createUser(tenantID int64, a allot.Actor, u *allot.User, before ...func() error) error {
 	u.CreatedAt = msTime(tx.now)
-	if err := tx.queryRow(`INSERT INTO users (tenant_id, guid, upn, upn_key, display_name, given_name, surname, mail, job_title,
-		department, usage_location, account_enabled, created_at, profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	// The insert also tells whether the tenant has a rule that is On (most
+	// have none): only then are the rules loaded, share-locked, and
+	// evaluated for the new user (applyDynamicRules).
+	var rules bool
+	err := tx.queryRow(`INSERT INTO users (tenant_id, guid, upn, upn_key, display_name, given_name, surname, mail, job_title,
+		department, usage_location, account_enabled, created_at, profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (tenant_id, upn_key) DO NOTHING
+		RETURNING id, EXISTS (SELECT 1 FROM dir_groups WHERE tenant_id = ? AND rule_state = ?)`,
 		tenantID, u.GUID, u.UserPrincipalName, allot.NormalizeKey(u.UserPrincipalName), u.DisplayName, u.GivenName, u.Surname,
-		u.Mail, u.JobTitle, u.Department, u.UsageLocation, b2i(u.AccountEnabled), tx.now, encodeProfile(u.Profile)).Scan(&u.ID); err != nil {
+		u.Mail, u.JobTitle, u.Department, u.UsageLocation, b2i(u.AccountEnabled), tx.now, encodeProfile(u.Profile),
+		tenantID, allot.RuleOn).Scan(&u.ID, &rules)
+	if errors.Is(err, sql.ErrNoRows) {
+		for _, check := range before {
+			if err := check(); err != nil {
+				return err
+			}
+		}
+		return upnTaken(u.UserPrincipalName)
+	}
+	if err != nil {
 		return err
 	}
-	if err := tx.setProxyAddresses(tenantID, u.ID, u.ProxyAddresses); err != nil {
+	if err := tx.addProxyAddresses(tenantID, u.ID, u.ProxyAddresses); err != nil {
 		return err
 	}
-	if err := tx.applyDynamicRules(tenantID, a, []*allot.User{u}, nil); err != nil {
-		return err
+	if rules {
+		if err := tx.applyDynamicRules(tenantID, a, []*allot.User{u}, nil); err != nil {
+			return err
+		}
 	}
 	tx.recordChanges(tenantID, DirChange{Kind: ChangeUser, ObjectID: u.ID, Object: u.GUID})
 	return tx.audit(tenantID, a, allot.AuditEvent{Activity: allot.ActAddUser, TargetKind: "User", TargetID: u.GUID,
@@ -174,6 +198,11 @@ func (t *tx) checkUPNFree(tenantID int64, upn string, self int64) error {
 	if err != nil {
 		return err
 	}
+	return upnTaken(upn)
+}
+
+// upnTaken is the refusal of a userPrincipalName another user has.
+func upnTaken(upn string) error {
 	return allot.Errorf(allot.EConflict, "Another object with the same value for property userPrincipalName already exists: '%s'.", upn)
 }
 
@@ -181,6 +210,12 @@ func (t *tx) setProxyAddresses(tenantID, userID int64, addrs []string) error {
 	if _, err := t.exec(`DELETE FROM proxy_addresses WHERE user_id = ?`, userID); err != nil {
 		return err
 	}
+	return t.addProxyAddresses(tenantID, userID, addrs)
+}
+
+// addProxyAddresses gives a user (a new one: it has none) its proxy
+// addresses, each unique in the tenant.
+func (t *tx) addProxyAddresses(tenantID, userID int64, addrs []string) error {
 	for _, a := range addrs {
 		a = strings.TrimSpace(a)
 		k := allot.NormalizeKey(a)
