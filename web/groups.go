@@ -210,10 +210,15 @@ func (s *Server) loadGroup(q *req) (*groupModel, error) {
 	if err != nil {
 		return nil, err
 	}
+	all := make([]*allot.Product, 0, len(products))
+	for _, p := range products {
+		all = append(all, p)
+	}
+	w := newWords(all)
 	for _, mb := range members {
 		gm := groupMember{U: mb.User, G: mb.Group}
 		if mb.User != nil && len(m.Licenses) > 0 {
-			gm.Status, gm.OK, gm.Bad = memberStatus(g, lic[mb.User.ID], products)
+			gm.Status, gm.OK, gm.Bad = memberStatus(g, lic[mb.User.ID], w)
 		}
 		m.Members = append(m.Members, gm)
 	}
@@ -239,13 +244,13 @@ func (s *Server) loadGroup(q *req) (*groupModel, error) {
 		me := memberError{U: u}
 		for _, v := range blic[u.ID] {
 			if v.Source == g.ID && v.State != allot.StateActive && v.Code != "" && v.Code != allot.EOtherProductFailed {
-				me.Reasons = append(me.Reasons, licensing.Message(nil, v.Code, v.Product))
+				me.Reasons = append(me.Reasons, w.reason(v.Code, v.Product))
 			}
 		}
 		if len(me.Reasons) == 0 {
 			for _, v := range blic[u.ID] {
 				if v.Source == g.ID && v.State != allot.StateActive && v.Code != "" {
-					me.Reasons = append(me.Reasons, licensing.Message(nil, v.Code, v.Product))
+					me.Reasons = append(me.Reasons, w.reason(v.Code, v.Product))
 				}
 			}
 		}
@@ -256,7 +261,7 @@ func (s *Server) loadGroup(q *req) (*groupModel, error) {
 
 // memberStatus says what the group gives one user: every license it
 // assigns, or why not.
-func memberStatus(g *allot.Group, views []store.LicenseView, products map[int64]*allot.Product) (string, bool, bool) {
+func memberStatus(g *allot.Group, views []store.LicenseView, w *words) (string, bool, bool) {
 	active, total := 0, 0
 	var problem string
 	var waiting bool
@@ -270,7 +275,7 @@ func memberStatus(g *allot.Group, views []store.LicenseView, products map[int64]
 			continue
 		}
 		if v.Code != "" && (problem == "" || v.Code != allot.EOtherProductFailed) {
-			problem = licensing.Message(nil, v.Code, v.Product)
+			problem = w.reason(v.Code, v.Product)
 			waiting = licensing.IsWaiting(v.Code)
 		}
 	}

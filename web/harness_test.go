@@ -629,3 +629,14 @@ func (j *jar) Cookies(*url.URL) []*http.Cookie {
 	}
 	return out
 }
+
+// value returns the value of the first form field the CSS selector finds.
+func (b *tab) value(sel string) string {
+	b.t.Helper()
+	b.do(chromedp.WaitReady(chromedp.CSS(sel)))
+	v, err := chromedp.Run(b.ctx, chromedp.Value(chromedp.CSS(sel)))
+	if err != nil {
+		b.fatal("value of %s: %v", sel, err)
+	}
+	return v
+}

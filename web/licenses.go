@@ -362,6 +362,10 @@ func (s *Server) assignReview(q *req) error {
 // exactly what Assign applies) and says what it would do.
 func (s *Server) preview(q *req, m *assignModel) (*previewModel, error) {
 	add := []store.LicenseRequest{{SkuID: m.P.SkuID, DisabledPlans: m.disabledPlans()}}
+	w, err := s.words(q)
+	if err != nil {
+		return nil, err
+	}
 	var failures []string
 	a, t := q.p.Actor(), q.tenant()
 	r, err := s.review(q, func(ctx context.Context) error {
@@ -377,14 +381,14 @@ func (s *Server) preview(q *req, m *assignModel) (*previewModel, error) {
 				if !isUserError(err) {
 					return err
 				}
-				failures = append(failures, pk.Name+": "+allot.ErrorMessage(err))
+				failures = append(failures, pk.Name+": "+w.err(err, m.P.SkuID))
 			}
 		}
 		return nil
 	})
 	if err != nil {
 		if isUserError(err) {
-			return &previewModel{reviewModel: &reviewModel{}, Blocked: true, Headline: "This assignment cannot be made: " + allot.ErrorMessage(err)}, nil
+			return &previewModel{reviewModel: &reviewModel{}, Blocked: true, Headline: "This assignment cannot be made: " + w.err(err, m.P.SkuID)}, nil
 		}
 		return nil, err
 	}
@@ -470,6 +474,10 @@ func (s *Server) assignConfirm(q *req) error {
 		}
 	}
 	add := []store.LicenseRequest{{SkuID: m.P.SkuID, DisabledPlans: m.disabledPlans()}}
+	w, err := s.words(q)
+	if err != nil {
+		return err
+	}
 	for _, pk := range m.Picks {
 		d := doneItem{Pick: pk}
 		var err error
@@ -487,7 +495,7 @@ func (s *Server) assignConfirm(q *req) error {
 			// Nothing is changed yet: show who would lose what.
 			return s.assignReviewAgain(q, m, msgLossRefused)
 		case isUserError(err):
-			d.Text = allot.ErrorMessage(err)
+			d.Text = w.err(err, m.P.SkuID)
 		default:
 			return err
 		}

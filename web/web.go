@@ -109,6 +109,7 @@ func (s *Server) routes() {
 	s.page("POST /groups/{id}/licenses/remove", httpapi.PermGroupsRead|httpapi.PermLicensesWrite, s.removeGroupLicense)
 
 	s.page("GET /roles", httpapi.PermRolesRead, s.roles)
+	s.page("GET /roles/people", httpapi.PermRolesRead|httpapi.PermRolesWrite|httpapi.PermUsersRead, s.rolePeople)
 	s.page("POST /roles/assign", httpapi.PermRolesRead|httpapi.PermRolesWrite, s.assignRole)
 	s.page("POST /roles/remove", httpapi.PermRolesRead|httpapi.PermRolesWrite, s.removeRole)
 
