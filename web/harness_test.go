@@ -640,3 +640,31 @@ func (b *tab) value(sel string) string {
 	}
 	return v
 }
+
+// disabled tells whether the first element the CSS selector finds is disabled.
+func (b *tab) disabled(sel string) bool {
+	b.t.Helper()
+	return b.evalBool(fmt.Sprintf(`!!(document.querySelector(%q)||{}).disabled`, sel))
+}
+
+// checked tells whether the first check box the CSS selector finds is ticked.
+func (b *tab) checked(sel string) bool {
+	b.t.Helper()
+	return b.evalBool(fmt.Sprintf(`!!(document.querySelector(%q)||{}).checked`, sel))
+}
+
+func (b *tab) evalBool(js string) bool {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](js))
+	if err != nil {
+		b.fatal("%s: %v", js, err)
+	}
+	return v
+}
+
+// fill empties a text field and types text into it, as a person would.
+func (b *tab) fill(sel, text string) {
+	b.t.Helper()
+	b.evalBool(fmt.Sprintf(`(function(){var e=document.querySelector(%q);e.value="";return true})()`, sel))
+	b.do(chromedp.SendKeys(chromedp.CSS(sel), text))
+}

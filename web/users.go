@@ -402,20 +402,31 @@ type moreItem struct {
 	Text    string
 }
 
+// selectedUsers reads the selected users (GUIDs, in the order given,
+// without repeats) in one batch.
 func (s *Server) selectedUsers(q *req, refs []string) ([]*allot.User, error) {
-	var out []*allot.User
+	var ids []string
 	seen := map[string]bool{}
 	for _, ref := range refs {
+		ref = strings.ToLower(strings.TrimSpace(ref))
 		if ref == "" || seen[ref] {
 			continue
 		}
 		seen[ref] = true
-		if len(out) == sqlstore.MaxBulkUsers {
+		if len(ids) == sqlstore.MaxBulkUsers {
 			return nil, allot.Errorf(allot.EInvalid, "Select at most %s users at once.", num(sqlstore.MaxBulkUsers))
 		}
-		u, err := s.st.User(q.ctx(), q.tenant(), ref)
-		if err != nil {
-			return nil, err
+		ids = append(ids, ref)
+	}
+	found, err := s.st.UsersByGUID(q.ctx(), q.tenant(), ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*allot.User, 0, len(ids))
+	for _, id := range ids {
+		u := found[id]
+		if u == nil {
+			return nil, allot.Errorf(allot.ENotFound, "A selected user no longer exists; go back to Active users and select again.")
 		}
 		out = append(out, u)
 	}
