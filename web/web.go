@@ -100,6 +100,8 @@ func (s *Server) routes() {
 	s.page("GET /licenses/{sku}/assign/review", httpapi.PermProductsRead|httpapi.PermLicensesWrite|httpapi.PermUsersRead|httpapi.PermGroupsRead, s.assignReview)
 	s.page("POST /licenses/{sku}/assign", httpapi.PermProductsRead|httpapi.PermLicensesWrite|httpapi.PermUsersRead|httpapi.PermGroupsRead, s.assignConfirm)
 
+	s.page("POST /licenses/{sku}/unassign", httpapi.PermProductsRead|httpapi.PermLicensesWrite|httpapi.PermUsersRead, s.unassign)
+
 	s.page("GET /groups", httpapi.PermGroupsRead, s.groups)
 	s.page("GET /groups/{id}", httpapi.PermGroupsRead, s.group)
 	s.page("GET /groups/{id}/status", httpapi.PermGroupsRead, s.groupStatus)
