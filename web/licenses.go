@@ -44,7 +44,7 @@ type productModel struct {
 	From   int
 	After  int64
 	Next   int64
-	Waits  int // users waiting for a seat of this product (on this page)
+	Waits  int    // users waiting for a seat of this product (on this page)
 	Needs  string // the products it needs first, in words
 }
 
