@@ -104,6 +104,7 @@ func (s *Server) routes() {
 
 	s.page("GET /groups", httpapi.PermGroupsRead, s.groups)
 	s.page("GET /groups/{id}", httpapi.PermGroupsRead, s.group)
+	s.page("GET /groups/{id}/errors.csv", httpapi.PermGroupsRead|httpapi.PermUsersRead, s.groupErrorsCSV)
 	s.page("GET /groups/{id}/status", httpapi.PermGroupsRead, s.groupStatus)
 	s.page("GET /groups/{id}/rule/preview", httpapi.PermGroupsRead|httpapi.PermUsersRead, s.groupRulePreview)
 	s.page("GET /groups/{id}/assign", httpapi.PermGroupsRead|httpapi.PermProductsRead|httpapi.PermUsersRead|httpapi.PermLicensesWrite, s.groupAssign)
