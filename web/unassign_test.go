@@ -22,11 +22,11 @@ func TestBrowserUnassignFromAssignedUsers(t *testing.T) {
 	b.waitPath("/users")
 	b.open("/licenses/" + e3.SkuID + "?tab=users")
 	b.waitText("table[aria-label='Assigned users']", "Alex Wilber")
-	if n := b.count(`#unassign-form input[value="` + e.users["Grady Archie"].GUID + `"]`); n != 0 {
+	if n := b.count(`table[aria-label='Assigned users'] input[value="` + e.users["Grady Archie"].GUID + `"]`); n != 0 {
 		t.Errorf("a license from a group can be ticked for Unassign")
 	}
-	b.click(`#unassign-form input[value="` + e.users["Adele Vance"].GUID + `"]`)
-	b.click(`#unassign-form input[value="` + e.users["Alex Wilber"].GUID + `"]`)
+	b.click(`table[aria-label='Assigned users'] input[value="` + e.users["Adele Vance"].GUID + `"]`)
+	b.click(`table[aria-label='Assigned users'] input[value="` + e.users["Alex Wilber"].GUID + `"]`)
 	b.click("#unassign")
 	b.waitText("#unassign-confirm", "2 users lose their direct assignment of Microsoft 365 E3")
 	if e.holds("Adele Vance")["SPE_E3"] == false {
