@@ -110,7 +110,7 @@ type groupModel struct {
 	MoreErrs bool
 	ErrAfter int64 // errors page cursor
 	ErrNext  int64
-	ErrFrom  int // the position of the page's first member with errors
+	ErrFrom  int              // the position of the page's first member with errors
 	Products []*allot.Product // products the group does not assign yet
 	Poll     string           // htmx polling interval while processing, "" when done
 	// RuleMembers is a dynamic group's direct member count.
