@@ -6,6 +6,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"allot"
@@ -36,17 +37,62 @@ func (s *Server) SessionPrincipal(r *http.Request) (*store.Principal, error) {
 	return p, nil
 }
 
-// PasswordSignIn checks a user name and password of the default tenant (and
-// the authenticator app's code, when the account has one on) and starts a
-// session (the cookie is set on w), with the API's slow-down of repeated
-// failures.
-func (s *Server) PasswordSignIn(w http.ResponseWriter, r *http.Request, userName, password, code string) (*allot.User, error) {
+// PasswordSignIn checks a user name and password (and the authenticator
+// app's code, when the account has one on) and starts a session (the cookie
+// is set on w), with the API's slow-down of repeated failures. organization
+// names the tenant (its id or display name); when it is empty, the tenant is
+// the one whose account has the user name and a password, or the default
+// tenant when none has. When several tenants have such an account,
+// PasswordSignIn returns ErrOrganizationNeeded and checks nothing.
+func (s *Server) PasswordSignIn(w http.ResponseWriter, r *http.Request, userName, password, code, organization string) (*allot.User, error) {
 	b := signinBody{UserName: userName, Password: password, Code: code}
 	if err := checkSignin(b); err != nil {
 		return nil, err
 	}
+	ten, err := s.formTenant(r, userName, organization)
+	if err != nil {
+		return nil, err
+	}
+	b.TenantID = ten
 	u, _, _, err := s.passwordSignIn(w, r, b)
 	return u, err
+}
+
+// ErrOrganizationNeeded is PasswordSignIn's answer when the user name alone
+// does not tell the tenant.
+var ErrOrganizationNeeded = allot.Errorf(allot.EInvalid, "More than one organization has an account with this user name: enter your organization's name or tenant ID too.")
+
+// formTenant is the tenant (GUID, or "" for the default one) of a sign-in
+// through the admin center's form.
+func (s *Server) formTenant(r *http.Request, userName, organization string) (string, error) {
+	ctx := r.Context()
+	if org := strings.TrimSpace(organization); org != "" {
+		t, err := s.st.TenantByGUID(ctx, org)
+		if allot.ErrorCode(err) == allot.ENotFound {
+			t, err = s.st.TenantByName(ctx, org)
+		}
+		if allot.ErrorCode(err) == allot.ENotFound {
+			return "", allot.Errorf(allot.EUnauthorized, "The user name or password is incorrect.")
+		}
+		if err != nil {
+			return "", err
+		}
+		return t.GUID, nil
+	}
+	ids, err := s.st.PasswordTenants(ctx, userName, 2)
+	switch {
+	case err != nil:
+		return "", err
+	case len(ids) == 0:
+		return "", nil
+	case len(ids) > 1:
+		return "", ErrOrganizationNeeded
+	}
+	t, err := s.st.Tenant(ctx, ids[0])
+	if err != nil {
+		return "", err
+	}
+	return t.GUID, nil
 }
 
 // SignOut ends the request's session, if any, and clears its cookie.

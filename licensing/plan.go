@@ -263,8 +263,10 @@ func (d *decider) refusal(up UserPlan, c DirectChange, owed []int64) error {
 		}
 		p := d.cat.Product(pid)
 		code := lossReason(up, pid)
-		return allot.Errorf(code, "The change would also take %s away from the user: %s Remove %s in the same call, or keep what it needs.",
+		e := allot.Errorf(code, "The change would also take %s away from the user: %s Remove %s in the same call, or keep what it needs.",
 			p.SkuPartNumber, Message(d.cat, code, p), p.SkuPartNumber)
+		e.Target = p.SkuID
+		return e
 	}
 	return nil
 }
@@ -277,6 +279,9 @@ type BulkResult struct {
 	// Code is why the user could not get the product; "" when licensed.
 	Code    allot.Code
 	Message string
+	// Target is the skuId the failure is about: the product asked for, or
+	// one the user would lose as a side effect.
+	Target string
 }
 
 // AssignBulk gives product pid directly to every user of the snapshot, in
@@ -297,7 +302,7 @@ func AssignBulk(s *Snapshot, pid int64, disabledPlans []string, reserved int) (*
 		c := DirectChange{Add: []Grant{{ProductID: pid, DisabledPlans: disabledPlans}}}
 		grants, err := d.withDirect(u, c)
 		if err != nil {
-			res[i].Code, res[i].Message = allot.ErrorCode(err), allot.ErrorMessage(err)
+			res[i].Code, res[i].Message, res[i].Target = allot.ErrorCode(err), allot.ErrorMessage(err), allot.ErrorTarget(err)
 			continue
 		}
 		in := u
@@ -306,7 +311,7 @@ func AssignBulk(s *Snapshot, pid int64, disabledPlans []string, reserved int) (*
 		up := d.evaluate(in, u.Current)
 		if err := d.refusal(up, c, owed(s, u)); err != nil {
 			d.restore(consumed, seq)
-			res[i].Code, res[i].Message = allot.ErrorCode(err), allot.ErrorMessage(err)
+			res[i].Code, res[i].Message, res[i].Target = allot.ErrorCode(err), allot.ErrorMessage(err), allot.ErrorTarget(err)
 			continue
 		}
 		p.Users = append(p.Users, up)

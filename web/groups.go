@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/csv"
 	"net/http"
 	"strconv"
 	"strings"
@@ -107,6 +108,9 @@ type groupModel struct {
 	All      bool // members of nested groups listed too
 	Errors   []memberError
 	MoreErrs bool
+	ErrAfter int64 // errors page cursor
+	ErrNext  int64
+	ErrFrom  int              // the position of the page's first member with errors
 	Products []*allot.Product // products the group does not assign yet
 	Poll     string           // htmx polling interval while processing, "" when done
 	// RuleMembers is a dynamic group's direct member count.
@@ -130,8 +134,13 @@ type groupMember struct {
 }
 
 type memberError struct {
-	U       *allot.User
-	Reasons []string
+	U        *allot.User
+	Problems []memberProblem
+}
+
+// memberProblem is one product a member does not get from the group, and why.
+type memberProblem struct {
+	Product, Reason string
 }
 
 func (s *Server) loadGroup(q *req) (*groupModel, error) {
@@ -210,10 +219,15 @@ func (s *Server) loadGroup(q *req) (*groupModel, error) {
 	if err != nil {
 		return nil, err
 	}
+	all := make([]*allot.Product, 0, len(products))
+	for _, p := range products {
+		all = append(all, p)
+	}
+	w := newWords(all)
 	for _, mb := range members {
 		gm := groupMember{U: mb.User, G: mb.Group}
 		if mb.User != nil && len(m.Licenses) > 0 {
-			gm.Status, gm.OK, gm.Bad = memberStatus(g, lic[mb.User.ID], products)
+			gm.Status, gm.OK, gm.Bad = memberStatus(g, lic[mb.User.ID], w)
 		}
 		m.Members = append(m.Members, gm)
 	}
@@ -222,41 +236,102 @@ func (s *Server) loadGroup(q *req) (*groupModel, error) {
 	if m.Summary != nil && m.Summary.NotLicensed == 0 {
 		return m, nil
 	}
-	bad, more, err := s.st.GroupMembersWithErrors(q.ctx(), q.tenant(), g.GUID, 0, PageSize)
+	m.ErrAfter, _ = strconv.ParseInt(q.r.URL.Query().Get("errafter"), 10, 64)
+	m.ErrFrom = 1
+	if f, err := strconv.Atoi(q.r.URL.Query().Get("errfrom")); err == nil && f > 0 && m.ErrAfter > 0 {
+		m.ErrFrom = f
+	}
+	m.Errors, m.ErrNext, err = s.memberErrors(q, g, w, m.ErrAfter, PageSize)
 	if err != nil {
 		return nil, err
 	}
-	m.MoreErrs = more != 0
+	m.MoreErrs = m.ErrNext != 0
+	return m, nil
+}
+
+// memberErrors returns a page of the group's members with license errors
+// from it: one entry per member, with one reason per product (a product
+// that failed only because another did is named when nothing else is),
+// and the cursor of the next page (0 at the end).
+func (s *Server) memberErrors(q *req, g *allot.Group, w *words, after int64, top int) ([]memberError, int64, error) {
+	bad, next, err := s.st.GroupMembersWithErrors(q.ctx(), q.tenant(), g.GUID, after, top)
+	if err != nil {
+		return nil, 0, err
+	}
 	ids := make([]int64, len(bad))
 	for i, u := range bad {
 		ids[i] = u.ID
 	}
 	blic, err := s.st.UserLicenses(q.ctx(), q.tenant(), ids)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
+	out := make([]memberError, 0, len(bad))
 	for _, u := range bad {
 		me := memberError{U: u}
-		for _, v := range blic[u.ID] {
-			if v.Source == g.ID && v.State != allot.StateActive && v.Code != "" && v.Code != allot.EOtherProductFailed {
-				me.Reasons = append(me.Reasons, licensing.Message(nil, v.Code, v.Product))
-			}
-		}
-		if len(me.Reasons) == 0 {
+		for _, other := range []bool{false, true} {
 			for _, v := range blic[u.ID] {
-				if v.Source == g.ID && v.State != allot.StateActive && v.Code != "" {
-					me.Reasons = append(me.Reasons, licensing.Message(nil, v.Code, v.Product))
+				if v.Source == g.ID && v.State != allot.StateActive && v.Code != "" && (other || v.Code != allot.EOtherProductFailed) {
+					me.Problems = append(me.Problems, memberProblem{Product: w.name(v.Product.SkuPartNumber), Reason: w.reason(v.Code, v.Product)})
 				}
 			}
+			if len(me.Problems) > 0 {
+				break
+			}
 		}
-		m.Errors = append(m.Errors, me)
+		out = append(out, me)
 	}
-	return m, nil
+	return out, next, nil
+}
+
+// groupErrorsCSV writes every member with a license error from the group
+// as CSV: one line per member and product, with the reason in words. It
+// reads the members a page of 2,000 at a time.
+func (s *Server) groupErrorsCSV(q *req) error {
+	g, err := s.st.Group(q.ctx(), q.tenant(), q.r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	w, err := s.words(q)
+	if err != nil {
+		return err
+	}
+	h := q.w.Header()
+	h.Set("Content-Type", "text/csv; charset=utf-8")
+	h.Set("Content-Disposition", `attachment; filename="license-errors.csv"`)
+	cw := csv.NewWriter(q.w)
+	cw.Write([]string{"Display name", "User name", "Product", "Reason"})
+	for after := int64(0); ; {
+		page, next, err := s.memberErrors(q, g, w, after, 2000)
+		if err != nil {
+			return err
+		}
+		for _, me := range page {
+			for _, p := range me.Problems {
+				cw.Write([]string{csvSafe(me.U.DisplayName), csvSafe(me.U.UserPrincipalName), p.Product, p.Reason})
+			}
+		}
+		if cw.Flush(); cw.Error() != nil {
+			return errWritten
+		}
+		if next == 0 {
+			return nil
+		}
+		after = next
+	}
+}
+
+// csvSafe keeps a cell from being read as a formula by a spreadsheet.
+func csvSafe(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
 }
 
 // memberStatus says what the group gives one user: every license it
 // assigns, or why not.
-func memberStatus(g *allot.Group, views []store.LicenseView, products map[int64]*allot.Product) (string, bool, bool) {
+func memberStatus(g *allot.Group, views []store.LicenseView, w *words) (string, bool, bool) {
 	active, total := 0, 0
 	var problem string
 	var waiting bool
@@ -270,7 +345,7 @@ func memberStatus(g *allot.Group, views []store.LicenseView, products map[int64]
 			continue
 		}
 		if v.Code != "" && (problem == "" || v.Code != allot.EOtherProductFailed) {
-			problem = licensing.Message(nil, v.Code, v.Product)
+			problem = w.reason(v.Code, v.Product)
 			waiting = licensing.IsWaiting(v.Code)
 		}
 	}

@@ -629,3 +629,42 @@ func (j *jar) Cookies(*url.URL) []*http.Cookie {
 	}
 	return out
 }
+
+// value returns the value of the first form field the CSS selector finds.
+func (b *tab) value(sel string) string {
+	b.t.Helper()
+	b.do(chromedp.WaitReady(chromedp.CSS(sel)))
+	v, err := chromedp.Run(b.ctx, chromedp.Value(chromedp.CSS(sel)))
+	if err != nil {
+		b.fatal("value of %s: %v", sel, err)
+	}
+	return v
+}
+
+// disabled tells whether the first element the CSS selector finds is disabled.
+func (b *tab) disabled(sel string) bool {
+	b.t.Helper()
+	return b.evalBool(fmt.Sprintf(`!!(document.querySelector(%q)||{}).disabled`, sel))
+}
+
+// checked tells whether the first check box the CSS selector finds is ticked.
+func (b *tab) checked(sel string) bool {
+	b.t.Helper()
+	return b.evalBool(fmt.Sprintf(`!!(document.querySelector(%q)||{}).checked`, sel))
+}
+
+func (b *tab) evalBool(js string) bool {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](js))
+	if err != nil {
+		b.fatal("%s: %v", js, err)
+	}
+	return v
+}
+
+// fill empties a text field and types text into it, as a person would.
+func (b *tab) fill(sel, text string) {
+	b.t.Helper()
+	b.evalBool(fmt.Sprintf(`(function(){var e=document.querySelector(%q);e.value="";return true})()`, sel))
+	b.do(chromedp.SendKeys(chromedp.CSS(sel), text))
+}

@@ -44,12 +44,14 @@ type productModel struct {
 	From   int
 	After  int64
 	Next   int64
-	Waits  int // users waiting for a seat of this product (on this page)
+	Waits  int    // users waiting for a seat of this product (on this page)
+	Needs  string // the products it needs first, in words
 }
 
 type productUser struct {
 	U       *allot.User
 	Sources []string // "Direct" and group names
+	Direct  bool     // the user holds a direct assignment (which Unassign removes)
 }
 
 type productGroup struct {
@@ -72,6 +74,11 @@ func (s *Server) product(q *req) error {
 		return err
 	}
 	m := &productModel{P: p, Tab: q.r.URL.Query().Get("tab"), From: 1}
+	w, err := s.words(q)
+	if err != nil {
+		return err
+	}
+	m.Needs = orList(w.names(p.Rules.RequiresAnyOf, true))
 	canUsers, canGroups := q.perms.Has(httpapi.PermUsersRead), q.perms.Has(httpapi.PermGroupsRead)
 	if m.Tab != "groups" || !canGroups {
 		m.Tab = "users"
@@ -109,6 +116,7 @@ func (s *Server) product(q *req) error {
 				}
 				if v.Source == allot.DirectSource {
 					pu.Sources = append(pu.Sources, "Direct")
+					pu.Direct = true
 				} else {
 					pu.Sources = append(pu.Sources, "Group "+v.GroupName)
 				}
@@ -362,6 +370,10 @@ func (s *Server) assignReview(q *req) error {
 // exactly what Assign applies) and says what it would do.
 func (s *Server) preview(q *req, m *assignModel) (*previewModel, error) {
 	add := []store.LicenseRequest{{SkuID: m.P.SkuID, DisabledPlans: m.disabledPlans()}}
+	w, err := s.words(q)
+	if err != nil {
+		return nil, err
+	}
 	var failures []string
 	a, t := q.p.Actor(), q.tenant()
 	r, err := s.review(q, func(ctx context.Context) error {
@@ -377,14 +389,14 @@ func (s *Server) preview(q *req, m *assignModel) (*previewModel, error) {
 				if !isUserError(err) {
 					return err
 				}
-				failures = append(failures, pk.Name+": "+allot.ErrorMessage(err))
+				failures = append(failures, pk.Name+": "+w.err(err, m.P.SkuID))
 			}
 		}
 		return nil
 	})
 	if err != nil {
 		if isUserError(err) {
-			return &previewModel{reviewModel: &reviewModel{}, Blocked: true, Headline: "This assignment cannot be made: " + allot.ErrorMessage(err)}, nil
+			return &previewModel{reviewModel: &reviewModel{}, Blocked: true, Headline: "This assignment cannot be made: " + w.err(err, m.P.SkuID)}, nil
 		}
 		return nil, err
 	}
@@ -470,6 +482,10 @@ func (s *Server) assignConfirm(q *req) error {
 		}
 	}
 	add := []store.LicenseRequest{{SkuID: m.P.SkuID, DisabledPlans: m.disabledPlans()}}
+	w, err := s.words(q)
+	if err != nil {
+		return err
+	}
 	for _, pk := range m.Picks {
 		d := doneItem{Pick: pk}
 		var err error
@@ -487,7 +503,7 @@ func (s *Server) assignConfirm(q *req) error {
 			// Nothing is changed yet: show who would lose what.
 			return s.assignReviewAgain(q, m, msgLossRefused)
 		case isUserError(err):
-			d.Text = allot.ErrorMessage(err)
+			d.Text = w.err(err, m.P.SkuID)
 		default:
 			return err
 		}
@@ -504,4 +520,58 @@ func (s *Server) assignReviewAgain(q *req, m *assignModel, msg string) error {
 	}
 	m.Err = msg
 	return q.renderStatus(http.StatusConflict, assignPage(q.view("Assign "+m.P.DisplayName, "licenses"), m, "review"))
+}
+
+// unassignModel is the Unassign flow of a product's Assigned users tab:
+// who loses their direct assignment, then one result per user.
+type unassignModel struct {
+	P       *allot.Product
+	Users   []*allot.User
+	Done    []doneItem
+	Failed  int
+	Err     string
+	Summary string
+}
+
+// unassign confirms, then removes, the product's direct assignment of the
+// users ticked on the Assigned users tab. A license that would take
+// another product away as a side effect is refused for that user, in words.
+func (s *Server) unassign(q *req) error {
+	p, err := s.productOf(q)
+	if err != nil {
+		return err
+	}
+	users, err := s.selectedUsers(q, q.r.PostForm["user"])
+	if err != nil {
+		return err
+	}
+	m := &unassignModel{P: p, Users: users}
+	title := "Unassign " + p.DisplayName
+	if len(users) == 0 {
+		m.Err = "Select one or more users with a direct assignment first."
+		return q.render(unassignPage(q.view(title, "licenses"), m))
+	}
+	if q.r.PostForm.Get("confirm") != "yes" {
+		return q.render(unassignPage(q.view(title, "licenses"), m))
+	}
+	w, err := s.words(q)
+	if err != nil {
+		return err
+	}
+	removed := 0
+	for _, u := range users {
+		d := doneItem{Pick: pick{GUID: u.GUID, Name: u.DisplayName}, OK: true, Text: "Unassigned."}
+		if _, err := s.st.AssignUserLicenses(q.ctx(), q.p.Actor(), q.tenant(), u.GUID, nil, []string{p.SkuID}); err != nil {
+			if !isUserError(err) {
+				return err
+			}
+			d.OK, d.Text = false, w.err(err)
+			m.Failed++
+		} else {
+			removed++
+		}
+		m.Done = append(m.Done, d)
+	}
+	m.Summary = fmt.Sprintf("%s of %s unassigned, %s.", plural(removed, "license", "licenses"), p.DisplayName, plural(m.Failed, "failure", "failures"))
+	return q.render(unassignPage(q.view(title, "licenses"), m))
 }

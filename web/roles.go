@@ -77,7 +77,13 @@ func (s *Server) roleFlash(q *req) string {
 
 func (s *Server) assignRole(q *req) error {
 	roleID, user := q.r.PostForm.Get("role"), strings.TrimSpace(q.r.PostForm.Get("user"))
-	err := s.api.MayManageRole(q.p, roleID)
+	var err error
+	switch {
+	case roleID == "":
+		err = allot.Errorf(allot.EInvalid, "Choose the role to assign.")
+	default:
+		err = s.api.MayManageRole(q.p, roleID)
+	}
 	if err == nil && user == "" {
 		err = allot.Errorf(allot.EInvalid, "Enter the user name of the person who gets the role.")
 	}
@@ -187,4 +193,18 @@ func changeText(c allot.Change) string {
 		return c.Property + ": " + c.Old + " → (none)"
 	}
 	return c.Property + ": " + c.Old + " → " + c.New
+}
+
+// rolePeople suggests people for the role form: the first users whose name
+// starts with what was typed (the user field's list).
+func (s *Server) rolePeople(q *req) error {
+	text := strings.TrimSpace(q.r.URL.Query().Get("user"))
+	if text == "" {
+		return q.render(rolePeople(nil))
+	}
+	users, _, _, err := s.st.SearchUsers(q.ctx(), q.tenant(), text, 0, 10, false)
+	if err != nil {
+		return err
+	}
+	return q.render(rolePeople(users))
 }

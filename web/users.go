@@ -108,6 +108,7 @@ type panelModel struct {
 	Err      string
 	Saved    string
 	Row      *userRow // the updated table row, after a save from the list
+	w        *words
 }
 
 type panelProduct struct {
@@ -155,7 +156,7 @@ func (s *Server) loadPanel(q *req, ref string) (*panelModel, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &panelModel{U: u, Groups: groups}
+	m := &panelModel{U: u, Groups: groups, w: newWords(products)}
 	row := rowOf(u, lic[u.ID])
 	m.Row = &row
 	sortProducts(products)
@@ -176,7 +177,7 @@ func (s *Server) loadPanel(q *req, ref string) (*panelModel, error) {
 				pp.Active = true
 				active = append(active, v.DisabledPlans)
 			} else if pp.Problem == "" && v.Code != "" {
-				pp.Problem = licensing.Message(nil, v.Code, p)
+				pp.Problem = m.w.reason(v.Code, p)
 			}
 		}
 		if pp.Active {
@@ -285,7 +286,11 @@ func (s *Server) saveUserLicenses(q *req) error {
 		if !isUserError(err) {
 			return err
 		}
-		m.Err = allot.ErrorMessage(err)
+		added := make([]string, len(add))
+		for i, a := range add {
+			added[i] = a.SkuID
+		}
+		m.Err = m.w.err(err, added...)
 		m.Row = nil
 		return s.renderPanel(q, m)
 	}
@@ -366,7 +371,7 @@ func (s *Server) saveUsageLocation(q *req) error {
 		return err
 	}
 	if uerr != nil {
-		m.Err = allot.ErrorMessage(uerr)
+		m.Err = m.w.err(uerr)
 	} else if loc == "" {
 		m.Saved = "Usage location cleared."
 	} else {
@@ -382,6 +387,7 @@ type assignMoreModel struct {
 	Products []*allot.Product
 	Results  []moreResult // after Save
 	Summary  string
+	Failed   int // how many user–product pairs failed, after Save
 	Err      string
 }
 
@@ -396,20 +402,31 @@ type moreItem struct {
 	Text    string
 }
 
+// selectedUsers reads the selected users (GUIDs, in the order given,
+// without repeats) in one batch.
 func (s *Server) selectedUsers(q *req, refs []string) ([]*allot.User, error) {
-	var out []*allot.User
+	var ids []string
 	seen := map[string]bool{}
 	for _, ref := range refs {
+		ref = strings.ToLower(strings.TrimSpace(ref))
 		if ref == "" || seen[ref] {
 			continue
 		}
 		seen[ref] = true
-		if len(out) == sqlstore.MaxBulkUsers {
-			return nil, allot.Errorf(allot.EInvalid, "Select at most %d users at once.", sqlstore.MaxBulkUsers)
+		if len(ids) == sqlstore.MaxBulkUsers {
+			return nil, allot.Errorf(allot.EInvalid, "Select at most %s users at once.", num(sqlstore.MaxBulkUsers))
 		}
-		u, err := s.st.User(q.ctx(), q.tenant(), ref)
-		if err != nil {
-			return nil, err
+		ids = append(ids, ref)
+	}
+	found, err := s.st.UsersByGUID(q.ctx(), q.tenant(), ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*allot.User, 0, len(ids))
+	for _, id := range ids {
+		u := found[id]
+		if u == nil {
+			return nil, allot.Errorf(allot.ENotFound, "A selected user no longer exists; go back to Active users and select again.")
 		}
 		out = append(out, u)
 	}
@@ -443,6 +460,7 @@ func (s *Server) saveAssignMore(q *req) error {
 		return err
 	}
 	sortProducts(products)
+	w := newWords(products)
 	m := &assignMoreModel{Users: users, Products: products}
 	var chosen []*allot.Product
 	for _, p := range products {
@@ -499,12 +517,16 @@ func (s *Server) saveAssignMore(q *req) error {
 				}
 			default:
 				it.Text = o.Message
+				if o.Code.IsLicensing() && o.Target != "" {
+					it.Text = w.err(&allot.Error{Code: o.Code, Message: o.Message, Target: o.Target}, p.SkuID)
+				}
 				failed++
 			}
 			m.Results[i].Items = append(m.Results[i].Items, it)
 		}
 	}
 	m.Summary = plural(licensed, "license assigned", "licenses assigned") + ", " + plural(failed, "failure", "failures") + "."
+	m.Failed = failed
 	return q.render(assignMorePage(q.view("Assign more licenses", "users"), m))
 }
 

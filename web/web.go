@@ -100,8 +100,11 @@ func (s *Server) routes() {
 	s.page("GET /licenses/{sku}/assign/review", httpapi.PermProductsRead|httpapi.PermLicensesWrite|httpapi.PermUsersRead|httpapi.PermGroupsRead, s.assignReview)
 	s.page("POST /licenses/{sku}/assign", httpapi.PermProductsRead|httpapi.PermLicensesWrite|httpapi.PermUsersRead|httpapi.PermGroupsRead, s.assignConfirm)
 
+	s.page("POST /licenses/{sku}/unassign", httpapi.PermProductsRead|httpapi.PermLicensesWrite|httpapi.PermUsersRead, s.unassign)
+
 	s.page("GET /groups", httpapi.PermGroupsRead, s.groups)
 	s.page("GET /groups/{id}", httpapi.PermGroupsRead, s.group)
+	s.page("GET /groups/{id}/errors.csv", httpapi.PermGroupsRead|httpapi.PermUsersRead, s.groupErrorsCSV)
 	s.page("GET /groups/{id}/status", httpapi.PermGroupsRead, s.groupStatus)
 	s.page("GET /groups/{id}/rule/preview", httpapi.PermGroupsRead|httpapi.PermUsersRead, s.groupRulePreview)
 	s.page("GET /groups/{id}/assign", httpapi.PermGroupsRead|httpapi.PermProductsRead|httpapi.PermUsersRead|httpapi.PermLicensesWrite, s.groupAssign)
@@ -109,6 +112,7 @@ func (s *Server) routes() {
 	s.page("POST /groups/{id}/licenses/remove", httpapi.PermGroupsRead|httpapi.PermLicensesWrite, s.removeGroupLicense)
 
 	s.page("GET /roles", httpapi.PermRolesRead, s.roles)
+	s.page("GET /roles/people", httpapi.PermRolesRead|httpapi.PermRolesWrite|httpapi.PermUsersRead, s.rolePeople)
 	s.page("POST /roles/assign", httpapi.PermRolesRead|httpapi.PermRolesWrite, s.assignRole)
 	s.page("POST /roles/remove", httpapi.PermRolesRead|httpapi.PermRolesWrite, s.removeRole)
 
@@ -313,7 +317,7 @@ func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	signinPage(&view{Title: "Sign in", SSO: s.api.SSOEnabled()}, next, "", "").Render(r.Context(), w)
+	signinPage(&view{Title: "Sign in", SSO: s.api.SSOEnabled()}, signinForm{Next: next}).Render(r.Context(), w)
 }
 
 func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
@@ -324,19 +328,28 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := sqlstore.WithCorrelationID(r.Context(), w.Header().Get("request-id"))
 	r = r.WithContext(ctx)
-	name, next := strings.TrimSpace(r.PostForm.Get("userName")), safeNext(r.PostForm.Get("next"))
-	_, err := s.api.PasswordSignIn(w, r, name, r.PostForm.Get("password"), strings.TrimSpace(r.PostForm.Get("code")))
+	f := signinForm{Name: strings.TrimSpace(r.PostForm.Get("userName")), Next: safeNext(r.PostForm.Get("next")),
+		Org: strings.TrimSpace(r.PostForm.Get("organization"))}
+	f.OrgOpen = f.Org != ""
+	_, err := s.api.PasswordSignIn(w, r, f.Name, r.PostForm.Get("password"), strings.TrimSpace(r.PostForm.Get("code")), f.Org)
 	if err != nil {
 		status := http.StatusUnauthorized
-		msg := allot.ErrorMessage(err)
+		f.Msg = allot.ErrorMessage(err)
 		switch allot.ErrorCode(err) {
 		case allot.EUnauthorized:
-			msg = "The user name or password is incorrect, or the account is disabled."
+			f.Msg = "The user name or password is incorrect, or the account is disabled."
+			if f.Org != "" {
+				f.Msg = "The organization, user name or password is incorrect, or the account is disabled."
+			}
 		case allot.ETooManyRequests:
 			status = http.StatusTooManyRequests
 		case allot.EInvalid:
 			status = http.StatusBadRequest
-			msg = "Enter your user name and password."
+			if errors.Is(err, httpapi.ErrOrganizationNeeded) {
+				f.OrgOpen = true
+			} else {
+				f.Msg = "Enter your user name and password."
+			}
 		case allot.EInternal:
 			status = http.StatusInternalServerError
 			if httpapi.ClientGone(r, err) {
@@ -349,10 +362,17 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(status)
-		signinPage(&view{Title: "Sign in", SSO: s.api.SSOEnabled()}, next, name, msg).Render(r.Context(), w)
+		signinPage(&view{Title: "Sign in", SSO: s.api.SSOEnabled()}, f).Render(r.Context(), w)
 		return
 	}
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	http.Redirect(w, r, f.Next, http.StatusSeeOther)
+}
+
+// signinForm is what the sign-in page shows again after a refusal.
+type signinForm struct {
+	Next, Name, Org, Msg string
+	// OrgOpen shows the organization field (it is folded away otherwise).
+	OrgOpen bool
 }
 
 func (s *Server) signout(w http.ResponseWriter, r *http.Request) {

@@ -174,3 +174,28 @@ func (s *Store) RecordSignInFailure(ctx context.Context, tenantID int64, userNam
 			Changes: []allot.Change{{Property: "authenticationMethod", New: method}, {Property: "ipAddress", New: address}}})
 	})
 }
+
+// PasswordTenants returns the ids of at most limit tenants, oldest first,
+// that have an account with the userPrincipalName and a password: where a
+// sign-in that names no tenant belongs. It reads one index entry per
+// tenant.
+func (s *Store) PasswordTenants(ctx context.Context, userName string, limit int) ([]int64, error) {
+	if len(userName) > 256 {
+		return nil, nil
+	}
+	rows, err := s.query(ctx, `SELECT t.id FROM tenants t WHERE EXISTS (SELECT 1 FROM users u JOIN user_credentials c ON c.user_id = u.id
+		WHERE u.tenant_id = t.id AND u.upn_key = ?) ORDER BY t.id LIMIT ?`, allot.NormalizeKey(userName), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}

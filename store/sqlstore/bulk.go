@@ -42,6 +42,9 @@ type BulkOutcome struct {
 	// Via is, for BulkAlreadyLicensed, "direct" or the name of the group
 	// that grants the product.
 	Via string
+	// Target is, for BulkFailed with a licensing code, the skuId the
+	// failure is about: the product asked for, or one the user would lose.
+	Target string
 }
 
 // BulkAssignRequest licenses many users with one product.
@@ -532,7 +535,7 @@ func (t *tx) bulkAssign(a allot.Actor, tenantID int64, ids []int64, p *allot.Pro
 		case r.Via != "":
 			o.Result, o.Via, o.Message = BulkAlreadyLicensed, r.Via, fmt.Sprintf("Already has %s through group '%s'.", p.SkuPartNumber, r.Via)
 		case r.Code != "":
-			o.Result, o.Code, o.Message = BulkFailed, r.Code, r.Message
+			o.Result, o.Code, o.Message, o.Target = BulkFailed, r.Code, r.Message, r.Target
 		default:
 			o.Result = BulkLicensed
 		}
