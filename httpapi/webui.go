@@ -59,8 +59,9 @@ func (s *Server) PasswordSignIn(w http.ResponseWriter, r *http.Request, userName
 }
 
 // ErrOrganizationNeeded is PasswordSignIn's answer when the user name alone
-// does not tell the tenant.
-var ErrOrganizationNeeded = allot.Errorf(allot.EInvalid, "More than one organization has an account with this user name: enter your organization's name or tenant ID too.")
+// does not tell the tenant. It is an EUnauthorized like a wrong password, so
+// that a surface that words both alike tells nobody where a name exists.
+var ErrOrganizationNeeded = allot.Errorf(allot.EUnauthorized, "The user name or password is incorrect. If your user name is in more than one organization, enter your organization too.")
 
 // formTenant is the tenant (GUID, or "" for the default one) of a sign-in
 // through the admin center's form.

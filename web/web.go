@@ -337,19 +337,19 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		f.Msg = allot.ErrorMessage(err)
 		switch allot.ErrorCode(err) {
 		case allot.EUnauthorized:
-			f.Msg = "The user name or password is incorrect, or the account is disabled."
+			// The same words and the organization field open for a wrong
+			// password and for a user name that several organizations have:
+			// the form tells nobody which user names exist where.
+			f.Msg = "The user name or password is incorrect, or the account is disabled. If your user name is in more than one organization, enter your organization too."
 			if f.Org != "" {
 				f.Msg = "The organization, user name or password is incorrect, or the account is disabled."
 			}
+			f.OrgOpen = true
 		case allot.ETooManyRequests:
 			status = http.StatusTooManyRequests
 		case allot.EInvalid:
 			status = http.StatusBadRequest
-			if errors.Is(err, httpapi.ErrOrganizationNeeded) {
-				f.OrgOpen = true
-			} else {
-				f.Msg = "Enter your user name and password."
-			}
+			f.Msg = "Enter your user name and password."
 		case allot.EInternal:
 			status = http.StatusInternalServerError
 			if httpapi.ClientGone(r, err) {
