@@ -135,8 +135,22 @@ type Product struct {
 	LockedOutUnits   int
 	ConsumedUnits    int
 	CapabilityStatus string
+	// AssignmentPolicy says how the product may be assigned: PolicyAny
+	// (also ""), PolicyGroupOnly or PolicyDirectOnly.
+	AssignmentPolicy string
 	CreatedAt        time.Time
 }
+
+// Assignment policies of a product (Product.AssignmentPolicy).
+const (
+	// PolicyAny allows direct and group assignments (the default).
+	PolicyAny = "any"
+	// PolicyGroupOnly refuses new direct assignments: the product comes
+	// through groups only. Existing direct assignments stay.
+	PolicyGroupOnly = "groupOnly"
+	// PolicyDirectOnly refuses new group assignments. Existing ones stay.
+	PolicyDirectOnly = "directOnly"
+)
 
 // Available returns the number of seats that can still be handed out.
 func (p *Product) Available() int {
@@ -252,6 +266,8 @@ const (
 	ActCreateToken        = "Create API token"
 	ActReprocessLicense   = "Reprocess user license"
 	ActSeatsBelowConsumed = "Seats reduced below consumption"
+	ActSetPolicy          = "Set assignment policy"
+	ActMoveToGroup        = "Move direct assignments to group"
 )
 
 // NormalizeKey lower-cases a case-insensitive key such as a userPrincipalName

@@ -855,12 +855,13 @@ func skuJSON(t *allot.Tenant, pr *allot.Product) map[string]any {
 		"consumedUnits":    pr.ConsumedUnits,
 		"prepaidUnits": map[string]any{"enabled": pr.EnabledUnits, "suspended": pr.SuspendedUnits,
 			"warning": pr.WarningUnits, "lockedOut": pr.LockedOutUnits},
-		"servicePlans":     plans,
-		"skuId":            pr.SkuID,
-		"skuPartNumber":    pr.SkuPartNumber,
-		"subscriptionIds":  []string{},
-		"allotDisplayName": pr.DisplayName,
-		"allotRules":       pr.Rules,
+		"servicePlans":          plans,
+		"skuId":                 pr.SkuID,
+		"skuPartNumber":         pr.SkuPartNumber,
+		"subscriptionIds":       []string{},
+		"allotDisplayName":      pr.DisplayName,
+		"allotRules":            pr.Rules,
+		"allotAssignmentPolicy": licensing.Policy(pr),
 	}
 }
 

@@ -32,7 +32,7 @@ type previewBody struct {
 }
 
 // previewActions lists the changes a preview can plan.
-const previewActions = "groupAssignLicense, userAssignLicense, addMember, removeMember, setSeats, deleteGroup, createGroup, updateGroup"
+const previewActions = "groupAssignLicense, userAssignLicense, addMember, removeMember, setSeats, deleteGroup, createGroup, updateGroup, moveDirectToGroup"
 
 func (s *Server) preview(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
 	var b previewBody
@@ -75,6 +75,14 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request, p *store.Princi
 		}
 		change = func(ctx context.Context) error {
 			_, err := s.st.SetSeats(ctx, a, t, b.SkuID, *b.EnabledUnits, true)
+			return err
+		}
+	case "moveDirectToGroup":
+		if b.GroupID == "" || b.SkuID == "" {
+			return allot.Errorf(allot.EInvalid, "moveDirectToGroup needs skuId and groupId.")
+		}
+		change = func(ctx context.Context) error {
+			_, err := s.st.MoveDirectToGroup(ctx, a, t, b.SkuID, b.GroupID)
 			return err
 		}
 	case "deleteGroup":

@@ -209,6 +209,13 @@ func (d *decider) withDirect(u UserInput, c DirectChange) ([]Grant, error) {
 			return nil, allot.Errorf(allot.EInvalid, "Product %d is not a product of this tenant.", pid)
 		}
 	}
+	for _, g := range c.Add {
+		if _, had := direct[g.ProductID]; !had {
+			if err := d.directRefusal(d.cat.Product(g.ProductID)); err != nil {
+				return nil, err
+			}
+		}
+	}
 	for _, pid := range c.Remove {
 		if _, ok := direct[pid]; ok {
 			delete(direct, pid)

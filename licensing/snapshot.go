@@ -51,6 +51,9 @@ type Snapshot struct {
 	Ahead map[int64][]int64
 	// GroupNames names the groups that grant licenses, for messages.
 	GroupNames map[int64]string
+	// Assigning lists, per product, the groups that assign it (ascending
+	// ids), for the refusal of a groupOnly product's direct assignment.
+	Assigning map[int64][]int64
 	// FirstSeq is the first ordering number the plan may hand out; the
 	// caller reserves SeqsNeeded of them.
 	FirstSeq int64

@@ -172,6 +172,9 @@ func (s *Store) AssignGroupLicenses(ctx context.Context, a allot.Actor, tenantID
 		}
 		for _, r := range add {
 			p := bySku[r.SkuID]
+			if err := tx.checkGroupAssign(g.ID, p); err != nil {
+				return err
+			}
 			if _, err := tx.exec(`INSERT INTO group_licenses (group_id, product_id, tenant_id, disabled_plans, created_at) VALUES (?, ?, ?, ?, ?)
 				ON CONFLICT (group_id, product_id) DO UPDATE SET disabled_plans = excluded.disabled_plans`,
 				g.ID, p.ID, tenantID, encodePlans(r.DisabledPlans), tx.now); err != nil {

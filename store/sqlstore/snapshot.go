@@ -156,6 +156,10 @@ func (t *tx) loadGroupLicenses(b *batch, tenantID int64) (map[int64][]allot.Grou
 		gl.DisabledPlans = decodePlans(dis)
 		gls[gl.GroupID] = append(gls[gl.GroupID], gl)
 		b.snap.GroupNames[gl.GroupID] = name
+		if b.snap.Assigning == nil {
+			b.snap.Assigning = map[int64][]int64{}
+		}
+		b.snap.Assigning[gl.ProductID] = append(b.snap.Assigning[gl.ProductID], gl.GroupID)
 	}
 	return gls, rows.Err()
 }
