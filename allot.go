@@ -206,7 +206,9 @@ type GroupLicense struct {
 	GroupID       int64
 	ProductID     int64
 	DisabledPlans []string
-	CreatedAt     time.Time
+	// EndsAt is when the assignment ends (unix ms); 0 when it does not.
+	EndsAt    int64
+	CreatedAt time.Time
 }
 
 // AuditEvent records one change, written in the same transaction as the change.
@@ -268,6 +270,7 @@ const (
 	ActSeatsBelowConsumed = "Seats reduced below consumption"
 	ActSetPolicy          = "Set assignment policy"
 	ActMoveToGroup        = "Move direct assignments to group"
+	ActAssignmentEnded    = "License assignment ended"
 )
 
 // NormalizeKey lower-cases a case-insensitive key such as a userPrincipalName

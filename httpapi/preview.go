@@ -10,17 +10,14 @@ import (
 
 // previewBody is a planned change for POST /allot/v1/preview.
 type previewBody struct {
-	Action       string `json:"action"`
-	GroupID      string `json:"groupId"`
-	UserID       string `json:"userId"`
-	MemberID     string `json:"memberId"`
-	SkuID        string `json:"skuId"`
-	EnabledUnits *int   `json:"enabledUnits"`
-	AddLicenses  []struct {
-		DisabledPlans []string `json:"disabledPlans"`
-		SkuID         string   `json:"skuId"`
-	} `json:"addLicenses"`
-	RemoveLicenses []string `json:"removeLicenses"`
+	Action         string       `json:"action"`
+	GroupID        string       `json:"groupId"`
+	UserID         string       `json:"userId"`
+	MemberID       string       `json:"memberId"`
+	SkuID          string       `json:"skuId"`
+	EnabledUnits   *int         `json:"enabledUnits"`
+	AddLicenses    []licenseAdd `json:"addLicenses"`
+	RemoveLicenses []string     `json:"removeLicenses"`
 	// createGroup and updateGroup: the dynamic group's rule fields.
 	DisplayName    *string   `json:"displayName"`
 	GroupTypes     *[]string `json:"groupTypes"`

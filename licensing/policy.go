@@ -145,3 +145,27 @@ func containsID(ids []int64, id int64) bool {
 	}
 	return false
 }
+
+// Ended returns the grants of the snapshot's users that have ended at
+// Now: their licenses go on purpose (an end date is explicit intent), so a
+// plan's losses through them need no confirmation.
+func (s *Snapshot) Ended() Removed {
+	r := Removed{}
+	for _, u := range s.Users {
+		for _, g := range u.Grants {
+			if g.Ended(s.Now) {
+				r[[2]int64{g.Source, g.ProductID}] = true
+			}
+		}
+	}
+	return r
+}
+
+// CheckEnd refuses an assignment of product p whose end (unix ms, 0 for
+// none) is not after now.
+func CheckEnd(p *allot.Product, endsAt, now int64) error {
+	if endsAt != 0 && endsAt <= now {
+		return allot.Errorf(allot.EInvalid, "The endDateTime of %s is not in the future.", p.SkuPartNumber)
+	}
+	return nil
+}
