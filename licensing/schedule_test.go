@@ -14,8 +14,8 @@ func until(g Grant, endsAt int64) Grant {
 func TestSchedule_AnEndedAssignmentGoesOnPurposeAndItsSeatGoesToTheFirstWaiter(t *testing.T) {
 	runCases(t, []ruleCase{
 		{
-			name: "a direct assignment before its end keeps the seat",
-			snap: snap(products(visio(1, 1)), user(1, "US", grants(until(direct(VISIO), now+1)), active(VISIO, 0, 5))),
+			name:      "a direct assignment before its end keeps the seat",
+			snap:      snap(products(visio(1, 1)), user(1, "US", grants(until(direct(VISIO), now+1)), active(VISIO, 0, 5))),
 			unchanged: []int64{1},
 		},
 		{
