@@ -185,6 +185,9 @@ func (s *Store) MoveDirectToGroup(ctx context.Context, a allot.Actor, tenantID i
 		if err := res.tally(tx, b, moved); err != nil {
 			return err
 		}
+		if err := tx.dropMovedEnds(p.ID, moved); err != nil {
+			return err
+		}
 		return tx.audit(tenantID, a, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActMoveToGroup, TargetKind: "Group",
 			TargetID: g.GUID, TargetName: g.DisplayName, Changes: []allot.Change{
 				{Property: "product", New: p.SkuPartNumber}, {Property: "moved", New: fmt.Sprint(res.Moved)},
@@ -271,4 +274,23 @@ func (t *tx) joinGroup(tenantID int64, g *allot.Group, users []int64) (int, erro
 func scanID(r *sql.Rows) (int64, error) {
 	var id int64
 	return id, r.Scan(&id)
+}
+
+// dropMovedEnds forgets the ends of the direct assignments that moved: the
+// group's assignment has its own.
+func (t *tx) dropMovedEnds(pid int64, moved []licensing.MoveResult) error {
+	var ids []int64
+	for _, m := range moved {
+		if m.Moved {
+			ids = append(ids, m.UserID)
+		}
+	}
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		if _, err := t.exec(`DELETE FROM direct_ends WHERE product_id = ? AND user_id IN (`+placeholders(len(chunk))+`)`,
+			append([]any{pid}, idArgs(chunk)...)...); err != nil {
+			return err
+		}
+	}
+	return nil
 }

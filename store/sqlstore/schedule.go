@@ -150,13 +150,19 @@ func (s *Store) expireDirect(ctx context.Context, a allot.Actor, tenantID int64,
 		if err != nil {
 			return err
 		}
+		lost := map[[2]int64]bool{}
+		for _, up := range plan.Users {
+			for _, pid := range up.Lost {
+				lost[[2]int64{up.UserID, pid}] = true
+			}
+		}
 		for _, d := range list {
 			res, err := tx.exec(`DELETE FROM direct_ends WHERE user_id = ? AND product_id = ? AND ends_at <= ?`, d.user, d.product, tx.now)
 			if err != nil {
 				return err
 			}
-			if k, _ := res.RowsAffected(); k == 0 {
-				continue // another worker did it
+			if k, _ := res.RowsAffected(); k == 0 || !lost[[2]int64{d.user, d.product}] {
+				continue // another worker did it, or the assignment was gone already
 			}
 			part := fmt.Sprint(d.product)
 			if p := b.cat.Product(d.product); p != nil {
