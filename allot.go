@@ -271,6 +271,10 @@ const (
 	ActSetPolicy          = "Set assignment policy"
 	ActMoveToGroup        = "Move direct assignments to group"
 	ActAssignmentEnded    = "License assignment ended"
+	ActAddReclaimRule     = "Add reclamation rule"
+	ActReclaimRun         = "Reclamation run"
+	ActReclaimNotice      = "Reclamation notice"
+	ActReclaimCancel      = "Reclamation notice withdrawn"
 )
 
 // NormalizeKey lower-cases a case-insensitive key such as a userPrincipalName

@@ -20,6 +20,7 @@ func (s *Server) adminRoutes() {
 	s.handle("GET /allot/v1/me", PermSignedIn, s.me)
 	s.bulkRoutes()
 	s.policyRoutes()
+	s.reclaimRoutes()
 	s.handle("POST /allot/v1/preview", permRead, s.preview)
 }
 

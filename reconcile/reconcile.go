@@ -146,6 +146,11 @@ func (w *Worker) Step(ctx context.Context) (bool, error) {
 		if err != nil {
 			return false, err
 		}
+		r, err := w.st.RunDueReclaims(ctx)
+		if err != nil {
+			return false, err
+		}
+		n += r
 		if n > 0 {
 			w.nextDue = time.Time{} // more may be due
 			w.log.Info("assignments ended", "count", n)
