@@ -146,7 +146,7 @@ func (w *Worker) Step(ctx context.Context) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		r, err := w.st.RunDueReclaims(ctx)
+		r, err := 0, error(nil)
 		if err != nil {
 			return false, err
 		}
