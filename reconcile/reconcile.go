@@ -146,7 +146,7 @@ func (w *Worker) Step(ctx context.Context) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		r, err := 0, error(nil)
+		r, err := w.st.RunDueReclaims(ctx)
 		if err != nil {
 			return false, err
 		}
