@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"allot"
 	"allot/licensing"
@@ -123,7 +124,9 @@ func (s *Store) expireDirect(ctx context.Context, a allot.Actor, tenantID int64,
 	return s.write(ctx, func(tx *tx) error {
 		users := make([]int64, 0, len(list))
 		for _, d := range list {
-			users = append(users, d.user)
+			if !slices.Contains(users, d.user) { // a user may have several ends due
+				users = append(users, d.user)
+			}
 		}
 		products, err := tx.products(tenantID)
 		if err != nil {
