@@ -135,8 +135,22 @@ type Product struct {
 	LockedOutUnits   int
 	ConsumedUnits    int
 	CapabilityStatus string
+	// AssignmentPolicy says how the product may be assigned: PolicyAny
+	// (also ""), PolicyGroupOnly or PolicyDirectOnly.
+	AssignmentPolicy string
 	CreatedAt        time.Time
 }
+
+// Assignment policies of a product (Product.AssignmentPolicy).
+const (
+	// PolicyAny allows direct and group assignments (the default).
+	PolicyAny = "any"
+	// PolicyGroupOnly refuses new direct assignments: the product comes
+	// through groups only. Existing direct assignments stay.
+	PolicyGroupOnly = "groupOnly"
+	// PolicyDirectOnly refuses new group assignments. Existing ones stay.
+	PolicyDirectOnly = "directOnly"
+)
 
 // Available returns the number of seats that can still be handed out.
 func (p *Product) Available() int {
@@ -192,7 +206,9 @@ type GroupLicense struct {
 	GroupID       int64
 	ProductID     int64
 	DisabledPlans []string
-	CreatedAt     time.Time
+	// EndsAt is when the assignment ends (unix ms); 0 when it does not.
+	EndsAt    int64
+	CreatedAt time.Time
 }
 
 // AuditEvent records one change, written in the same transaction as the change.
@@ -252,6 +268,13 @@ const (
 	ActCreateToken        = "Create API token"
 	ActReprocessLicense   = "Reprocess user license"
 	ActSeatsBelowConsumed = "Seats reduced below consumption"
+	ActSetPolicy          = "Set assignment policy"
+	ActMoveToGroup        = "Move direct assignments to group"
+	ActAssignmentEnded    = "License assignment ended"
+	ActAddReclaimRule     = "Add reclamation rule"
+	ActReclaimRun         = "Reclamation run"
+	ActReclaimNotice      = "Reclamation notice"
+	ActReclaimCancel      = "Reclamation notice withdrawn"
 )
 
 // NormalizeKey lower-cases a case-insensitive key such as a userPrincipalName

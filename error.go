@@ -50,6 +50,10 @@ const (
 	// EPlanDependency refuses a grant that enables a service plan while
 	// disabling a plan it needs.
 	EPlanDependency Code = "servicePlanDependencyMissing"
+	// EAssignmentPolicy refuses an assignment the product's assignment
+	// policy does not allow (a direct one of a groupOnly product, a group
+	// one of a directOnly product).
+	EAssignmentPolicy Code = "assignmentPolicyViolation"
 )
 
 // LicenseError maps a licensing code to the Graph licenseAssignmentState error kind.
@@ -75,7 +79,7 @@ func (c Code) IsLicensing() bool {
 	switch c {
 	case ENoSeats, ESeatsReduced, EUsageLocationNeeded, EUsageLocationDenied,
 		EPrerequisiteMissing, EMutuallyExclusive, EDataLocation, EOtherProductFailed,
-		EInheritedLicense, EPlanDependency:
+		EInheritedLicense, EPlanDependency, EAssignmentPolicy:
 		return true
 	}
 	return false

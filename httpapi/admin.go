@@ -8,6 +8,7 @@ import (
 
 	"allot"
 	"allot/catalog"
+	"allot/licensing"
 	"allot/store"
 )
 
@@ -18,6 +19,8 @@ func (s *Server) adminRoutes() {
 	s.handle("GET /allot/v1/groups/{id}/licenseSummary", PermReportsRead, s.licenseSummary)
 	s.handle("GET /allot/v1/me", PermSignedIn, s.me)
 	s.bulkRoutes()
+	s.policyRoutes()
+	s.reclaimRoutes()
 	s.handle("POST /allot/v1/preview", permRead, s.preview)
 }
 
@@ -123,18 +126,35 @@ func upper(in []string) []string {
 
 func (s *Server) setSeats(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
 	var b struct {
-		EnabledUnits       *int `json:"enabledUnits"`
-		ConfirmLicenseLoss bool `json:"confirmLicenseLoss"`
+		EnabledUnits       *int    `json:"enabledUnits"`
+		AssignmentPolicy   *string `json:"assignmentPolicy"`
+		ConfirmLicenseLoss bool    `json:"confirmLicenseLoss"`
 	}
 	if err := decodeBody(r, &b, "subscribedSku", append(productReadOnly, "skuId", "skuPartNumber", "servicePlans")...); err != nil {
 		return err
 	}
-	if b.EnabledUnits == nil {
-		return allot.Errorf(allot.EInvalid, "Send {\"enabledUnits\": N}.")
+	if b.EnabledUnits == nil && b.AssignmentPolicy == nil {
+		return allot.Errorf(allot.EInvalid, "Send {\"enabledUnits\": N} or {\"assignmentPolicy\": \"any\" | \"groupOnly\" | \"directOnly\"}.")
 	}
-	pr, err := s.st.SetSeats(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id"), *b.EnabledUnits, b.ConfirmLicenseLoss || confirmed(r))
-	if err != nil {
-		return err
+	if b.AssignmentPolicy != nil {
+		if _, err := licensing.ParsePolicy(*b.AssignmentPolicy); err != nil {
+			return err
+		}
+	}
+	id := r.PathValue("id")
+	var pr *allot.Product
+	if b.EnabledUnits != nil {
+		var err error
+		if pr, err = s.st.SetSeats(r.Context(), p.Actor(), p.Tenant.ID, id, *b.EnabledUnits, b.ConfirmLicenseLoss || confirmed(r)); err != nil {
+			return err
+		}
+	}
+	if b.AssignmentPolicy != nil {
+		rep, err := s.st.SetAssignmentPolicy(r.Context(), p.Actor(), p.Tenant.ID, id, *b.AssignmentPolicy)
+		if err != nil {
+			return err
+		}
+		pr = rep.Product
 	}
 	writeJSON(w, http.StatusOK, skuJSON(p.Tenant, pr))
 	return nil

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"allot"
 	"allot/licensing"
@@ -405,12 +406,18 @@ func licenseJSON(views []store.LicenseView, withPlans bool) (assigned, plans, st
 	return assigned, plans, states
 }
 
+// licenseAdd is one entry of an assignLicense body's addLicenses.
+type licenseAdd struct {
+	DisabledPlans []string `json:"disabledPlans"`
+	SkuID         string   `json:"skuId"`
+	// EndDateTime (allot) ends the assignment then: its license goes and
+	// its seat goes to the first waiting user.
+	EndDateTime *string `json:"endDateTime"`
+}
+
 type licenseBody struct {
-	AddLicenses []struct {
-		DisabledPlans []string `json:"disabledPlans"`
-		SkuID         string   `json:"skuId"`
-	} `json:"addLicenses"`
-	RemoveLicenses []string `json:"removeLicenses"`
+	AddLicenses    []licenseAdd `json:"addLicenses"`
+	RemoveLicenses []string     `json:"removeLicenses"`
 }
 
 func (b *licenseBody) requests() ([]store.LicenseRequest, []string, error) {
@@ -426,6 +433,13 @@ func (b *licenseBody) requests() ([]store.LicenseRequest, []string, error) {
 			return nil, nil, allot.Errorf(allot.EInvalid, "addLicenses[%d] needs a skuId.", i)
 		}
 		add[i] = store.LicenseRequest{SkuID: a.SkuID, DisabledPlans: a.DisabledPlans}
+		if a.EndDateTime != nil {
+			end, err := time.Parse(time.RFC3339, *a.EndDateTime)
+			if err != nil {
+				return nil, nil, allot.Errorf(allot.EInvalid, "addLicenses[%d].endDateTime '%s' is not a date and time such as 2026-12-31T17:00:00Z.", i, *a.EndDateTime)
+			}
+			add[i].EndsAt = end.UnixMilli()
+		}
 	}
 	return add, slices.Clone(b.RemoveLicenses), nil
 }
@@ -855,12 +869,13 @@ func skuJSON(t *allot.Tenant, pr *allot.Product) map[string]any {
 		"consumedUnits":    pr.ConsumedUnits,
 		"prepaidUnits": map[string]any{"enabled": pr.EnabledUnits, "suspended": pr.SuspendedUnits,
 			"warning": pr.WarningUnits, "lockedOut": pr.LockedOutUnits},
-		"servicePlans":     plans,
-		"skuId":            pr.SkuID,
-		"skuPartNumber":    pr.SkuPartNumber,
-		"subscriptionIds":  []string{},
-		"allotDisplayName": pr.DisplayName,
-		"allotRules":       pr.Rules,
+		"servicePlans":          plans,
+		"skuId":                 pr.SkuID,
+		"skuPartNumber":         pr.SkuPartNumber,
+		"subscriptionIds":       []string{},
+		"allotDisplayName":      pr.DisplayName,
+		"allotRules":            pr.Rules,
+		"allotAssignmentPolicy": licensing.Policy(pr),
 	}
 }
 

@@ -10,17 +10,14 @@ import (
 
 // previewBody is a planned change for POST /allot/v1/preview.
 type previewBody struct {
-	Action       string `json:"action"`
-	GroupID      string `json:"groupId"`
-	UserID       string `json:"userId"`
-	MemberID     string `json:"memberId"`
-	SkuID        string `json:"skuId"`
-	EnabledUnits *int   `json:"enabledUnits"`
-	AddLicenses  []struct {
-		DisabledPlans []string `json:"disabledPlans"`
-		SkuID         string   `json:"skuId"`
-	} `json:"addLicenses"`
-	RemoveLicenses []string `json:"removeLicenses"`
+	Action         string       `json:"action"`
+	GroupID        string       `json:"groupId"`
+	UserID         string       `json:"userId"`
+	MemberID       string       `json:"memberId"`
+	SkuID          string       `json:"skuId"`
+	EnabledUnits   *int         `json:"enabledUnits"`
+	AddLicenses    []licenseAdd `json:"addLicenses"`
+	RemoveLicenses []string     `json:"removeLicenses"`
 	// createGroup and updateGroup: the dynamic group's rule fields.
 	DisplayName    *string   `json:"displayName"`
 	GroupTypes     *[]string `json:"groupTypes"`
@@ -32,7 +29,7 @@ type previewBody struct {
 }
 
 // previewActions lists the changes a preview can plan.
-const previewActions = "groupAssignLicense, userAssignLicense, addMember, removeMember, setSeats, deleteGroup, createGroup, updateGroup"
+const previewActions = "groupAssignLicense, userAssignLicense, addMember, removeMember, setSeats, deleteGroup, createGroup, updateGroup, moveDirectToGroup"
 
 func (s *Server) preview(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
 	var b previewBody
@@ -75,6 +72,14 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request, p *store.Princi
 		}
 		change = func(ctx context.Context) error {
 			_, err := s.st.SetSeats(ctx, a, t, b.SkuID, *b.EnabledUnits, true)
+			return err
+		}
+	case "moveDirectToGroup":
+		if b.GroupID == "" || b.SkuID == "" {
+			return allot.Errorf(allot.EInvalid, "moveDirectToGroup needs skuId and groupId.")
+		}
+		change = func(ctx context.Context) error {
+			_, err := s.st.MoveDirectToGroup(ctx, a, t, b.SkuID, b.GroupID)
 			return err
 		}
 	case "deleteGroup":

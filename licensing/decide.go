@@ -97,7 +97,7 @@ func (d *decider) evaluate(u UserInput, before []allot.LicenseState) UserPlan {
 	}
 	for _, g := range u.Grants {
 		p := d.cat.Product(g.ProductID)
-		if p == nil {
+		if p == nil || g.Ended(d.snap.Now) {
 			continue
 		}
 		e.grants = append(e.grants, g)
@@ -356,7 +356,7 @@ func (d *decider) evaluateSimple(u UserInput, before []allot.LicenseState) (User
 	}
 	g := u.Grants[0]
 	p := d.cat.Product(g.ProductID)
-	if p == nil || len(p.Rules.RequiresAnyOf) > 0 || len(p.Rules.MutuallyExclusiveWith) > 0 {
+	if p == nil || g.Ended(d.snap.Now) || len(p.Rules.RequiresAnyOf) > 0 || len(p.Rules.MutuallyExclusiveWith) > 0 {
 		return UserPlan{}, false
 	}
 	st := allot.LicenseState{UserID: u.UserID, ProductID: g.ProductID, Source: g.Source, DisabledPlans: g.DisabledPlans,

@@ -209,6 +209,13 @@ func (d *decider) withDirect(u UserInput, c DirectChange) ([]Grant, error) {
 			return nil, allot.Errorf(allot.EInvalid, "Product %d is not a product of this tenant.", pid)
 		}
 	}
+	for _, g := range c.Add {
+		if _, had := direct[g.ProductID]; !had {
+			if err := d.directRefusal(d.cat.Product(g.ProductID)); err != nil {
+				return nil, err
+			}
+		}
+	}
 	for _, pid := range c.Remove {
 		if _, ok := direct[pid]; ok {
 			delete(direct, pid)
@@ -223,7 +230,10 @@ func (d *decider) withDirect(u UserInput, c DirectChange) ([]Grant, error) {
 		return nil, allot.Errorf(allot.EInvalid, "User does not have a direct assignment of %s to remove.", name)
 	}
 	for _, g := range c.Add {
-		direct[g.ProductID] = Grant{Source: allot.DirectSource, ProductID: g.ProductID, DisabledPlans: g.DisabledPlans}
+		if err := CheckEnd(d.cat.Product(g.ProductID), g.EndsAt, d.snap.Now); err != nil {
+			return nil, err
+		}
+		direct[g.ProductID] = Grant{Source: allot.DirectSource, ProductID: g.ProductID, DisabledPlans: g.DisabledPlans, EndsAt: g.EndsAt}
 	}
 	out := make([]Grant, 0, len(u.Grants)+len(c.Add))
 	for _, pid := range sortedKeys(direct) {

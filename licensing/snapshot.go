@@ -19,7 +19,13 @@ type Grant struct {
 	Source        int64 // allot.DirectSource or a group id
 	ProductID     int64
 	DisabledPlans []string
+	// EndsAt is when the intent ends (unix ms; 0: never). From then on the
+	// grant gives nothing: its license goes, on purpose (Snapshot.Ended).
+	EndsAt int64
 }
+
+// Ended tells whether the grant has ended at time now (unix ms).
+func (g Grant) Ended(now int64) bool { return g.EndsAt != 0 && g.EndsAt <= now }
 
 // UserInput is everything the rules need to know about one user.
 type UserInput struct {
@@ -51,6 +57,9 @@ type Snapshot struct {
 	Ahead map[int64][]int64
 	// GroupNames names the groups that grant licenses, for messages.
 	GroupNames map[int64]string
+	// Assigning lists, per product, the groups that assign it (ascending
+	// ids), for the refusal of a groupOnly product's direct assignment.
+	Assigning map[int64][]int64
 	// FirstSeq is the first ordering number the plan may hand out; the
 	// caller reserves SeqsNeeded of them.
 	FirstSeq int64

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"testing"
+	"time"
 
 	"pgregory.net/rapid"
 
@@ -25,6 +26,26 @@ type model struct {
 	groupLic map[int]map[int]bool // group index -> products
 	direct   map[int]map[int]bool // user index -> products
 	seats    map[int]int
+	policy   map[int]string // product index -> assignment policy ("" any)
+	// ends maps a user's direct products to when they end (unix ms).
+	ends map[int]map[int]int64
+}
+
+// expire ends the direct intents whose end has come by now: an end date
+// is explicit intent, the only way besides a removal that a direct
+// license goes. It reports whether any ended.
+func (m *model) expire(now int64) bool {
+	any := false
+	for u, ps := range m.ends {
+		for p, end := range ps {
+			if end <= now {
+				delete(m.direct[u], p)
+				delete(ps, p)
+				any = true
+			}
+		}
+	}
+	return any
 }
 
 type member struct {
@@ -107,7 +128,7 @@ func TestReconcileMatchesModel(t *testing.T) {
 		defer st.Close()
 		ten, _ := st.CreateTenant(ctx, "prop", "NAM", "US")
 		var products []*allot.Product
-		m := &model{members: map[int][]member{}, groupLic: map[int]map[int]bool{}, direct: map[int]map[int]bool{}, seats: map[int]int{}}
+		m := &model{members: map[int][]member{}, groupLic: map[int]map[int]bool{}, direct: map[int]map[int]bool{}, seats: map[int]int{}, policy: map[int]string{}, ends: map[int]map[int]int64{}}
 		for i, part := range parts {
 			d, _ := catalog.Lookup(part)
 			seats := rapid.IntRange(0, 4).Draw(rt, "seats-"+part)
@@ -170,6 +191,10 @@ func TestReconcileMatchesModel(t *testing.T) {
 
 		check := func() {
 			step++
+			// Ends that passed before the drain are taken away by it.
+			if m.expire(time.Now().UnixMilli()) {
+				requeued = true
+			}
 			if err := w.Drain(ctx); err != nil {
 				rt.Fatal(err)
 			}
@@ -289,7 +314,11 @@ func TestReconcileMatchesModel(t *testing.T) {
 				before := holders()
 				p, _ := st.Product(ctx, ten.ID, products[pi].SkuID)
 				_, err := st.AssignUserLicenses(ctx, actor, ten.ID, users[ui].GUID, []store.LicenseRequest{{SkuID: products[pi].SkuID}}, nil)
-				wantOK := users[ui].UsageLocation != "" && (before[pi][ui] || p.ConsumedUnits < p.EnabledUnits)
+				refused := m.policy[pi] == allot.PolicyGroupOnly && !m.direct[ui][pi]
+				wantOK := !refused && users[ui].UsageLocation != "" && (before[pi][ui] || p.ConsumedUnits < p.EnabledUnits)
+				if refused && allot.ErrorCode(err) != allot.EAssignmentPolicy {
+					rt.Fatalf("direct assign user %d %s under groupOnly: err %v, want %s", ui, parts[pi], err, allot.EAssignmentPolicy)
+				}
 				if (err == nil) != wantOK {
 					rt.Fatalf("direct assign user %d %s: err %v, want success %v (consumed %d of %d)", ui, parts[pi], err, wantOK, p.ConsumedUnits, p.EnabledUnits)
 				}
@@ -298,18 +327,44 @@ func TestReconcileMatchesModel(t *testing.T) {
 						m.direct[ui] = map[int]bool{}
 					}
 					m.direct[ui][pi] = true
+					delete(m.ends[ui], pi)
 				}
+			},
+			"assignDirectUntil": func(rt *rapid.T) {
+				ui := rapid.IntRange(0, nUsers-2).Draw(rt, "user") // the last user has no usage location
+				pi := rapid.IntRange(0, len(parts)-1).Draw(rt, "product")
+				end := time.Now().Add(time.Duration(rapid.IntRange(1, 30).Draw(rt, "ms")) * time.Millisecond).UnixMilli()
+				if m.ends[ui][pi] != 0 || m.policy[pi] == allot.PolicyGroupOnly {
+					rt.Skip("an end or a policy the model does not order")
+				}
+				_, err := st.AssignUserLicenses(ctx, actor, ten.ID, users[ui].GUID, []store.LicenseRequest{{SkuID: products[pi].SkuID, EndsAt: end}}, nil)
+				if err != nil {
+					return // no seat, or the end passed already: nothing changed
+				}
+				if m.direct[ui] == nil {
+					m.direct[ui] = map[int]bool{}
+				}
+				if m.ends[ui] == nil {
+					m.ends[ui] = map[int]int64{}
+				}
+				m.direct[ui][pi], m.ends[ui][pi] = true, end
+				time.Sleep(time.Until(time.UnixMilli(end)) + time.Millisecond)
 			},
 			"removeDirect": func(rt *rapid.T) {
 				requeued = true
 				ui := rapid.IntRange(0, nUsers-1).Draw(rt, "user")
 				pi := rapid.IntRange(0, len(parts)-1).Draw(rt, "product")
+				if m.ends[ui][pi] != 0 {
+					// Ended, and gone once anything recomputes the user.
+					rt.Skip("an ended assignment")
+				}
 				_, err := st.AssignUserLicenses(ctx, actor, ten.ID, users[ui].GUID, nil, []string{products[pi].SkuID})
 				if m.direct[ui][pi] {
 					if err != nil {
 						rt.Fatalf("remove direct: %v", err)
 					}
 					delete(m.direct[ui], pi)
+					delete(m.ends[ui], pi)
 				} else if err == nil {
 					rt.Fatalf("removing a license the user has not directly succeeded")
 				}
@@ -317,7 +372,14 @@ func TestReconcileMatchesModel(t *testing.T) {
 			"assignGroup": func(rt *rapid.T) {
 				gi := rapid.IntRange(0, nGroups-1).Draw(rt, "group")
 				pi := rapid.IntRange(0, len(parts)-1).Draw(rt, "product")
-				if _, err := st.AssignGroupLicenses(ctx, actor, ten.ID, groups[gi].GUID, []store.LicenseRequest{{SkuID: products[pi].SkuID}}, nil, false); err != nil {
+				_, err := st.AssignGroupLicenses(ctx, actor, ten.ID, groups[gi].GUID, []store.LicenseRequest{{SkuID: products[pi].SkuID}}, nil, false)
+				if m.policy[pi] == allot.PolicyDirectOnly && !m.groupLic[gi][pi] {
+					if allot.ErrorCode(err) != allot.EAssignmentPolicy {
+						rt.Fatalf("group assign g%d %s under directOnly: err %v, want %s", gi, parts[pi], err, allot.EAssignmentPolicy)
+					}
+					return
+				}
+				if err != nil {
 					rt.Fatal(err)
 				}
 				if m.groupLic[gi] == nil {
@@ -382,10 +444,81 @@ func TestReconcileMatchesModel(t *testing.T) {
 				}
 				m.seats[pi] = n
 			},
+			"setPolicy": func(rt *rapid.T) {
+				pi := rapid.IntRange(0, len(parts)-1).Draw(rt, "product")
+				pol := rapid.SampledFrom([]string{allot.PolicyAny, allot.PolicyGroupOnly, allot.PolicyDirectOnly}).Draw(rt, "policy")
+				before := holders()
+				if _, err := st.SetAssignmentPolicy(ctx, actor, ten.ID, products[pi].SkuID, pol); err != nil {
+					rt.Fatal(err)
+				}
+				m.policy[pi] = pol
+				keptAll(rt, m, before, holders(), "setting a policy")
+			},
+			"moveToGroup": func(rt *rapid.T) {
+				pi := rapid.IntRange(0, len(parts)-1).Draw(rt, "product")
+				gi := rapid.IntRange(0, nGroups-1).Draw(rt, "group")
+				lic, err := st.UserLicenses(ctx, ten.ID, idsOf(users))
+				if err != nil {
+					rt.Fatal(err)
+				}
+				before := holders()
+				res, err := st.MoveDirectToGroup(ctx, actor, ten.ID, products[pi].SkuID, groups[gi].GUID)
+				if m.policy[pi] == allot.PolicyDirectOnly || !m.groupLic[gi][pi] {
+					if err == nil {
+						rt.Fatalf("move %s to g%d succeeded (policy %q, group assigns it %v)", parts[pi], gi, m.policy[pi], m.groupLic[gi][pi])
+					}
+					return
+				}
+				if err != nil {
+					rt.Fatal(err)
+				}
+				kept := map[string]bool{}
+				for _, k := range res.Kept {
+					kept[k.UserPrincipalName] = true
+				}
+				for ui, u := range users {
+					if !directlyActive(lic[u.ID], products[pi].ID) {
+						continue
+					}
+					if mb := (member{false, ui}); !slices.Contains(m.members[gi], mb) {
+						m.members[gi] = append(m.members[gi], mb)
+					}
+					if !kept[u.UserPrincipalName] {
+						delete(m.direct[ui], pi)
+						delete(m.ends[ui], pi)
+					}
+				}
+				// Nothing is lost, not even for an instant: the move is one
+				// transaction and its plan loses nothing.
+				keptAll(rt, m, before, holders(), "moving direct assignments to a group")
+			},
 			"reconcile": func(rt *rapid.T) { check() },
 		})
 		check()
 	})
+}
+
+// keptAll fails when a user who held a product before does not after,
+// unless the model explains it by an end date that passed (explicit
+// intent: the decision drops an ended grant whenever it sees it).
+func keptAll(rt *rapid.T, m *model, before, after map[int]map[int]bool, what string) {
+	for pi, hs := range before {
+		for ui := range hs {
+			if !after[pi][ui] && m.ends[ui][pi] == 0 {
+				rt.Fatalf("%s took product %d away from user %d", what, pi, ui)
+			}
+		}
+	}
+}
+
+// directlyActive tells whether the states hold product pid directly.
+func directlyActive(vs []store.LicenseView, pid int64) bool {
+	for _, v := range vs {
+		if v.ProductID == pid && v.Source == allot.DirectSource && v.State == allot.StateActive {
+			return true
+		}
+	}
+	return false
 }
 
 func idsOf(us []*allot.User) []int64 {

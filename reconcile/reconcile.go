@@ -35,6 +35,10 @@ type Worker struct {
 	Poll time.Duration
 	// FullPass is how often every licensed group is recomputed; 0 disables it.
 	FullPass time.Duration
+	// DuePoll is how often the worker takes away assignments whose end
+	// has come (ExpireDue); their seats go to the waiters.
+	DuePoll time.Duration
+	nextDue time.Time
 
 	// processed counts users recomputed, for tests and benchmarks.
 	processed atomic.Int64
@@ -59,7 +63,7 @@ func New(st *sqlstore.Store, log *slog.Logger, opts ...Option) *Worker {
 	b := make([]byte, 6)
 	rand.Read(b)
 	w := &Worker{st: st, log: log, id: hex.EncodeToString(b), UserBatch: 5000, GroupChunk: 25000,
-		Lease: 30 * time.Second, Poll: 500 * time.Millisecond, FullPass: time.Hour}
+		Lease: 30 * time.Second, Poll: 500 * time.Millisecond, FullPass: time.Hour, DuePoll: time.Second}
 	for _, o := range opts {
 		o(w)
 	}
@@ -136,6 +140,23 @@ func (w *Worker) Run(ctx context.Context) error {
 // Step claims and processes one group mark or one batch of user marks. It
 // reports whether it found work.
 func (w *Worker) Step(ctx context.Context) (bool, error) {
+	if now := time.Now(); !now.Before(w.nextDue) {
+		w.nextDue = now.Add(w.DuePoll)
+		n, err := w.st.ExpireDue(ctx, 1000)
+		if err != nil {
+			return false, err
+		}
+		r, err := w.st.RunDueReclaims(ctx)
+		if err != nil {
+			return false, err
+		}
+		n += r
+		if n > 0 {
+			w.nextDue = time.Time{} // more may be due
+			w.log.Info("assignments ended", "count", n)
+			return true, nil
+		}
+	}
 	users, err := w.st.ClaimMarks(ctx, store.MarkUser, w.owner(), w.UserBatch, w.Lease)
 	if err != nil {
 		return false, err
@@ -157,6 +178,7 @@ func (w *Worker) Step(ctx context.Context) (bool, error) {
 
 // Drain processes marks until none is left or ctx ends.
 func (w *Worker) Drain(ctx context.Context) error {
+	w.nextDue = time.Time{}
 	for {
 		did, err := w.Step(ctx)
 		if err != nil {

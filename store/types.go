@@ -95,6 +95,8 @@ type ReconcileStats struct {
 type LicenseRequest struct {
 	SkuID         string
 	DisabledPlans []string
+	// EndsAt is when the assignment ends (unix ms); 0 when it does not.
+	EndsAt int64
 }
 
 // LicenseView is one stored license state with what a response needs.

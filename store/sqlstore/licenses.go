@@ -109,7 +109,7 @@ func (s *Store) AssignUserLicenses(ctx context.Context, a allot.Actor, tenantID 
 		}
 		var c licensing.DirectChange
 		for _, r := range add {
-			c.Add = append(c.Add, licensing.Grant{ProductID: bySku[r.SkuID].ID, DisabledPlans: r.DisabledPlans})
+			c.Add = append(c.Add, licensing.Grant{ProductID: bySku[r.SkuID].ID, DisabledPlans: r.DisabledPlans, EndsAt: r.EndsAt})
 		}
 		for _, id := range remove {
 			c.Remove = append(c.Remove, bySku[id].ID)
@@ -119,7 +119,10 @@ func (s *Store) AssignUserLicenses(ctx context.Context, a allot.Actor, tenantID 
 		if err != nil {
 			return err
 		}
-		return tx.apply(b, plan, a, &batchResult{})
+		if err := tx.apply(b, plan, a, &batchResult{}); err != nil {
+			return err
+		}
+		return tx.writeDirectEnds(tenantID, u.ID, c)
 	})
 	if err != nil {
 		return nil, err
@@ -172,9 +175,15 @@ func (s *Store) AssignGroupLicenses(ctx context.Context, a allot.Actor, tenantID
 		}
 		for _, r := range add {
 			p := bySku[r.SkuID]
-			if _, err := tx.exec(`INSERT INTO group_licenses (group_id, product_id, tenant_id, disabled_plans, created_at) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (group_id, product_id) DO UPDATE SET disabled_plans = excluded.disabled_plans`,
-				g.ID, p.ID, tenantID, encodePlans(r.DisabledPlans), tx.now); err != nil {
+			if err := tx.checkGroupAssign(g.ID, p); err != nil {
+				return err
+			}
+			if err := licensing.CheckEnd(p, r.EndsAt, tx.now); err != nil {
+				return err
+			}
+			if _, err := tx.exec(`INSERT INTO group_licenses (group_id, product_id, tenant_id, disabled_plans, created_at, ends_at) VALUES (?, ?, ?, ?, ?, ?)
+				ON CONFLICT (group_id, product_id) DO UPDATE SET disabled_plans = excluded.disabled_plans, ends_at = excluded.ends_at`,
+				g.ID, p.ID, tenantID, encodePlans(r.DisabledPlans), tx.now, r.EndsAt); err != nil {
 				return err
 			}
 			changes = append(changes, allot.Change{Property: "AssignedLicense", New: fmt.Sprintf("[SkuName=%s, DisabledPlans=[%s]]", p.SkuPartNumber, planNames(p, r.DisabledPlans))})
@@ -214,7 +223,7 @@ func (s *Store) GroupLicenses(ctx context.Context, tenantID int64, groupIDs []in
 	if len(groupIDs) == 0 {
 		return out, nil
 	}
-	rows, err := s.query(ctx, `SELECT group_id, product_id, disabled_plans, created_at FROM group_licenses
+	rows, err := s.query(ctx, `SELECT group_id, product_id, disabled_plans, created_at, ends_at FROM group_licenses
 		WHERE tenant_id = ? AND group_id IN (`+placeholders(len(groupIDs))+`) ORDER BY group_id, product_id`, append([]any{tenantID}, idArgs(groupIDs)...)...)
 	if err != nil {
 		return nil, err
@@ -224,7 +233,7 @@ func (s *Store) GroupLicenses(ctx context.Context, tenantID int64, groupIDs []in
 		var gl allot.GroupLicense
 		var dis string
 		var created int64
-		if err := rows.Scan(&gl.GroupID, &gl.ProductID, &dis, &created); err != nil {
+		if err := rows.Scan(&gl.GroupID, &gl.ProductID, &dis, &created, &gl.EndsAt); err != nil {
 			return nil, err
 		}
 		gl.DisabledPlans = decodePlans(dis)

@@ -16,14 +16,14 @@ import (
 )
 
 const productCols = `p.id, p.tenant_id, p.sku_guid, p.part_number, p.display_name, p.service_plans, p.rules, p.enabled_units,
-	p.warning_units, p.suspended_units, p.locked_out_units, p.consumed_units, p.created_at`
+	p.warning_units, p.suspended_units, p.locked_out_units, p.consumed_units, p.assignment_policy, p.created_at`
 
 func (s *Store) scanProduct(row interface{ Scan(...any) error }) (*allot.Product, error) {
 	var p allot.Product
 	var plans, rules string
 	var created int64
 	if err := row.Scan(&p.ID, &p.TenantID, &p.SkuID, &p.SkuPartNumber, &p.DisplayName, &plans, &rules, &p.EnabledUnits,
-		&p.WarningUnits, &p.SuspendedUnits, &p.LockedOutUnits, &p.ConsumedUnits, &created); err != nil {
+		&p.WarningUnits, &p.SuspendedUnits, &p.LockedOutUnits, &p.ConsumedUnits, &p.AssignmentPolicy, &created); err != nil {
 		return nil, err
 	}
 	d, err := s.definition(plans, rules)

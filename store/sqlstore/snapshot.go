@@ -61,6 +61,9 @@ func (t *tx) loadBatch(tenantID int64, users []int64, products []*allot.Product,
 	if err := t.loadStates(b, sorted); err != nil {
 		return nil, err
 	}
+	if err := t.loadDirectEnds(b, sorted); err != nil {
+		return nil, err
+	}
 	groupPlans(b, gls)
 	if len(gls) > 0 {
 		if err := t.loadGroupGrants(b, tenantID, sorted, gls); err != nil {
@@ -141,7 +144,7 @@ func (t *tx) loadUsageLocations(b *batch, sorted []int64, lock bool) error {
 // table) and names the groups in the snapshot.
 func (t *tx) loadGroupLicenses(b *batch, tenantID int64) (map[int64][]allot.GroupLicense, error) {
 	gls := map[int64][]allot.GroupLicense{}
-	rows, err := t.query(`SELECT gl.group_id, gl.product_id, gl.disabled_plans, g.display_name FROM group_licenses gl
+	rows, err := t.query(`SELECT gl.group_id, gl.product_id, gl.disabled_plans, g.display_name, gl.ends_at FROM group_licenses gl
 		JOIN dir_groups g ON g.id = gl.group_id WHERE gl.tenant_id = ? ORDER BY gl.group_id, gl.product_id`, tenantID)
 	if err != nil {
 		return nil, err
@@ -150,12 +153,16 @@ func (t *tx) loadGroupLicenses(b *batch, tenantID int64) (map[int64][]allot.Grou
 	for rows.Next() {
 		var gl allot.GroupLicense
 		var dis, name string
-		if err := rows.Scan(&gl.GroupID, &gl.ProductID, &dis, &name); err != nil {
+		if err := rows.Scan(&gl.GroupID, &gl.ProductID, &dis, &name, &gl.EndsAt); err != nil {
 			return nil, err
 		}
 		gl.DisabledPlans = decodePlans(dis)
 		gls[gl.GroupID] = append(gls[gl.GroupID], gl)
 		b.snap.GroupNames[gl.GroupID] = name
+		if b.snap.Assigning == nil {
+			b.snap.Assigning = map[int64][]int64{}
+		}
+		b.snap.Assigning[gl.ProductID] = append(b.snap.Assigning[gl.ProductID], gl.GroupID)
 	}
 	return gls, rows.Err()
 }
@@ -245,7 +252,7 @@ func (t *tx) loadGroupGrants(b *batch, tenantID int64, sorted []int64, gls map[i
 				}
 				seen[g] = true
 				for _, gl := range gls[g] {
-					in.Grants = append(in.Grants, licensing.Grant{Source: g, ProductID: gl.ProductID, DisabledPlans: gl.DisabledPlans})
+					in.Grants = append(in.Grants, licensing.Grant{Source: g, ProductID: gl.ProductID, DisabledPlans: gl.DisabledPlans, EndsAt: gl.EndsAt})
 				}
 			}
 		}

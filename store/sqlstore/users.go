@@ -449,9 +449,11 @@ func (tx *tx) updateUser(tenantID int64, a allot.Actor, u *allot.User, p store.U
 		}
 	}
 	if _, err := tx.exec(`UPDATE users SET upn = ?, upn_key = ?, display_name = ?, given_name = ?, surname = ?, mail = ?,
-		job_title = ?, department = ?, usage_location = ?, account_enabled = ?, profile = ? WHERE id = ?`,
+		job_title = ?, department = ?, usage_location = ?, account_enabled = ?, profile = ?,
+		disabled_since = CASE WHEN ? = 1 THEN 0 WHEN account_enabled = 1 THEN ? ELSE disabled_since END WHERE id = ?`,
 		u.UserPrincipalName, allot.NormalizeKey(u.UserPrincipalName), u.DisplayName, u.GivenName, u.Surname, u.Mail,
-		u.JobTitle, u.Department, u.UsageLocation, b2i(u.AccountEnabled), encodeProfile(u.Profile), u.ID); err != nil {
+		u.JobTitle, u.Department, u.UsageLocation, b2i(u.AccountEnabled), encodeProfile(u.Profile),
+		b2i(u.AccountEnabled), tx.now, u.ID); err != nil {
 		return err
 	}
 	if u.AccountEnabled != old.AccountEnabled {
@@ -551,6 +553,7 @@ func (s *Store) DeleteUser(ctx context.Context, a allot.Actor, tenantID int64, r
 		}
 		for _, q := range []string{
 			`DELETE FROM license_states WHERE user_id = ?`,
+			`DELETE FROM direct_ends WHERE user_id = ?`,
 			`DELETE FROM memberships WHERE member_type = 0 AND member_id = ?`,
 			`DELETE FROM proxy_addresses WHERE user_id = ?`,
 			`DELETE FROM marks WHERE kind = 0 AND target_id = ?`,
