@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"runtime/pprof"
@@ -21,7 +20,6 @@ import (
 
 	"allot"
 	"allot/catalog"
-	"allot/httpapi"
 	"allot/reconcile"
 	"allot/store"
 	"allot/store/sqlstore"
@@ -510,19 +508,12 @@ func newBenchAssign() *cobra.Command {
 			if err := st.CreateToken(ctx, t.ID, "bench", store.RoleGlobalAdmin, tok); err != nil {
 				return err
 			}
-			log := slog.New(slog.NewTextHandler(io.Discard, nil))
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			srv, err := startBenchServer(ctx, st, false)
 			if err != nil {
 				return err
 			}
-			// The per-token rate limit would cap one client's token; the
-			// benchmark measures the engine, so it runs without it.
-			limits := httpapi.DefaultLimits
-			limits.RatePerSecond = 0
-			srv := &http.Server{Handler: httpapi.New(st, log, limits).Handler()}
-			go srv.Serve(ln)
 			defer srv.Close()
-			base := "http://" + ln.Addr().String()
+			base := srv.URL
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
 			body := []byte(`{"addLicenses":[{"skuId":"` + p.SkuID + `","disabledPlans":[]}],"removeLicenses":[]}`)
 			var next atomic.Int64
