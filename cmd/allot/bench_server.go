@@ -55,3 +55,9 @@ func startBenchServer(ctx context.Context, st *sqlstore.Store, withWorker bool) 
 
 // Close stops the server and the worker.
 func (b *benchServer) Close() { b.stop() }
+
+// newBenchWorker is a reconcile worker on st that logs nothing, for a
+// benchmark's set-up to drain.
+func newBenchWorker(st *sqlstore.Store) *reconcile.Worker {
+	return reconcile.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
