@@ -336,6 +336,12 @@ func (c *dynClient) patch(ctx context.Context, guid, prop, value string, viaSCIM
 
 // licenses reads the skuIds the users (at most 50) hold, sorted, by GUID.
 func (c *dynClient) licenses(ctx context.Context, guids []string) (map[string][]string, error) {
+	l, _, err := c.read(ctx, guids)
+	return l, err
+}
+
+// read reads the users' (at most 50) skuIds, sorted, and departments, by GUID.
+func (c *dynClient) read(ctx context.Context, guids []string) (lic map[string][]string, dept map[string]string, err error) {
 	quoted := make([]string, len(guids))
 	for i, g := range guids {
 		quoted[i] = "'" + g + "'"
@@ -344,15 +350,17 @@ func (c *dynClient) licenses(ctx context.Context, guids []string) (map[string][]
 	var page struct {
 		Value []struct {
 			ID               string `json:"id"`
+			Department       string `json:"department"`
 			AssignedLicenses []struct {
 				SkuID string `json:"skuId"`
 			} `json:"assignedLicenses"`
 		} `json:"value"`
 	}
 	if _, err := c.do(ctx, "GET", "/v1.0/users?"+q.Encode(), c.graphToken, nil, &page); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make(map[string][]string, len(page.Value))
+	dept = make(map[string]string, len(page.Value))
 	for _, u := range page.Value {
 		s := []string{}
 		for _, l := range u.AssignedLicenses {
@@ -360,8 +368,9 @@ func (c *dynClient) licenses(ctx context.Context, guids []string) (map[string][]
 		}
 		slices.Sort(s)
 		out[u.ID] = s
+		dept[u.ID] = u.Department
 	}
-	return out, nil
+	return out, dept, nil
 }
 
 // dynLoad is the result of a run of changes at the rate.
@@ -571,7 +580,8 @@ func loadAverage() string {
 	return "unknown"
 }
 
-// verify checks over HTTP that every group's members are exactly the users
+// verify checks over HTTP that the changed users read back with their new
+// departments, that every group's members are exactly the users
 // its rule matches as the bench models them, that the changed users hold
 // exactly the expected products, and that every product's consumedUnits
 // equals the users expected to hold it and the store's count of holders.
@@ -613,11 +623,14 @@ func (c *dynClient) verify(ctx context.Context, st *sqlstore.Store, tenantID int
 		for k, ch := range chunk {
 			guids[k] = t.guids[ch.i]
 		}
-		got, err := c.licenses(ctx, guids)
+		got, dept, err := c.read(ctx, guids)
 		if err != nil {
 			return err
 		}
 		for _, ch := range chunk {
+			if d := dept[t.guids[ch.i]]; d != t.attrs[ch.i]["department"] {
+				return fmt.Errorf("user %s reads back with department %q, want %q", t.guids[ch.i], d, t.attrs[ch.i]["department"])
+			}
 			if want := t.wantSkus(ch.i); !slices.Equal(got[t.guids[ch.i]], want) {
 				return fmt.Errorf("user %s (%v) holds %v, want %v", t.guids[ch.i], t.attrs[ch.i], got[t.guids[ch.i]], want)
 			}
