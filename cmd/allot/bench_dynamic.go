@@ -493,7 +493,14 @@ func (c *dynClient) run(ctx context.Context, t *dynTenant, changes []dynChange, 
 		return nil, err
 	}
 	if len(waiting) > 0 {
-		return nil, fmt.Errorf("verify: %d of %d changes not visible 30 s after the last was sent", len(waiting), len(changes))
+		p := waiting[0]
+		got, err := c.licenses(ctx, []string{t.guids[p.c.i]})
+		if err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("verify: %d of %d changes not visible 30 s after the last was sent (the %d visible: p50 %s, p99 %s, max %s); the oldest, user %s to %s, holds %v, want %v",
+			len(waiting), len(changes), len(res.lat), ms(pct(res.lat, 0.5)), ms(pct(res.lat, 0.99)), ms(pct(res.lat, 1)),
+			t.guids[p.c.i], p.c.dept, got[t.guids[p.c.i]], p.want)
 	}
 	return res, nil
 }
