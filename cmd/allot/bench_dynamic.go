@@ -9,7 +9,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -594,15 +593,6 @@ func benchDynamic(ctx context.Context, out io.Writer, st *sqlstore.Store, cfg dy
 }
 
 func ms(d time.Duration) string { return d.Round(100 * time.Microsecond).String() }
-
-// loadAverage is the first three fields of /proc/loadavg, or "unknown".
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
-		return strings.Join(f[:3], " ")
-	}
-	return "unknown"
-}
 
 // verify checks over HTTP that the changed users read back with their new
 // departments, that every group's members are exactly the users

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 
 	"allot/httpapi"
 	"allot/reconcile"
@@ -60,4 +62,13 @@ func (b *benchServer) Close() { b.stop() }
 // benchmark's set-up to drain.
 func newBenchWorker(st *sqlstore.Store) *reconcile.Worker {
 	return reconcile.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// loadAverage is the first three fields of /proc/loadavg, or "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }
