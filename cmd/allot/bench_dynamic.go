@@ -28,6 +28,10 @@ import (
 // dynamicTarget is the issue's figure: attribute change → license visible.
 const dynamicTarget = time.Second
 
+// dynSettle is how long, after the last PATCH is answered, the changes not
+// yet visible get before the bench fails: generous, for a loaded machine.
+const dynSettle = time.Minute
+
 // dynBenchConfig is what `allot bench dynamic` runs.
 type dynBenchConfig struct {
 	users, groups, rate int
@@ -497,7 +501,7 @@ func (c *dynClient) run(ctx context.Context, t *dynTenant, changes []dynChange, 
 	}
 	res.sent = time.Since(begin)
 	wg.Wait()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(dynSettle)
 	for {
 		mu.Lock()
 		n := len(waiting)
@@ -518,8 +522,8 @@ func (c *dynClient) run(ctx context.Context, t *dynTenant, changes []dynChange, 
 		if err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("verify: %d of %d changes not visible 30 s after the last was sent (the %d visible: p50 %s, p99 %s, max %s; PATCH answered p50 %s, p99 %s); the oldest, user %s to %s, holds %v, want %v",
-			len(waiting), len(changes), len(res.lat), ms(pct(res.lat, 0.5)), ms(pct(res.lat, 0.99)), ms(pct(res.lat, 1)), ms(pct(res.patch, 0.5)), ms(pct(res.patch, 0.99)),
+		return nil, fmt.Errorf("verify: %d of %d changes not visible %s after the last was answered (the %d visible: p50 %s, p99 %s, max %s; PATCH answered p50 %s, p99 %s); the oldest, user %s to %s, holds %v, want %v",
+			len(waiting), len(changes), dynSettle, len(res.lat), ms(pct(res.lat, 0.5)), ms(pct(res.lat, 0.99)), ms(pct(res.lat, 1)), ms(pct(res.patch, 0.5)), ms(pct(res.patch, 0.99)),
 			t.guids[p.c.i], p.c.dept, got[t.guids[p.c.i]], p.want)
 	}
 	return res, nil
