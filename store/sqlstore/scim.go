@@ -81,7 +81,7 @@ func parseSCIMTime(s string) (time.Time, error) { return time.Parse(time.RFC3339
 const scimUserFrom = ` FROM users u LEFT JOIN scim_attrs sa ON sa.kind = 0 AND sa.target_id = u.id`
 const scimExtCols = `, COALESCE(sa.external_id, ''), COALESCE(sa.cost_center, ''), COALESCE(sa.division, ''), ` + scimManagerExpr
 
-// scimManagerExpr is the GUID of user u's manager, or ”.
+// scimManagerExpr is the GUID of user u's manager, or the empty string.
 const scimManagerExpr = `COALESCE((SELECT m.guid FROM users m WHERE m.id = u.manager_id), '')`
 
 func scanSCIMUser(row interface{ Scan(...any) error }) (*SCIMUser, error) {
