@@ -53,14 +53,14 @@ func TestEntraProvisioningSequence(t *testing.T) {
 		h.sc(200, "PATCH", "/Users/"+id, patch(
 			map[string]any{"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "Sales"},
 			map[string]any{"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber", "value": "1234"},
-			map[string]any{"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": id},
+			map[string]any{"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": noMail},
 			map[string]any{"op": "Replace", "path": "active", "value": "False"}))
 		g = h.must(200, h.ga, "GET", "/v1.0/users/"+id+"?$select=userPrincipalName,department,employeeId,accountEnabled", nil)
 		if g["userPrincipalName"] != "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com" || g["department"] != "Sales" ||
 			g["employeeId"] != "1234" || g["accountEnabled"] != false {
 			t.Fatalf("Graph after enterprise PATCH %v", g)
 		}
-		if m := h.sc(200, "GET", "/Users/"+id, nil)[ent].(map[string]any); m["manager"].(map[string]any)["value"] != id {
+		if m := h.sc(200, "GET", "/Users/"+id, nil)[ent].(map[string]any); m["manager"].(map[string]any)["value"] != noMail {
 			t.Errorf("manager %v", m)
 		}
 		// A path-less replace of active, as a boolean string too.

@@ -41,7 +41,7 @@ scratch tenants is refused unless --force: a benchmark writes tenants, users and
 	}
 	cmd.PersistentFlags().String("cpuprofile", "", "write a CPU profile of the measured part to this file")
 	cmd.PersistentFlags().Bool("force", false, "run on a --data/--db store even when it holds other tenants")
-	cmd.AddCommand(newBenchGroup(), newBenchChurn(), newBenchAssign(), newBenchSCIM())
+	cmd.AddCommand(newBenchGroup(), newBenchChurn(), newBenchAssign(), newBenchSCIM(), newBenchDynamic())
 	return cmd
 }
 
@@ -513,4 +513,3 @@ func userGUIDs(ctx context.Context, st *sqlstore.Store, tenantID int64, ids []in
 	}
 	return lic, nil
 }
-

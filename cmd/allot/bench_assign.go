@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"allot/httpapi"
 	"allot/store"
 	"allot/store/sqlstore"
 )
@@ -73,15 +71,12 @@ func benchAssign(cmd *cobra.Command, st *sqlstore.Store, users, clients int) err
 	if err := st.CreateToken(ctx, t.ID, "bench", store.RoleGlobalAdmin, tok); err != nil {
 		return err
 	}
-	// The per-token rate limit would cap one client's token; the benchmark
-	// measures the engine, so it runs without it.
-	limits := httpapi.DefaultLimits
-	limits.RatePerSecond = 0
-	base, stop, err := serveLoopback(httpapi.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), limits).Handler())
+	srv, err := startBenchServer(ctx, st, false)
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer srv.Close()
+	base := srv.URL
 	body := []byte(`{"addLicenses":[{"skuId":"` + p.SkuID + `","disabledPlans":[]}],"removeLicenses":[]}`)
 	load := newLoad(clients)
 	stopProfile, err := startProfile(cmd)

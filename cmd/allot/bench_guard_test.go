@@ -53,7 +53,7 @@ func TestBenchRefusesStoreInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	for _, sub := range [][]string{{"group", "--members", "20"}, {"churn", "--members", "20", "--duration", "100ms"}, {"assign", "--users", "20"}} {
+	for _, sub := range [][]string{{"group", "--members", "20"}, {"churn", "--members", "20", "--duration", "100ms"}, {"assign", "--users", "20"}, {"dynamic", "--users", "200", "--groups", "6", "--duration", "100ms", "--rate", "100"}} {
 		out, err := runCmd(t, append(append([]string{"bench"}, sub...), "--data", dir)...)
 		if allot.ErrorCode(err) != allot.EConflict || !strings.Contains(allot.ErrorMessage(err), "Contoso") {
 			t.Fatalf("bench %s on a store in use: err %v, want EConflict naming the tenant\n%s", sub[0], err, out)

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -19,7 +17,6 @@ import (
 
 	"allot"
 	"allot/httpapi"
-	"allot/reconcile"
 	"allot/scim"
 	"allot/store"
 	"allot/store/sqlstore"
@@ -100,27 +97,12 @@ func benchSCIM(cmd *cobra.Command, sf storeFlags, n, parallel int) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	worker := reconcile.New(st, log)
-	wdone := make(chan struct{})
-	go func() { defer close(wdone); worker.Run(wctx) }()
-	defer func() { cancel(); <-wdone }()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := startBenchServer(ctx, st, true)
 	if err != nil {
 		return err
 	}
-	// The per-token rate limit would cap the one client; the benchmark
-	// measures the service, so it runs without it.
-	limits := httpapi.DefaultLimits
-	limits.RatePerSecond = 0
-	api := httpapi.New(st, log, limits)
-	api.MountSCIM(scim.Prefix, scim.New(st, log))
-	srv := &http.Server{Handler: api.Handler()}
-	go srv.Serve(ln)
 	defer srv.Close()
-	c := &scimBenchClientHTTP{base: "http://" + ln.Addr().String() + scim.Prefix, token: token,
+	c := &scimBenchClientHTTP{base: srv.URL + scim.Prefix, token: token,
 		hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: parallel, MaxConnsPerHost: parallel}}}
 
 	stopProfile, err := startProfile(cmd)

@@ -268,10 +268,6 @@ func benchImport(ctx context.Context, logw io.Writer, rows, batch int, data, cpu
 	if res.FloorCPU > 0 {
 		res.RatioToFloorCPU = res.ImportCPU / res.FloorCPU
 	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		res.LoadAverage = strings.Join(strings.Fields(string(b))[:3], " ")
-	} else {
-		res.LoadAverage = "unknown"
-	}
+	res.LoadAverage = loadAverage()
 	return res, nil
 }

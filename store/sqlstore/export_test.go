@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -34,3 +35,26 @@ func (s *Store) SetBeforeDecide(fn func()) { s.beforeDecide = fn }
 
 // SetAuthCacheTTL sets how long a verified token's principal is reused.
 func (s *Store) SetAuthCacheTTL(d time.Duration) { s.auth.ttl = d }
+
+// MigrationUp returns the statements of the Up part of the embedded
+// migration file name of the engine ("sqlite" or "postgres").
+func MigrationUp(engine, name string) ([]string, error) {
+	b, err := migrations.ReadFile("migrations/" + engine + "/" + name)
+	if err != nil {
+		return nil, err
+	}
+	up, _, _ := strings.Cut(string(b), "-- +goose Down")
+	var out []string
+	for _, st := range strings.Split(up, ";\n") {
+		var lines []string
+		for _, l := range strings.Split(st, "\n") {
+			if !strings.HasPrefix(strings.TrimSpace(l), "--") {
+				lines = append(lines, l)
+			}
+		}
+		if s := strings.TrimSpace(strings.Join(lines, "\n")); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}

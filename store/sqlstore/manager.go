@@ -17,15 +17,7 @@ func (s *Store) SetManager(ctx context.Context, a allot.Actor, tenantID int64, r
 		if err != nil {
 			return err
 		}
-		// Kept from being deleted until the commit (lockKeep), so that
-		// DeleteUser of the manager, which waits, then clears the
-		// reference; no license lock, nor a lock that two opposite
-		// SetManager calls could deadlock on.
-		w, arg := userWhere(managerRef)
-		m, err := scanUser(tx.queryRow(`SELECT `+userCols+` FROM users u WHERE u.tenant_id = ? AND `+w+tx.lockRows(lockKeep), tenantID, arg))
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("User", managerRef)
-		}
+		m, err := tx.managerLocked(tenantID, managerRef)
 		if err != nil {
 			return err
 		}
@@ -34,6 +26,20 @@ func (s *Store) SetManager(ctx context.Context, a allot.Actor, tenantID int64, r
 		}
 		return tx.setManager(tenantID, a, u, m)
 	})
+}
+
+// managerLocked reads the user ref (GUID or userPrincipalName) that is to
+// become a manager, kept from being deleted until the commit (lockKeep), so
+// that DeleteUser of the manager, which waits, then clears the reference;
+// no license lock, nor a lock that two opposite SetManager calls could
+// deadlock on.
+func (tx *tx) managerLocked(tenantID int64, ref string) (*allot.User, error) {
+	w, arg := userWhere(ref)
+	m, err := scanUser(tx.queryRow(`SELECT `+userCols+` FROM users u WHERE u.tenant_id = ? AND `+w+tx.lockRows(lockKeep), tenantID, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("User", ref)
+	}
+	return m, err
 }
 
 // RemoveManager clears the manager of the user ref; 404 when it has none.

@@ -27,7 +27,10 @@ type SCIMExt struct {
 	ExternalID string
 	CostCenter string
 	Division   string
-	Manager    string // the manager's user id (GUID)
+	// Manager is the GUID of the user's manager: the directory's manager
+	// reference (users.manager_id, Graph's manager), read and written
+	// through SCIM's enterprise manager.value.
+	Manager string
 }
 
 // SCIMUser is a user with its SCIM attributes.
@@ -76,7 +79,10 @@ const MaxSCIMMembers = 1000
 func parseSCIMTime(s string) (time.Time, error) { return time.Parse(time.RFC3339Nano, s) }
 
 const scimUserFrom = ` FROM users u LEFT JOIN scim_attrs sa ON sa.kind = 0 AND sa.target_id = u.id`
-const scimExtCols = `, COALESCE(sa.external_id, ''), COALESCE(sa.cost_center, ''), COALESCE(sa.division, ''), COALESCE(sa.manager, '')`
+const scimExtCols = `, COALESCE(sa.external_id, ''), COALESCE(sa.cost_center, ''), COALESCE(sa.division, ''), ` + scimManagerExpr
+
+// scimManagerExpr is the GUID of user u's manager, or the empty string.
+const scimManagerExpr = `COALESCE((SELECT m.guid FROM users m WHERE m.id = u.manager_id), '')`
 
 func scanSCIMUser(row interface{ Scan(...any) error }) (*SCIMUser, error) {
 	var x SCIMUser
@@ -214,7 +220,10 @@ func (s *Store) SCIMCreateUser(ctx context.Context, a allot.Actor, tenantID int6
 		if err := tx.createUser(tenantID, a, u.User, ext); err != nil {
 			return err
 		}
-		return tx.addSCIMExt(tenantID, 0, u.ID, u.Ext)
+		if err := tx.addSCIMExt(tenantID, 0, u.ID, u.Ext); err != nil {
+			return err
+		}
+		return tx.setSCIMManager(tenantID, a, u.User, "", u.Ext.Manager)
 	})
 }
 
@@ -223,8 +232,8 @@ func (s *Store) SCIMCreateUser(ctx context.Context, a allot.Actor, tenantID int6
 // checkExternalID does, and inserts nothing.
 func (tx *tx) addSCIMExt(tenantID int64, kind int, id int64, e SCIMExt) error {
 	res, err := tx.exec(`INSERT INTO scim_attrs (kind, target_id, tenant_id, external_id, cost_center, division, manager)
-		SELECT ?, ?, ?, ?, ?, ?, ? WHERE ? = '' OR NOT EXISTS (SELECT 1 FROM scim_attrs WHERE tenant_id = ? AND kind = ? AND external_id = ?)`,
-		kind, id, tenantID, e.ExternalID, e.CostCenter, e.Division, e.Manager, e.ExternalID, tenantID, kind, e.ExternalID)
+		SELECT ?, ?, ?, ?, ?, ?, '' WHERE ? = '' OR NOT EXISTS (SELECT 1 FROM scim_attrs WHERE tenant_id = ? AND kind = ? AND external_id = ?)`,
+		kind, id, tenantID, e.ExternalID, e.CostCenter, e.Division, e.ExternalID, tenantID, kind, e.ExternalID)
 	if err != nil {
 		return err
 	}
@@ -257,12 +266,37 @@ func (tx *tx) checkExternalID(tenantID int64, kind int, ext string, self int64) 
 	return err
 }
 
+// setSCIMExt stores what SCIM keeps beside a user or group (the manager
+// is the directory's reference: setSCIMManager).
 func (tx *tx) setSCIMExt(tenantID int64, kind int, id int64, e SCIMExt) error {
 	_, err := tx.exec(`INSERT INTO scim_attrs (kind, target_id, tenant_id, external_id, cost_center, division, manager)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, target_id) DO UPDATE SET external_id = excluded.external_id,
-		cost_center = excluded.cost_center, division = excluded.division, manager = excluded.manager`,
-		kind, id, tenantID, e.ExternalID, e.CostCenter, e.Division, e.Manager)
+		VALUES (?, ?, ?, ?, ?, ?, '') ON CONFLICT (kind, target_id) DO UPDATE SET external_id = excluded.external_id,
+		cost_center = excluded.cost_center, division = excluded.division, manager = ''`,
+		kind, id, tenantID, e.ExternalID, e.CostCenter, e.Division)
 	return err
+}
+
+// setSCIMManager changes u's manager reference from the user old to the
+// user want (GUIDs, "" for none), as Graph's manager/$ref does. A manager
+// that is not a user of the tenant, or u itself, is an invalid value.
+func (tx *tx) setSCIMManager(tenantID int64, a allot.Actor, u *allot.User, old, want string) error {
+	if strings.EqualFold(old, want) {
+		return nil
+	}
+	if want == "" {
+		return tx.setManager(tenantID, a, u, nil)
+	}
+	m, err := tx.managerLocked(tenantID, want)
+	if allot.ErrorCode(err) == allot.ENotFound {
+		return allot.Errorf(allot.EInvalid, "manager.value '%s' is not a user of this tenant: give the id SCIM gave the manager.", want)
+	}
+	if err != nil {
+		return err
+	}
+	if m.ID == u.ID {
+		return allot.Errorf(allot.EInvalid, "A user cannot be its own manager: manager.value is the user's own id.")
+	}
+	return tx.setManager(tenantID, a, u, m)
 }
 
 // SCIMUpdateUser changes a user in one transaction: change gets the user
@@ -294,12 +328,15 @@ func (s *Store) SCIMUpdateUser(ctx context.Context, a allot.Actor, tenantID int6
 		if err := tx.updateUser(tenantID, a, cur.User, userDiff(cur.User, want.User)); err != nil {
 			return err
 		}
-		if want.Ext != cur.Ext {
+		if err := tx.setSCIMManager(tenantID, a, cur.User, cur.Ext.Manager, want.Ext.Manager); err != nil {
+			return err
+		}
+		if kept := (SCIMExt{want.Ext.ExternalID, want.Ext.CostCenter, want.Ext.Division, cur.Ext.Manager}); kept != cur.Ext {
 			if err := tx.setSCIMExt(tenantID, 0, cur.ID, want.Ext); err != nil {
 				return err
 			}
 			if err := tx.audit(tenantID, a, allot.AuditEvent{Activity: allot.ActUpdateUser, TargetKind: "User", TargetID: cur.GUID,
-				TargetName: cur.UserPrincipalName, Changes: extChanges(cur.Ext, want.Ext)}); err != nil {
+				TargetName: cur.UserPrincipalName, Changes: extChanges(cur.Ext, kept)}); err != nil {
 				return err
 			}
 		}
@@ -312,7 +349,7 @@ func (s *Store) SCIMUpdateUser(ctx context.Context, a allot.Actor, tenantID int6
 func extChanges(o, n SCIMExt) []allot.Change {
 	var out []allot.Change
 	for _, f := range []struct{ name, o, n string }{{"externalId", o.ExternalID, n.ExternalID},
-		{"costCenter", o.CostCenter, n.CostCenter}, {"division", o.Division, n.Division}, {"manager", o.Manager, n.Manager}} {
+		{"costCenter", o.CostCenter, n.CostCenter}, {"division", o.Division, n.Division}} {
 		if f.o != f.n {
 			out = append(out, allot.Change{Property: f.name, Old: f.o, New: f.n})
 		}

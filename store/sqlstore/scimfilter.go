@@ -39,8 +39,8 @@ var scimUserCols = map[string]scimCol{
 	"department":      {expr: "u.department"},
 	"costcenter":      {expr: "COALESCE(sa.cost_center, '')"},
 	"division":        {expr: "COALESCE(sa.division, '')"},
-	"manager.value":   {expr: "COALESCE(sa.manager, '')"},
-	"manager":         {expr: "COALESCE(sa.manager, '')"},
+	"manager.value":   {expr: scimManagerExpr},
+	"manager":         {expr: scimManagerExpr},
 	"meta.created":    {expr: "u.created_at", time: true},
 }
 
