@@ -91,6 +91,8 @@ type Store struct {
 
 	// auth caches verified tokens' principals (authcache.go).
 	auth authCache
+	// clock, when set (WithClock), dates seat history points (history.go).
+	clock func() time.Time
 
 	// fail holds the failpoints armed by FailpointsEnv (failpoint.go); nil
 	// when none is.

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"time"
 )
 
@@ -34,3 +35,27 @@ func (s *Store) SetBeforeDecide(fn func()) { s.beforeDecide = fn }
 
 // SetAuthCacheTTL sets how long a verified token's principal is reused.
 func (s *Store) SetAuthCacheTTL(d time.Duration) { s.auth.ttl = d }
+
+// Counters reads a product's enabled, consumed and waiting counters.
+func (s *Store) Counters(ctx context.Context, productID int64) (enabled, consumed, waiting int, err error) {
+	err = s.queryRow(ctx, `SELECT enabled_units, consumed_units, waiting_units FROM products WHERE id = ?`, productID).
+		Scan(&enabled, &consumed, &waiting)
+	return
+}
+
+// HistoryPoint is a stored seat history row.
+type HistoryPoint struct {
+	Level                            int
+	Bucket                           int64
+	Enabled, Consumed, Waiting, Peak int
+}
+
+// HistoryPoints returns every stored point of a product, by level and bucket.
+func (s *Store) HistoryPoints(ctx context.Context, productID int64) ([]HistoryPoint, error) {
+	rows, err := s.query(ctx, `SELECT level, bucket, enabled, consumed, waiting, peak FROM seat_history WHERE product_id = ? ORDER BY level, bucket`, productID)
+	return collect(rows, err, func(r *sql.Rows) (HistoryPoint, error) {
+		var h HistoryPoint
+		err := r.Scan(&h.Level, &h.Bucket, &h.Enabled, &h.Consumed, &h.Waiting, &h.Peak)
+		return h, err
+	})
+}
