@@ -30,3 +30,53 @@ type HistoryQuery struct {
 	Interval string // IntervalHour, IntervalDay, IntervalWeek or IntervalMonth
 	Top      int    // at most this many points (0: no limit)
 }
+
+// AssignmentRow is one user's license of one product with every source that
+// grants it: the licenseAssignments report.
+type AssignmentRow struct {
+	UserID                                    string // GUID
+	UserPrincipalName, DisplayName, Department string
+	AccountEnabled                            bool
+	SkuID, SkuPartNumber, ProductName         string
+	// State is Active when a source gives the user a seat, Error otherwise.
+	State string
+	// Direct is whether the user holds it directly; Groups names the groups
+	// that grant it, in source order.
+	Direct bool
+	Groups []string
+	// Errors are allot's codes of the sources in error (deduplicated).
+	Errors []string
+}
+
+// AssignmentQuery selects rows of the licenseAssignments report.
+type AssignmentQuery struct {
+	Product string // skuId or skuPartNumber; "" for every product
+	// DisabledOnly keeps the seats of users whose account is disabled.
+	DisabledOnly bool
+	// After is the cursor of the previous page's last row (zero: from the start).
+	After AssignmentCursor
+	Limit int // at most this many rows; 0 for all
+}
+
+// AssignmentCursor is the position of a row: its user's and product's internal ids.
+type AssignmentCursor struct{ User, Product int64 }
+
+// Utilization is a product's seats now: bought, in use, waiting, and held
+// by disabled users.
+type Utilization struct {
+	SkuID, SkuPartNumber, ProductName string
+	Enabled, Consumed, Waiting        int
+	// DisabledUsers is the number of seats held by users whose account is disabled.
+	DisabledUsers int
+}
+
+// Available is the number of seats bought and not assigned.
+func (u Utilization) Available() int { return max(0, u.Enabled-u.Consumed) }
+
+// Percent is the share of bought seats in use, 0–100 (0 without seats).
+func (u Utilization) Percent() float64 {
+	if u.Enabled == 0 {
+		return 0
+	}
+	return float64(int(float64(u.Consumed)*1000/float64(u.Enabled)+0.5)) / 10
+}
