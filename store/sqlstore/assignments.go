@@ -121,8 +121,12 @@ func (a *assignmentReader) page(ctx context.Context, after store.AssignmentCurso
 func (a *assignmentReader) readKeys(ctx context.Context, after store.AssignmentCursor, limit int, keys *[]store.AssignmentCursor) (int, store.AssignmentCursor, error) {
 	q := `SELECT u.id, u.guid, u.upn, u.display_name, u.department, u.account_enabled, ls.product_id, ls.source_id, ls.state, ls.code
 		FROM users u JOIN license_states ls ON ls.user_id = u.id
-		WHERE u.tenant_id = ? AND (u.id > ? OR (u.id = ? AND ls.product_id > ?))`
-	args := []any{a.tenantID, after.User, after.User, after.Product}
+		WHERE u.tenant_id = ?`
+	args := []any{a.tenantID}
+	if after != (store.AssignmentCursor{}) {
+		q += ` AND u.id >= ? AND (u.id > ? OR ls.product_id > ?)`
+		args = append(args, after.User, after.User, after.Product)
+	}
 	if a.only != 0 {
 		q += ` AND ls.product_id = ?`
 		args = append(args, a.only)

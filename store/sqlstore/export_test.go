@@ -59,3 +59,26 @@ func (s *Store) HistoryPoints(ctx context.Context, productID int64) ([]HistoryPo
 		return h, err
 	})
 }
+
+// CountAssignmentRows reads every license state row of the tenant's users
+// with the report's join and order and counts them: the floor of the
+// licenseAssignments export.
+func (s *Store) CountAssignmentRows(ctx context.Context, tenantID int64) (int, error) {
+	rows, err := s.query(ctx, `SELECT u.id, u.guid, u.upn, u.display_name, u.department, u.account_enabled, ls.product_id, ls.source_id, ls.state, ls.code
+		FROM users u JOIN license_states ls ON ls.user_id = u.id WHERE u.tenant_id = ? ORDER BY u.id, ls.product_id, ls.source_id`, tenantID)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var uid, pid, src int64
+		var guid, upn, name, dep, state, code string
+		var enabled bool
+		if err := rows.Scan(&uid, &guid, &upn, &name, &dep, &enabled, &pid, &src, &state, &code); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, rows.Err()
+}
