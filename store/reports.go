@@ -80,3 +80,58 @@ func (u Utilization) Percent() float64 {
 	}
 	return float64(int(float64(u.Consumed)*1000/float64(u.Enabled)+0.5)) / 10
 }
+
+// Price terms.
+const (
+	TermMonthly = "monthly"
+	TermAnnual  = "annual"
+)
+
+// Price is a product's unit price: an amount in minor units (cents) per
+// seat and term, its ISO 4217 currency, and the end of the commitment.
+type Price struct {
+	Currency      string
+	UnitPrice     int64  // minor units per seat and term
+	Term          string // TermMonthly or TermAnnual
+	CommitmentEnd *time.Time
+}
+
+// MonthsPerTerm is the number of months the price covers.
+func (p Price) MonthsPerTerm() int64 {
+	if p.Term == TermAnnual {
+		return 12
+	}
+	return 1
+}
+
+// ProductCost is one product's spend in a month.
+type ProductCost struct {
+	SkuID, SkuPartNumber, ProductName string
+	Price                             Price
+	// SeatDays is the sum over the month's days of the seats bought at the
+	// end of each day (days after now carry the current count);
+	// AssignedSeatDays the same for seats in use.
+	SeatDays, AssignedSeatDays int64
+	// Billed is the cost of the seats bought, prorated by day; Assigned
+	// that of the seats in use; Unused that of the seats bought and not
+	// assigned plus the seats of disabled users, now, for the whole month.
+	Billed, Assigned, Unused int64
+	UnusedSeats              int // not assigned + held by disabled users, now
+}
+
+// DepartmentCost is what one department's seats of one currency cost a
+// month, at its users' current licenses.
+type DepartmentCost struct {
+	Department string // "" for users without one
+	Currency   string
+	Seats      int
+	Cost       int64 // minor units
+}
+
+// CostStatement is the showback statement of a month.
+type CostStatement struct {
+	Month       time.Time // first day, UTC
+	Days        int
+	Products    []ProductCost    // priced products, by skuPartNumber
+	Departments []DepartmentCost // by department, then currency
+}
