@@ -154,3 +154,56 @@ func TestSeatHistoryReport(t *testing.T) {
 		c.expectError(404, "", "GET", "/allot/v1/reports/seatHistory?skuId=NOPE", nil)
 	})
 }
+
+// TestCostReportAPI sets prices through the API and reads the statement:
+// amounts in the currency's units, departments priced at their seats, bad
+// input refused with a 400 that changes nothing.
+func TestCostReportAPI(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, open)
+		c := h.A
+		e3 := c.sku("SPE_E3")
+		u := c.createUser("sal@contoso.com", "US")
+		c.must(204, "PATCH", "/v1.0/users/"+u, map[string]any{"department": "Sales"})
+		c.must(200, "POST", "/v1.0/users/"+u+"/assignLicense", assignBody([]string{e3}, nil))
+		got := c.must(200, "PUT", "/allot/v1/subscribedSkus/"+e3+"/price", map[string]any{"currency": "USD", "unitPrice": 36.5, "term": "monthly", "commitmentEndDate": "2027-03-31"}).object(t)
+		if got["unitPrice"] != "36.50" || got["commitmentEndDate"] != "2027-03-31" {
+			t.Errorf("price: %v", got)
+		}
+		st := c.must(200, "GET", "/allot/v1/reports/cost", nil).object(t)
+		deps := st["departments"].([]any)
+		if len(deps) != 1 || deps[0].(map[string]any)["cost"] != "36.50" || deps[0].(map[string]any)["department"] != "Sales" {
+			t.Errorf("departments: %v", deps)
+		}
+		prods := st["products"].([]any)
+		// 100 seats, 1 in use: 99 unused at 36.50.
+		if len(prods) != 1 || prods[0].(map[string]any)["unusedCost"] != "3613.50" {
+			t.Errorf("products: %v", prods)
+		}
+		recs := c.getCSV("/allot/v1/reports/cost")
+		if len(recs) != 2 || recs[1][1] != "Sales" || recs[1][4] != "36.50" {
+			t.Errorf("cost CSV: %q", recs)
+		}
+		before := c.snapshot()
+		for _, body := range []map[string]any{
+			{"currency": "USD", "unitPrice": 1.234},
+			{"currency": "dollars", "unitPrice": 1},
+			{"currency": "USD", "unitPrice": -1},
+			{"currency": "USD", "unitPrice": 1, "term": "weekly"},
+			{"currency": "USD", "unitPrice": 1, "commitmentEndDate": "soon"},
+			{"currency": "USD"},
+		} {
+			c.expectError(400, "", "PUT", "/allot/v1/subscribedSkus/"+e3+"/price", body)
+		}
+		c.unchanged(before, "refused prices")
+		c.expectError(400, "", "GET", "/allot/v1/reports/cost?month=April", nil)
+		c.expectError(404, "", "PUT", "/allot/v1/subscribedSkus/NOPE/price", map[string]any{"currency": "USD", "unitPrice": 1})
+		if st := c.must(200, "GET", "/allot/v1/reports/cost", nil).object(t); st["products"].([]any)[0].(map[string]any)["price"].(map[string]any)["unitPrice"] != "36.50" {
+			t.Errorf("a refused price changed the stored one: %v", st)
+		}
+		c.must(204, "DELETE", "/allot/v1/subscribedSkus/"+e3+"/price", nil)
+		if st := c.must(200, "GET", "/allot/v1/reports/cost", nil).object(t); len(st["products"].([]any)) != 0 {
+			t.Errorf("after delete: %v", st)
+		}
+	})
+}
