@@ -117,11 +117,13 @@ func (a *assignmentReader) page(ctx context.Context, after store.AssignmentCurso
 
 // readKeys runs the query and folds consecutive state rows of one user ×
 // product into a report row; keys, when not nil, gets each row's cursor.
-// It returns the number of state rows read.
+// It returns the number of state rows read. (+u.tenant_id keeps SQLite
+// from reading the users through the userPrincipalName index and sorting
+// every row in a temporary B-tree: read in id order they come sorted.)
 func (a *assignmentReader) readKeys(ctx context.Context, after store.AssignmentCursor, limit int, keys *[]store.AssignmentCursor) (int, store.AssignmentCursor, error) {
 	q := `SELECT u.id, u.guid, u.upn, u.display_name, u.department, u.account_enabled, ls.product_id, ls.source_id, ls.state, ls.code
 		FROM users u JOIN license_states ls ON ls.user_id = u.id
-		WHERE u.tenant_id = ?`
+		WHERE +u.tenant_id = ?`
 	args := []any{a.tenantID}
 	if after != (store.AssignmentCursor{}) {
 		q += ` AND u.id >= ? AND (u.id > ? OR ls.product_id > ?)`

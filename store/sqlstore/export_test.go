@@ -65,7 +65,7 @@ func (s *Store) HistoryPoints(ctx context.Context, productID int64) ([]HistoryPo
 // licenseAssignments export.
 func (s *Store) CountAssignmentRows(ctx context.Context, tenantID int64) (int, error) {
 	rows, err := s.query(ctx, `SELECT u.id, u.guid, u.upn, u.display_name, u.department, u.account_enabled, ls.product_id, ls.source_id, ls.state, ls.code
-		FROM users u JOIN license_states ls ON ls.user_id = u.id WHERE u.tenant_id = ? ORDER BY u.id, ls.product_id, ls.source_id`, tenantID)
+		FROM users u JOIN license_states ls ON ls.user_id = u.id WHERE +u.tenant_id = ? ORDER BY u.id, ls.product_id, ls.source_id`, tenantID)
 	if err != nil {
 		return 0, err
 	}
