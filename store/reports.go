@@ -34,10 +34,10 @@ type HistoryQuery struct {
 // AssignmentRow is one user's license of one product with every source that
 // grants it: the licenseAssignments report.
 type AssignmentRow struct {
-	UserID                                    string // GUID
+	UserID                                     string // GUID
 	UserPrincipalName, DisplayName, Department string
-	AccountEnabled                            bool
-	SkuID, SkuPartNumber, ProductName         string
+	AccountEnabled                             bool
+	SkuID, SkuPartNumber, ProductName          string
 	// State is Active when a source gives the user a seat, Error otherwise.
 	State string
 	// Direct is whether the user holds it directly; Groups names the groups
