@@ -91,8 +91,6 @@ type changeVal struct {
 type changeBuf struct {
 	byGUID map[int64]map[changeKey]changeVal
 	users  map[int64]map[int64]bool
-	// seats are the products whose counters the write changed (history.go).
-	seats map[int64]bool
 }
 
 func feedOf(kind int) int {
@@ -189,9 +187,6 @@ func (t *tx) flushChanges() error {
 	t.feed = nil
 	if f == nil {
 		return nil
-	}
-	if err := t.writeSeatHistory(f.seats); err != nil {
-		return err
 	}
 	tenants := map[int64]bool{}
 	for id := range f.byGUID {

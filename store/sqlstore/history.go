@@ -12,11 +12,13 @@ import (
 	"allot/store"
 )
 
-// Seat history (docs/design.md, "Seat history"): every write that changes a
-// product's counters records the product in its transaction (recordSeats);
-// when the write ends, one statement upserts the counters read under the
-// write's own product row lock into the product's current second, hour and
-// day (writeSeatHistory). Readers take the level that fits the interval.
+// Seat history (docs/design.md, "Seat history and cost"): every write that
+// changes a product's counters records the product in its transaction
+// (recordSeats); just before the transaction commits, one statement upserts
+// the counters read under the transaction's own product row locks into the
+// product's current second, hour and day (writeSeatHistory). On SQLite a
+// group commit writes them once for all the writes it shares. Readers take
+// the level that fits the interval.
 
 // History levels and the length of their buckets in seconds.
 const (
@@ -44,20 +46,19 @@ func (s *Store) now() time.Time {
 }
 
 // recordSeats records that the write changed the counters of the products;
-// their history points are written when the write ends. Previews record
+// their history points are written before the transaction commits. A write
+// rolled back to its savepoint leaves its products recorded: their points
+// then hold the counters as they are, which is exact. Previews record
 // nothing.
 func (t *tx) recordSeats(ids ...int64) {
 	if t.preview || len(ids) == 0 {
 		return
 	}
-	if t.feed == nil {
-		t.feed = &changeBuf{}
-	}
-	if t.feed.seats == nil {
-		t.feed.seats = map[int64]bool{}
+	if t.seats == nil {
+		t.seats = map[int64]bool{}
 	}
 	for _, id := range ids {
-		t.feed.seats[id] = true
+		t.seats[id] = true
 	}
 }
 
