@@ -21,6 +21,7 @@ func (s *Server) adminRoutes() {
 	s.bulkRoutes()
 	s.policyRoutes()
 	s.reclaimRoutes()
+	s.reportRoutes()
 	s.handle("POST /allot/v1/preview", permRead, s.preview)
 }
 

@@ -124,6 +124,10 @@ func (w *Worker) Run(ctx context.Context) error {
 			if err := w.st.PruneChanges(ctx, time.Now().Add(-sqlstore.DeltaRetention)); err != nil {
 				w.log.Error("pruning the delta feeds failed", "err", err)
 			}
+			// Seat history keeps seconds and hours for a while, days for ever.
+			if err := w.st.PruneSeatHistory(ctx, time.Now()); err != nil {
+				w.log.Error("pruning the seat history failed", "err", err)
+			}
 		}
 		if did {
 			continue

@@ -116,6 +116,8 @@ func (s *Server) routes() {
 	s.page("POST /roles/assign", httpapi.PermRolesRead|httpapi.PermRolesWrite, s.assignRole)
 	s.page("POST /roles/remove", httpapi.PermRolesRead|httpapi.PermRolesWrite, s.removeRole)
 
+	s.page("GET /reports", httpapi.PermReportsRead|httpapi.PermProductsRead, s.reports)
+
 	s.page("GET /audit", httpapi.PermAuditRead, s.audit)
 
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -304,6 +306,7 @@ var navItems = []navItem{
 	{"licenses", "Licenses", "/licenses", httpapi.PermProductsRead},
 	{"groups", "Groups", "/groups", httpapi.PermGroupsRead},
 	{"roles", "Roles", "/roles", httpapi.PermRolesRead},
+	{"reports", "Reports", "/reports", httpapi.PermReportsRead | httpapi.PermProductsRead},
 	{"audit", "Audit log", "/audit", httpapi.PermAuditRead},
 }
 

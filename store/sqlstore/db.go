@@ -91,6 +91,8 @@ type Store struct {
 
 	// auth caches verified tokens' principals (authcache.go).
 	auth authCache
+	// clock, when set (WithClock), dates seat history points (history.go).
+	clock func() time.Time
 
 	// fail holds the failpoints armed by FailpointsEnv (failpoint.go); nil
 	// when none is.
@@ -372,6 +374,9 @@ type tx struct {
 	// feed holds the directory changes the write recorded for the delta
 	// feeds until it ends (delta.go).
 	feed *changeBuf
+	// seats are the products whose counters the transaction changed, for
+	// the seat history written before it commits (history.go).
+	seats map[int64]bool
 }
 
 // commit commits the transaction and releases the write connection.
@@ -497,6 +502,9 @@ func (s *Store) writeOnce(ctx context.Context, fn func(t *tx) error) error {
 	}
 	if err == nil && t.woke && s.pg != nil {
 		err = t.pgNotify()
+	}
+	if err == nil {
+		err = t.writeSeatHistory(t.seats)
 	}
 	if err != nil {
 		t.rollback()

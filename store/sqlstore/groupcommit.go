@@ -141,7 +141,15 @@ func (s *Store) runShared(group []*writeReq) []*writeReq {
 		deliver()
 		return nil
 	}
-	if err := sqltx.Commit(); err != nil {
+	// The seat history of every write of the transaction, once, outside
+	// their savepoints (history.go), whatever became of the last write's
+	// request.
+	t.ctx, t.req = context.Background(), nil
+	err = t.writeSeatHistory(t.seats)
+	if err == nil {
+		err = sqltx.Commit()
+	}
+	if err != nil {
 		// Nothing of this transaction was committed: make sure it is over.
 		s.wconn.ExecContext(context.Background(), `ROLLBACK`)
 		for i := range results {

@@ -168,6 +168,7 @@ func (t *tx) addSeats(productID int64, consumed, waiting int) error {
 		t.deltas[productID] = [2]int{d[0] + consumed, d[1] + waiting}
 		return nil
 	}
+	t.recordSeats(productID)
 	if consumed <= 0 {
 		_, err := t.exec(`UPDATE products SET consumed_units = consumed_units + ?, waiting_units = waiting_units + ? WHERE id = ?`,
 			consumed, waiting, productID)

@@ -144,6 +144,7 @@ func (s *Store) AddProduct(ctx context.Context, a allot.Actor, tenantID int64, d
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, tenantID, d.SkuID, d.SkuPartNumber, d.DisplayName, string(plans), string(rules), enabled, tx.now).Scan(&id); err != nil {
 			return err
 		}
+		tx.recordSeats(id)
 		return tx.audit(tenantID, a, allot.AuditEvent{Category: "Subscription", Activity: allot.ActAddProduct, TargetKind: "Product",
 			TargetID: d.SkuID, TargetName: d.SkuPartNumber, Changes: []allot.Change{{Property: "enabledUnits", New: fmt.Sprint(enabled)}}})
 	})
@@ -272,6 +273,7 @@ func (s *Store) SetSeats(ctx context.Context, a allot.Actor, tenantID int64, ref
 		if err := tx.queryRow(`UPDATE products SET enabled_units = ? WHERE id = ? RETURNING consumed_units`, enabled, p.ID).Scan(&consumed); err != nil {
 			return err
 		}
+		tx.recordSeats(p.ID)
 		if err := tx.audit(tenantID, a, allot.AuditEvent{Category: "Subscription", Activity: allot.ActUpdateProduct, TargetKind: "Product",
 			TargetID: p.SkuID, TargetName: p.SkuPartNumber, Changes: []allot.Change{{Property: "enabledUnits", Old: fmt.Sprint(p.EnabledUnits), New: fmt.Sprint(enabled)}}}); err != nil {
 			return err
