@@ -263,3 +263,55 @@ func (s *Store) TenantGUID(ctx context.Context, tenantID int64) (string, error) 
 	}
 	return t.GUID, nil
 }
+
+// EventCounts is what the metrics show of the subscriptions: how many there
+// are, how many wait for a retry, and the change feed rows (and unexpanded
+// change batches) not yet delivered to them, summed.
+type EventCounts struct {
+	Subscriptions, Retrying int
+	PendingRows             int64
+}
+
+// SubscriptionEventCounts counts the subscriptions and their pending feed
+// rows (each subscription's rows at or after its window's start: an upper
+// bound of what it has left, read with the feed's index).
+func (s *Store) SubscriptionEventCounts(ctx context.Context) (EventCounts, error) {
+	var c EventCounts
+	subs, err := s.query(ctx, `SELECT tenant_id, resource, feed_from, failures FROM subscriptions`)
+	type row struct {
+		tenant, from int64
+		users        bool
+	}
+	list, err := collect(subs, err, func(r *sql.Rows) (row, error) {
+		var x row
+		var res string
+		var failures int
+		err := r.Scan(&x.tenant, &res, &x.from, &failures)
+		x.users = strings.HasPrefix(strings.ToLower(res), "users")
+		if failures > 0 {
+			c.Retrying++
+		}
+		return x, err
+	})
+	if err != nil {
+		return c, err
+	}
+	c.Subscriptions = len(list)
+	for _, x := range list {
+		feed := FeedGroups
+		if x.users {
+			feed = FeedUsers
+		}
+		var n, b int64
+		if err := s.queryRow(ctx, `SELECT COUNT(*) FROM directory_changes WHERE tenant_id = ? AND feed = ? AND seq >= ?`, x.tenant, feed, x.from).Scan(&n); err != nil {
+			return c, err
+		}
+		if x.users {
+			if err := s.queryRow(ctx, `SELECT COUNT(*) FROM directory_change_batches WHERE tenant_id = ? AND seq >= ?`, x.tenant, x.from).Scan(&b); err != nil {
+				return c, err
+			}
+		}
+		c.PendingRows += n + b
+	}
+	return c, nil
+}
