@@ -18,6 +18,7 @@ func (s *Server) adminRoutes() {
 	s.handle("GET /allot/v1/groups/{id}/licenseSummary", PermReportsRead, s.licenseSummary)
 	s.handle("GET /allot/v1/me", PermSignedIn, s.me)
 	s.bulkRoutes()
+	s.alertRoutes()
 	s.handle("POST /allot/v1/preview", permRead, s.preview)
 }
 

@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"allot/alerts"
 	"allot/events"
 )
 
@@ -16,6 +18,9 @@ type eventsFlags struct {
 	lease time.Duration
 	batch int
 	poll  time.Duration
+
+	alertsEvery time.Duration
+	smtp        alerts.SMTP
 }
 
 func (e *eventsFlags) add(cmd *cobra.Command) {
@@ -29,6 +34,18 @@ func (e *eventsFlags) add(cmd *cobra.Command) {
 	f.DurationVar(&e.lease, "events-lease", 30*time.Second, "how long a process holds a subscription without renewing its lease; after a crash another process (or the restarted one) takes it over after this")
 	f.IntVar(&e.batch, "events-batch", 100, "most change notifications in one POST")
 	f.DurationVar(&e.poll, "events-poll", 100*time.Millisecond, "how often subscriptions read the change feed")
+	f.DurationVar(&e.alertsEvery, "alerts-every", 2*time.Second, "how often alert rules are checked against the seat counts")
+	f.StringVar(&e.smtp.Addr, "smtp-addr", os.Getenv("ALLOT_SMTP_ADDR"), "SMTP server (host:port) that alert e-mails go through; STARTTLS when it offers it (env ALLOT_SMTP_ADDR; default: no e-mail)")
+	f.StringVar(&e.smtp.From, "smtp-from", envOr("ALLOT_SMTP_FROM", "allot@localhost"), "sender address of alert e-mails (env ALLOT_SMTP_FROM)")
+	f.StringVar(&e.smtp.Username, "smtp-user", os.Getenv("ALLOT_SMTP_USER"), "SMTP user for PLAIN authentication, with the password in ALLOT_SMTP_PASSWORD (env ALLOT_SMTP_USER)")
+}
+
+// alertsConfig returns the alert watcher's configuration; the SMTP password
+// comes from the environment only.
+func (e *eventsFlags) alertsConfig() alerts.Config {
+	c := alerts.Config{Every: e.alertsEvery, SMTP: e.smtp}
+	c.SMTP.Password = os.Getenv("ALLOT_SMTP_PASSWORD")
+	return c
 }
 
 func (e *eventsFlags) config() (events.Config, error) {

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"allot"
+	"allot/alerts"
 	"allot/demo"
 	"allot/events"
 	"allot/httpapi"
@@ -203,11 +204,15 @@ func serve(ctx context.Context, cfg serveConfig) error {
 		return err
 	}
 	dispatcher := events.NewDispatcher(st, log, evcfg, m.EventsObserver())
+	watcher := alerts.NewWatcher(st, log, cfg.events.alertsConfig())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		dispatched := make(chan struct{})
 		go func() { dispatcher.Run(wctx); close(dispatched) }()
+		watched := make(chan struct{})
+		go func() { watcher.Run(wctx); close(watched) }()
+		defer func() { <-watched }()
 		w.Run(wctx)
 		<-purged
 		<-dispatched
