@@ -202,12 +202,12 @@ func (d *Dispatcher) deliver(ctx context.Context, sub *sqlstore.Subscription) bo
 	d.reauthorize(ctx, sub, tenant)
 	deadline := d.now().Add(2 * time.Second)
 	for d.now().Before(deadline) && ctx.Err() == nil {
-		rows, err := d.st.FeedChanges(ctx, sub.TenantID, feedOf(res), sub.FeedFrom, sub.FeedTo, sub.After, 4*d.cfg.Batch)
+		rows, err := d.st.FeedChanges(ctx, sub.TenantID, feedOf(res), sub.FeedFrom, sub.FeedTo, sub.After, 10*d.cfg.Batch)
 		if err != nil {
 			return d.transient("reading the change feed", err)
 		}
-		next := *sub
 		if len(rows) == 0 {
+			next := *sub
 			w, err := d.st.DeltaWatermark(ctx, sub.TenantID)
 			if err != nil {
 				return d.transient("reading the change feed", err)
@@ -221,28 +221,41 @@ func (d *Dispatcher) deliver(ctx context.Context, sub *sqlstore.Subscription) bo
 			}
 			continue
 		}
-		b := newBuilder(sub, res, tenant)
-		var last sqlstore.DirChange
-		for _, c := range rows {
-			b.add(c)
-			last = c
-			if len(b.out) >= d.cfg.Batch {
-				break
-			}
-		}
-		if len(b.out) > 0 {
-			if err := d.post(ctx, sub, Collection[Notification]{Value: b.out}); err != nil {
-				d.fail(ctx, sub, err)
+		for len(rows) > 0 {
+			var ok bool
+			if rows, ok = d.deliverBatch(ctx, sub, res, tenant, rows); !ok {
 				return false
 			}
 		}
-		cur := last.Cursor()
-		next.After = &cur
-		if !d.advance(ctx, sub, &next, len(b.out)) {
-			return false
-		}
 	}
 	return true
+}
+
+// deliverBatch delivers the notifications of the first rows, up to one
+// batch, advances the subscription past them, and returns the rows left.
+func (d *Dispatcher) deliverBatch(ctx context.Context, sub *sqlstore.Subscription, res Resource, tenant string, rows []sqlstore.DirChange) ([]sqlstore.DirChange, bool) {
+	b := newBuilder(sub, res, tenant)
+	used := 0
+	for _, c := range rows {
+		b.add(c)
+		used++
+		if len(b.out) >= d.cfg.Batch {
+			break
+		}
+	}
+	if len(b.out) > 0 {
+		if err := d.post(ctx, sub, Collection[Notification]{Value: b.out}); err != nil {
+			d.fail(ctx, sub, err)
+			return nil, false
+		}
+	}
+	next := *sub
+	cur := rows[used-1].Cursor()
+	next.After = &cur
+	if !d.advance(ctx, sub, &next, len(b.out)) {
+		return nil, false
+	}
+	return rows[used:], true
 }
 
 // advance records the subscription's new place; false when the lease is
