@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"allot/store/sqlstore"
 )
 
 // sampleReceiver is a Graph webhook receiver written as Microsoft's samples
@@ -81,9 +83,33 @@ func (rc *sampleReceiver) counts() (distinct, total int) {
 // batch. The retry schedule is 200 ms (the is minutes) and the
 // lease 2 s, so that a restarted server takes over soon.
 func TestKilledServerDeliversEveryEventAfterRestart(t *testing.T) {
-	const members, batch = 10000, 50
 	flags := []string{"--events-retry", "200ms", "--events-lease", "2s", "--events-batch", "50", "--log-level", "warn"}
-	c, a := newCluster(t, flags...)
+	t.Run("postgres", func(t *testing.T) {
+		c, a := newCluster(t, flags...)
+		killAndRestart(t, c, a, func(name string) *server { return startServer(t, name, c.db, flags...) })
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		dir := t.TempDir()
+		args := append([]string{"--data", dir}, flags...)
+		a := startServer(t, "A", "", args...)
+		st, err := sqlstore.OpenSQLite(context.Background(), dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		ten, err := st.DefaultTenant(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &cluster{t: t, st: st, tenant: ten}
+		killAndRestart(t, c, a, func(name string) *server { return startServer(t, name, "", args...) })
+	})
+}
+
+// killAndRestart runs the kill -9 scenario on a cluster whose first server
+// is a; start starts another server on the same store.
+func killAndRestart(t *testing.T, c *cluster, a *server, start func(name string) *server) {
+	const members, batch = 10000, 50
 	ctx := context.Background()
 	rc := newSampleReceiver(t, "sample-secret", 20*time.Millisecond)
 	rc.failing.Store(true)
@@ -107,11 +133,11 @@ func TestKilledServerDeliversEveryEventAfterRestart(t *testing.T) {
 	}
 	a.kill()
 	rc.failing.Store(false)
-	b := startServer(t, "B", c.db, flags...)
+	b := start("B")
 	waitFor(t, "B delivers some", 60*time.Second, func() bool { d, _ := rc.counts(); return d >= 3000 }, b)
 	b.kill()
 	mid, _ := rc.counts()
-	cs := startServer(t, "C", c.db, flags...)
+	cs := start("C")
 	waitFor(t, "every user notified", 120*time.Second, func() bool { d, _ := rc.counts(); return d == members }, cs)
 	time.Sleep(500 * time.Millisecond)
 	d, total := rc.counts()
