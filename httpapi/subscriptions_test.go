@@ -337,3 +337,44 @@ func TestGroupLicenseChangesAreNotifiedWithin2sAtP99(t *testing.T) {
 		}
 	})
 }
+
+// TestLifecycleEventsReachTheLifecycleURL: a subscription that expires
+// within the hour gets reauthorizationRequired once at its
+// lifecycleNotificationUrl; when it expires it is removed and gets
+// subscriptionRemoved.
+func TestLifecycleEventsReachTheLifecycleURL(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, open)
+		c := h.A.with(t)
+		rc := newGraphReceiver(t, "life")
+		var mu sync.Mutex
+		var got []string
+		life := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if tok := r.URL.Query().Get("validationToken"); tok != "" {
+				io.WriteString(w, tok)
+				return
+			}
+			var body struct {
+				Value []map[string]any `json:"value"`
+			}
+			json.NewDecoder(r.Body).Decode(&body)
+			mu.Lock()
+			for _, v := range body.Value {
+				got = append(got, fmt.Sprint(v["lifecycleEvent"], " ", v["clientState"]))
+			}
+			mu.Unlock()
+			w.WriteHeader(202)
+		}))
+		defer life.Close()
+		b := subBody(rc.srv.URL, "users", "life", 3*time.Second)
+		b["lifecycleNotificationUrl"] = life.URL
+		id := c.must(201, "POST", "/v1.0/subscriptions", b).object(t)["id"].(string)
+		startDispatcher(h, events.Config{Poll: 20 * time.Millisecond, ClaimEvery: 50 * time.Millisecond, Housekeep: 100 * time.Millisecond})
+		events := func() []string { mu.Lock(); defer mu.Unlock(); return slices.Clone(got) }
+		waitUntil(t, 10*time.Second, "subscriptionRemoved", func() bool { return slices.Contains(events(), "subscriptionRemoved life") })
+		if evs := events(); len(evs) != 2 || evs[0] != "reauthorizationRequired life" {
+			t.Errorf("lifecycle events = %v, want reauthorizationRequired once, then subscriptionRemoved", evs)
+		}
+		c.expectError(404, "Request_ResourceNotFound", "GET", "/v1.0/subscriptions/"+id, nil)
+	})
+}
