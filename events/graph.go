@@ -90,8 +90,8 @@ const (
 )
 
 // ParseChangeType parses a comma-separated changeType. Users and groups
-// support updated and deleted only, as in Graph: a user or group created,
-// changed or soft-deleted is updated, one deleted for good is deleted.
+// support updated and deleted only, as in Graph: a user or group created
+// or changed is updated, one deleted is deleted.
 func ParseChangeType(s string) (string, error) {
 	var out []string
 	for _, f := range strings.Split(s, ",") {
@@ -102,7 +102,7 @@ func ParseChangeType(s string) (string, error) {
 				out = append(out, f)
 			}
 		case Created:
-			return "", invalid("changeType 'created' is not supported for users and groups; use 'updated' (a user or group created, changed or soft-deleted) and 'deleted'.")
+			return "", invalid("changeType 'created' is not supported for users and groups; use 'updated' (a user or group created or changed) and 'deleted'.")
 		default:
 			return "", invalid("changeType '%s' is not valid; use updated, deleted or both ('updated,deleted').", f)
 		}

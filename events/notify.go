@@ -100,8 +100,9 @@ func (b *builder) wants(changeType string) bool {
 	return false
 }
 
-// changeTypeOf maps a feed removal to Graph's change type: soft-deleted is
-// updated, as Graph says it.
+// changeTypeOf maps a feed removal to Graph's change type: a row removed
+// for good is deleted; one only marked changed (RemovedChanged) is
+// updated, as Graph says a soft deletion.
 func changeTypeOf(removed int) string {
 	if removed == sqlstore.RemovedDeleted {
 		return Deleted
