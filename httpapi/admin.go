@@ -22,6 +22,7 @@ func (s *Server) adminRoutes() {
 	s.policyRoutes()
 	s.reclaimRoutes()
 	s.reportRoutes()
+	s.alertRoutes()
 	s.handle("POST /allot/v1/preview", permRead, s.preview)
 }
 

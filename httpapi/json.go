@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"allot"
+	"allot/events"
 	"allot/odata"
 )
 
@@ -33,9 +34,11 @@ type graphFault struct {
 // not listed (the licensing codes without a Graph wording of their own)
 // answers 400 Request_BadRequest with allot's message.
 var graphFaults = map[allot.Code]graphFault{
-	allot.EInvalid:  {http.StatusBadRequest, "Request_BadRequest", nil},
-	allot.ENotFound: {http.StatusNotFound, "Request_ResourceNotFound", graphNotFound},
-	allot.EConflict: {http.StatusBadRequest, "Request_BadRequest", nil},
+	events.CodeValidation:     {http.StatusBadRequest, string(events.CodeValidation), nil},
+	events.CodeInvalidRequest: {http.StatusBadRequest, string(events.CodeInvalidRequest), nil},
+	allot.EInvalid:            {http.StatusBadRequest, "Request_BadRequest", nil},
+	allot.ENotFound:           {http.StatusNotFound, "Request_ResourceNotFound", graphNotFound},
+	allot.EConflict:           {http.StatusBadRequest, "Request_BadRequest", nil},
 	// The message for a request without a token is the request's own
 	// (writeError): Graph's "Access token is empty.".
 	allot.EUnauthorized: {http.StatusUnauthorized, "InvalidAuthenticationToken", nil},

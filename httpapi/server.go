@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"allot"
+	"allot/events"
 	"allot/store"
 	"allot/store/sqlstore"
 )
@@ -47,6 +48,8 @@ type Server struct {
 	// observers hear of every finished request (the metrics, see Observe).
 	observers []func(RequestDone)
 	network   Network // proxies and the public URL (network.go)
+	// handshake validates subscriptions' notification URLs (subscriptions.go).
+	handshake *events.Handshaker
 }
 
 // Observe adds a function that hears of every finished request, after its
@@ -55,7 +58,7 @@ func (s *Server) Observe(f func(RequestDone)) { s.observers = append(s.observers
 
 // New returns a Server on the store.
 func New(st *sqlstore.Store, log *slog.Logger, limits Limits) *Server {
-	s := &Server{st: st, log: log, limits: limits, mux: http.NewServeMux()}
+	s := &Server{st: st, log: log, limits: limits, mux: http.NewServeMux(), handshake: events.NewHandshaker(nil)}
 	s.auth = newAuthState(st, log, limits)
 	s.routes()
 	return s
@@ -169,6 +172,7 @@ func (s *Server) routes() {
 		w.Write([]byte("ready\n"))
 	})
 	s.graphRoutes()
+	s.subscriptionRoutes()
 	s.adminRoutes()
 	s.authRoutes()
 	s.notFoundRoutes()

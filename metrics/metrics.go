@@ -43,6 +43,7 @@ type Metrics struct {
 	batchUsers *prometheus.HistogramVec
 	batchTime  *prometheus.HistogramVec
 	processed  *prometheus.CounterVec
+	events     *eventMetrics
 }
 
 // New returns the metrics of a server on the store, with the Go runtime,
@@ -86,6 +87,8 @@ func New(st *sqlstore.Store, log *slog.Logger, opts Options) *Metrics {
 		m.batchTime.WithLabelValues(kind)
 		m.processed.WithLabelValues(kind)
 	}
+	m.events = newEventMetrics()
+	m.reg.MustRegister(m.events.delivered, m.events.failures, m.events.latency)
 	m.reg.MustRegister(m.requests, m.respBytes, m.batchUsers, m.batchTime, m.processed,
 		&storeCollector{st: st, log: log, maxSeats: opts.MaxSeatSeries, timeout: opts.ScrapeTimeout},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

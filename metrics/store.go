@@ -52,7 +52,8 @@ type storeCollector struct {
 // Describe sends the descriptions of every metric the collector makes.
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{queueDesc, leasedDesc, oldestDesc, enabledDesc, consumedDesc, waitingDesc,
-		tenantDesc, truncDesc, poolOpenDesc, poolInUseDesc, poolIdleDesc, poolMaxDesc, poolWaitsDesc, poolWaitTimeDesc} {
+		tenantDesc, truncDesc, poolOpenDesc, poolInUseDesc, poolIdleDesc, poolMaxDesc, poolWaitsDesc, poolWaitTimeDesc,
+		subsDesc, retryingDesc, pendingDesc} {
 		ch <- d
 	}
 }
@@ -64,6 +65,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	c.pools(ch)
 	c.queue(ctx, ch)
 	c.seats(ctx, ch)
+	c.events(ctx, ch)
 }
 
 func (c *storeCollector) pools(ch chan<- prometheus.Metric) {

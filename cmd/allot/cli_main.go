@@ -13,7 +13,7 @@ import (
 // HTTP (login, skus, users, groups, license, import, completion), and
 // `bench import` under the bench command.
 func addClientCommands(root *cobra.Command) {
-	mine := []*cobra.Command{newLogin(), newLogout(), newWhoami(), newSkus(), newUsers(), newGroups(), newLicense(), newClients(), newImport(), newReports(), newCompletion(root)}
+	mine := []*cobra.Command{newLogin(), newLogout(), newWhoami(), newSkus(), newUsers(), newGroups(), newLicense(), newClients(), newAlerts(), newImport(), newReports(), newCompletion(root)}
 	root.AddCommand(mine...)
 	// --help lists the client commands apart from the server's and the operator's.
 	root.AddGroup(&cobra.Group{ID: "client", Title: "Commands that talk to a server (allot login first):"},

@@ -16,7 +16,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"allot"
+	"allot/alerts"
 	"allot/demo"
+	"allot/events"
 	"allot/httpapi"
 	"allot/metrics"
 	"allot/reconcile"
@@ -43,6 +45,7 @@ type serveConfig struct {
 	trustedProxies string
 	publicURL      string
 	retention      retentionFlag
+	events         eventsFlags
 }
 
 // timeouts bound how long one connection may hold the server.
@@ -108,6 +111,7 @@ variable, the log fields and the metrics.`,
 	f.StringVar(&cfg.trustedProxies, "trusted-proxies", os.Getenv("ALLOT_TRUSTED_PROXIES"), "comma-separated CIDR prefixes or addresses of reverse proxies whose X-Forwarded-For/-Proto/-Host are believed (env ALLOT_TRUSTED_PROXIES)")
 	f.StringVar(&cfg.publicURL, "public-url", os.Getenv("ALLOT_PUBLIC_URL"), "the URL clients use (https://allot.example.com): the base of every link in answers (env ALLOT_PUBLIC_URL)")
 	cfg.retention.add(cmd)
+	cfg.events.add(cmd)
 	f.MarkHidden("reconcile-chunk")
 	return cmd
 }
@@ -194,11 +198,24 @@ func serve(ctx context.Context, cfg serveConfig) error {
 		cancelWorker()
 		return err
 	}
+	evcfg, err := cfg.events.config()
+	if err != nil {
+		cancelWorker()
+		return err
+	}
+	dispatcher := events.NewDispatcher(st, log, evcfg, m.EventsObserver())
+	watcher := alerts.NewWatcher(st, log, cfg.events.alertsConfig())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		dispatched := make(chan struct{})
+		go func() { dispatcher.Run(wctx); close(dispatched) }()
+		watched := make(chan struct{})
+		go func() { watcher.Run(wctx); close(watched) }()
+		defer func() { <-watched }()
 		w.Run(wctx)
 		<-purged
+		<-dispatched
 	}()
 
 	api := httpapi.New(st, log, cfg.limits)

@@ -249,10 +249,11 @@ type cluster struct {
 // newCluster creates the database and starts the first server, which
 // migrates it and creates the default tenant, so that servers started later
 // find both. The claims of marks are logged by a trigger, to count them.
-func newCluster(t *testing.T) (*cluster, *server) {
+// args are more flags of the first server.
+func newCluster(t *testing.T, args ...string) (*cluster, *server) {
 	Require(t)
 	c := &cluster{t: t, db: NewDatabase(t)}
-	a := startServer(t, "A", c.db)
+	a := startServer(t, "A", c.db, args...)
 	st, err := sqlstore.OpenPostgres(context.Background(), c.db)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,52 @@
+package alerts
+
+import (
+	"testing"
+
+	"allot/store/sqlstore"
+)
+
+func TestRulesFireAtTheirThresholds(t *testing.T) {
+	seats := func(enabled, consumed, waiting int) sqlstore.AlertSeats {
+		return sqlstore.AlertSeats{Enabled: enabled, Consumed: consumed, Waiting: waiting}
+	}
+	for _, tc := range []struct {
+		name      string
+		metric    int
+		threshold float64
+		c         sqlstore.AlertSeats
+		want      bool
+	}{
+		{"22 of 25 is 88%: below 90%", Utilization, 90, seats(25, 22, 0), false},
+		{"23 of 25 is 92%: fires at 90%", Utilization, 90, seats(25, 23, 0), true},
+		{"exactly the percent fires", Utilization, 80, seats(25, 20, 0), true},
+		{"23 of 30 after buying seats resolves", Utilization, 90, seats(30, 23, 0), false},
+		{"no seats, none used: 0%", Utilization, 90, seats(0, 0, 0), false},
+		{"2 available fires at ≤ 2", AvailableSeats, 2, seats(25, 23, 0), true},
+		{"3 available does not fire at ≤ 2", AvailableSeats, 2, seats(25, 22, 0), false},
+		{"over-consumed counts 0 available", AvailableSeats, 0, seats(10, 12, 0), true},
+		{"5 waiting fires above 4", WaitingList, 4, seats(10, 10, 5), true},
+		{"4 waiting does not fire above 4", WaitingList, 4, seats(10, 10, 4), false},
+	} {
+		if got := Breached(tc.metric, tc.threshold, tc.c); got != tc.want {
+			t.Errorf("%s: Breached = %v, want %v (value %v)", tc.name, got, tc.want, Value(tc.metric, tc.c))
+		}
+	}
+}
+
+func TestRuleChecksRefuseBadThresholdsAndDestinations(t *testing.T) {
+	for name, err := range map[string]error{
+		"percent over 100": CheckRule(Utilization, 101, "https://h.example.com/", nil),
+		"negative":         CheckRule(WaitingList, -1, "https://h.example.com/", nil),
+		"nowhere to send":  CheckRule(WaitingList, 0, "", nil),
+		"relative URL":     CheckRule(WaitingList, 0, "/hook", nil),
+		"not an address":   CheckRule(WaitingList, 0, "", []string{"Ops <ops@example.com>"}),
+	} {
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if err := CheckRule(Utilization, 90, "", []string{"ops@example.com"}); err != nil {
+		t.Errorf("a good rule: %v", err)
+	}
+}

@@ -1,0 +1,202 @@
+package alerts
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/smtp"
+	"strings"
+	"time"
+
+	"allot/store/sqlstore"
+)
+
+// Store is what the watcher reads and writes.
+type Store interface {
+	AlertRules(ctx context.Context, tenantID int64) ([]*sqlstore.AlertRule, error)
+	AlertRuleSeats(ctx context.Context, a *sqlstore.AlertRule) (sqlstore.AlertSeats, error)
+	TurnAlertRule(ctx context.Context, id int64, firing bool) (bool, error)
+	TenantGUID(ctx context.Context, tenantID int64) (string, error)
+}
+
+// SMTP is where e-mail goes: a server (host:port), the sender, and
+// optional PLAIN credentials (sent only over TLS or to localhost, as
+// net/smtp allows). STARTTLS is used when the server offers it.
+type SMTP struct {
+	Addr, From, Username, Password string
+}
+
+// Config tunes the watcher; zero values take the defaults.
+type Config struct {
+	Every   time.Duration // how often rules are checked (2 s)
+	Timeout time.Duration // one webhook POST or SMTP session (10 s)
+	Retries int           // more attempts of a failed send (3)
+	SMTP    SMTP          // no Addr: e-mail is not sent (and logged)
+}
+
+// Watcher checks the rules and sends their transitions.
+type Watcher struct {
+	st  Store
+	log *slog.Logger
+	cfg Config
+	hc  *http.Client
+	now func() time.Time
+}
+
+// NewWatcher returns a watcher on the store.
+func NewWatcher(st Store, log *slog.Logger, cfg Config) *Watcher {
+	if cfg.Every <= 0 {
+		cfg.Every = 2 * time.Second
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.Retries <= 0 {
+		cfg.Retries = 3
+	}
+	return &Watcher{st: st, log: log, cfg: cfg, hc: &http.Client{Timeout: cfg.Timeout}, now: time.Now}
+}
+
+// Run checks the rules every cfg.Every until ctx ends.
+func (w *Watcher) Run(ctx context.Context) {
+	t := time.NewTicker(w.cfg.Every)
+	defer t.Stop()
+	for {
+		if err := w.Check(ctx); err != nil && ctx.Err() == nil {
+			w.log.Warn("alerts: checking the rules failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Event is the webhook body of a rule that fired or resolved.
+type Event struct {
+	Status        string  `json:"status"` // "firing" or "resolved"
+	RuleID        string  `json:"ruleId"`
+	RuleName      string  `json:"ruleName"`
+	Condition     string  `json:"condition"`
+	TenantID      string  `json:"tenantId"`
+	SkuPartNumber string  `json:"skuPartNumber,omitempty"`
+	Metric        string  `json:"metric"`
+	Threshold     float64 `json:"threshold"`
+	Value         float64 `json:"value"`
+	EnabledUnits  int     `json:"enabledUnits"`
+	ConsumedUnits int     `json:"consumedUnits"`
+	WaitingUnits  int     `json:"waitingUnits"`
+	At            string  `json:"at"`
+}
+
+// Check checks every rule once: a rule whose condition began fires, one
+// whose condition ended resolves; each transition is sent once (by the
+// process that turned it).
+func (w *Watcher) Check(ctx context.Context) error {
+	rules, err := w.st.AlertRules(ctx, 0)
+	if err != nil {
+		return err
+	}
+	for _, a := range rules {
+		seats, err := w.st.AlertRuleSeats(ctx, a)
+		if err != nil {
+			return err
+		}
+		breached := Breached(a.Metric, a.Threshold, seats)
+		if breached == a.Firing {
+			continue
+		}
+		turned, err := w.st.TurnAlertRule(ctx, a.ID, breached)
+		if err != nil || !turned {
+			continue
+		}
+		tenant, err := w.st.TenantGUID(ctx, a.TenantID)
+		if err != nil {
+			return err
+		}
+		ev := Event{Status: "resolved", RuleID: a.GUID, RuleName: a.Name, Condition: Describe(a), TenantID: tenant,
+			SkuPartNumber: a.Product, Metric: MetricName(a.Metric), Threshold: a.Threshold, Value: Value(a.Metric, seats),
+			EnabledUnits: seats.Enabled, ConsumedUnits: seats.Consumed, WaitingUnits: seats.Waiting, At: w.now().UTC().Format(time.RFC3339)}
+		if breached {
+			ev.Status = "firing"
+		}
+		w.log.Info("alerts: rule "+ev.Status, "rule", a.Name, "condition", ev.Condition, "value", ev.Value)
+		w.send(ctx, a, ev)
+	}
+	return nil
+}
+
+// send delivers the event to the rule's webhook and e-mail addresses,
+// retrying each a few times.
+func (w *Watcher) send(ctx context.Context, a *sqlstore.AlertRule, ev Event) {
+	if a.WebhookURL != "" {
+		w.retry(ctx, "webhook", a.Name, func() error { return w.postWebhook(ctx, a.WebhookURL, ev) })
+	}
+	if len(a.Emails) > 0 {
+		if w.cfg.SMTP.Addr == "" {
+			w.log.Warn("alerts: the rule has e-mail addresses but no --smtp-addr is configured", "rule", a.Name)
+			return
+		}
+		w.retry(ctx, "e-mail", a.Name, func() error { return w.mail(a.Emails, ev) })
+	}
+}
+
+func (w *Watcher) retry(ctx context.Context, what, rule string, f func() error) {
+	var err error
+	for i := 0; i <= w.cfg.Retries; i++ {
+		if err = f(); err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Duration(i+1) * time.Second):
+		}
+	}
+	w.log.Warn("alerts: sending failed", "via", what, "rule", rule, "err", err)
+}
+
+func (w *Watcher) postWebhook(ctx context.Context, url string, ev Event) error {
+	body, _ := json.Marshal(ev)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := w.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+	if res.StatusCode/100 != 2 {
+		return fmt.Errorf("the webhook answered %s", res.Status)
+	}
+	return nil
+}
+
+// mail sends the event as a plain-text e-mail with net/smtp.
+func (w *Watcher) mail(to []string, ev Event) error {
+	c := w.cfg.SMTP
+	subject := fmt.Sprintf("[allot] %s: %s", strings.ToUpper(ev.Status), ev.RuleName)
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
+		c.From, strings.Join(to, ", "), mime.QEncoding.Encode("utf-8", subject))
+	fmt.Fprintf(&b, "Alert rule %q is %s.\r\n\r\nCondition: %s\r\nNow: %g (%d of %d seats used, %d waiting)\r\nAt: %s\r\n",
+		ev.RuleName, ev.Status, ev.Condition, ev.Value, ev.ConsumedUnits, ev.EnabledUnits, ev.WaitingUnits, ev.At)
+	var auth smtp.Auth
+	if c.Username != "" {
+		host := c.Addr
+		if i := strings.LastIndexByte(host, ':'); i >= 0 {
+			host = host[:i]
+		}
+		auth = smtp.PlainAuth("", c.Username, c.Password, host)
+	}
+	return smtp.SendMail(c.Addr, auth, c.From, to, []byte(b.String()))
+}

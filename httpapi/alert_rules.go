@@ -1,0 +1,103 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+
+	"allot"
+	"allot/alerts"
+	"allot/store"
+	"allot/store/sqlstore"
+)
+
+// Alert rules on seats (docs/api.md, "Alert rules"): allot's admin API
+// under /allot/v1/alertRules. The watcher (alerts.Watcher, run by allot
+// serve) checks them and sends each episode's firing and resolved.
+
+func (s *Server) alertRoutes() {
+	s.handle("POST /allot/v1/alertRules", PermProductsWrite, s.createAlertRule)
+	s.handle("GET /allot/v1/alertRules", PermProductsRead, s.listAlertRules)
+	s.handle("DELETE /allot/v1/alertRules/{id}", PermProductsWrite, s.deleteAlertRule)
+}
+
+type alertRuleBody struct {
+	DisplayName string   `json:"displayName"`
+	Product     string   `json:"product"` // skuPartNumber or skuId; empty: the whole tenant
+	Metric      string   `json:"metric"`
+	Threshold   *float64 `json:"threshold"`
+	WebhookURL  string   `json:"webhookUrl"`
+	Emails      []string `json:"emails"`
+}
+
+func (s *Server) createAlertRule(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	var b alertRuleBody
+	if err := decodeBody(r, &b, "alertRule", "id", "status", "changedDateTime", "createdDateTime"); err != nil {
+		return err
+	}
+	if strings.TrimSpace(b.DisplayName) == "" {
+		return allot.Errorf(allot.EInvalid, "displayName is required: say what the alert is about, such as \"Insights almost full\".")
+	}
+	metric, err := alerts.ParseMetric(b.Metric)
+	if err != nil {
+		return err
+	}
+	if b.Threshold == nil {
+		return allot.Errorf(allot.EInvalid, "threshold is required.")
+	}
+	if err := alerts.CheckRule(metric, *b.Threshold, b.WebhookURL, b.Emails); err != nil {
+		return err
+	}
+	a := &sqlstore.AlertRule{GUID: newGUID(), TenantID: p.Tenant.ID, Name: strings.TrimSpace(b.DisplayName), Metric: metric,
+		Threshold: *b.Threshold, WebhookURL: b.WebhookURL, Emails: b.Emails}
+	if b.Product != "" {
+		prod, err := s.st.Product(r.Context(), p.Tenant.ID, b.Product)
+		if err != nil {
+			return err
+		}
+		a.ProductID, a.Product = prod.ID, prod.SkuPartNumber
+	}
+	if err := s.st.CreateAlertRule(r.Context(), a); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, alertRuleJSON(a))
+	return nil
+}
+
+func alertRuleJSON(a *sqlstore.AlertRule) map[string]any {
+	status := "ok"
+	if a.Firing {
+		status = "firing"
+	}
+	emails := a.Emails
+	if emails == nil {
+		emails = []string{}
+	}
+	m := map[string]any{"id": a.GUID, "displayName": a.Name, "product": nullable(a.Product), "metric": alerts.MetricName(a.Metric),
+		"threshold": a.Threshold, "webhookUrl": nullable(a.WebhookURL), "emails": emails, "status": status,
+		"condition": alerts.Describe(a), "createdDateTime": a.Created.Format("2006-01-02T15:04:05Z")}
+	if a.ChangedAt.UnixMilli() > 0 {
+		m["changedDateTime"] = a.ChangedAt.Format("2006-01-02T15:04:05Z")
+	}
+	return m
+}
+
+func (s *Server) listAlertRules(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	rules, err := s.st.AlertRules(r.Context(), p.Tenant.ID)
+	if err != nil {
+		return err
+	}
+	vals := make([]map[string]any, 0, len(rules))
+	for _, a := range rules {
+		vals = append(vals, alertRuleJSON(a))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": vals})
+	return nil
+}
+
+func (s *Server) deleteAlertRule(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	if err := s.st.DeleteAlertRule(r.Context(), p.Tenant.ID, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
