@@ -58,7 +58,7 @@ func TestBrowserReportsChartsMatchTheAPI(t *testing.T) {
 	}
 	var api struct {
 		Value []struct {
-			DateTime                                 string
+			DateTime                                  string
 			EnabledUnits, ConsumedUnits, WaitingUnits int
 		}
 	}

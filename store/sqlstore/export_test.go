@@ -2,8 +2,8 @@ package sqlstore
 
 import (
 	"context"
-	"strings"
 	"database/sql"
+	"strings"
 	"time"
 )
 
