@@ -412,11 +412,12 @@ func TestBrowserReaderSeesNoWriteControls(t *testing.T) {
 		t.Errorf("a reader's POST assigned a license")
 	}
 
-	// An Insights Business Leader sees Licenses only.
+	// An Insights Business Leader sees Licenses and Reports only (the role
+	// reads license reports).
 	l := e.browser()
 	l.signIn(leaderUPN, password)
 	l.waitPath("/licenses")
-	if nav := l.text("nav.side ul"); strings.TrimSpace(nav) != "Licenses" {
+	if nav := l.text("nav.side ul"); strings.Join(strings.Fields(nav), " ") != "Licenses Reports" {
 		t.Errorf("leader's navigation: %q", nav)
 	}
 	if n := l.count(writeControls); n != 0 {
