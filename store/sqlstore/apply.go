@@ -177,10 +177,8 @@ func (t *tx) auditPlan(b *batch, plan *licensing.Plan, a allot.Actor) error {
 		ev := allot.AuditEvent{Activity: allot.ActChangeUserLicense, TargetKind: "User",
 			Changes: []allot.Change{{Property: "AssignedLicense", Old: k[0], New: k[1]}}}
 		if len(users) == 1 {
-			if ev.TargetID = t.guids[users[0]]; ev.TargetID == "" {
-				if err := t.queryRow(`SELECT guid FROM users WHERE id = ?`, users[0]).Scan(&ev.TargetID); err != nil {
-					return err
-				}
+			if err := t.queryRow(`SELECT guid FROM users WHERE id = ?`, users[0]).Scan(&ev.TargetID); err != nil {
+				return err
 			}
 		}
 		if err := t.auditUsers(b.tenant.ID, a, ev, users); err != nil {

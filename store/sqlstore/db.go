@@ -344,8 +344,6 @@ type tx struct {
 	// after commit.
 	authDirty bool
 	now       int64
-	// guids are the GUIDs of users the transaction read (sawGUID).
-	guids map[int64]string
 	// onApply, when set (by a preview), sees every plan before it is applied.
 	onApply func(b *batch, plan *licensing.Plan)
 	// removed records the (source, product) grants this transaction took

@@ -279,19 +279,7 @@ func (t *tx) userLocked(tenantID int64, ref, mode string) (*allot.User, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("User", ref)
 	}
-	if err == nil {
-		t.sawGUID(u.ID, u.GUID)
-	}
 	return u, err
-}
-
-// sawGUID records the GUID of a user the transaction read, so that an
-// audit event naming the user does not read it again.
-func (t *tx) sawGUID(id int64, guid string) {
-	if t.guids == nil {
-		t.guids = map[int64]string{}
-	}
-	t.guids[id] = guid
 }
 
 // lockUserRef locks the user that the condition w on arg finds for license
