@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
+	"iter"
 	"math/rand"
 	"net/http"
 	"strings"
@@ -271,7 +273,16 @@ func TestRegressionGroupCommitCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	if consumed != holders[p.ID] || consumed != present {
-		bad = append(bad, fmt.Sprintf("CANCEL_SEATS: consumedUnits %d, holders %d, users licensed by the writes %d", consumed, holders[p.ID], present))
+		bad = append(bad, fmt.Sprintf("CANCEL_SEATS: consumedUnits %d, holders %d, users licensed by the writes %d; %s",
+			consumed, holders[p.ID], present, unclaimedHolders(t, db, c.Tenant.ID, p.ID, func(yield func(string) bool) {
+				for _, o := range outcomes {
+					for _, u := range o.users {
+						if !yield(u) {
+							return
+						}
+					}
+				}
+			})))
 	}
 	if n, _ := c.consumed(full); n != 0 {
 		bad = append(bad, fmt.Sprintf("CANCEL_FULL: consumedUnits %d of 0 seats", n))
@@ -347,4 +358,39 @@ func sortStrings(s []string) []string {
 		}
 	}
 	return out
+}
+
+// unclaimedHolders describes the users holding the product that no write
+// named, by the prefix of their userPrincipalName (which load made them).
+func unclaimedHolders(t *testing.T, db *sql.DB, tenantID, productID int64, named iter.Seq[string]) string {
+	claimed := map[string]bool{}
+	for u := range named {
+		claimed[u] = true
+	}
+	rows, err := db.Query(`SELECT u.guid, u.upn FROM license_states ls JOIN users u ON u.id = ls.user_id
+		WHERE u.tenant_id = ? AND ls.product_id = ? AND ls.state = 'Active'`, tenantID, productID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	byPrefix := map[string]int{}
+	var first []string
+	for rows.Next() {
+		var guid, upn string
+		if err := rows.Scan(&guid, &upn); err != nil {
+			t.Fatal(err)
+		}
+		if claimed[guid] || claimed[upn] {
+			continue
+		}
+		prefix, _, _ := strings.Cut(upn, "@")
+		if i := strings.LastIndexByte(prefix, '-'); i > 0 {
+			prefix = prefix[:i]
+		}
+		byPrefix[prefix]++
+		if len(first) < 5 {
+			first = append(first, upn)
+		}
+	}
+	return fmt.Sprintf("holders no write named: %v, first %v", byPrefix, first)
 }
