@@ -4,8 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"strings"
 
@@ -30,16 +28,14 @@ type benchServer struct {
 // reconcile worker (group licensing, waiters) until Close.
 func startBenchServer(ctx context.Context, st *sqlstore.Store, withWorker bool) (*benchServer, error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
 	limits := httpapi.DefaultLimits
 	limits.RatePerSecond = 0
 	api := httpapi.New(st, log, limits)
 	api.MountSCIM(scim.Prefix, scim.New(st, log))
-	srv := &http.Server{Handler: api.Handler()}
-	go srv.Serve(ln)
+	base, stopHTTP, err := serveLoopback(api.Handler())
+	if err != nil {
+		return nil, err
+	}
 	wctx, cancel := context.WithCancel(ctx)
 	wdone := make(chan struct{})
 	if withWorker {
@@ -48,8 +44,8 @@ func startBenchServer(ctx context.Context, st *sqlstore.Store, withWorker bool) 
 	} else {
 		close(wdone)
 	}
-	return &benchServer{URL: "http://" + ln.Addr().String(), stop: func() {
-		srv.Close()
+	return &benchServer{URL: base, stop: func() {
+		stopHTTP()
 		cancel()
 		<-wdone
 	}}, nil
