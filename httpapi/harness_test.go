@@ -51,6 +51,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,6 +114,9 @@ type harness struct {
 	hc     *http.Client
 	logs   *errorLog
 	tokens int // tokens issued, to make each one unique
+	// active counts the requests the server is handling: a client that
+	// hangs up returns at once, while its handler may still be writing.
+	active atomic.Int64
 
 	// A is the first tenant: "Contoso", dataLocation NAM, defaultUsageLocation
 	// US, subscribed to defaultProducts, with a Global Administrator token.
@@ -128,13 +132,19 @@ func newHarness(t *testing.T, open storeOpener) *harness {
 	limits := DefaultLimits
 	limits.RatePerSecond = 0 // API tests send bursts with one token; auth_test.go tests the rate limit
 	server := New(st, log, limits)
-	srv := httptest.NewServer(server.Handler())
-	t.Cleanup(srv.Close)
+	h := &harness{t: t, st: st, server: server, logs: logs}
+	handler := server.Handler()
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.active.Add(1)
+		defer h.active.Add(-1)
+		handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(h.srv.Close)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = 256
 	tr.MaxIdleConnsPerHost = 256
 	t.Cleanup(tr.CloseIdleConnections)
-	h := &harness{t: t, st: st, server: server, srv: srv, hc: &http.Client{Transport: tr, Timeout: 60 * time.Second}, logs: logs}
+	h.hc = &http.Client{Transport: tr, Timeout: 60 * time.Second}
 	t.Cleanup(func() {
 		if msgs := logs.take(); len(msgs) > 0 {
 			t.Errorf("the server logged %d error(s):\n%s", len(msgs), strings.Join(msgs, "\n"))
@@ -176,6 +186,20 @@ func (h *harness) newClient(ten *allot.Tenant, role string) *client {
 		h.t.Fatalf("create token: %v", err)
 	}
 	return &client{h: h, t: h.t, Tenant: ten, Token: raw}
+}
+
+// settle waits until the server handles no request: the handlers of
+// clients that hung up have returned, so their writes are committed or
+// rolled back, and reading the store sees the end state.
+func (h *harness) settle() {
+	h.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for h.active.Load() > 0 {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("the server still handles %d request(s) after a minute", h.active.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // drain runs group-based licensing until every pending mark is processed.
