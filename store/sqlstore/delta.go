@@ -91,6 +91,16 @@ type changeVal struct {
 type changeBuf struct {
 	byGUID map[int64]map[changeKey]changeVal
 	users  map[int64]map[int64]bool
+	// lists are the user members that joined or left a group, by tenant,
+	// written with their GUIDs read in the same statement.
+	lists map[int64][]memberList
+}
+
+// memberList is users that joined (removed Present) or left a group.
+type memberList struct {
+	group   *allot.Group
+	ids     []int64
+	removed int
 }
 
 func feedOf(kind int) int {
@@ -122,6 +132,21 @@ func (t *tx) recordChanges(tenantID int64, cs ...DirChange) {
 		k := changeKey{c.Kind, c.ObjectID, c.MemberID, strings.ToLower(strings.TrimSpace(c.Object)), strings.ToLower(strings.TrimSpace(c.Member))}
 		m[k] = changeVal{c.MemberType, c.Removed}
 	}
+}
+
+// recordMemberList records that the users ids joined g (removed Present)
+// or left it (RemovedDeleted), for the groups delta feed.
+func (t *tx) recordMemberList(tenantID int64, g *allot.Group, ids []int64, removed int) {
+	if t.preview || len(ids) == 0 {
+		return
+	}
+	if t.feed == nil {
+		t.feed = &changeBuf{}
+	}
+	if t.feed.lists == nil {
+		t.feed.lists = map[int64][]memberList{}
+	}
+	t.feed.lists[tenantID] = append(t.feed.lists[tenantID], memberList{g, ids, removed})
 }
 
 // recordUsers records that the users (internal ids) changed: their license
@@ -195,6 +220,9 @@ func (t *tx) flushChanges() error {
 	for id := range f.users {
 		tenants[id] = true
 	}
+	for id := range f.lists {
+		tenants[id] = true
+	}
 	ids := make([]int64, 0, len(tenants))
 	for id := range tenants {
 		ids = append(ids, id)
@@ -206,6 +234,9 @@ func (t *tx) flushChanges() error {
 			return err
 		}
 		if err := t.writeUserChanges(tenantID, seq, f.users[tenantID]); err != nil {
+			return err
+		}
+		if err := t.writeMemberLists(tenantID, seq, f.lists[tenantID]); err != nil {
 			return err
 		}
 		if err := t.writeGUIDChanges(tenantID, seq, f.byGUID[tenantID]); err != nil {
@@ -239,6 +270,20 @@ func (t *tx) changeSeq(tenantID int64) (int64, error) {
 	err := t.queryRow(`INSERT INTO delta_state (tenant_id, seq) VALUES (?, 1)
 		ON CONFLICT (tenant_id) DO UPDATE SET seq = delta_state.seq + 1 RETURNING seq`, tenantID).Scan(&seq)
 	return seq, err
+}
+
+// writeMemberLists writes the feed rows of member lists, each in one
+// statement that reads the members' GUIDs.
+func (t *tx) writeMemberLists(tenantID, seq int64, lists []memberList) error {
+	for _, l := range lists {
+		list, arg := t.idList(l.ids)
+		if _, err := t.exec(`INSERT INTO directory_changes (tenant_id, feed, kind, object_num, member_num, object_id, member_id, member_type, removed, seq, at)
+			SELECT ?, ?, ?, ?, u.id, ?, lower(u.guid), 0, ?, ?, ? FROM `+list+` JOIN users u ON u.id = x.m WHERE true`+changeUpsert,
+			tenantID, FeedGroups, ChangeMember, l.group.ID, strings.ToLower(strings.TrimSpace(l.group.GUID)), l.removed, seq, t.now, arg); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t *tx) writeGUIDChanges(tenantID, seq int64, m map[changeKey]changeVal) error {

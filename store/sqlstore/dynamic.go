@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"allot"
@@ -28,6 +29,9 @@ const ruleChunk = 2000
 type compiledRule struct {
 	rule  *membershiprule.Rule
 	reads []string
+	// sql is the rule as a condition on users rows, when the database can
+	// decide it (rulesql.go); nil otherwise.
+	sql *ruleSQL
 }
 
 // errDynamicMembers is Graph's answer to adding or removing a member of a
@@ -60,6 +64,9 @@ func (s *Store) compiled(src string) (*compiledRule, error) {
 		return nil, err
 	}
 	c := &compiledRule{rule: r, reads: membershiprule.Reads(r)}
+	if q, ok := translateRule(r, s.engine); ok {
+		c.sql = q
+	}
 	s.rules.Store(src, c)
 	return c, nil
 }
@@ -188,42 +195,17 @@ func (t *tx) checkRuleLoss(tenantID int64, g *allot.Group, users []int64) error 
 	return refuseLoss(losses, fmt.Sprintf("Changing the membership rule of group '%s'", g.DisplayName))
 }
 
-// recomputeRule evaluates g's rule over every user of the tenant, streamed
-// in chunks, and writes the difference to g's direct user members in
-// batches; it returns who joined and who left.
+// recomputeRule evaluates g's rule over every user of the tenant and
+// writes the difference to g's direct user members; it returns who joined
+// and who left.
 func (t *tx) recomputeRule(tenantID int64, a allot.Actor, g *allot.Group) (add, remove []int64, err error) {
 	c, err := t.s.compiled(g.MembershipRule)
 	if err != nil {
 		return nil, nil, err
 	}
-	plans := slices.Contains(c.reads, "assignedPlans")
-	// Only the columns the rule reads are read (the others come as empty
-	// constants), and the members' GUIDs, which the delta feed records.
-	cols := ruleCols(c.reads)
-	want := map[int64]string{}
-	for after := int64(0); ; {
-		if err := t.check(); err != nil {
-			return nil, nil, err
-		}
-		// The unary + walks users in id order, not through the tenant's
-		// name index and a sort per chunk (as ListUsers does).
-		users, err := t.ruleUsersCols(cols, `+tenant_id = ? AND id > ? ORDER BY id LIMIT ?`, tenantID, after, ruleChunk)
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(users) == 0 {
-			break
-		}
-		after = users[len(users)-1].ID
-		ins, err := t.ruleInputs(tenantID, users, plans)
-		if err != nil {
-			return nil, nil, err
-		}
-		for i, u := range users {
-			if membershiprule.Eval(c.rule, ins[i]) {
-				want[u.ID] = u.GUID
-			}
-		}
+	want, err := t.ruleMatches(tenantID, c)
+	if err != nil {
+		return nil, nil, err
 	}
 	have, err := t.directUserMembers(g.ID)
 	if err != nil {
@@ -235,7 +217,7 @@ func (t *tx) recomputeRule(tenantID int64, a allot.Actor, g *allot.Group) (add, 
 		}
 	}
 	for id := range have {
-		if _, ok := want[id]; !ok {
+		if !want[id] {
 			remove = append(remove, id)
 		}
 	}
@@ -243,7 +225,7 @@ func (t *tx) recomputeRule(tenantID int64, a allot.Actor, g *allot.Group) (add, 
 	slices.Sort(remove)
 	// Not on purpose: who leaves loses through the group only with the
 	// admin's confirmation (setGroupRule).
-	if err := t.writeRuleMembersKnown(tenantID, g, add, remove, false, want); err != nil {
+	if err := t.writeRuleMembers(tenantID, g, add, remove, false); err != nil {
 		return nil, nil, err
 	}
 	if t.preview {
@@ -252,6 +234,69 @@ func (t *tx) recomputeRule(tenantID int64, a allot.Actor, g *allot.Group) (add, 
 	return add, remove, t.audit(tenantID, a, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActUpdateGroup, TargetKind: "Group",
 		TargetID: g.GUID, TargetName: g.DisplayName, ResultReason: "Membership rule evaluated over every user: " + g.MembershipRule,
 		Changes: []allot.Change{{Property: "membersAddedByRule", New: fmt.Sprint(len(add))}, {Property: "membersRemovedByRule", New: fmt.Sprint(len(remove))}}})
+}
+
+// ruleMatches returns the users of the tenant that satisfy c. When the
+// database can decide the rule (rulesql.go), it selects the matching users
+// whose values are ASCII, and only the others are read and evaluated here.
+func (t *tx) ruleMatches(tenantID int64, c *compiledRule) (map[int64]bool, error) {
+	if c.sql == nil {
+		return t.ruleMatchesRead(tenantID, c, "")
+	}
+	// The unary + makes it one pass over the table, not a lookup per row
+	// through the tenant's index.
+	rows, err := t.query(`SELECT id FROM users WHERE +tenant_id = ? AND NOT (`+c.sql.nonASCII()+`) AND (`+c.sql.cond+`)`,
+		append([]any{tenantID}, c.sql.args...)...)
+	ids, err := collect(rows, err, scanInt64)
+	if err != nil {
+		return nil, err
+	}
+	want, err := t.ruleMatchesRead(tenantID, c, c.sql.nonASCII())
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		want[id] = true
+	}
+	return want, nil
+}
+
+// ruleMatchesRead reads the tenant's users (those that also satisfy the
+// SQL condition extra, when given) in chunks and returns those that satisfy
+// c by membershiprule.Eval.
+func (t *tx) ruleMatchesRead(tenantID int64, c *compiledRule, extra string) (map[int64]bool, error) {
+	plans := slices.Contains(c.reads, "assignedPlans")
+	// Only the columns the rule reads are read (the others come as empty
+	// constants).
+	cols := ruleCols(c.reads)
+	if extra != "" {
+		extra = " AND (" + extra + ")"
+	}
+	want := map[int64]bool{}
+	for after := int64(0); ; {
+		if err := t.check(); err != nil {
+			return nil, err
+		}
+		// The unary + walks users in id order, not through the tenant's
+		// name index and a sort per chunk (as ListUsers does).
+		users, err := t.ruleUsersCols(cols, `+tenant_id = ? AND id > ?`+extra+` ORDER BY id LIMIT ?`, tenantID, after, ruleChunk)
+		if err != nil {
+			return nil, err
+		}
+		if len(users) == 0 {
+			return want, nil
+		}
+		after = users[len(users)-1].ID
+		ins, err := t.ruleInputs(tenantID, users, plans)
+		if err != nil {
+			return nil, err
+		}
+		for i, u := range users {
+			if membershiprule.Eval(c.rule, ins[i]) {
+				want[u.ID] = true
+			}
+		}
+	}
 }
 
 // ruleUsers loads the users a condition selects.
@@ -316,46 +361,29 @@ func (t *tx) directUserMembers(g int64) (map[int64]bool, error) {
 	return out, nil
 }
 
-// writeRuleMembers adds and removes direct user members of g with a fixed
-// number of statements per 500 users (on PostgreSQL one statement each, the
-// ids as an array), and marks them as AddMember and
-// RemoveMember do. onPurpose makes what leavers had through g an explicit
-// loss (a user's own attributes moved it out), as RemoveMember does.
+// writeRuleMembers adds and removes direct user members of g with one
+// statement each (the ids as one JSON array on SQLite, one array on
+// PostgreSQL), records them for the groups delta feed, and marks them as
+// AddMember and RemoveMember do. onPurpose makes what leavers had through g
+// an explicit loss (a user's own attributes moved it out), as RemoveMember
+// does.
 func (t *tx) writeRuleMembers(tenantID int64, g *allot.Group, add, remove []int64, onPurpose bool) error {
-	return t.writeRuleMembersKnown(tenantID, g, add, remove, onPurpose, nil)
-}
-
-// writeRuleMembersKnown is writeRuleMembers with the GUIDs of (some of) the
-// users already known, which the delta feed then does not read again.
-func (t *tx) writeRuleMembersKnown(tenantID int64, g *allot.Group, add, remove []int64, onPurpose bool, guids map[int64]string) error {
 	if len(add) > 0 {
 		last, err := t.nextSeqs(len(add))
 		if err != nil {
 			return err
 		}
-		first := last - int64(len(add)) + 1
-		if t.s.engine == Postgres {
-			// One statement, the ids as an array, not one per 500 members.
-			if _, err := t.exec(`INSERT INTO memberships (group_id, seq, member_type, member_id, tenant_id)
-				SELECT ?::bigint, ?::bigint + o - 1, 0, m, ?::bigint FROM unnest(?::bigint[]) WITH ORDINALITY AS x(m, o) ORDER BY o
-				ON CONFLICT (member_type, member_id, group_id) DO NOTHING`, g.ID, first, tenantID, add); err != nil {
-				return err
-			}
-		} else if err := t.insertRows(`INSERT INTO memberships (group_id, seq, member_type, member_id, tenant_id) VALUES `, 5,
-			` ON CONFLICT (member_type, member_id, group_id) DO NOTHING`, len(add), 500,
-			func(i int, args []any) []any { return append(args, g.ID, first+int64(i), 0, add[i], tenantID) }); err != nil {
+		list, arg := t.idList(add)
+		if _, err := t.exec(`INSERT INTO memberships (group_id, seq, member_type, member_id, tenant_id)
+			SELECT ?, ? + x.o, 0, x.m, ? FROM `+list+` WHERE true
+			ON CONFLICT (member_type, member_id, group_id) DO NOTHING`, g.ID, last-int64(len(add)), tenantID, arg); err != nil {
 			return err
 		}
 	}
-	if t.s.engine == Postgres && len(remove) > 0 {
-		if _, err := t.exec(`DELETE FROM memberships WHERE group_id = ? AND member_type = 0 AND member_id = ANY(?::bigint[])`, g.ID, remove); err != nil {
-			return err
-		}
-	}
-	for start := 0; start < len(remove) && t.s.engine != Postgres; start += 500 {
-		chunk := remove[start:min(start+500, len(remove))]
-		if _, err := t.exec(`DELETE FROM memberships WHERE group_id = ? AND member_type = 0 AND member_id IN (`+placeholders(len(chunk))+`)`,
-			append([]any{g.ID}, idArgs(chunk)...)...); err != nil {
+	if len(remove) > 0 {
+		list, arg := t.idList(remove)
+		if _, err := t.exec(`DELETE FROM memberships WHERE group_id = ? AND member_type = 0 AND member_id IN (SELECT x.m FROM `+list+`)`,
+			g.ID, arg); err != nil {
 			return err
 		}
 	}
@@ -369,9 +397,8 @@ func (t *tx) writeRuleMembersKnown(tenantID int64, g *allot.Group, add, remove [
 			t.remove(src, 0)
 		}
 	}
-	if err := t.recordRuleMembers(tenantID, g, add, remove, guids); err != nil {
-		return err
-	}
+	t.recordMemberList(tenantID, g, add, Present)
+	t.recordMemberList(tenantID, g, remove, RemovedDeleted)
 	// In pieces: a statement has a bounded number of parameters.
 	changed := append(append([]int64{}, add...), remove...)
 	for start := 0; start < len(changed); start += 5000 {
@@ -382,52 +409,21 @@ func (t *tx) writeRuleMembersKnown(tenantID int64, g *allot.Group, add, remove [
 	return nil
 }
 
-// recordRuleMembers records the members a rule added and removed for the
-// groups delta feed, reading their GUIDs in pieces.
-func (t *tx) recordRuleMembers(tenantID int64, g *allot.Group, add, remove []int64, guids map[int64]string) error {
-	removed := make(map[int64]bool, len(remove))
-	for _, id := range remove {
-		removed[id] = true
+// idList is a table expression x(m, o) of ids, o counting from 1 in order,
+// and the one argument it binds.
+func (t *tx) idList(ids []int64) (string, any) {
+	if t.s.engine == Postgres {
+		return `unnest(?::bigint[]) WITH ORDINALITY AS x(m, o)`, ids
 	}
-	var all []int64
-	var known []DirChange
-	for _, id := range append(append([]int64{}, add...), remove...) {
-		if guid, ok := guids[id]; ok {
-			c := DirChange{Kind: ChangeMember, ObjectID: g.ID, Object: g.GUID, MemberID: id, Member: guid}
-			if removed[id] {
-				c.Removed = RemovedDeleted
-			}
-			known = append(known, c)
-		} else {
-			all = append(all, id)
+	b := make([]byte, 0, 8*len(ids)+2)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
 		}
+		b = strconv.AppendInt(b, id, 10)
 	}
-	t.recordChanges(tenantID, known...)
-	for start := 0; start < len(all); start += 500 {
-		chunk := all[start:min(start+500, len(all))]
-		rows, err := t.query(`SELECT id, guid FROM users WHERE id IN (`+placeholders(len(chunk))+`)`, idArgs(chunk)...)
-		if err != nil {
-			return err
-		}
-		var cs []DirChange
-		for rows.Next() {
-			c := DirChange{Kind: ChangeMember, ObjectID: g.ID, Object: g.GUID}
-			if err := rows.Scan(&c.MemberID, &c.Member); err != nil {
-				rows.Close()
-				return err
-			}
-			if removed[c.MemberID] {
-				c.Removed = RemovedDeleted
-			}
-			cs = append(cs, c)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		t.recordChanges(tenantID, cs...)
-	}
-	return nil
+	return `(SELECT value AS m, key + 1 AS o FROM json_each(?)) AS x`, string(append(b, ']'))
 }
 
 // ruleInputs gives each user's properties as rules read them; with plans,

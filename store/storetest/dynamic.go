@@ -169,6 +169,9 @@ func testDynamic(t *testing.T, open Opener) {
 		}
 		eq(t, "after license changes", e.MemberNames(g), []string{"bob"})
 	})
+	t.Run("AFullEvaluationAgreesWithEvalOnEveryValue", func(t *testing.T) {
+		testFullEvaluationAgreesWithEval(t, NewEnv(t, open(t)))
+	})
 	t.Run("IncrementalEvaluationEqualsAFullRecomputation", func(t *testing.T) {
 		st := open(t)
 		rapid.Check(t, func(rt *rapid.T) { checkIncremental(t, rt, NewEnv(t, st)) })
@@ -176,10 +179,67 @@ func testDynamic(t *testing.T, open Opener) {
 }
 
 var (
-	ruleValues = []string{"Sales", "sales", "Marketing", "Lagos", "Abuja", "US", "FR", ""}
-	ruleProps  = []string{"department", "city", "jobTitle", "usageLocation", "country"}
+	// Values with letters outside ASCII (Ä, the Kelvin sign that lower-cases
+	// to k, the long s that folds to s) and with LIKE's wildcards: the
+	// database decides rules on ASCII values and must agree with Eval.
+	ruleValues = []string{"Sales", "sales", "Marketing", "Lagos", "Abuja", "US", "FR", "", "SÄLES", "säles", "\u212Aano", "kano", "\u017Fales", "50%_off"}
+	ruleProps  = []string{"department", "city", "jobTitle", "usageLocation", "country", "displayName"}
 	ruleOps    = []string{"-eq", "-ne", "-startsWith", "-notStartsWith", "-contains", "-notContains", "-match", "-notMatch", "-in", "-notIn"}
 )
+
+// testFullEvaluationAgreesWithEval creates a user per value of ruleValues
+// (as department and job title; one disabled) and, for every operator and
+// value, a dynamic group whose rule compares one of them: the members the
+// store computes over every user must be the users Eval accepts. The
+// values include letters outside ASCII whose case folding differs from
+// SQL's LOWER, which the database must not decide.
+func testFullEvaluationAgreesWithEval(t *testing.T, e *Env) {
+	var users []*allot.User
+	for i, v := range ruleValues {
+		u := e.User(fmt.Sprintf("v%02d", i), "US")
+		dep, job := v, ruleValues[(i+3)%len(ruleValues)]
+		p := store.UserPatch{Department: &dep, JobTitle: &job}
+		if i%5 == 0 {
+			p.AccountEnabled = new(bool)
+		}
+		e.Patch(u, p)
+		fresh, err := e.St.User(e.Ctx, e.Tenant.ID, u.GUID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, fresh)
+	}
+	n := 0
+	for _, op := range ruleOps {
+		for i, v := range ruleValues {
+			src := fmt.Sprintf(`user.department %s "%s"`, op, v)
+			switch {
+			case op == "-in" || op == "-notIn":
+				src = fmt.Sprintf(`user.jobTitle %s ["%s", "%s"]`, op, v, ruleValues[(i+5)%len(ruleValues)])
+			case i%3 == 0:
+				src = fmt.Sprintf(`(%s) -and user.accountEnabled -eq true -or -not (user.jobTitle %s "%s")`, src, op, v)
+			}
+			r, err := membershiprule.Parse(src)
+			if err != nil {
+				continue // -match with a value that is no pattern
+			}
+			g := e.DynamicGroup(fmt.Sprint("all ", n), src, allot.RuleOn)
+			n++
+			want := []string{}
+			for _, u := range users {
+				if membershiprule.Eval(r, evalInput(u)) {
+					want = append(want, u.DisplayName)
+				}
+			}
+			if got := e.MemberNames(g); !slices.Equal(got, want) {
+				t.Errorf("%s: members %v, Eval %v", src, got, want)
+			}
+		}
+	}
+	if n < 100 {
+		t.Fatalf("only %d rules evaluated", n)
+	}
+}
 
 // genRule draws a random rule of depth at most d.
 func genRule(rt *rapid.T, d int) string {
@@ -228,7 +288,7 @@ func genPatch(rt *rapid.T) store.UserPatch {
 // evalInput is what a rule reads of u, built independently of the store.
 func evalInput(u *allot.User) membershiprule.User {
 	return membershiprule.User{AccountEnabled: u.AccountEnabled, Text: map[string]string{"department": u.Department,
-		"jobTitle": u.JobTitle, "usageLocation": u.UsageLocation, "city": u.Profile.Text["city"], "country": u.Profile.Text["country"]}}
+		"jobTitle": u.JobTitle, "usageLocation": u.UsageLocation, "displayName": u.DisplayName, "city": u.Profile.Text["city"], "country": u.Profile.Text["country"]}}
 }
 
 // checkIncremental runs random rules and random attribute changes and
