@@ -365,7 +365,7 @@ func (s *Server) group(q *req) error {
 	if err != nil {
 		return err
 	}
-	m.Flash = ruleFlash(q)
+	m.Flash = ruleFlash(q, m.G)
 	if id := q.r.URL.Query().Get("removed"); id != "" {
 		// The redirect carries the product's id, not words (see roleFlash).
 		if p, err := s.st.Product(q.ctx(), q.tenant(), id); err == nil {

@@ -133,9 +133,12 @@ func (s *Server) saveGroupRule(q *req) error {
 }
 
 // ruleFlash is the group page's message after its rule was saved.
-func ruleFlash(q *req) string {
-	if q.r.URL.Query().Get("saved") != "rule" {
+func ruleFlash(q *req, g *allot.Group) string {
+	switch {
+	case q.r.URL.Query().Get("saved") != "rule":
 		return ""
+	case g.RuleState == allot.RulePaused:
+		return "Saved the membership rule. Processing is paused: the members stay as they are."
 	}
-	return "Saved the membership rule. Members were recomputed; their licenses follow (see License processing)."
+	return "Saved the membership rule. The members below follow it; their licenses are being updated (see License processing)."
 }

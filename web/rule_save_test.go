@@ -152,6 +152,7 @@ func TestBrowserSaveRuleNoLoss(t *testing.T) {
 	b.waitText("[data-rule-summary]", "members stay as they are")
 	b.click("#rule-save")
 	b.waitPath("/groups/" + g.GUID + "?saved=rule")
+	b.waitText(".msg.ok", "Processing is paused: the members stay as they are.")
 	if got := b.text("[data-rule-state]"); got != allot.RulePaused {
 		t.Errorf("state shown: %q", got)
 	}
