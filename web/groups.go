@@ -365,6 +365,7 @@ func (s *Server) group(q *req) error {
 	if err != nil {
 		return err
 	}
+	m.Flash = ruleFlash(q, m.G)
 	if id := q.r.URL.Query().Get("removed"); id != "" {
 		// The redirect carries the product's id, not words (see roleFlash).
 		if p, err := s.st.Product(q.ctx(), q.tenant(), id); err == nil {
@@ -490,43 +491,4 @@ func afterParam(n int64) string {
 		return ""
 	}
 	return i64(n)
-}
-
-// rulePreviewModel is a preview of a dynamic group's changed rule.
-type rulePreviewModel struct {
-	G                    *allot.Group
-	Rule                 string
-	PV                   *store.Preview
-	Joins, Leaves, After int
-	JoinList, LeaveList  []store.PreviewMember
-	Err                  string
-}
-
-// groupRulePreview previews a changed rule of a group: the same PATCH the
-// API makes, in a transaction rolled back.
-func (s *Server) groupRulePreview(q *req) error {
-	g, err := s.st.Group(q.ctx(), q.tenant(), q.r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	m := &rulePreviewModel{G: g, Rule: strings.TrimSpace(q.r.URL.Query().Get("rule"))}
-	dyn := true
-	m.PV, err = s.st.PreviewPage(q.ctx(), q.tenant(), store.MemberPage{Top: 20}, func(ctx context.Context) error {
-		_, err := s.st.UpdateGroup(ctx, q.p.Actor(), q.tenant(), g.GUID, store.GroupPatch{Dynamic: &dyn, MembershipRule: &m.Rule, ConfirmLicenseLoss: true})
-		return err
-	})
-	if err != nil {
-		if allot.ErrorCode(err) != allot.EInvalid {
-			return err
-		}
-		m.Err = allot.ErrorMessage(err)
-		return q.renderStatus(http.StatusBadRequest, groupRulePreviewPage(q.view("Rule preview", "groups"), m))
-	}
-	for _, pm := range m.PV.Memberships {
-		m.Joins, m.Leaves, m.After, m.JoinList, m.LeaveList = pm.JoinCount, pm.LeaveCount, pm.MemberCountAfter, pm.Joins, pm.Leaves
-	}
-	if len(m.PV.Memberships) == 0 {
-		m.Err = "This is the group's rule already: nothing would change."
-	}
-	return q.render(groupRulePreviewPage(q.view("Rule preview", "groups"), m))
 }

@@ -60,8 +60,9 @@ func TestCrossOriginPostsRefused(t *testing.T) {
 	e := newEnv(t, 25)
 	c := e.client(adminUPN)
 	adele := e.users["Adele Vance"]
+	g := e.dynamicGroup("Dynamic A", `user.displayName -startsWith "A"`)
 	for _, path := range []string{"/users/" + adele.GUID + "/licenses", "/users/" + adele.GUID + "/usage-location", "/assign-more",
-		"/licenses/" + e.skus["SPE_E3"].SkuID + "/assign", "/roles/assign", "/roles/remove", "/signout"} {
+		"/licenses/" + e.skus["SPE_E3"].SkuID + "/assign", "/roles/assign", "/roles/remove", "/signout", "/groups/" + g.GUID + "/rule"} {
 		form := url.Values{"sku": {e.skus["SPE_E3"].SkuID}, "user": {adele.GUID}, "usageLocation": {"DE"}, "pick": {"u:" + adele.GUID},
 			"role": {"62e90394-69f5-4237-9190-012177145e10"}}
 		req, _ := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(form.Encode()))
@@ -79,6 +80,9 @@ func TestCrossOriginPostsRefused(t *testing.T) {
 	}
 	if len(e.holds("Adele Vance")) != 0 {
 		t.Errorf("a cross-site POST assigned a license")
+	}
+	if rule := e.storedGroup(g).MembershipRule; rule != `user.displayName -startsWith "A"` {
+		t.Errorf("a cross-site POST saved the rule %q", rule)
 	}
 	// The same POST from the site itself works.
 	req, _ := http.NewRequest("POST", e.srv.URL+"/users/"+adele.GUID+"/licenses", strings.NewReader(url.Values{"sku": {e.skus["SPE_E3"].SkuID}}.Encode()))

@@ -83,6 +83,11 @@ func (s *Server) review(q *req, change func(ctx context.Context) error) (*review
 	if err != nil {
 		return nil, err
 	}
+	return s.reviewOf(q, pv)
+}
+
+// reviewOf says what a change's preview says it would do.
+func (s *Server) reviewOf(q *req, pv *store.Preview) (*reviewModel, error) {
 	products, err := s.st.Products(q.ctx(), q.tenant())
 	if err != nil {
 		return nil, err

@@ -107,6 +107,7 @@ func (s *Server) routes() {
 	s.page("GET /groups/{id}/errors.csv", httpapi.PermGroupsRead|httpapi.PermUsersRead, s.groupErrorsCSV)
 	s.page("GET /groups/{id}/status", httpapi.PermGroupsRead, s.groupStatus)
 	s.page("GET /groups/{id}/rule/preview", httpapi.PermGroupsRead|httpapi.PermUsersRead, s.groupRulePreview)
+	s.page("POST /groups/{id}/rule", httpapi.PermGroupsRead|httpapi.PermUsersRead|httpapi.PermGroupsWrite, s.saveGroupRule)
 	s.page("GET /groups/{id}/assign", httpapi.PermGroupsRead|httpapi.PermProductsRead|httpapi.PermUsersRead|httpapi.PermLicensesWrite, s.groupAssign)
 	s.page("GET /groups/{id}/licenses/remove", httpapi.PermGroupsRead|httpapi.PermLicensesWrite, s.removeGroupLicenseReview)
 	s.page("POST /groups/{id}/licenses/remove", httpapi.PermGroupsRead|httpapi.PermLicensesWrite, s.removeGroupLicense)
