@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"allot/store/sqlstore"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -460,5 +461,65 @@ func TestDeltaReaderMissesNothingUnderConcurrentWriters(t *testing.T) {
 			}
 		}
 		t.Logf("%d delta rounds while writing", rounds)
+	})
+}
+
+// TestGroupsDeltaListsTheMembersARuleAdded: the members a new rule adds are
+// written as one change batch and expanded when the groups feed is read;
+// the next round of groups/delta lists each of them once. A member deleted
+// before the read is listed as removed, and the user who then gets its id
+// (SQLite gives a deleted last row's id to the next user) is not listed as
+// a member. A member who leaves later is removed in the round after.
+func TestGroupsDeltaListsTheMembersARuleAdded(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, open)
+		c := h.A.with(t)
+		inSales := func(upn string) string {
+			u := c.createUser(upn, "US")
+			c.must(204, "PATCH", "/v1.0/users/"+u, map[string]any{"department": "Sales"})
+			return u
+		}
+		a, b := inSales("a@contoso.com"), inSales("b@contoso.com")
+		_, _, link := c.deltaRound("/v1.0/groups/delta", 0)
+		z := inSales("z@contoso.com")
+		idOf := func(guid string) int64 {
+			u, err := h.st.User(context.Background(), c.Tenant.ID, guid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u.ID
+		}
+		zid := idOf(z)
+		g := c.must(201, "POST", "/v1.0/groups", map[string]any{"displayName": "Dynamic Sales", "mailEnabled": false, "securityEnabled": true,
+			"mailNickname": "dynsales", "groupTypes": []string{"DynamicMembership"},
+			"membershipRule": `user.department -eq "Sales"`, "membershipRuleProcessingState": "On"}).object(t)["id"].(string)
+		c.must(204, "DELETE", "/v1.0/users/"+z, nil)
+		y := c.createUser("y@contoso.com", "US")
+		if h.st.Engine() != sqlstore.Postgres && idOf(y) != zid {
+			t.Fatalf("SQLite gave the new user id %d, not the deleted user's %d: the test no longer tests a reused id", idOf(y), zid)
+		}
+		members := func() map[string]string {
+			var items []map[string]any
+			items, _, link = c.deltaRound(link, 0)
+			out := map[string]string{}
+			it := byID(t, items)[g]
+			if it == nil {
+				return out
+			}
+			ls, _ := it["members@delta"].([]any)
+			for _, l := range ls {
+				lm := l.(map[string]any)
+				out[lm["id"].(string)] = removedReason(lm)
+			}
+			return out
+		}
+		got := members()
+		if len(got) != 3 || got[a] != "" || got[b] != "" || got[z] != "deleted" {
+			t.Errorf("after the rule: members@delta %v, want %s and %s added, %s removed (and not %s)", got, a, b, z, y)
+		}
+		c.must(204, "PATCH", "/v1.0/users/"+b, map[string]any{"department": "Marketing"})
+		if got := members(); len(got) != 1 || got[b] != "deleted" {
+			t.Errorf("after b left Sales: members@delta %v, want %s removed", got, b)
+		}
 	})
 }

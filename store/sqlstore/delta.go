@@ -272,10 +272,23 @@ func (t *tx) changeSeq(tenantID int64) (int64, error) {
 	return seq, err
 }
 
-// writeMemberLists writes the feed rows of member lists, each in one
-// statement that reads the members' GUIDs.
+// writeMemberLists writes member lists: the members who joined a group as
+// one change batch row (expanded when the groups feed is read,
+// delta_batches.go), those who left as feed rows at once, each list in one
+// statement that reads the members' GUIDs. (A leaver's row cannot wait: the
+// user may be deleted before a reader comes, and SQLite may give its id to
+// another user.)
 func (t *tx) writeMemberLists(tenantID, seq int64, lists []memberList) error {
 	for _, l := range lists {
+		if l.removed == Present {
+			ids := slices.Clone(l.ids)
+			slices.Sort(ids)
+			if _, err := t.exec(`INSERT INTO directory_change_batches (tenant_id, seq, at, users, group_id, group_guid) VALUES (?, ?, ?, ?, ?, ?)`,
+				tenantID, seq, t.now, encodeIDs(slices.Compact(ids)), l.group.ID, strings.ToLower(strings.TrimSpace(l.group.GUID))); err != nil {
+				return err
+			}
+			continue
+		}
 		list, arg := t.idList(l.ids)
 		if _, err := t.exec(`INSERT INTO directory_changes (tenant_id, feed, kind, object_num, member_num, object_id, member_id, member_type, removed, seq, at)
 			SELECT ?, ?, ?, ?, u.id, ?, lower(u.guid), 0, ?, ?, ? FROM `+list+` JOIN users u ON u.id = x.m WHERE true`+changeUpsert,
@@ -371,10 +384,8 @@ func (s *Store) DeltaFloor(ctx context.Context, tenantID int64) (int64, error) {
 // FeedChanges returns up to limit rows of the tenant's feed with positions
 // in [from, to), after the cursor (nil: from the start), in feed order.
 func (s *Store) FeedChanges(ctx context.Context, tenantID int64, feed int, from, to int64, after *FeedCursor, limit int) ([]DirChange, error) {
-	if feed == FeedUsers {
-		if err := s.expandUserBatches(ctx, tenantID, to); err != nil {
-			return nil, err
-		}
+	if err := s.expandUserBatches(ctx, tenantID, to); err != nil {
+		return nil, err
 	}
 	args := []any{tenantID, feed, from, to}
 	cond := ""

@@ -14,7 +14,9 @@ import (
 // A delta reader, before it reads the users feed, expands the rows below its
 // watermark into directory_changes under the position they were written
 // with (expandUserBatches), so that tokens and the feed's order are as if
-// the rows had been written by the write itself.
+// the rows had been written by the write itself. The members a write adds
+// to a group (a rule evaluated over the tenant: up to every user) are kept
+// the same way, one row per group, and expanded into the groups feed.
 
 // encodeIDs encodes sorted ids as unsigned varint differences.
 func encodeIDs(ids []int64) []byte {
@@ -66,6 +68,10 @@ func (t *tx) writeUserChanges(tenantID, seq int64, users map[int64]bool) error {
 type changeBatch struct {
 	id, seq, at int64
 	users       []int64
+	// group is the group the users joined (0: their license states
+	// changed), groupGUID its GUID.
+	group     int64
+	groupGUID string
 }
 
 // expandUserBatches expands the tenant's change batches with positions
@@ -98,7 +104,7 @@ func (s *Store) expandUserBatches(ctx context.Context, tenantID, to int64) error
 // changeBatches returns (and locks, on PostgreSQL) the tenant's change
 // batches below position to, in position order.
 func (t *tx) changeBatches(tenantID, to int64) ([]changeBatch, error) {
-	rows, err := t.query(`SELECT id, seq, at, users FROM directory_change_batches WHERE tenant_id = ? AND seq < ? ORDER BY seq, id`+
+	rows, err := t.query(`SELECT id, seq, at, users, group_id, group_guid FROM directory_change_batches WHERE tenant_id = ? AND seq < ? ORDER BY seq, id`+
 		t.lockRows(lockAll), tenantID, to)
 	if err != nil {
 		return nil, err
@@ -108,7 +114,7 @@ func (t *tx) changeBatches(tenantID, to int64) ([]changeBatch, error) {
 	for rows.Next() {
 		var b changeBatch
 		var raw []byte
-		if err := rows.Scan(&b.id, &b.seq, &b.at, &raw); err != nil {
+		if err := rows.Scan(&b.id, &b.seq, &b.at, &raw, &b.group, &b.groupGUID); err != nil {
 			return nil, err
 		}
 		if b.users, err = decodeIDs(raw); err != nil {
@@ -123,6 +129,9 @@ func (t *tx) changeBatches(tenantID, to int64) ([]changeBatch, error) {
 // statement, and deletes the batch. Users since deleted have no row to
 // write: their deletion is in the feed already.
 func (t *tx) expandBatch(b changeBatch) error {
+	if b.group != 0 {
+		return t.expandMemberBatch(b)
+	}
 	for start := 0; start < len(b.users); start += 500 {
 		chunk := b.users[start:min(start+500, len(b.users))]
 		args := make([]any, 0, len(chunk)+2)
@@ -139,6 +148,25 @@ func (t *tx) expandBatch(b changeBatch) error {
 	removed = excluded.removed, seq = excluded.seq, at = excluded.at WHERE directory_changes.seq < excluded.seq`, args...); err != nil {
 			return err
 		}
+	}
+	_, err := t.exec(`DELETE FROM directory_change_batches WHERE id = ?`, b.id)
+	return err
+}
+
+// expandMemberBatch writes the groups feed rows of the users who joined
+// b.group, in one statement, and deletes the batch. Only users who are
+// members still get a row: one who left since has a later row that says so,
+// and a user deleted since may have left its id to another user, who is no
+// member (or joined later, with a later row).
+func (t *tx) expandMemberBatch(b changeBatch) error {
+	list, arg := t.idList(b.users)
+	if _, err := t.exec(`INSERT INTO directory_changes (tenant_id, feed, kind, object_num, member_num, object_id, member_id, member_type, removed, seq, at)
+		SELECT u.tenant_id, ?, ?, ?, u.id, ?, lower(u.guid), 0, 0, ?, ? FROM `+list+` JOIN users u ON u.id = x.m
+		JOIN memberships m ON m.group_id = ? AND m.member_type = 0 AND m.member_id = u.id WHERE true
+		ON CONFLICT (tenant_id, kind, object_num, member_num, object_id, member_id) DO UPDATE SET member_type = excluded.member_type,
+		removed = excluded.removed, seq = excluded.seq, at = excluded.at WHERE directory_changes.seq < excluded.seq`,
+		FeedGroups, ChangeMember, b.group, b.groupGUID, b.seq, b.at, arg, b.group); err != nil {
+		return err
 	}
 	_, err := t.exec(`DELETE FROM directory_change_batches WHERE id = ?`, b.id)
 	return err

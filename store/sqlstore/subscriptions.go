@@ -306,10 +306,12 @@ func (s *Store) SubscriptionEventCounts(ctx context.Context) (EventCounts, error
 		if err := s.queryRow(ctx, `SELECT COUNT(*) FROM directory_changes WHERE tenant_id = ? AND feed = ? AND seq >= ?`, x.tenant, feed, x.from).Scan(&n); err != nil {
 			return c, err
 		}
+		batches := `SELECT COUNT(*) FROM directory_change_batches WHERE tenant_id = ? AND seq >= ? AND group_id <> 0`
 		if x.users {
-			if err := s.queryRow(ctx, `SELECT COUNT(*) FROM directory_change_batches WHERE tenant_id = ? AND seq >= ?`, x.tenant, x.from).Scan(&b); err != nil {
-				return c, err
-			}
+			batches = `SELECT COUNT(*) FROM directory_change_batches WHERE tenant_id = ? AND seq >= ? AND group_id = 0`
+		}
+		if err := s.queryRow(ctx, batches, x.tenant, x.from).Scan(&b); err != nil {
+			return c, err
 		}
 		c.PendingRows += n + b
 	}
