@@ -399,14 +399,7 @@ func (t *tx) writeRuleMembers(tenantID int64, g *allot.Group, add, remove []int6
 	}
 	t.recordMemberList(tenantID, g, add, Present)
 	t.recordMemberList(tenantID, g, remove, RemovedDeleted)
-	// In pieces: a statement has a bounded number of parameters.
-	changed := append(append([]int64{}, add...), remove...)
-	for start := 0; start < len(changed); start += 5000 {
-		if err := t.markMembershipChanges(tenantID, g.ID, changed[start:min(start+5000, len(changed))]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return t.markMembershipChanges(tenantID, g.ID, append(append([]int64{}, add...), remove...))
 }
 
 // idList is a table expression x(m, o) of ids, o counting from 1 in order,

@@ -506,8 +506,8 @@ func (t *tx) markMembershipChanges(tenantID, g int64, users []int64) error {
 	// Also when no group in scope assigns licenses (any more): a user may
 	// hold states from a group whose change is not processed yet, and a
 	// pending group mark only reaches the group's current members.
-	rows, err := t.query(`SELECT DISTINCT user_id FROM license_states WHERE source_id <> 0 AND user_id IN (`+
-		placeholders(len(users))+`)`, idArgs(users)...)
+	list, arg := t.idList(users)
+	rows, err := t.query(`SELECT DISTINCT user_id FROM license_states WHERE source_id <> 0 AND user_id IN (SELECT x.m FROM `+list+`)`, arg)
 	if err != nil {
 		return err
 	}
