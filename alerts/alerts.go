@@ -6,6 +6,7 @@
 package alerts
 
 import (
+	"allot/internal/egress"
 	"fmt"
 	"math"
 	"net/mail"
@@ -45,7 +46,7 @@ func ParseMetric(s string) (int, error) {
 }
 
 // CheckRule checks a rule's threshold and destinations.
-func CheckRule(metric int, threshold float64, webhook string, emails []string) error {
+func CheckRule(p egress.Policy, metric int, threshold float64, webhook string, emails []string) error {
 	if math.IsNaN(threshold) || threshold < 0 || (metric == Utilization && threshold > 100) {
 		return allot.Errorf(allot.EInvalid, "threshold %v is not valid for %s (a number of seats, or a percent from 0 to 100).", threshold, MetricName(metric))
 	}
@@ -56,6 +57,9 @@ func CheckRule(metric int, threshold float64, webhook string, emails []string) e
 		u, err := url.Parse(webhook)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 			return allot.Errorf(allot.EInvalid, "webhookUrl '%s' is not an absolute http or https URL.", webhook)
+		}
+		if err := p.CheckURL(u); err != nil {
+			return allot.Errorf(allot.EInvalid, "webhookUrl '%s' is refused: %s.", webhook, err)
 		}
 	}
 	for _, e := range emails {

@@ -3,6 +3,7 @@ package alerts
 import (
 	"testing"
 
+	"allot/internal/egress"
 	"allot/store/sqlstore"
 )
 
@@ -36,17 +37,17 @@ func TestRulesFireAtTheirThresholds(t *testing.T) {
 
 func TestRuleChecksRefuseBadThresholdsAndDestinations(t *testing.T) {
 	for name, err := range map[string]error{
-		"percent over 100": CheckRule(Utilization, 101, "https://h.example.com/", nil),
-		"negative":         CheckRule(WaitingList, -1, "https://h.example.com/", nil),
-		"nowhere to send":  CheckRule(WaitingList, 0, "", nil),
-		"relative URL":     CheckRule(WaitingList, 0, "/hook", nil),
-		"not an address":   CheckRule(WaitingList, 0, "", []string{"Ops <ops@example.com>"}),
+		"percent over 100": CheckRule(egress.Policy{}, Utilization, 101, "https://h.example.com/", nil),
+		"negative":         CheckRule(egress.Policy{}, WaitingList, -1, "https://h.example.com/", nil),
+		"nowhere to send":  CheckRule(egress.Policy{}, WaitingList, 0, "", nil),
+		"relative URL":     CheckRule(egress.Policy{}, WaitingList, 0, "/hook", nil),
+		"not an address":   CheckRule(egress.Policy{}, WaitingList, 0, "", []string{"Ops <ops@example.com>"}),
 	} {
 		if err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if err := CheckRule(Utilization, 90, "", []string{"ops@example.com"}); err != nil {
+	if err := CheckRule(egress.Policy{}, Utilization, 90, "", []string{"ops@example.com"}); err != nil {
 		t.Errorf("a good rule: %v", err)
 	}
 }

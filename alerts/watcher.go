@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"allot/internal/egress"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -37,6 +38,8 @@ type Config struct {
 	Timeout time.Duration // one webhook POST or SMTP session (10 s)
 	Retries int           // more attempts of a failed send (3)
 	SMTP    SMTP          // no Addr: e-mail is not sent (and logged)
+	// Webhooks is where alert webhooks may go.
+	Webhooks egress.Policy
 }
 
 // Watcher checks the rules and sends their transitions.
@@ -59,7 +62,7 @@ func NewWatcher(st Store, log *slog.Logger, cfg Config) *Watcher {
 	if cfg.Retries <= 0 {
 		cfg.Retries = 3
 	}
-	return &Watcher{st: st, log: log, cfg: cfg, hc: &http.Client{Timeout: cfg.Timeout}, now: time.Now}
+	return &Watcher{st: st, log: log, cfg: cfg, hc: cfg.Webhooks.Client(cfg.Timeout), now: time.Now}
 }
 
 // Run checks the rules every cfg.Every until ctx ends.

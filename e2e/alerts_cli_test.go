@@ -26,7 +26,7 @@ func TestAlertCommands(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer hook.Close()
-	srv := startServerWith(t, nil, "--alerts-every", "100ms")
+	srv := startServerWith(t, nil, "--alerts-every", "100ms", "--webhook-allow-private")
 	c := newCLI(t, srv)
 	out := c.ok("alerts", "create", "--name", "E3 running low", "--product", "SPE_E3", "--metric", "availableSeats",
 		"--threshold", "1000000", "--webhook", hook.URL)

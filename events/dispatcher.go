@@ -1,6 +1,7 @@
 package events
 
 import (
+	"allot/internal/egress"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -42,6 +43,9 @@ type Config struct {
 	Workers      int             // subscriptions delivered at once (4)
 	ReauthBefore time.Duration   // reauthorizationRequired this long before expiry (1 h)
 	Housekeep    time.Duration   // how often expired subscriptions are removed (10 s)
+	// Webhooks is where notifications may go (https to public addresses
+	// unless AllowPrivate); it is checked again at every connection.
+	Webhooks egress.Policy
 }
 
 // DefaultRetry is the wait after each failed delivery in a row: from 5 s up
@@ -389,7 +393,7 @@ func (d *Dispatcher) client(version string) *http.Client {
 	if c := d.clients[version]; c != nil {
 		return c
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr := d.cfg.Webhooks.Transport()
 	tr.MaxIdleConnsPerHost = 64
 	tr.TLSClientConfig = &tls.Config{MinVersion: min(tls.VersionTLS12, tlsMax(version)), MaxVersion: tlsMax(version)}
 	c := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

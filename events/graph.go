@@ -7,6 +7,7 @@
 package events
 
 import (
+	"allot/internal/egress"
 	"net/url"
 	"regexp"
 	"slices"
@@ -142,13 +143,16 @@ func ParseTLSVersion(s string) (string, error) {
 	return "", invalid("latestSupportedTlsVersion '%s' is not valid; use one of %s.", s, strings.Join(tlsVersions, ", "))
 }
 
-// CheckURL checks a notification or lifecycle URL: absolute, http or https
-// (Graph takes https only; allot also takes http, for receivers on a
-// private network), without a fragment.
-func CheckURL(name, s string) error {
+// CheckURL checks a notification or lifecycle URL: absolute, without a
+// fragment, and where the policy lets webhooks go (https to a public
+// address, as Graph requires, unless the operator allows more).
+func CheckURL(p egress.Policy, name, s string) error {
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.Fragment != "" {
 		return invalid("%s '%s' is not an absolute http or https URL.", name, s)
+	}
+	if err := p.CheckURL(u); err != nil {
+		return invalid("%s '%s' is refused: %s.", name, s, err)
 	}
 	return nil
 }

@@ -44,7 +44,7 @@ func (s *Server) createAlertRule(w http.ResponseWriter, r *http.Request, p *stor
 	if b.Threshold == nil {
 		return allot.Errorf(allot.EInvalid, "threshold is required.")
 	}
-	if err := alerts.CheckRule(metric, *b.Threshold, b.WebhookURL, b.Emails); err != nil {
+	if err := alerts.CheckRule(s.limits.Webhooks, metric, *b.Threshold, b.WebhookURL, b.Emails); err != nil {
 		return err
 	}
 	a := &sqlstore.AlertRule{GUID: newGUID(), TenantID: p.Tenant.ID, Name: strings.TrimSpace(b.DisplayName), Metric: metric,

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"allot/internal/egress"
 	"bufio"
 	"context"
 	"encoding/json"
@@ -148,7 +149,8 @@ func TestInsightsAlertFiresOnceAt90PercentAndResolvesWhenSeatsAreBought(t *testi
 		rule := c.must(201, "POST", "/allot/v1/alertRules", map[string]any{"displayName": "Insights ≥ 90% used",
 			"product": "WORKPLACE_ANALYTICS_INSIGHTS", "metric": "utilization", "threshold": 90,
 			"webhookUrl": hook.srv.URL, "emails": []string{"licensing@contoso.com"}}).object(t)
-		w := alerts.NewWatcher(h.st, slog.New(h.logs), alerts.Config{SMTP: alerts.SMTP{Addr: smtpd.ln.Addr().String(), From: "allot@contoso.com"}})
+		w := alerts.NewWatcher(h.st, slog.New(h.logs), alerts.Config{SMTP: alerts.SMTP{Addr: smtpd.ln.Addr().String(), From: "allot@contoso.com"},
+			Webhooks: egress.Policy{AllowPrivate: true}})
 		check := func() {
 			t.Helper()
 			if err := w.Check(context.Background()); err != nil {

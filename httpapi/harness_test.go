@@ -130,7 +130,8 @@ func newHarness(t *testing.T, open storeOpener) *harness {
 	logs := &errorLog{}
 	log := slog.New(logs)
 	limits := DefaultLimits
-	limits.RatePerSecond = 0 // API tests send bursts with one token; auth_test.go tests the rate limit
+	limits.RatePerSecond = 0            // API tests send bursts with one token; auth_test.go tests the rate limit
+	limits.Webhooks.AllowPrivate = true // receivers are httptest servers on 127.0.0.1; webhooks_safety_test.go tests the default
 	server := New(st, log, limits)
 	h := &harness{t: t, st: st, server: server, logs: logs}
 	handler := server.Handler()

@@ -5,6 +5,7 @@
 package httpapi
 
 import (
+	"allot/internal/egress"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -32,6 +33,9 @@ type Limits struct {
 	// Retry-After.
 	RatePerSecond float64
 	RateBurst     int
+	// Webhooks is where change notifications, their handshake and alert
+	// webhooks may go (https to public addresses unless AllowPrivate).
+	Webhooks egress.Policy
 }
 
 // DefaultLimits are the limits allot serves with unless configured.
@@ -58,7 +62,7 @@ func (s *Server) Observe(f func(RequestDone)) { s.observers = append(s.observers
 
 // New returns a Server on the store.
 func New(st *sqlstore.Store, log *slog.Logger, limits Limits) *Server {
-	s := &Server{st: st, log: log, limits: limits, mux: http.NewServeMux(), handshake: events.NewHandshaker(nil)}
+	s := &Server{st: st, log: log, limits: limits, mux: http.NewServeMux(), handshake: events.NewHandshaker(limits.Webhooks.Client(0))}
 	s.auth = newAuthState(st, log, limits)
 	s.routes()
 	return s

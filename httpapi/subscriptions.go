@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"allot/internal/egress"
 	"net/http"
 	"strings"
 	"time"
@@ -74,7 +75,7 @@ func permFor(r events.Resource) Perm {
 
 // newSubscription checks a POST body and returns the subscription it asks
 // for (without handshake).
-func newSubscription(p *store.Principal, b *subscriptionBody, now time.Time) (*sqlstore.Subscription, events.Resource, error) {
+func newSubscription(hooks egress.Policy, p *store.Principal, b *subscriptionBody, now time.Time) (*sqlstore.Subscription, events.Resource, error) {
 	var res events.Resource
 	if b.IncludeResourceData != nil && *b.IncludeResourceData {
 		return nil, res, allot.Errorf(events.CodeInvalidRequest, "includeResourceData is not supported: notifications name the changed object; read it with GET.")
@@ -105,12 +106,12 @@ func newSubscription(p *store.Principal, b *subscriptionBody, now time.Time) (*s
 	if sub.NotificationURL, err = required("notificationUrl", b.NotificationURL); err != nil {
 		return nil, res, err
 	}
-	if err := events.CheckURL("notificationUrl", sub.NotificationURL); err != nil {
+	if err := events.CheckURL(hooks, "notificationUrl", sub.NotificationURL); err != nil {
 		return nil, res, err
 	}
 	if b.LifecycleNotificationURL != nil && *b.LifecycleNotificationURL != "" {
 		sub.LifecycleURL = strings.TrimSpace(*b.LifecycleNotificationURL)
-		if err := events.CheckURL("lifecycleNotificationUrl", sub.LifecycleURL); err != nil {
+		if err := events.CheckURL(hooks, "lifecycleNotificationUrl", sub.LifecycleURL); err != nil {
 			return nil, res, err
 		}
 	}
@@ -145,7 +146,7 @@ func (s *Server) createSubscription(w http.ResponseWriter, r *http.Request, p *s
 	if err := decodeBody(r, &b, "microsoft.graph.subscription", subscriptionReadOnly...); err != nil {
 		return err
 	}
-	sub, res, err := newSubscription(p, &b, time.Now())
+	sub, res, err := newSubscription(s.limits.Webhooks, p, &b, time.Now())
 	if err != nil {
 		return err
 	}
@@ -279,7 +280,7 @@ func (s *Server) patchSubscription(w http.ResponseWriter, r *http.Request, p *st
 	}
 	if b.NotificationURL != nil && *b.NotificationURL != url {
 		url = strings.TrimSpace(*b.NotificationURL)
-		if err := events.CheckURL("notificationUrl", url); err != nil {
+		if err := events.CheckURL(s.limits.Webhooks, "notificationUrl", url); err != nil {
 			return err
 		}
 		if err := s.handshake.Validate(r.Context(), url); err != nil {

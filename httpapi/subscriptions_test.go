@@ -96,6 +96,7 @@ func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() boo
 // ends.
 func startDispatcher(h *harness, cfg events.Config) {
 	ctx, cancel := context.WithCancel(context.Background())
+	cfg.Webhooks.AllowPrivate = true // the receivers are on 127.0.0.1
 	d := events.NewDispatcher(h.st, slog.New(h.logs), cfg, nil)
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()

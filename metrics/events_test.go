@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"allot/internal/egress"
 	"context"
 	"fmt"
 	"io"
@@ -55,7 +56,7 @@ func TestEventMetricsCountDeliveriesFailuresAndPending(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := metrics.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), metrics.Options{})
-	d := events.NewDispatcher(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), events.Config{Poll: 20 * time.Millisecond,
+	d := events.NewDispatcher(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), events.Config{Poll: 20 * time.Millisecond, Webhooks: egress.Policy{AllowPrivate: true},
 		ClaimEvery: 40 * time.Millisecond, Retry: []time.Duration{50 * time.Millisecond}}, m.EventsObserver())
 	dctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})

@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"allot/internal/egress"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -51,7 +52,8 @@ func newEnv(t *testing.T, opts metrics.Options) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	m := metrics.New(st, log, opts)
-	api := httpapi.New(st, log, httpapi.Limits{MaxBody: 1 << 20, DefaultTop: 100, MaxTop: 999, MaxCSVRows: 1000})
+	api := httpapi.New(st, log, httpapi.Limits{MaxBody: 1 << 20, DefaultTop: 100, MaxTop: 999, MaxCSVRows: 1000,
+		Webhooks: egress.Policy{AllowPrivate: true}})
 	api.Observe(func(d httpapi.RequestDone) { m.Request(d.Method, d.Route, d.Status, d.Bytes, d.Elapsed) })
 	api.Mount("GET /metrics", metrics.Protect(m.Handler(), metricsToken))
 	srv := httptest.NewServer(api.Handler())

@@ -218,6 +218,7 @@ func serve(ctx context.Context, cfg serveConfig) error {
 		<-dispatched
 	}()
 
+	cfg.limits.Webhooks = cfg.events.webhooks()
 	api := httpapi.New(st, log, cfg.limits)
 	api.SetNetwork(network)
 	api.MountSCIM(scim.Prefix, scim.New(st, log))

@@ -83,7 +83,7 @@ func (rc *sampleReceiver) counts() (distinct, total int) {
 // batch. The retry schedule is 200 ms (the is minutes) and the
 // lease 2 s, so that a restarted server takes over soon.
 func TestKilledServerDeliversEveryEventAfterRestart(t *testing.T) {
-	flags := []string{"--events-retry", "200ms", "--events-lease", "2s", "--events-batch", "50", "--log-level", "warn"}
+	flags := []string{"--webhook-allow-private", "--events-retry", "200ms", "--events-lease", "2s", "--events-batch", "50", "--log-level", "warn"}
 	t.Run("postgres", func(t *testing.T) {
 		c, a := newCluster(t, flags...)
 		killAndRestart(t, c, a, func(name string) *server { return startServer(t, name, c.db, flags...) })
