@@ -98,10 +98,18 @@ func TestBrowserAPIClients(t *testing.T) {
 }
 
 // TestAPIClientsPageNeedsClientsPermission: a Global Reader (clients.read)
-// sees the page; an Insights Business Leader gets 403 and no link to it.
+// sees every client; a License Administrator (clients.write) only their
+// own, as in the API; an Insights Business Leader gets 403 and no link.
 func TestAPIClientsPageNeedsClientsPermission(t *testing.T) {
 	e := newEnv(t, 25)
 	e.newClient("Entra provisioning", "SCIM.Provisioning")
+	la := e.addUser("Lara License", "US")
+	if _, err := e.st.AddRoleAssignment(context.Background(), actor, e.tenant.ID, la.UserPrincipalName, store.RoleIDLicenseAdmin); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.SetPassword(context.Background(), actor, e.tenant.ID, la.UserPrincipalName, password); err != nil {
+		t.Fatal(err)
+	}
 	get := func(upn string) (int, string) {
 		t.Helper()
 		resp, err := e.client(upn).Get(e.srv.URL + "/clients")
@@ -115,6 +123,9 @@ func TestAPIClientsPageNeedsClientsPermission(t *testing.T) {
 	if code, body := get(readerUPN); code != http.StatusOK || !strings.Contains(body, "SCIM provisioning") || !strings.Contains(body, `href="/clients"`) {
 		t.Errorf("reader: %d, SCIM client listed: %v, navigation link: %v", code,
 			strings.Contains(body, "SCIM provisioning"), strings.Contains(body, `href="/clients"`))
+	}
+	if code, body := get(la.UserPrincipalName); code != http.StatusOK || strings.Contains(body, "Entra provisioning") || !strings.Contains(body, "You have created no API clients") {
+		t.Errorf("License Administrator: %d, sees another's client: %v", code, strings.Contains(body, "Entra provisioning"))
 	}
 	if code, _ := get(leaderUPN); code != http.StatusForbidden {
 		t.Errorf("leader: %d, want 403", code)
