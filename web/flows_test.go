@@ -438,7 +438,7 @@ func TestBrowserNarrowWindow(t *testing.T) {
 	b.waitPath("/users")
 	b.click(`#row-` + e.users["Adele Vance"].GUID + ` a`)
 	b.waitText("#panel h2", "Adele Vance")
-	for _, p := range []string{"", "/licenses", "/licenses/" + e.skus["SPE_E5"].SkuID, "/groups", "/roles", "/audit"} {
+	for _, p := range []string{"", "/licenses", "/licenses/" + e.skus["SPE_E5"].SkuID, "/groups", "/roles", "/audit", "/clients"} {
 		if p != "" {
 			b.open(p)
 			b.waitText("main h1", "")

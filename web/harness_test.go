@@ -32,6 +32,7 @@ import (
 	"allot/catalog"
 	"allot/httpapi"
 	"allot/reconcile"
+	"allot/scim"
 	"allot/store"
 	"allot/store/sqlstore"
 	"allot/web"
@@ -85,7 +86,8 @@ func upnOf(name string) string {
 // (50 seats), SPE_E5 (20), ENTERPRISEPACK (10) and
 // WORKPLACE_ANALYTICS_INSIGHTS (seats as given), the people above, a Global
 // Administrator (adminUPN), a Global Reader (readerUPN) and an Insights
-// Business Leader (leaderUPN), all with the password above.
+// Business Leader (leaderUPN), all with the password above. SCIM is served
+// at /scim/v2, as by allot serve.
 func newEnv(t *testing.T, insightsSeats int) *env {
 	t.Helper()
 	e := newEnvPaused(t, insightsSeats)
@@ -155,6 +157,7 @@ func newEnvOn(t *testing.T, open func(*testing.T) *sqlstore.Store, insightsSeats
 	limits := httpapi.DefaultLimits
 	limits.RatePerSecond = 0
 	api := httpapi.New(st, log, limits)
+	api.MountSCIM(scim.Prefix, scim.New(st, log))
 	w := web.Mount(st, api, log)
 	w.PollInterval = 300 * time.Millisecond
 	e.log = log

@@ -227,6 +227,8 @@ func TestPagesOnPostgres(t *testing.T) {
 	get("/groups/"+g.GUID, "Members")
 	get("/roles", "Global Administrator")
 	get("/audit?activity=Set+group+license", "Sales Team")
+	e.newClient("Entra provisioning", "SCIM.Provisioning")
+	get("/clients", "SCIM provisioning")
 	form := url.Values{"sku": {e.skus["SPE_E3"].SkuID}}
 	req, _ := http.NewRequest("POST", e.srv.URL+"/users/"+e.users["Megan Bowen"].GUID+"/licenses", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

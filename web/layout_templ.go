@@ -102,7 +102,7 @@ func layout(v *view) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			for _, n := range navItems {
-				if v.can(n.Need) {
+				if v.P != nil && n.allowed(v.Perms) {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<li><a href=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err

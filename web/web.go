@@ -121,6 +121,8 @@ func (s *Server) routes() {
 
 	s.page("GET /audit", httpapi.PermAuditRead, s.audit)
 
+	s.pageAny("GET /clients", clientsNeed, s.clients)
+
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		p, _ := s.api.SessionPrincipal(r)
 		s.fail(w, r, p, allot.Errorf(allot.ENotFound, "There is no page at %s.", r.URL.Path))
@@ -144,6 +146,18 @@ func (q *req) htmx() bool { return q.r.Header.Get("HX-Request") == "true" }
 // page registers a handler for signed-in people who hold every permission
 // of need; others are sent to sign in, or told they may not.
 func (s *Server) page(pattern string, need httpapi.Perm, h func(q *req) error) {
+	s.guard(pattern, func(p httpapi.Perm) bool { return p.Has(need) }, h)
+}
+
+// pageAny is page for people who hold any one permission of anyOf (as the
+// API's routes need).
+func (s *Server) pageAny(pattern string, anyOf httpapi.Perm, h func(q *req) error) {
+	s.guard(pattern, func(p httpapi.Perm) bool { return p&anyOf != 0 }, h)
+}
+
+// guard registers a handler for signed-in people whose permissions allow
+// says yes to.
+func (s *Server) guard(pattern string, allow func(httpapi.Perm) bool, h func(q *req) error) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.api.SessionPrincipal(r)
 		if err != nil {
@@ -155,7 +169,7 @@ func (s *Server) page(pattern string, need httpapi.Perm, h func(q *req) error) {
 			return
 		}
 		perms := httpapi.Perms(p)
-		if !perms.Has(need) {
+		if !allow(perms) {
 			s.fail(w, r, p, allot.Errorf(allot.EForbidden, "Your roles do not allow this page. Ask a Global Administrator for a role that does."))
 			return
 		}
@@ -288,7 +302,7 @@ func (v *view) canWriteLicenses() bool { return v.can(httpapi.PermLicensesWrite)
 // home sends a person to the first page their roles allow.
 func (s *Server) home(q *req) error {
 	for _, c := range navItems {
-		if q.perms.Has(c.Need) {
+		if c.allowed(q.perms) {
 			http.Redirect(q.w, q.r, c.Path, http.StatusSeeOther)
 			return nil
 		}
@@ -296,19 +310,27 @@ func (s *Server) home(q *req) error {
 	return q.render(noAccessPage(q.view("No access", "")))
 }
 
-// navItem is one entry of the navigation.
+// navItem is one entry of the navigation, for people who hold every
+// permission of Need and, when AnyOf is set, one of AnyOf.
 type navItem struct {
 	Key, Label, Path string
 	Need             httpapi.Perm
+	AnyOf            httpapi.Perm
+}
+
+// allowed tells whether the permissions open the item's page.
+func (n navItem) allowed(p httpapi.Perm) bool {
+	return p.Has(n.Need) && (n.AnyOf == 0 || p&n.AnyOf != 0)
 }
 
 var navItems = []navItem{
-	{"users", "Active users", "/users", httpapi.PermUsersRead},
-	{"licenses", "Licenses", "/licenses", httpapi.PermProductsRead},
-	{"groups", "Groups", "/groups", httpapi.PermGroupsRead},
-	{"roles", "Roles", "/roles", httpapi.PermRolesRead},
-	{"reports", "Reports", "/reports", httpapi.PermReportsRead | httpapi.PermProductsRead},
-	{"audit", "Audit log", "/audit", httpapi.PermAuditRead},
+	{Key: "users", Label: "Active users", Path: "/users", Need: httpapi.PermUsersRead},
+	{Key: "licenses", Label: "Licenses", Path: "/licenses", Need: httpapi.PermProductsRead},
+	{Key: "groups", Label: "Groups", Path: "/groups", Need: httpapi.PermGroupsRead},
+	{Key: "roles", Label: "Roles", Path: "/roles", Need: httpapi.PermRolesRead},
+	{Key: "reports", Label: "Reports", Path: "/reports", Need: httpapi.PermReportsRead | httpapi.PermProductsRead},
+	{Key: "audit", Label: "Audit log", Path: "/audit", Need: httpapi.PermAuditRead},
+	{Key: "clients", Label: "API clients", Path: "/clients", AnyOf: clientsNeed},
 }
 
 // ---- sign in and out ----
