@@ -82,7 +82,7 @@ func (tr *ruleTranslator) cmp(c *membershiprule.Cmp) (string, bool) {
 			return "", false
 		}
 		want := c.Value.Bool == (c.Op == membershiprule.OpEq)
-		tr.args = append(tr.args, boolInt(want))
+		tr.args = append(tr.args, b2i(want))
 		return "account_enabled = ?", true
 	}
 	col, ok := sqlColumn[c.Prop]
@@ -165,11 +165,4 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
