@@ -266,9 +266,26 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, p *store.Pri
 	return nil
 }
 
-// userJSON renders users in Graph's shape, loading their licenses in one batch.
+// userJSON renders users in Graph's shape, loading their licenses in one
+// batch; assignedPlans (some ninety entries for SPE_E5) only when there is
+// no $select or it names them.
 func (s *Server) userJSON(r *http.Request, p *store.Principal, users []*allot.User) ([]map[string]any, error) {
-	return s.renderUsers(r, p, users, true)
+	return s.renderUsers(r, p, users, selectsPlans(r, true))
+}
+
+// selectsPlans reports whether the request's $select names assignedPlans;
+// byDefault is the answer without a $select.
+func selectsPlans(r *http.Request, byDefault bool) bool {
+	sel := r.URL.Query().Get("$select")
+	if strings.TrimSpace(sel) == "" {
+		return byDefault
+	}
+	for _, f := range strings.Split(sel, ",") {
+		if strings.EqualFold(strings.TrimSpace(f), "assignedPlans") {
+			return true
+		}
+	}
+	return false
 }
 
 // changedUserJSON renders the user an action answers with (assignLicense,
@@ -277,13 +294,7 @@ func (s *Server) userJSON(r *http.Request, p *store.Principal, users []*allot.Us
 // assignedPlans (one entry per service plan, some ninety for SPE_E5) only
 // when $select asks for it.
 func (s *Server) changedUserJSON(r *http.Request, p *store.Principal, u *allot.User) (map[string]any, error) {
-	withPlans := false
-	for _, f := range strings.Split(r.URL.Query().Get("$select"), ",") {
-		if strings.EqualFold(strings.TrimSpace(f), "assignedPlans") {
-			withPlans = true
-		}
-	}
-	m, err := s.renderUsers(r, p, []*allot.User{u}, withPlans)
+	m, err := s.renderUsers(r, p, []*allot.User{u}, selectsPlans(r, false))
 	if err != nil {
 		return nil, err
 	}

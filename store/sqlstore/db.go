@@ -69,6 +69,9 @@ type Store struct {
 	// retryBudget bounds the time one write spends, retries included
 	// (retry.go).
 	retryBudget time.Duration
+	// vacuumEvery is how often a PostgreSQL store looks for tables to
+	// vacuum (pg_vacuum.go).
+	vacuumEvery time.Duration
 	// beforeDecide, set by tests only, runs in every write transaction on
 	// PostgreSQL between loading a snapshot and making its plan exact
 	// (decide), so that a test can commit a concurrent change there.
@@ -207,7 +210,7 @@ func newStore(e Engine, w, r *sql.DB, opts []Option) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{engine: e, w: w, r: r, log: slog.Default(), qcache: map[string]string{}, notify: make(chan struct{}), fail: fail,
-		retryBudget: defaultRetryBudget}
+		retryBudget: defaultRetryBudget, vacuumEvery: vacuumEvery}
 	for _, o := range opts {
 		o(s)
 	}

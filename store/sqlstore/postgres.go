@@ -44,9 +44,10 @@ type pgState struct {
 	// seq runs the ordering-number reservations outside the caller's
 	// transaction (see pgNextSeqs).
 	seq *sql.DB
-	// stop ends the listener; done is closed when it has.
-	stop context.CancelFunc
-	done chan struct{}
+	// stop ends the listener and the vacuum loop; done and vdone are
+	// closed when they have.
+	stop        context.CancelFunc
+	done, vdone chan struct{}
 	// listening is set while the listener holds a LISTEN connection.
 	mu        sync.Mutex
 	listening bool
@@ -103,7 +104,7 @@ func OpenPostgres(ctx context.Context, url string, opts ...Option) (*Store, erro
 		db.Close()
 		return nil, err
 	}
-	s.pg = &pgState{instance: randomHex(8), seq: seq, done: make(chan struct{})}
+	s.pg = &pgState{instance: randomHex(8), seq: seq, done: make(chan struct{}), vdone: make(chan struct{})}
 	if err := s.migratePostgres(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -111,6 +112,7 @@ func OpenPostgres(ctx context.Context, url string, opts ...Option) (*Store, erro
 	lctx, stop := context.WithCancel(context.Background())
 	s.pg.stop = stop
 	go s.listen(lctx, cfg.Copy())
+	go s.vacuumLoop(lctx, s.pg.vdone)
 	return s, nil
 }
 
@@ -135,7 +137,7 @@ func (s *Store) migratePostgres(ctx context.Context) error {
 	return nil
 }
 
-// closePostgres stops the listener and closes the reservation pool.
+// closePostgres stops the listener and the vacuum loop, and closes the reservation pool.
 func (s *Store) closePostgres() error {
 	if s.pg == nil {
 		return nil
@@ -143,6 +145,7 @@ func (s *Store) closePostgres() error {
 	if s.pg.stop != nil {
 		s.pg.stop()
 		<-s.pg.done
+		<-s.pg.vdone
 	}
 	return s.pg.seq.Close()
 }
