@@ -1,6 +1,9 @@
 // Package alerts watches seat counts against alert rules (available seats
-// at most N, utilisation at least X %, a waiting list longer than N; per
-// product or for the whole tenant) and tells admins, once per episode,
+// at most N, utilisation at least X %, a waiting list longer than N, users
+// with license errors, the longest wait for a seat, processing lag, users
+// under a reclamation notice; per product or for the whole tenant, license
+// errors also per group; optionally only once the condition has held for a
+// while) and tells admins, once per episode,
 // when a rule fires and when it resolves: by webhook (a plain JSON POST)
 // and by e-mail over SMTP.
 package alerts
@@ -12,6 +15,7 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
+	"time"
 
 	"allot"
 	"allot/store/sqlstore"
@@ -19,13 +23,33 @@ import (
 
 // Metrics a rule watches.
 const (
-	AvailableSeats = 0 // fires when available seats ≤ threshold
-	Utilization    = 1 // fires when consumed/enabled ≥ threshold %
-	WaitingList    = 2 // fires when members waiting > threshold
+	AvailableSeats     = 0 // fires when available seats ≤ threshold
+	Utilization        = 1 // fires when consumed/enabled ≥ threshold %
+	WaitingList        = 2 // fires when members waiting > threshold
+	LicenseErrors      = 3 // fires when users with a license in error > threshold
+	OldestWait         = 4 // fires when the longest wait for a seat > threshold minutes
+	ProcessingLag      = 5 // fires when the oldest unprocessed change > threshold minutes
+	ReclamationNotices = 6 // fires when users under a reclamation notice > threshold
 )
 
 // metricNames are the metrics as the API spells them.
-var metricNames = []string{"availableSeats", "utilization", "waitingList"}
+var metricNames = []string{"availableSeats", "utilization", "waitingList", "licenseErrors", "oldestWaitMinutes",
+	"processingLagMinutes", "reclamationNotices"}
+
+// Needs returns the counts beyond the seats a metric reads.
+func Needs(metric int) sqlstore.AlertNeeds {
+	switch metric {
+	case LicenseErrors:
+		return sqlstore.NeedErrors
+	case OldestWait:
+		return sqlstore.NeedOldestWait
+	case ProcessingLag:
+		return sqlstore.NeedLag
+	case ReclamationNotices:
+		return sqlstore.NeedNotices
+	}
+	return 0
+}
 
 // MetricName returns the API's name of a metric.
 func MetricName(m int) string {
@@ -42,13 +66,13 @@ func ParseMetric(s string) (int, error) {
 			return i, nil
 		}
 	}
-	return 0, allot.Errorf(allot.EInvalid, "metric '%s' is not valid; use availableSeats (fires at or below the threshold), utilization (percent, fires at or above) or waitingList (fires above).", s)
+	return 0, allot.Errorf(allot.EInvalid, "metric '%s' is not valid; use availableSeats (fires at or below the threshold), utilization (percent, fires at or above), or one that fires above the threshold: waitingList, licenseErrors, oldestWaitMinutes, processingLagMinutes or reclamationNotices.", s)
 }
 
 // CheckRule checks a rule's threshold and destinations.
 func CheckRule(p egress.Policy, metric int, threshold float64, webhook string, emails []string) error {
 	if math.IsNaN(threshold) || threshold < 0 || (metric == Utilization && threshold > 100) {
-		return allot.Errorf(allot.EInvalid, "threshold %v is not valid for %s (a number of seats, or a percent from 0 to 100).", threshold, MetricName(metric))
+		return allot.Errorf(allot.EInvalid, "threshold %v is not valid for %s (a count or minutes from 0, or a percent from 0 to 100).", threshold, MetricName(metric))
 	}
 	if webhook == "" && len(emails) == 0 {
 		return allot.Errorf(allot.EInvalid, "An alert rule needs somewhere to send: webhookUrl, emails or both.")
@@ -83,6 +107,14 @@ func Value(metric int, c sqlstore.AlertSeats) float64 {
 			return 0
 		}
 		return 100 * float64(c.Consumed) / float64(c.Enabled)
+	case LicenseErrors:
+		return float64(c.Errors)
+	case OldestWait:
+		return c.OldestWait.Minutes()
+	case ProcessingLag:
+		return c.Lag.Minutes()
+	case ReclamationNotices:
+		return float64(c.Notices)
 	default:
 		return float64(c.Waiting)
 	}
@@ -107,12 +139,42 @@ func Describe(a *sqlstore.AlertRule) string {
 	if what == "" {
 		what = "all products"
 	}
+	var cond string
 	switch a.Metric {
 	case AvailableSeats:
-		return fmt.Sprintf("%s: available seats ≤ %g", what, a.Threshold)
+		cond = fmt.Sprintf("%s: available seats ≤ %g", what, a.Threshold)
 	case Utilization:
-		return fmt.Sprintf("%s: ≥ %g%% of seats used", what, a.Threshold)
+		cond = fmt.Sprintf("%s: ≥ %g%% of seats used", what, a.Threshold)
+	case LicenseErrors:
+		if a.Group != "" {
+			what += " from group " + a.Group
+		}
+		cond = fmt.Sprintf("%s: more than %g users with license errors", what, a.Threshold)
+	case OldestWait:
+		cond = fmt.Sprintf("%s: someone has waited for a seat more than %g minutes", what, a.Threshold)
+	case ProcessingLag:
+		cond = fmt.Sprintf("license processing more than %g minutes behind", a.Threshold)
+	case ReclamationNotices:
+		cond = fmt.Sprintf("%s: more than %g users under a reclamation notice", what, a.Threshold)
 	default:
-		return fmt.Sprintf("%s: more than %g waiting for a seat", what, a.Threshold)
+		cond = fmt.Sprintf("%s: more than %g waiting for a seat", what, a.Threshold)
 	}
+	if a.For > 0 {
+		cond += fmt.Sprintf(", for %s", a.For.Round(time.Second))
+	}
+	return cond
+}
+
+// Page is the admin center's page (a path) that shows what the rule
+// watches: its group's, its product's, or the licenses overview.
+func Page(a *sqlstore.AlertRule) string {
+	switch {
+	case a.GroupGUID != "":
+		return "/groups/" + a.GroupGUID
+	case a.Metric == ProcessingLag:
+		return "/licenses"
+	case a.SkuID != "":
+		return "/licenses/" + a.SkuID
+	}
+	return "/licenses"
 }

@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"testing"
+	"time"
 
 	"allot/internal/egress"
 	"allot/store/sqlstore"
@@ -28,6 +29,14 @@ func TestRulesFireAtTheirThresholds(t *testing.T) {
 		{"over-consumed counts 0 available", AvailableSeats, 0, seats(10, 12, 0), true},
 		{"5 waiting fires above 4", WaitingList, 4, seats(10, 10, 5), true},
 		{"4 waiting does not fire above 4", WaitingList, 4, seats(10, 10, 4), false},
+		{"one user in error fires above 0", LicenseErrors, 0, sqlstore.AlertSeats{Errors: 1}, true},
+		{"no user in error does not fire", LicenseErrors, 0, sqlstore.AlertSeats{Errors: 0, Waiting: 3}, false},
+		{"a wait of 61 minutes fires above 60", OldestWait, 60, sqlstore.AlertSeats{OldestWait: 61 * time.Minute}, true},
+		{"a wait of 59 minutes does not fire above 60", OldestWait, 60, sqlstore.AlertSeats{OldestWait: 59 * time.Minute, Waiting: 99}, false},
+		{"processing 6 minutes behind fires above 5", ProcessingLag, 5, sqlstore.AlertSeats{Lag: 6 * time.Minute}, true},
+		{"processing up to date does not fire", ProcessingLag, 0, sqlstore.AlertSeats{}, false},
+		{"3 notices fire above 2", ReclamationNotices, 2, sqlstore.AlertSeats{Notices: 3}, true},
+		{"2 notices do not fire above 2", ReclamationNotices, 2, sqlstore.AlertSeats{Notices: 2}, false},
 	} {
 		if got := Breached(tc.metric, tc.threshold, tc.c); got != tc.want {
 			t.Errorf("%s: Breached = %v, want %v (value %v)", tc.name, got, tc.want, Value(tc.metric, tc.c))
@@ -49,5 +58,16 @@ func TestRuleChecksRefuseBadThresholdsAndDestinations(t *testing.T) {
 	}
 	if err := CheckRule(egress.Policy{}, Utilization, 90, "", []string{"ops@example.com"}); err != nil {
 		t.Errorf("a good rule: %v", err)
+	}
+}
+
+func TestMetricsParseByTheirAPINames(t *testing.T) {
+	for i := AvailableSeats; i <= ReclamationNotices; i++ {
+		if got, err := ParseMetric(MetricName(i)); err != nil || got != i {
+			t.Errorf("ParseMetric(%q) = %d, %v; want %d", MetricName(i), got, err, i)
+		}
+	}
+	if _, err := ParseMetric("seatsLow"); err == nil {
+		t.Error("an unknown metric parsed")
 	}
 }

@@ -20,8 +20,9 @@ import (
 // Store is what the watcher reads and writes.
 type Store interface {
 	AlertRules(ctx context.Context, tenantID int64) ([]*sqlstore.AlertRule, error)
-	AlertRuleSeats(ctx context.Context, a *sqlstore.AlertRule) (sqlstore.AlertSeats, error)
+	AlertRuleSeats(ctx context.Context, a *sqlstore.AlertRule, need sqlstore.AlertNeeds) (sqlstore.AlertSeats, error)
 	TurnAlertRule(ctx context.Context, id int64, firing bool) (bool, error)
+	SetAlertBreach(ctx context.Context, id int64, since time.Time) error
 	TenantGUID(ctx context.Context, tenantID int64) (string, error)
 }
 
@@ -40,6 +41,9 @@ type Config struct {
 	SMTP    SMTP          // no Addr: e-mail is not sent (and logged)
 	// Webhooks is where alert webhooks may go.
 	Webhooks egress.Policy
+	// BaseURL is the admin center's address (https://allot.example.com),
+	// the base of an event's link; empty: links are paths.
+	BaseURL string
 }
 
 // Watcher checks the rules and sends their transitions.
@@ -95,44 +99,80 @@ type Event struct {
 	EnabledUnits  int     `json:"enabledUnits"`
 	ConsumedUnits int     `json:"consumedUnits"`
 	WaitingUnits  int     `json:"waitingUnits"`
-	At            string  `json:"at"`
+	// Group names the group whose license errors the rule counts.
+	Group string `json:"group,omitempty"`
+	// Link is the admin center's page that shows the numbers.
+	Link string `json:"link"`
+	At   string `json:"at"`
 }
 
-// Check checks every rule once: a rule whose condition began fires, one
-// whose condition ended resolves; each transition is sent once (by the
-// process that turned it).
+// Check checks every rule once: a rule whose condition began (and held
+// for the rule's For) fires, one whose condition ended resolves; each
+// transition is sent once (by the process that turned it).
 func (w *Watcher) Check(ctx context.Context) error {
 	rules, err := w.st.AlertRules(ctx, 0)
 	if err != nil {
 		return err
 	}
 	for _, a := range rules {
-		seats, err := w.st.AlertRuleSeats(ctx, a)
-		if err != nil {
+		if err := w.checkRule(ctx, a); err != nil {
 			return err
 		}
-		breached := Breached(a.Metric, a.Threshold, seats)
-		if breached == a.Firing {
-			continue
-		}
-		turned, err := w.st.TurnAlertRule(ctx, a.ID, breached)
-		if err != nil || !turned {
-			continue
-		}
-		tenant, err := w.st.TenantGUID(ctx, a.TenantID)
-		if err != nil {
-			return err
-		}
-		ev := Event{Status: "resolved", RuleID: a.GUID, RuleName: a.Name, Condition: Describe(a), TenantID: tenant,
-			SkuPartNumber: a.Product, Metric: MetricName(a.Metric), Threshold: a.Threshold, Value: Value(a.Metric, seats),
-			EnabledUnits: seats.Enabled, ConsumedUnits: seats.Consumed, WaitingUnits: seats.Waiting, At: w.now().UTC().Format(time.RFC3339)}
-		if breached {
-			ev.Status = "firing"
-		}
-		w.log.Info("alerts: rule "+ev.Status, "rule", a.Name, "condition", ev.Condition, "value", ev.Value)
-		w.send(ctx, a, ev)
 	}
 	return nil
+}
+
+// checkRule checks one rule and sends its transition, if any.
+func (w *Watcher) checkRule(ctx context.Context, a *sqlstore.AlertRule) error {
+	seats, err := w.st.AlertRuleSeats(ctx, a, Needs(a.Metric))
+	if err != nil {
+		return err
+	}
+	breached, err := w.held(ctx, a, Breached(a.Metric, a.Threshold, seats))
+	if err != nil || breached == a.Firing {
+		return err
+	}
+	turned, err := w.st.TurnAlertRule(ctx, a.ID, breached)
+	if err != nil || !turned {
+		return err
+	}
+	tenant, err := w.st.TenantGUID(ctx, a.TenantID)
+	if err != nil {
+		return err
+	}
+	ev := w.event(a, seats, tenant, breached)
+	w.log.Info("alerts: rule "+ev.Status, "rule", a.Name, "condition", ev.Condition, "value", ev.Value)
+	w.send(ctx, a, ev)
+	return nil
+}
+
+// held records when a breach began and reports whether it has lasted the
+// rule's For (a rule without For: whether it is breached now).
+func (w *Watcher) held(ctx context.Context, a *sqlstore.AlertRule, breached bool) (bool, error) {
+	switch {
+	case breached && a.BreachedSince.IsZero():
+		if err := w.st.SetAlertBreach(ctx, a.ID, w.now()); err != nil {
+			return false, err
+		}
+		return a.For <= 0, nil
+	case breached:
+		return w.now().Sub(a.BreachedSince) >= a.For, nil
+	case !a.BreachedSince.IsZero():
+		return false, w.st.SetAlertBreach(ctx, a.ID, time.Time{})
+	}
+	return false, nil
+}
+
+// event is the message of a rule's transition.
+func (w *Watcher) event(a *sqlstore.AlertRule, seats sqlstore.AlertSeats, tenant string, firing bool) Event {
+	ev := Event{Status: "resolved", RuleID: a.GUID, RuleName: a.Name, Condition: Describe(a), TenantID: tenant,
+		SkuPartNumber: a.Product, Metric: MetricName(a.Metric), Threshold: a.Threshold, Value: Value(a.Metric, seats),
+		EnabledUnits: seats.Enabled, ConsumedUnits: seats.Consumed, WaitingUnits: seats.Waiting, Group: a.Group,
+		Link: strings.TrimRight(w.cfg.BaseURL, "/") + Page(a), At: w.now().UTC().Format(time.RFC3339)}
+	if firing {
+		ev.Status = "firing"
+	}
+	return ev
 }
 
 // send delivers the event to the rule's webhook and e-mail addresses,
@@ -191,8 +231,8 @@ func (w *Watcher) mail(to []string, ev Event) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
 		c.From, strings.Join(to, ", "), mime.QEncoding.Encode("utf-8", subject))
-	fmt.Fprintf(&b, "Alert rule %q is %s.\r\n\r\nCondition: %s\r\nNow: %g (%d of %d seats used, %d waiting)\r\nAt: %s\r\n",
-		ev.RuleName, ev.Status, ev.Condition, ev.Value, ev.ConsumedUnits, ev.EnabledUnits, ev.WaitingUnits, ev.At)
+	fmt.Fprintf(&b, "Alert rule %q is %s.\r\n\r\nCondition: %s\r\nNow: %g (%d of %d seats used, %d waiting)\r\nAt: %s\r\nSee: %s\r\n",
+		ev.RuleName, ev.Status, ev.Condition, ev.Value, ev.ConsumedUnits, ev.EnabledUnits, ev.WaitingUnits, ev.At, ev.Link)
 	var auth smtp.Auth
 	if c.Username != "" {
 		host := c.Addr

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"allot"
 	"allot/alerts"
@@ -25,6 +26,8 @@ type alertRuleBody struct {
 	Product     string   `json:"product"` // skuPartNumber or skuId; empty: the whole tenant
 	Metric      string   `json:"metric"`
 	Threshold   *float64 `json:"threshold"`
+	Group       string   `json:"group"`      // licenseErrors only: count the licenses this group assigns
+	ForMinutes  *float64 `json:"forMinutes"` // fire only once the condition has held this long
 	WebhookURL  string   `json:"webhookUrl"`
 	Emails      []string `json:"emails"`
 }
@@ -49,17 +52,45 @@ func (s *Server) createAlertRule(w http.ResponseWriter, r *http.Request, p *stor
 	}
 	a := &sqlstore.AlertRule{GUID: newGUID(), TenantID: p.Tenant.ID, Name: strings.TrimSpace(b.DisplayName), Metric: metric,
 		Threshold: *b.Threshold, WebhookURL: b.WebhookURL, Emails: b.Emails}
-	if b.Product != "" {
-		prod, err := s.st.Product(r.Context(), p.Tenant.ID, b.Product)
-		if err != nil {
-			return err
-		}
-		a.ProductID, a.Product = prod.ID, prod.SkuPartNumber
+	if err := s.alertRuleScope(r, p, &b, a); err != nil {
+		return err
 	}
 	if err := s.st.CreateAlertRule(r.Context(), a); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, alertRuleJSON(a))
+	return nil
+}
+
+// alertRuleScope sets the rule's product, group and duration from the body.
+func (s *Server) alertRuleScope(r *http.Request, p *store.Principal, b *alertRuleBody, a *sqlstore.AlertRule) error {
+	if b.ForMinutes != nil {
+		if f := *b.ForMinutes; f < 0 || f > 30*24*60 || f != f {
+			return allot.Errorf(allot.EInvalid, "forMinutes %v is not valid: give how long the condition must hold before the alert fires, from 0 to 43200 minutes (30 days).", f)
+		}
+		a.For = time.Duration(*b.ForMinutes * float64(time.Minute))
+	}
+	if b.Product != "" {
+		if a.Metric == alerts.ProcessingLag {
+			return allot.Errorf(allot.EInvalid, "processingLagMinutes watches the whole organization's license processing: leave product out.")
+		}
+		prod, err := s.st.Product(r.Context(), p.Tenant.ID, b.Product)
+		if err != nil {
+			return err
+		}
+		a.ProductID, a.Product, a.SkuID = prod.ID, prod.SkuPartNumber, prod.SkuID
+	}
+	if b.Group == "" {
+		return nil
+	}
+	if a.Metric != alerts.LicenseErrors {
+		return allot.Errorf(allot.EInvalid, "group can only be given with the licenseErrors metric (users with license errors from that group).")
+	}
+	g, err := s.st.Group(r.Context(), p.Tenant.ID, b.Group)
+	if err != nil {
+		return err
+	}
+	a.GroupID, a.Group, a.GroupGUID = g.ID, g.DisplayName, g.GUID
 	return nil
 }
 
@@ -74,7 +105,8 @@ func alertRuleJSON(a *sqlstore.AlertRule) map[string]any {
 	}
 	m := map[string]any{"id": a.GUID, "displayName": a.Name, "product": nullable(a.Product), "metric": alerts.MetricName(a.Metric),
 		"threshold": a.Threshold, "webhookUrl": nullable(a.WebhookURL), "emails": emails, "status": status,
-		"condition": alerts.Describe(a), "createdDateTime": a.Created.Format("2006-01-02T15:04:05Z")}
+		"condition": alerts.Describe(a), "createdDateTime": a.Created.Format("2006-01-02T15:04:05Z"),
+		"group": nullable(a.GroupGUID), "forMinutes": a.For.Minutes(), "link": alerts.Page(a)}
 	if a.ChangedAt.UnixMilli() > 0 {
 		m["changedDateTime"] = a.ChangedAt.Format("2006-01-02T15:04:05Z")
 	}

@@ -62,19 +62,24 @@ status: firing from the check that saw the condition start until the one that sa
 }
 
 func newAlertsCreate() *cobra.Command {
-	var name, product, metric, webhook string
-	var threshold float64
+	var name, product, metric, webhook, group string
+	var threshold, forMinutes float64
 	var emails []string
 	cmd := &cobra.Command{
 		Use:   "create",
-		Short: "Create an alert rule: available seats, utilisation or waiting list of a product (or of all)",
+		Short: "Create an alert rule: seats, waiting list, license errors, processing lag or reclamation notices",
 		Long: `Create an alert rule. --metric availableSeats fires when available seats are at or below the
-threshold, utilization when at least threshold percent of the seats are used, waitingList when
-more than threshold members wait for a seat. Without --product it watches the sums over all the
-tenant's products. It sends to --webhook (a JSON POST), to each --email (through the server's
---smtp-addr), or both, once when it fires and once when it resolves.`,
+threshold, utilization when at least threshold percent of the seats are used; these fire when
+above the threshold: waitingList (members waiting for a seat), licenseErrors (users with a license
+in error; --group counts only the licenses that group assigns), oldestWaitMinutes (the longest wait
+for a seat), processingLagMinutes (the oldest change not yet processed; the whole organization)
+and reclamationNotices (users under a reclamation notice). Without --product it watches all the
+tenant's products. With --for the condition must hold that many minutes before the rule fires.
+It sends to --webhook (a JSON POST), to each --email (through the server's --smtp-addr), or
+both, once when it fires and once when it resolves, with a link to the page that shows it.`,
 		Example: `  allot alerts create --name "Insights ≥ 90% used" --product WORKPLACE_ANALYTICS_INSIGHTS --metric utilization --threshold 90 --webhook https://hooks.example.com/allot --email licensing@contoso.com
-  allot alerts create --name "E5 line" --product SPE_E5 --metric waitingList --threshold 0 --email it@contoso.com`,
+  allot alerts create --name "E5 line" --product SPE_E5 --metric waitingList --threshold 0 --email it@contoso.com
+  allot alerts create --name "Sales licensing errors" --metric licenseErrors --group 0b7a…(group id) --threshold 0 --for 30 --email it@contoso.com`,
 		Args: cobra.NoArgs,
 		RunE: run(func(cmd *cobra.Command, args []string) error {
 			c, err := clientFromEnv()
@@ -83,6 +88,12 @@ tenant's products. It sends to --webhook (a JSON POST), to each --email (through
 			}
 			body := map[string]any{"displayName": name, "product": product, "metric": metric, "threshold": threshold,
 				"webhookUrl": webhook, "emails": emails}
+			if group != "" {
+				body["group"] = group
+			}
+			if forMinutes > 0 {
+				body["forMinutes"] = forMinutes
+			}
 			var a alertRow
 			if _, err := c.Do(cmd.Context(), "POST", "/allot/v1/alertRules", body, &a); err != nil {
 				return err
@@ -94,8 +105,10 @@ tenant's products. It sends to --webhook (a JSON POST), to each --email (through
 	f := cmd.Flags()
 	f.StringVar(&name, "name", "", "what the alert is about (required)")
 	f.StringVar(&product, "product", "", "skuPartNumber or skuId (default: all products)")
-	f.StringVar(&metric, "metric", "utilization", "availableSeats, utilization or waitingList")
-	f.Float64Var(&threshold, "threshold", 90, "seats, or percent for utilization")
+	f.StringVar(&metric, "metric", "utilization", "availableSeats, utilization, waitingList, licenseErrors, oldestWaitMinutes, processingLagMinutes or reclamationNotices")
+	f.Float64Var(&threshold, "threshold", 90, "seats, users or minutes, or percent for utilization")
+	f.StringVar(&group, "group", "", "licenseErrors only: the id of the group whose licenses to count")
+	f.Float64Var(&forMinutes, "for", 0, "minutes the condition must hold before the rule fires")
 	f.StringVar(&webhook, "webhook", "", "URL to POST the alert to as JSON")
 	f.StringArrayVar(&emails, "email", nil, "e-mail address to send the alert to (repeat for more)")
 	cmd.MarkFlagRequired("name")

@@ -204,7 +204,11 @@ func serve(ctx context.Context, cfg serveConfig) error {
 		return err
 	}
 	dispatcher := events.NewDispatcher(st, log, evcfg, m.EventsObserver())
-	watcher := alerts.NewWatcher(st, log, cfg.events.alertsConfig())
+	acfg := cfg.events.alertsConfig()
+	if network.PublicURL != nil {
+		acfg.BaseURL = network.PublicURL.String()
+	}
+	watcher := alerts.NewWatcher(st, log, acfg)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

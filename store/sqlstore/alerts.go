@@ -14,37 +14,72 @@ import (
 
 // AlertRule is one alert rule with its current episode.
 type AlertRule struct {
-	ID         int64
-	GUID       string
-	TenantID   int64
-	Name       string
-	ProductID  int64  // 0: the whole tenant
-	Product    string // the product's skuPartNumber ("" for the tenant)
-	Metric     int
-	Threshold  float64
-	WebhookURL string
-	Emails     []string
-	Firing     bool
-	ChangedAt  time.Time
-	Created    time.Time
+	ID        int64
+	GUID      string
+	TenantID  int64
+	Name      string
+	ProductID int64  // 0: the whole tenant
+	Product   string // the product's skuPartNumber ("" for the tenant)
+	SkuID     string // the product's skuId ("" for the tenant)
+	GroupID   int64  // 0: any source; else licenses this group assigns
+	Group     string // the group's display name ("" for none)
+	GroupGUID string // the group's id ("" for none)
+	Metric    int
+	Threshold float64
+	// For is how long the condition must hold before the rule fires.
+	For time.Duration
+	// BreachedSince is when the condition began to hold (zero: it does not).
+	BreachedSince time.Time
+	WebhookURL    string
+	Emails        []string
+	Firing        bool
+	ChangedAt     time.Time
+	Created       time.Time
 }
 
-// AlertSeats are the seat counts an alert rule watches: its product's, or
-// the sums over the tenant's products.
+// AlertSeats are the counts an alert rule watches: its product's seats,
+// or the sums over the tenant's products, and what AlertNeeds asked for.
 type AlertSeats struct {
 	Enabled, Consumed, Waiting int
+	// Errors counts the users with a license in error (of the rule's
+	// product and group, if any).
+	Errors int
+	// OldestWait is how long the longest-waiting user has waited for a seat.
+	OldestWait time.Duration
+	// Lag is how long the oldest mark has waited to be processed.
+	Lag time.Duration
+	// Notices counts the users under a reclamation notice.
+	Notices int
 }
 
-const alertCols = `r.id, r.guid, r.tenant_id, r.name, r.product_id, COALESCE(p.part_number, ''), r.metric, r.threshold, r.webhook_url,
-	r.emails, r.firing, r.changed_at, r.created_at`
+// AlertNeeds says which counts beyond the seats AlertRuleSeats reads.
+type AlertNeeds int
+
+// What an alert rule's metric reads.
+const (
+	NeedErrors AlertNeeds = 1 << iota
+	NeedOldestWait
+	NeedLag
+	NeedNotices
+)
+
+const alertCols = `r.id, r.guid, r.tenant_id, r.name, r.product_id, COALESCE(p.part_number, ''), COALESCE(p.sku_guid, ''), r.group_id,
+	COALESCE(g.display_name, ''), COALESCE(g.guid, ''),
+	r.metric, r.threshold, r.for_ms, r.breached_since, r.webhook_url, r.emails, r.firing, r.changed_at, r.created_at`
+
+const alertFrom = ` FROM alert_rules r LEFT JOIN products p ON p.id = r.product_id LEFT JOIN dir_groups g ON g.id = r.group_id`
 
 func scanAlertRule(r interface{ Scan(...any) error }) (*AlertRule, error) {
 	var a AlertRule
 	var emails string
-	var firing, changed, created int64
-	if err := r.Scan(&a.ID, &a.GUID, &a.TenantID, &a.Name, &a.ProductID, &a.Product, &a.Metric, &a.Threshold, &a.WebhookURL,
-		&emails, &firing, &changed, &created); err != nil {
+	var firing, changed, created, forMS, since int64
+	if err := r.Scan(&a.ID, &a.GUID, &a.TenantID, &a.Name, &a.ProductID, &a.Product, &a.SkuID, &a.GroupID, &a.Group, &a.GroupGUID, &a.Metric, &a.Threshold,
+		&forMS, &since, &a.WebhookURL, &emails, &firing, &changed, &created); err != nil {
 		return nil, err
+	}
+	a.For = time.Duration(forMS) * time.Millisecond
+	if since > 0 {
+		a.BreachedSince = time.UnixMilli(since).UTC()
 	}
 	if emails != "" {
 		a.Emails = strings.Split(emails, ",")
@@ -60,16 +95,16 @@ func scanAlertRule(r interface{ Scan(...any) error }) (*AlertRule, error) {
 func (s *Store) CreateAlertRule(ctx context.Context, a *AlertRule) error {
 	return s.write(ctx, func(t *tx) error {
 		a.Created = time.UnixMilli(t.now).UTC()
-		return t.queryRow(`INSERT INTO alert_rules (guid, tenant_id, name, product_id, metric, threshold, webhook_url, emails, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, a.GUID, a.TenantID, a.Name, a.ProductID, a.Metric, a.Threshold, a.WebhookURL,
-			strings.Join(a.Emails, ","), t.now).Scan(&a.ID)
+		return t.queryRow(`INSERT INTO alert_rules (guid, tenant_id, name, product_id, group_id, metric, threshold, for_ms, webhook_url, emails, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, a.GUID, a.TenantID, a.Name, a.ProductID, a.GroupID, a.Metric, a.Threshold,
+			a.For.Milliseconds(), a.WebhookURL, strings.Join(a.Emails, ","), t.now).Scan(&a.ID)
 	})
 }
 
 // AlertRules returns the tenant's rules (every tenant's with tenantID 0)
 // in creation order.
 func (s *Store) AlertRules(ctx context.Context, tenantID int64) ([]*AlertRule, error) {
-	q := `SELECT ` + alertCols + ` FROM alert_rules r LEFT JOIN products p ON p.id = r.product_id`
+	q := `SELECT ` + alertCols + alertFrom
 	var args []any
 	if tenantID != 0 {
 		q += ` WHERE r.tenant_id = ?`
@@ -93,8 +128,9 @@ func (s *Store) DeleteAlertRule(ctx context.Context, tenantID int64, guid string
 	})
 }
 
-// AlertRuleSeats returns the seat counts the rule watches.
-func (s *Store) AlertRuleSeats(ctx context.Context, a *AlertRule) (AlertSeats, error) {
+// AlertRuleSeats returns the seat counts the rule watches and the other
+// counts need asks for.
+func (s *Store) AlertRuleSeats(ctx context.Context, a *AlertRule, need AlertNeeds) (AlertSeats, error) {
 	var c AlertSeats
 	q := `SELECT COALESCE(SUM(enabled_units), 0), COALESCE(SUM(consumed_units), 0), COALESCE(SUM(waiting_units), 0) FROM products WHERE tenant_id = ?`
 	args := []any{a.TenantID}
@@ -102,8 +138,86 @@ func (s *Store) AlertRuleSeats(ctx context.Context, a *AlertRule) (AlertSeats, e
 		q += ` AND id = ?`
 		args = append(args, a.ProductID)
 	}
-	err := s.queryRow(ctx, q, args...).Scan(&c.Enabled, &c.Consumed, &c.Waiting)
+	if err := s.queryRow(ctx, q, args...).Scan(&c.Enabled, &c.Consumed, &c.Waiting); err != nil {
+		return c, err
+	}
+	now := s.now().UnixMilli()
+	var err error
+	if need&NeedErrors != 0 && err == nil {
+		c.Errors, err = s.alertErrors(ctx, a)
+	}
+	if need&NeedOldestWait != 0 && err == nil {
+		c.OldestWait, err = s.alertAge(ctx, now, `SELECT MIN(ls.updated_at) FROM license_states ls JOIN products p ON p.id = ls.product_id
+			WHERE p.tenant_id = ? AND ls.code IN ('noSeatsAvailable', 'seatsReducedBelowConsumption')`, a)
+	}
+	if need&NeedLag != 0 && err == nil {
+		c.Lag, err = s.alertAge(ctx, now, `SELECT MIN(marked_at) FROM marks WHERE tenant_id = ? AND marked_at > 0`, a)
+	}
+	if need&NeedNotices != 0 && err == nil {
+		c.Notices, err = s.alertNotices(ctx, a)
+	}
 	return c, err
+}
+
+// alertErrors counts the users with a license in error: of the rule's
+// product if it has one, assigned by its group if it has one.
+func (s *Store) alertErrors(ctx context.Context, a *AlertRule) (int, error) {
+	q := `SELECT COUNT(DISTINCT ls.user_id) FROM license_states ls JOIN products p ON p.id = ls.product_id
+		WHERE p.tenant_id = ? AND ls.state = 'Error'`
+	args := []any{a.TenantID}
+	if a.ProductID != 0 {
+		q += ` AND ls.product_id = ?`
+		args = append(args, a.ProductID)
+	}
+	if a.GroupID != 0 {
+		q += ` AND ls.source_id = ?`
+		args = append(args, a.GroupID)
+	}
+	var n int
+	err := s.queryRow(ctx, q, args...).Scan(&n)
+	return n, err
+}
+
+// alertAge runs q (the earliest time in ms of something, for a tenant, and
+// for the rule's product when q names p) and returns how long ago that was.
+func (s *Store) alertAge(ctx context.Context, now int64, q string, a *AlertRule) (time.Duration, error) {
+	args := []any{a.TenantID}
+	if a.ProductID != 0 && strings.Contains(q, "products p") {
+		q += ` AND p.id = ?`
+		args = append(args, a.ProductID)
+	}
+	var first sql.NullInt64
+	if err := s.queryRow(ctx, q, args...).Scan(&first); err != nil || !first.Valid || first.Int64 <= 0 {
+		return 0, err
+	}
+	return time.Duration(max(0, now-first.Int64)) * time.Millisecond, nil
+}
+
+// alertNotices counts the users under a reclamation notice of the rule's
+// product (or of any product).
+func (s *Store) alertNotices(ctx context.Context, a *AlertRule) (int, error) {
+	q := `SELECT COUNT(DISTINCT n.user_id) FROM reclaim_notices n JOIN reclaim_rules r ON r.id = n.rule_id WHERE n.tenant_id = ?`
+	args := []any{a.TenantID}
+	if a.ProductID != 0 {
+		q += ` AND r.product_id = ?`
+		args = append(args, a.ProductID)
+	}
+	var n int
+	err := s.queryRow(ctx, q, args...).Scan(&n)
+	return n, err
+}
+
+// SetAlertBreach records when the rule's condition began to hold (zero
+// time: it no longer holds).
+func (s *Store) SetAlertBreach(ctx context.Context, id int64, since time.Time) error {
+	ms := int64(0)
+	if !since.IsZero() {
+		ms = since.UnixMilli()
+	}
+	return s.write(ctx, func(t *tx) error {
+		_, err := t.exec(`UPDATE alert_rules SET breached_since = ? WHERE id = ?`, ms, id)
+		return err
+	})
 }
 
 // TurnAlertRule moves the rule's episode from !firing to firing (or back)
