@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"allot/store/sqlstore/pgtest"
 )
 
 const insights = "WORKPLACE_ANALYTICS_INSIGHTS"
@@ -85,8 +87,16 @@ func (b *tab) dataUsers(sel string) []string {
 // previews who from the waiting list gets a seat, by name and first in line
 // first; applying it licenses them, the counts show it and the audit log
 // has the change.
-func TestBrowserSeatRaiseLicensesWaiters(t *testing.T) {
-	e := newEnv(t, 2)
+func TestBrowserSeatRaiseLicensesWaiters(t *testing.T) { seatRaise(t, newEnv(t, 2)) }
+
+// The same on PostgreSQL (the waiting list's query is the store's own SQL).
+func TestBrowserSeatRaiseOnPostgres(t *testing.T) {
+	e := newEnvOn(t, pgtest.Open, 2)
+	e.startWorker()
+	seatRaise(t, e)
+}
+
+func seatRaise(t *testing.T, e *env) {
 	// Added last first: the line is not the order of the users' ids.
 	e.insightsLine("Adele Vance", "Alex Wilber", "Henrietta Mueller", "Grady Archie", "Diego Siciliani")
 	e.waitHolds(insights, true, "Adele Vance", "Alex Wilber")
