@@ -111,6 +111,7 @@ func seatRaise(t *testing.T, e *env) {
 	}
 	b.open("/licenses/" + ins.SkuID)
 	b.waitText("#seats-waiting", "3")
+	b.screenshot("seats-product")
 	b.fill("#seats-input", "5")
 	b.click("#seats-preview")
 	b.waitPath("/licenses/" + ins.SkuID + "/seats")
