@@ -46,6 +46,8 @@ type productModel struct {
 	Next   int64
 	Waits  int    // users waiting for a seat of this product (on this page)
 	Needs  string // the products it needs first, in words
+	Live   *seatLive
+	Flash  string
 }
 
 type productUser struct {
@@ -73,7 +75,10 @@ func (s *Server) product(q *req) error {
 	if err != nil {
 		return err
 	}
-	m := &productModel{P: p, Tab: q.r.URL.Query().Get("tab"), From: 1}
+	m := &productModel{P: p, Tab: q.r.URL.Query().Get("tab"), From: 1, Flash: seatsFlash(q, p)}
+	if m.Live, err = s.loadSeatLive(q, p); err != nil {
+		return err
+	}
 	w, err := s.words(q)
 	if err != nil {
 		return err

@@ -46,6 +46,9 @@ type Server struct {
 	// PollInterval is how often a group page asks for its processing state
 	// while the group is being processed.
 	PollInterval time.Duration
+	// SeatPollInterval is how often a product page asks for its seat
+	// counts (3 seconds when zero).
+	SeatPollInterval time.Duration
 }
 
 // New returns the admin center on the store, signing people in through api.
@@ -99,6 +102,10 @@ func (s *Server) routes() {
 	s.page("GET /licenses/{sku}/assign/options", httpapi.PermProductsRead|httpapi.PermLicensesWrite|httpapi.PermUsersRead|httpapi.PermGroupsRead, s.assignOptions)
 	s.page("GET /licenses/{sku}/assign/review", httpapi.PermProductsRead|httpapi.PermLicensesWrite|httpapi.PermUsersRead|httpapi.PermGroupsRead, s.assignReview)
 	s.page("POST /licenses/{sku}/assign", httpapi.PermProductsRead|httpapi.PermLicensesWrite|httpapi.PermUsersRead|httpapi.PermGroupsRead, s.assignConfirm)
+
+	s.page("GET /licenses/{sku}/seats/live", httpapi.PermProductsRead, s.seatCounts)
+	s.page("GET /licenses/{sku}/seats", httpapi.PermProductsRead|httpapi.PermProductsWrite, s.seatsReview)
+	s.page("POST /licenses/{sku}/seats", httpapi.PermProductsRead|httpapi.PermProductsWrite, s.saveSeats)
 
 	s.page("POST /licenses/{sku}/unassign", httpapi.PermProductsRead|httpapi.PermLicensesWrite|httpapi.PermUsersRead, s.unassign)
 
@@ -295,6 +302,9 @@ func (q *req) view(title, nav string) *view {
 
 // can tells whether the page's person holds every permission of need.
 func (v *view) can(need httpapi.Perm) bool { return v.P != nil && v.Perms.Has(need) }
+
+// canChangeSeats tells whether the person may change products' seats.
+func (v *view) canChangeSeats() bool { return v.can(httpapi.PermProductsWrite) }
 
 // canWriteLicenses tells whether the person may assign and remove licenses.
 func (v *view) canWriteLicenses() bool { return v.can(httpapi.PermLicensesWrite) }

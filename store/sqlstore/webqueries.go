@@ -114,3 +114,45 @@ func (s *Store) DirectMemberCount(ctx context.Context, g int64) (int, error) {
 	err := s.queryRow(ctx, `SELECT COUNT(*) FROM memberships WHERE group_id = ?`, g).Scan(&n)
 	return n, err
 }
+
+// ProductWaiters returns up to top of the users who wait for a seat of the
+// product, first in line first (the order in which seats go to them), and
+// the number who wait in all. With top 0 it only counts.
+func (s *Store) ProductWaiters(ctx context.Context, tenantID, productID int64, top int) ([]*allot.User, int, error) {
+	var waiting int
+	if err := s.queryRow(ctx, `SELECT waiting_units FROM products WHERE id = ? AND tenant_id = ?`, productID, tenantID).Scan(&waiting); err != nil {
+		return nil, 0, err
+	}
+	if top <= 0 || waiting == 0 {
+		return nil, waiting, nil
+	}
+	rows, err := s.query(ctx, `SELECT user_id FROM license_states WHERE product_id = ? AND code IN ('noSeatsAvailable', 'seatsReducedBelowConsumption')
+		GROUP BY user_id ORDER BY MIN(seq) LIMIT ?`, productID, top)
+	if err != nil {
+		return nil, 0, err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	byID, err := s.usersByID(ctx, ids)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]*allot.User, 0, len(ids))
+	for _, id := range ids {
+		if u := byID[id]; u != nil {
+			out = append(out, u)
+		}
+	}
+	return out, waiting, nil
+}
