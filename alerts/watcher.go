@@ -6,11 +6,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
 	"net/http"
 	"net/smtp"
+	"net/textproto"
 	"strings"
 	"time"
 
@@ -224,15 +228,14 @@ func (w *Watcher) postWebhook(ctx context.Context, url string, ev Event) error {
 	return nil
 }
 
-// mail sends the event as a plain-text e-mail with net/smtp.
+// mail sends the event as an e-mail with a plain-text and an HTML part,
+// through net/smtp (STARTTLS when the server offers it).
 func (w *Watcher) mail(to []string, ev Event) error {
 	c := w.cfg.SMTP
-	subject := fmt.Sprintf("[allot] %s: %s", strings.ToUpper(ev.Status), ev.RuleName)
-	var b strings.Builder
-	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
-		c.From, strings.Join(to, ", "), mime.QEncoding.Encode("utf-8", subject))
-	fmt.Fprintf(&b, "Alert rule %q is %s.\r\n\r\nCondition: %s\r\nNow: %g (%d of %d seats used, %d waiting)\r\nAt: %s\r\nSee: %s\r\n",
-		ev.RuleName, ev.Status, ev.Condition, ev.Value, ev.ConsumedUnits, ev.EnabledUnits, ev.WaitingUnits, ev.At, ev.Link)
+	msg, err := message(c.From, to, ev)
+	if err != nil {
+		return err
+	}
 	var auth smtp.Auth
 	if c.Username != "" {
 		host := c.Addr
@@ -241,5 +244,35 @@ func (w *Watcher) mail(to []string, ev Event) error {
 		}
 		auth = smtp.PlainAuth("", c.Username, c.Password, host)
 	}
-	return smtp.SendMail(c.Addr, auth, c.From, to, []byte(b.String()))
+	return smtp.SendMail(c.Addr, auth, c.From, to, msg)
+}
+
+// message renders the event as a multipart/alternative e-mail.
+func message(from string, to []string, ev Event) ([]byte, error) {
+	subject := fmt.Sprintf("[allot] %s: %s", strings.ToUpper(ev.Status), ev.RuleName)
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=%s\r\n\r\n",
+		from, strings.Join(to, ", "), mime.QEncoding.Encode("utf-8", subject), mw.Boundary())
+	now := fmt.Sprintf("%g (%d of %d seats used, %d waiting)", ev.Value, ev.ConsumedUnits, ev.EnabledUnits, ev.WaitingUnits)
+	for _, part := range []struct{ typ, body string }{
+		{"text/plain", fmt.Sprintf("Alert rule %q is %s.\r\n\r\nCondition: %s\r\nNow: %s\r\nAt: %s\r\nSee: %s\r\n",
+			ev.RuleName, ev.Status, ev.Condition, now, ev.At, ev.Link)},
+		{"text/html", fmt.Sprintf("<!doctype html><html><body><p>Alert rule <strong>%s</strong> is %s.</p><table>"+
+			"<tr><th align=left>Condition</th><td>%s</td></tr><tr><th align=left>Now</th><td>%s</td></tr>"+
+			"<tr><th align=left>At</th><td>%s</td></tr></table><p><a href=\"%s\">See it in allot</a></p></body></html>\r\n",
+			html.EscapeString(ev.RuleName), ev.Status, html.EscapeString(ev.Condition), html.EscapeString(now), ev.At, html.EscapeString(ev.Link))},
+	} {
+		pw, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {part.typ + "; charset=utf-8"}, "Content-Transfer-Encoding": {"quoted-printable"}})
+		if err != nil {
+			return nil, err
+		}
+		qw := quotedprintable.NewWriter(pw)
+		qw.Write([]byte(part.body))
+		qw.Close()
+	}
+	if err := mw.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }

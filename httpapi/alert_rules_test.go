@@ -6,9 +6,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"mime"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -199,8 +201,46 @@ func TestInsightsAlertFiresOnceAt90PercentAndResolvesWhenSeatsAreBought(t *testi
 				subject != "[allot] "+want+": Insights ≥ 90% used" {
 				t.Errorf("e-mail %d: subject %q, %+v", i, subject, m)
 			}
+			checkAlertMailParts(t, msg, "Insights ≥ 90% used", "/licenses/"+insights)
 		}
 	})
+}
+
+// checkAlertMailParts checks that an alert e-mail has a plain-text and an
+// HTML part, both naming the rule and linking the page.
+func checkAlertMailParts(t *testing.T, msg *mail.Message, rule, link string) {
+	t.Helper()
+	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/alternative" {
+		t.Fatalf("Content-Type %q: %v", msg.Header.Get("Content-Type"), err)
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	var types []string
+	for {
+		p, err := mr.NextPart() // decodes quoted-printable
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(p)
+		typ, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		types = append(types, typ)
+		text := string(body)
+		if typ == "text/html" {
+			text = html.UnescapeString(text)
+			if !strings.Contains(text, `href="`+link+`"`) {
+				t.Errorf("HTML part has no link to %s: %s", link, text)
+			}
+		}
+		if !strings.Contains(text, rule) || !strings.Contains(text, link) {
+			t.Errorf("%s part does not name %q and %s: %s", typ, rule, link, text)
+		}
+	}
+	if strings.Join(types, ",") != "text/plain,text/html" {
+		t.Errorf("parts %v, want text/plain then text/html", types)
+	}
 }
 
 func TestAlertRulesRefuseBadInput(t *testing.T) {
