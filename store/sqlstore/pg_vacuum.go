@@ -15,7 +15,7 @@ import (
 // of thousands of dead ones. Until those are vacuumed, every claim walks the
 // dead index entries: measured on a 100,000-user tenant at 200 attribute
 // changes/s, a claim of ten marks took 32 ms (median) with 300,000 dead rows
-// and 2 ms with the table vacuumed every few seconds; the change to license
+// and 1.5 ms with the table vacuumed every few seconds; the change to license
 // p99 went from 624 ms to 197 ms. Autovacuum would get there eventually,
 // but only after a minute's naptime at best, and not at all where an
 // operator turned it off (the CI machine's PostgreSQL has autovacuum = off,
