@@ -244,12 +244,13 @@ func awaited(cur []allot.LicenseState) map[int64]bool {
 
 // allOrNothing fails the products of a group that the user does not hold
 // through it yet when another product of the group fails (rule 5). Grants
-// the user already holds through the group are never taken away by it.
+// the user already holds through the group are never taken away by it. A
+// bestEffort group's products stand each on its own.
 func (e *evaluation) allOrNothing() bool {
 	changed := false
 	bad := map[int64]bool{}
 	for _, g := range e.grants {
-		if _, f := e.failed[key{g.Source, g.ProductID}]; f && g.Source != allot.DirectSource {
+		if _, f := e.failed[key{g.Source, g.ProductID}]; f && g.Source != allot.DirectSource && !e.d.snap.BestEffort[g.Source] {
 			bad[g.Source] = true
 		}
 	}

@@ -43,6 +43,7 @@ type tenant struct {
 	lic             map[int64][]Grant // group → its licenses (Source = group), by product id
 	memberOf        map[int64][]membership
 	parents         map[int64][]int64 // group → groups it is a direct member of
+	bestEffort      map[int64]bool    // groups whose products are granted each on its own
 	mseq, seq, now  int64
 }
 
@@ -50,6 +51,7 @@ func (tn *tenant) clone() *tenant {
 	c := *tn
 	c.enabled, c.consumed, c.waiting, c.groupErrs = maps.Clone(tn.enabled), maps.Clone(tn.consumed), maps.Clone(tn.waiting), maps.Clone(tn.groupErrs)
 	c.loc = maps.Clone(tn.loc)
+	c.bestEffort = maps.Clone(tn.bestEffort)
 	c.states = map[int64][]allot.LicenseState{}
 	for u, ss := range tn.states {
 		c.states[u] = cloneStates(ss)
@@ -150,7 +152,7 @@ func (tn *tenant) grantsOf(u int64) []Grant {
 // snapshot loads users as a store does; queue computes who waits outside.
 func (tn *tenant) snapshot(users []int64, queue bool) *Snapshot {
 	s := &Snapshot{DataLocation: tn.dataLoc, DefaultUsageLocation: tn.defLoc, GroupNames: map[int64]string{},
-		FirstSeq: tn.seq, Now: tn.now, WaitingOutside: map[int64]int{}, Ahead: map[int64][]int64{}}
+		FirstSeq: tn.seq, Now: tn.now, WaitingOutside: map[int64]int{}, Ahead: map[int64][]int64{}, BestEffort: maps.Clone(tn.bestEffort)}
 	for _, p := range tn.prods {
 		q := cloneSnapshot(&Snapshot{Products: []*allot.Product{p}}).Products[0]
 		q.EnabledUnits, q.ConsumedUnits = tn.enabled[p.ID], tn.consumed[p.ID]
@@ -378,6 +380,16 @@ func TestPropertyRules1To12HoldUnderRandomAdminActions(t *testing.T) {
 				p := drawProduct(rt, tn, "product")
 				n := rapid.IntRange(0, tn.consumed[p.ID]+3).Draw(rt, "enabled")
 				runSeats(rt, tn, p.ID, n, rapid.Bool().Draw(rt, "confirm"))
+			},
+			"changeGroupMode": func(rt *rapid.T) {
+				g := rapid.SampledFrom(tn.groups).Draw(rt, "group")
+				before := tn.clone()
+				if tn.bestEffort == nil {
+					tn.bestEffort = map[int64]bool{}
+				}
+				tn.bestEffort[g] = !tn.bestEffort[g] // either way nothing is taken away
+				p := tn.recompute(rt, tn.members(g))
+				finish(rt, tn, before, step{plan: p})
 			},
 			"changeUsageLocation": func(rt *rapid.T) {
 				u := rapid.SampledFrom(tn.users).Draw(rt, "user")
@@ -757,6 +769,7 @@ func checkAll(rt *rapid.T, tn, before *tenant, st step) {
 	checkIntents(t, tn)
 	checkCounters(t, tn)
 	checkRules(t, tn)
+	checkGroupModes(t, tn)
 	checkQueue(t, tn, before, st)
 	checkFixedPoint(t, tn)
 	checkLosses(t, tn, before, st)
@@ -872,6 +885,31 @@ func checkRules(t fataler, tn *tenant) {
 				t.Fatalf("(c) user %d holds %s from source %d in usage location %q", u, p.SkuPartNumber, s.Source, loc)
 			case MissingPlanDependency(p, s.DisabledPlans) != "":
 				t.Fatalf("(c) user %d holds %s from source %d with disabled plans %v", u, p.SkuPartNumber, s.Source, s.DisabledPlans)
+			}
+		}
+	}
+}
+
+// (c') Rule 5 and its bestEffort exception: a product fails for another
+// product of its group only in an allOrNothing group, and only while a
+// product of the same group fails for the user for a reason of its own.
+func checkGroupModes(t fataler, tn *tenant) {
+	for _, u := range tn.users {
+		ownFailure := map[int64]bool{}
+		for _, s := range tn.states[u] {
+			if s.State == allot.StateError && s.Code != allot.EOtherProductFailed {
+				ownFailure[s.Source] = true
+			}
+		}
+		for _, s := range tn.states[u] {
+			if s.Code != allot.EOtherProductFailed {
+				continue
+			}
+			if tn.bestEffort[s.Source] {
+				t.Fatalf("(c') user %d: product %d of bestEffort group %d failed for another product: %s", u, s.ProductID, s.Source, states(tn.states[u]))
+			}
+			if !ownFailure[s.Source] {
+				t.Fatalf("(c') user %d: product %d of group %d failed for another product, but none fails: %s", u, s.ProductID, s.Source, states(tn.states[u]))
 			}
 		}
 	}

@@ -638,7 +638,33 @@ func TestRule5_AllOrNothingPerGroupForNewProductsNeverTakesAwayWhatIsHeld(t *tes
 				failed(E3, sales, allot.EOtherProductFailed, 5), failed(VISIO, sales, allot.ENoSeats, 6))),
 			want: map[int64]string{1: "1@7=Active 4@7=Active"}, consumed: m{E3: 1, VISIO: 1}, waiting: m{VISIO: -1},
 		},
+		{
+			name: "a bestEffort group grants the product that has a seat while the other waits",
+			snap: bestEffort(snap(products(e3(5, 0), visio(0, 0)), user(1, "US", grants(via(sales, E3), via(sales, VISIO)))), sales),
+			want: map[int64]string{1: "1@7=Active 4@7=noSeatsAvailable"}, consumed: m{E3: 1}, waiting: m{VISIO: 1},
+		},
+		{
+			name: "a bestEffort group's add-on still needs its prerequisite",
+			snap: bestEffort(snap(products(e3(0, 0), addon(5, 0)), user(1, "US", grants(via(sales, E3), via(sales, ADDON)))), sales),
+			want: map[int64]string{1: "1@7=noSeatsAvailable 3@7=prerequisiteMissing"}, consumed: m{}, waiting: m{E3: 1},
+		},
+		{
+			name: "bestEffort for one group leaves another group all or nothing",
+			snap: bestEffort(snap(products(e3(5, 0), visio(0, 0), addon(5, 0)),
+				user(1, "US", grants(via(sales, E3), via(ops, VISIO), via(ops, ADDON)))), sales),
+			want:     map[int64]string{1: "1@7=Active 3@8=otherProductInGroupFailed 4@8=noSeatsAvailable"},
+			consumed: m{E3: 1}, waiting: m{VISIO: 1},
+		},
 	})
+}
+
+// bestEffort makes the groups bestEffort in the snapshot.
+func bestEffort(s *Snapshot, groups ...int64) *Snapshot {
+	s.BestEffort = map[int64]bool{}
+	for _, g := range groups {
+		s.BestEffort[g] = true
+	}
+	return s
 }
 
 func TestRule6_UsageLocationDirectNeedsTheUsersGroupsFallBackToTheTenantDefault(t *testing.T) {

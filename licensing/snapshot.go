@@ -57,6 +57,9 @@ type Snapshot struct {
 	Ahead map[int64][]int64
 	// GroupNames names the groups that grant licenses, for messages.
 	GroupNames map[int64]string
+	// BestEffort lists the groups whose products are granted each on its
+	// own, as far as each can be (rule 5 does not apply to them).
+	BestEffort map[int64]bool
 	// Assigning lists, per product, the groups that assign it (ascending
 	// ids), for the refusal of a groupOnly product's direct assignment.
 	Assigning map[int64][]int64
