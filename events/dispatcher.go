@@ -43,6 +43,9 @@ type Config struct {
 	Workers      int             // subscriptions delivered at once (4)
 	ReauthBefore time.Duration   // reauthorizationRequired this long before expiry (1 h)
 	Housekeep    time.Duration   // how often expired subscriptions are removed (10 s)
+	// WebhookAttempts is how many times a webhook endpoint's event is
+	// tried (Retry's waits between) before it is dead-lettered (10).
+	WebhookAttempts int
 	// Webhooks is where notifications may go (https to public addresses
 	// unless AllowPrivate); it is checked again at every connection.
 	Webhooks egress.Policy
@@ -70,6 +73,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Workers <= 0 {
 		c.Workers = 4
+	}
+	if c.WebhookAttempts <= 0 {
+		c.WebhookAttempts = 10
 	}
 	if len(c.Retry) == 0 {
 		c.Retry = DefaultRetry
@@ -127,7 +133,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	poll := time.NewTicker(d.cfg.Poll)
 	defer poll.Stop()
 	var owned []*sqlstore.Subscription
-	var lastClaim, lastHouse time.Time
+	var lastClaim, lastHouse, lastHook time.Time
 	for {
 		now := d.now()
 		if now.Sub(lastClaim) >= d.cfg.ClaimEvery || len(owned) == 0 && now.Sub(lastClaim) >= d.cfg.ClaimEvery/4 {
@@ -142,6 +148,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		if now.Sub(lastHouse) >= d.cfg.Housekeep {
 			d.housekeep(ctx, now)
 			lastHouse = now
+		}
+		if now.Sub(lastHook) >= d.cfg.ClaimEvery/4 {
+			d.deliverWebhooks(ctx)
+			lastHook = now
 		}
 		owned = d.deliverAll(ctx, owned)
 		select {
@@ -177,14 +187,15 @@ func (d *Dispatcher) deliverAll(ctx context.Context, owned []*sqlstore.Subscript
 	return out
 }
 
-// Step claims the due subscriptions and delivers what they have pending
-// once (a test's or a benchmark's tick).
+// Step claims the due subscriptions and webhook events and delivers what
+// they have pending once (a test's or a benchmark's tick).
 func (d *Dispatcher) Step(ctx context.Context) error {
 	subs, err := d.st.ClaimSubscriptions(ctx, d.owner, d.now(), d.cfg.Lease, 1000)
 	if err != nil {
 		return err
 	}
 	d.deliverAll(ctx, subs)
+	d.deliverWebhooks(ctx)
 	return nil
 }
 
