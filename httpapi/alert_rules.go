@@ -27,6 +27,9 @@ type alertRuleBody struct {
 	Threshold   *float64 `json:"threshold"`
 	WebhookURL  string   `json:"webhookUrl"`
 	Emails      []string `json:"emails"`
+	// WebhookEndpoint is the id of a webhook endpoint the rule sends
+	// through, as signed CloudEvents (allot.alert.fired, allot.alert.resolved).
+	WebhookEndpoint string `json:"webhookEndpointId"`
 }
 
 func (s *Server) createAlertRule(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
@@ -44,11 +47,18 @@ func (s *Server) createAlertRule(w http.ResponseWriter, r *http.Request, p *stor
 	if b.Threshold == nil {
 		return allot.Errorf(allot.EInvalid, "threshold is required.")
 	}
-	if err := alerts.CheckRule(s.limits.Webhooks, metric, *b.Threshold, b.WebhookURL, b.Emails); err != nil {
+	if err := alerts.CheckRule(s.limits.Webhooks, metric, *b.Threshold, b.WebhookURL, b.Emails, b.WebhookEndpoint != ""); err != nil {
 		return err
 	}
 	a := &sqlstore.AlertRule{GUID: newGUID(), TenantID: p.Tenant.ID, Name: strings.TrimSpace(b.DisplayName), Metric: metric,
 		Threshold: *b.Threshold, WebhookURL: b.WebhookURL, Emails: b.Emails}
+	if b.WebhookEndpoint != "" {
+		e, err := s.st.WebhookEndpoint(r.Context(), p.Tenant.ID, b.WebhookEndpoint)
+		if err != nil {
+			return err
+		}
+		a.WebhookEndpointID, a.WebhookEndpoint = e.ID, e.GUID
+	}
 	if b.Product != "" {
 		prod, err := s.st.Product(r.Context(), p.Tenant.ID, b.Product)
 		if err != nil {
@@ -73,7 +83,7 @@ func alertRuleJSON(a *sqlstore.AlertRule) map[string]any {
 		emails = []string{}
 	}
 	m := map[string]any{"id": a.GUID, "displayName": a.Name, "product": nullable(a.Product), "metric": alerts.MetricName(a.Metric),
-		"threshold": a.Threshold, "webhookUrl": nullable(a.WebhookURL), "emails": emails, "status": status,
+		"threshold": a.Threshold, "webhookUrl": nullable(a.WebhookURL), "webhookEndpointId": nullable(a.WebhookEndpoint), "emails": emails, "status": status,
 		"condition": alerts.Describe(a), "createdDateTime": a.Created.Format("2006-01-02T15:04:05Z")}
 	if a.ChangedAt.UnixMilli() > 0 {
 		m["changedDateTime"] = a.ChangedAt.Format("2006-01-02T15:04:05Z")

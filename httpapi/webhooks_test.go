@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"allot/alerts"
 	"allot/events"
+	"allot/internal/egress"
 )
 
 // hookReceiver is a plain webhook receiver: it records every POST and
@@ -230,6 +233,58 @@ func TestWebhookEndpointsRefuseBadInput(t *testing.T) {
 		}
 		if n := len(c.must(200, "GET", "/allot/v1/webhookEndpoints", nil).values(t)); n != 0 {
 			t.Errorf("%d endpoints exist after refusals", n)
+		}
+	})
+}
+
+// TestAlertRuleSendsThroughWebhookEndpoint: an alert rule that names a
+// webhook endpoint sends its firing and resolved as signed CloudEvents
+// (allot.alert.fired, allot.alert.resolved) through the endpoint's outbox;
+// an unknown endpoint is refused with 404; deleting the endpoint leaves the
+// rule without it.
+func TestAlertRuleSendsThroughWebhookEndpoint(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, open)
+		c := h.A.with(t)
+		rc := newHookReceiver(t, 200)
+		fastHooks(h, 0)
+		ep := c.must(201, "POST", "/allot/v1/webhookEndpoints", map[string]any{"url": rc.srv.URL}).object(t)
+		id := ep["id"].(string)
+		body := map[string]any{"displayName": "E3 full", "product": "ENTERPRISEPACK", "metric": "availableSeats", "threshold": 10,
+			"webhookEndpointId": "00000000-0000-4000-8000-000000000000"}
+		c.expectError(404, "Request_ResourceNotFound", "POST", "/allot/v1/alertRules", body)
+		body["webhookEndpointId"] = id
+		rule := c.must(201, "POST", "/allot/v1/alertRules", body).object(t)
+		if rule["webhookEndpointId"] != id {
+			t.Errorf("rule %v: want webhookEndpointId %s", rule, id)
+		}
+		w := alerts.NewWatcher(h.st, slog.New(h.logs), alerts.Config{Webhooks: egress.Policy{AllowPrivate: true}})
+		check := func() {
+			t.Helper()
+			if err := w.Check(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		check()
+		waitUntil(t, 10*time.Second, "allot.alert.fired", func() bool { return len(rc.posts()) == 1 })
+		c.must(200, "PATCH", "/allot/v1/subscribedSkus/"+c.sku("ENTERPRISEPACK"), map[string]any{"enabledUnits": 20})
+		check()
+		waitUntil(t, 10*time.Second, "allot.alert.resolved", func() bool { return len(rc.posts()) == 2 })
+		for i, want := range []string{"allot.alert.fired", "allot.alert.resolved"} {
+			p := rc.posts()[i]
+			verifyHook(t, p, ep["secret"].(string))
+			var ce struct {
+				Type, Subject string
+				Data          alerts.Event
+			}
+			json.Unmarshal(p.body, &ce)
+			if ce.Type != want || ce.Subject != "alertRules/"+rule["id"].(string) || ce.Data.RuleID != rule["id"] {
+				t.Errorf("event %d: %s, want %s of the rule", i, p.body, want)
+			}
+		}
+		c.must(204, "DELETE", "/allot/v1/webhookEndpoints/"+id, nil)
+		if got := c.must(200, "GET", "/allot/v1/alertRules", nil).values(t)[0]; got["webhookEndpointId"] != nil {
+			t.Errorf("rule after its endpoint was deleted: %v", got)
 		}
 	})
 }

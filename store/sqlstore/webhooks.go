@@ -111,7 +111,8 @@ func (s *Store) WebhookEndpoint(ctx context.Context, tenantID int64, guid string
 }
 
 // DeleteWebhookEndpoint deletes the tenant's endpoint with its outbox and
-// delivery log, and audits it.
+// delivery log (alert rules that sent through it no longer do), and audits
+// it.
 func (s *Store) DeleteWebhookEndpoint(ctx context.Context, a allot.Actor, tenantID int64, guid string) error {
 	return s.write(ctx, func(t *tx) error {
 		var id int64
@@ -123,7 +124,8 @@ func (s *Store) DeleteWebhookEndpoint(ctx context.Context, a allot.Actor, tenant
 		} else if err != nil {
 			return err
 		}
-		for _, q := range []string{`DELETE FROM webhook_outbox WHERE endpoint_id = ?`, `DELETE FROM webhook_attempts WHERE endpoint_id = ?`} {
+		for _, q := range []string{`DELETE FROM webhook_outbox WHERE endpoint_id = ?`, `DELETE FROM webhook_attempts WHERE endpoint_id = ?`,
+			`UPDATE alert_rules SET webhook_endpoint_id = 0 WHERE webhook_endpoint_id = ?`} {
 			if _, err := t.exec(q, id); err != nil {
 				return err
 			}

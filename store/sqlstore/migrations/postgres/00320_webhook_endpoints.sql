@@ -43,7 +43,12 @@ CREATE TABLE webhook_attempts (
 );
 CREATE INDEX webhook_attempts_endpoint ON webhook_attempts (endpoint_id, id);
 
+-- An alert rule may send its firing and resolved through an endpoint
+-- (0: none).
+ALTER TABLE alert_rules ADD COLUMN webhook_endpoint_id BIGINT NOT NULL DEFAULT 0;
+
 -- +goose Down
+ALTER TABLE alert_rules DROP COLUMN webhook_endpoint_id;
 DROP TABLE webhook_attempts;
 DROP TABLE webhook_outbox;
 DROP TABLE webhook_endpoints;
