@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"allot/events"
 	"allot/store/sqlstore"
 )
 
@@ -21,7 +22,7 @@ import (
 type Store interface {
 	AlertRules(ctx context.Context, tenantID int64) ([]*sqlstore.AlertRule, error)
 	AlertRuleSeats(ctx context.Context, a *sqlstore.AlertRule) (sqlstore.AlertSeats, error)
-	TurnAlertRule(ctx context.Context, id int64, firing bool) (bool, error)
+	TurnAlertRule(ctx context.Context, id int64, firing bool, ev *sqlstore.OutboxEvent) (bool, error)
 	TenantGUID(ctx context.Context, tenantID int64) (string, error)
 }
 
@@ -115,24 +116,53 @@ func (w *Watcher) Check(ctx context.Context) error {
 		if breached == a.Firing {
 			continue
 		}
-		turned, err := w.st.TurnAlertRule(ctx, a.ID, breached)
-		if err != nil || !turned {
-			continue
-		}
 		tenant, err := w.st.TenantGUID(ctx, a.TenantID)
 		if err != nil {
 			return err
 		}
-		ev := Event{Status: "resolved", RuleID: a.GUID, RuleName: a.Name, Condition: Describe(a), TenantID: tenant,
-			SkuPartNumber: a.Product, Metric: MetricName(a.Metric), Threshold: a.Threshold, Value: Value(a.Metric, seats),
-			EnabledUnits: seats.Enabled, ConsumedUnits: seats.Consumed, WaitingUnits: seats.Waiting, At: w.now().UTC().Format(time.RFC3339)}
-		if breached {
-			ev.Status = "firing"
+		ev := w.event(a, tenant, seats, breached)
+		out, err := outboxEvent(a, tenant, ev)
+		if err != nil {
+			return err
+		}
+		turned, err := w.st.TurnAlertRule(ctx, a.ID, breached, out)
+		if err != nil || !turned {
+			continue
 		}
 		w.log.Info("alerts: rule "+ev.Status, "rule", a.Name, "condition", ev.Condition, "value", ev.Value)
 		w.send(ctx, a, ev)
 	}
 	return nil
+}
+
+// event is the rule's firing (or resolved) at the seat counts.
+func (w *Watcher) event(a *sqlstore.AlertRule, tenant string, seats sqlstore.AlertSeats, firing bool) Event {
+	ev := Event{Status: "resolved", RuleID: a.GUID, RuleName: a.Name, Condition: Describe(a), TenantID: tenant,
+		SkuPartNumber: a.Product, Metric: MetricName(a.Metric), Threshold: a.Threshold, Value: Value(a.Metric, seats),
+		EnabledUnits: seats.Enabled, ConsumedUnits: seats.Consumed, WaitingUnits: seats.Waiting, At: w.now().UTC().Format(time.RFC3339)}
+	if firing {
+		ev.Status = "firing"
+	}
+	return ev
+}
+
+// outboxEvent is the CloudEvent (allot.alert.fired or allot.alert.resolved)
+// for the rule's webhook endpoint, nil when it names none.
+func outboxEvent(a *sqlstore.AlertRule, tenant string, ev Event) (*sqlstore.OutboxEvent, error) {
+	if a.WebhookEndpointID == 0 {
+		return nil, nil
+	}
+	typ := events.TypeAlertResolved
+	if ev.Status == "firing" {
+		typ = events.TypeAlertFired
+	}
+	ce := events.NewCloudEvent(tenant, typ, ev)
+	ce.Subject = "alertRules/" + a.GUID
+	body, err := events.MarshalEvent(ce)
+	if err != nil {
+		return nil, err
+	}
+	return &sqlstore.OutboxEvent{EndpointID: a.WebhookEndpointID, EventID: ce.ID, Type: typ, Body: body}, nil
 }
 
 // send delivers the event to the rule's webhook and e-mail addresses,
