@@ -288,3 +288,30 @@ func TestAlertRuleSendsThroughWebhookEndpoint(t *testing.T) {
 		}
 	})
 }
+
+// TestWebhookDeliveryIsCheckedAgainstTheEgressPolicy: an endpoint stored
+// while private receivers were allowed is not called by a dispatcher whose
+// policy does not allow them: the attempt is logged with the reason, and
+// the receiver gets nothing.
+func TestWebhookDeliveryIsCheckedAgainstTheEgressPolicy(t *testing.T) {
+	h := newHarness(t, openSQLiteStore)
+	c := h.A.with(t)
+	rc := newHookReceiver(t, 200)
+	ctx, cancel := context.WithCancel(context.Background())
+	d := events.NewDispatcher(h.st, slog.New(h.logs), events.Config{Poll: 20 * time.Millisecond, ClaimEvery: 40 * time.Millisecond,
+		WebhookAttempts: 1}, nil) // Webhooks: the default policy, https to public addresses only
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	id := c.must(201, "POST", "/allot/v1/webhookEndpoints", map[string]any{"url": rc.srv.URL}).object(t)["id"].(string)
+	c.must(202, "POST", "/allot/v1/webhookEndpoints/"+id+"/test", nil)
+	path := "/allot/v1/webhookEndpoints/" + id + "/deliveries"
+	waitUntil(t, 10*time.Second, "the refused attempt", func() bool { return len(c.listAll(path)) == 1 })
+	a := c.listAll(path)[0]
+	if msg, _ := a["error"].(string); a["status"] != "deadLettered" || a["httpStatus"] != nil || !strings.Contains(msg, "refused") {
+		t.Errorf("attempt %v: want dead-lettered, no status, refused by the policy", a)
+	}
+	if n := len(rc.posts()); n != 0 {
+		t.Errorf("the receiver on 127.0.0.1 got %d POSTs", n)
+	}
+}
