@@ -46,6 +46,9 @@ type Config struct {
 	// WebhookAttempts is how many times a webhook endpoint's event is
 	// tried (Retry's waits between) before it is dead-lettered (10).
 	WebhookAttempts int
+	// WebhookKeep is how long delivered and dead-lettered webhook events
+	// and the delivery log are kept (30 days).
+	WebhookKeep time.Duration
 	// Webhooks is where notifications may go (https to public addresses
 	// unless AllowPrivate); it is checked again at every connection.
 	Webhooks egress.Policy
@@ -68,6 +71,7 @@ func (c Config) withDefaults() Config {
 	def(&c.Timeout, 10*time.Second)
 	def(&c.ReauthBefore, time.Hour)
 	def(&c.Housekeep, 10*time.Second)
+	def(&c.WebhookKeep, 30*24*time.Hour)
 	if c.Batch <= 0 {
 		c.Batch = 100
 	}
@@ -357,6 +361,7 @@ func (d *Dispatcher) reauthorize(ctx context.Context, sub *sqlstore.Subscription
 // housekeep removes expired subscriptions and tells their lifecycle URLs
 // (subscriptionRemoved, one attempt).
 func (d *Dispatcher) housekeep(ctx context.Context, now time.Time) {
+	d.purgeWebhooks(ctx, now)
 	gone, err := d.st.RemoveExpiredSubscriptions(ctx, now, 500)
 	if err != nil {
 		if ctx.Err() == nil {

@@ -83,6 +83,23 @@ type WebhookStore interface {
 	RecordWebhookAttempt(ctx context.Context, ev *sqlstore.WebhookEvent, owner string, status int, errMsg string, state int, next time.Time) error
 }
 
+// webhookPurger is a store that drops old webhook history.
+type webhookPurger interface {
+	PurgeWebhookHistory(ctx context.Context, before time.Time, n int) (int64, error)
+}
+
+// purgeWebhooks drops the delivered and dead-lettered events and the
+// delivery log older than WebhookKeep.
+func (d *Dispatcher) purgeWebhooks(ctx context.Context, now time.Time) {
+	p, ok := d.st.(webhookPurger)
+	if !ok {
+		return
+	}
+	if _, err := p.PurgeWebhookHistory(ctx, now.Add(-d.cfg.WebhookKeep), 5000); err != nil && ctx.Err() == nil {
+		d.log.Warn("webhooks: dropping old delivery history failed", "err", err)
+	}
+}
+
 // deliverWebhooks claims the due outbox rows and attempts each once,
 // Workers at a time.
 func (d *Dispatcher) deliverWebhooks(ctx context.Context) {

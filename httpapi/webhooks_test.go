@@ -315,3 +315,37 @@ func TestWebhookDeliveryIsCheckedAgainstTheEgressPolicy(t *testing.T) {
 		t.Errorf("the receiver on 127.0.0.1 got %d POSTs", n)
 	}
 }
+
+// TestWebhookHistoryPurgeKeepsPendingEvents: purging drops delivered
+// events and their delivery log, and keeps an event not yet delivered,
+// which is then delivered.
+func TestWebhookHistoryPurgeKeepsPendingEvents(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, open)
+		c := h.A.with(t)
+		rc := newHookReceiver(t, 200)
+		ctx := context.Background()
+		d := events.NewDispatcher(h.st, slog.New(h.logs), events.Config{Webhooks: egress.Policy{AllowPrivate: true}}, nil)
+		id := c.must(201, "POST", "/allot/v1/webhookEndpoints", map[string]any{"url": rc.srv.URL}).object(t)["id"].(string)
+		c.must(202, "POST", "/allot/v1/webhookEndpoints/"+id+"/test", nil)
+		c.must(202, "POST", "/allot/v1/webhookEndpoints/"+id+"/test", nil)
+		if err := d.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+		pending := c.must(202, "POST", "/allot/v1/webhookEndpoints/"+id+"/test", nil).object(t)["eventId"]
+		gone, err := h.st.PurgeWebhookHistory(ctx, time.Now().Add(time.Minute), 100)
+		if err != nil || gone != 4 {
+			t.Fatalf("purge: %d rows, %v; want 2 delivered events and their 2 attempts", gone, err)
+		}
+		path := "/allot/v1/webhookEndpoints/" + id + "/deliveries"
+		if n := len(c.listAll(path)); n != 0 {
+			t.Errorf("%d log entries after the purge", n)
+		}
+		if err := d.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if log := c.listAll(path); len(log) != 1 || log[0]["eventId"] != pending || len(rc.posts()) != 3 {
+			t.Errorf("after the purge: log %v, %d posts; want the pending event delivered", log, len(rc.posts()))
+		}
+	})
+}

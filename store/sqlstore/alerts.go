@@ -28,9 +28,9 @@ type AlertRule struct {
 	// none); WebhookEndpoint its id as the API shows it.
 	WebhookEndpointID int64
 	WebhookEndpoint   string
-	Firing     bool
-	ChangedAt  time.Time
-	Created    time.Time
+	Firing            bool
+	ChangedAt         time.Time
+	Created           time.Time
 }
 
 // AlertSeats are the seat counts an alert rule watches: its product's, or

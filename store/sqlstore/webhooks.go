@@ -243,3 +243,27 @@ func (s *Store) WebhookAttempts(ctx context.Context, endpointID, before int64, l
 	}
 	return out[:limit], out[limit-1].ID, nil
 }
+
+// PurgeWebhookHistory deletes up to n delivered or dead-lettered outbox
+// rows created before before, and up to n delivery log entries made before
+// it; it returns how many rows went. Pending events are kept.
+func (s *Store) PurgeWebhookHistory(ctx context.Context, before time.Time, n int) (int64, error) {
+	var gone int64
+	err := s.write(ctx, func(t *tx) error {
+		gone = 0
+		ms := before.UnixMilli()
+		for _, q := range []string{
+			`DELETE FROM webhook_outbox WHERE id IN (SELECT id FROM webhook_outbox WHERE state <> 0 AND created_at < ? ORDER BY id LIMIT ?)`,
+			`DELETE FROM webhook_attempts WHERE id IN (SELECT id FROM webhook_attempts WHERE at < ? ORDER BY id LIMIT ?)`,
+		} {
+			res, err := t.exec(q, ms, n)
+			if err != nil {
+				return err
+			}
+			k, _ := res.RowsAffected()
+			gone += k
+		}
+		return nil
+	})
+	return gone, err
+}
