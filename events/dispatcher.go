@@ -137,7 +137,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	poll := time.NewTicker(d.cfg.Poll)
 	defer poll.Stop()
 	var owned []*sqlstore.Subscription
-	var lastClaim, lastHouse, lastHook time.Time
+	var lastClaim, lastHouse time.Time
+	hooks := d.runWebhooks(ctx)
+	defer func() { <-hooks }()
 	for {
 		now := d.now()
 		if now.Sub(lastClaim) >= d.cfg.ClaimEvery || len(owned) == 0 && now.Sub(lastClaim) >= d.cfg.ClaimEvery/4 {
@@ -152,10 +154,6 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		if now.Sub(lastHouse) >= d.cfg.Housekeep {
 			d.housekeep(ctx, now)
 			lastHouse = now
-		}
-		if now.Sub(lastHook) >= d.cfg.ClaimEvery/4 {
-			d.deliverWebhooks(ctx)
-			lastHook = now
 		}
 		owned = d.deliverAll(ctx, owned)
 		select {

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"allot/store/sqlstore"
@@ -100,32 +101,56 @@ func (d *Dispatcher) purgeWebhooks(ctx context.Context, now time.Time) {
 	}
 }
 
-// deliverWebhooks claims the due outbox rows and attempts each once,
-// Workers at a time.
-func (d *Dispatcher) deliverWebhooks(ctx context.Context) {
+// runWebhooks delivers webhook outboxes every ClaimEvery/4 until ctx
+// ends, apart from the subscriptions (a slow receiver does not hold them
+// up); the channel closes when it has stopped.
+func (d *Dispatcher) runWebhooks(ctx context.Context) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(max(d.cfg.ClaimEvery/4, time.Millisecond))
+		defer t.Stop()
+		for {
+			if d.deliverWebhooks(ctx) == 2*d.cfg.Workers && ctx.Err() == nil {
+				continue // more may be due
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return done
+}
+
+// deliverWebhooks claims the due outbox rows, 2 per worker (so that a
+// round ends well within the lease even when receivers time out), and
+// attempts each once, Workers at a time. It returns how many it claimed.
+func (d *Dispatcher) deliverWebhooks(ctx context.Context) int {
 	hs, ok := d.st.(WebhookStore)
 	if !ok {
-		return
+		return 0
 	}
-	evs, err := hs.ClaimWebhookEvents(ctx, d.owner, d.now(), d.cfg.Lease, 100)
+	evs, err := hs.ClaimWebhookEvents(ctx, d.owner, d.now(), d.cfg.Lease, 2*d.cfg.Workers)
 	if err != nil {
 		if ctx.Err() == nil {
 			d.log.Warn("webhooks: claiming events failed", "err", err)
 		}
-		return
+		return 0
 	}
 	sem := make(chan struct{}, d.cfg.Workers)
-	done := make(chan struct{})
+	var wg sync.WaitGroup
 	for _, ev := range evs {
 		sem <- struct{}{}
+		wg.Add(1)
 		go func() {
-			defer func() { <-sem; done <- struct{}{} }()
+			defer func() { <-sem; wg.Done() }()
 			d.attemptWebhook(ctx, hs, ev)
 		}()
 	}
-	for range evs {
-		<-done
-	}
+	wg.Wait()
+	return len(evs)
 }
 
 // attemptWebhook POSTs one event and records the attempt: delivered on a
