@@ -28,6 +28,9 @@ func (s *Server) webhookRoutes() {
 	s.handle("POST /allot/v1/webhookEndpoints/{id}/test", PermProductsWrite, s.testWebhook)
 }
 
+// maxWebhooks bounds a tenant's webhook endpoints.
+const maxWebhooks = 100
+
 type webhookBody struct {
 	URL         string `json:"url"`
 	Description string `json:"description"`
@@ -40,6 +43,14 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, p *store.
 	}
 	if err := s.checkWebhookURL(b.URL); err != nil {
 		return err
+	}
+	if len(b.Description) > 500 {
+		return allot.Errorf(allot.EInvalid, "description is at most 500 characters.")
+	}
+	if existing, err := s.st.WebhookEndpoints(r.Context(), p.Tenant.ID); err != nil {
+		return err
+	} else if len(existing) >= maxWebhooks {
+		return allot.Errorf(allot.EForbidden, "The tenant has %d webhook endpoints, the most allowed; delete some first.", maxWebhooks)
 	}
 	e := &sqlstore.WebhookEndpoint{GUID: newGUID(), TenantID: p.Tenant.ID, URL: b.URL, Description: strings.TrimSpace(b.Description),
 		Secret: newWebhookSecret()}
@@ -58,6 +69,9 @@ func (s *Server) checkWebhookURL(raw string) error {
 		return allot.Errorf(allot.EInvalid, "url is required: where to POST the events, such as https://hooks.example.com/allot.")
 	}
 	u, err := url.Parse(raw)
+	if len(raw) > 2048 {
+		return allot.Errorf(allot.EInvalid, "url is at most 2048 characters.")
+	}
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return allot.Errorf(allot.EInvalid, "url '%s' is not an absolute http or https URL.", raw)
 	}

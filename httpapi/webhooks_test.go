@@ -224,7 +224,8 @@ func TestWebhookEndpointsRefuseBadInput(t *testing.T) {
 			}
 		}
 		for _, b := range []map[string]any{{}, {"url": ""}, {"url": "ftp://hooks.example.com/x"}, {"url": "not a url"},
-			{"url": "https://hooks.example.com/x", "secret": "mine"}} {
+			{"url": "https://hooks.example.com/x", "secret": "mine"}, {"url": "https://hooks.example.com/" + strings.Repeat("x", 2048)},
+			{"url": "https://hooks.example.com/x", "description": strings.Repeat("d", 501)}, {"url": "https://hooks.example.com/x", "color": "red"}} {
 			c.expectError(400, "Request_BadRequest", "POST", "/allot/v1/webhookEndpoints", b)
 		}
 		unknown := "00000000-0000-4000-8000-000000000000"
