@@ -350,3 +350,35 @@ func TestWebhookHistoryPurgeKeepsPendingEvents(t *testing.T) {
 		}
 	})
 }
+
+// TestWebhookEventsAreSentOnceByConcurrentDispatchers: two dispatchers on
+// one database share an outbox through their leases: each event reaches
+// the receiver once.
+func TestWebhookEventsAreSentOnceByConcurrentDispatchers(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, open)
+		c := h.A.with(t)
+		rc := newHookReceiver(t, 200)
+		id := c.must(201, "POST", "/allot/v1/webhookEndpoints", map[string]any{"url": rc.srv.URL}).object(t)["id"].(string)
+		const n = 40
+		for range n {
+			c.must(202, "POST", "/allot/v1/webhookEndpoints/"+id+"/test", nil)
+		}
+		fastHooks(h, 0)
+		fastHooks(h, 0)
+		waitUntil(t, 20*time.Second, "every event", func() bool { return len(rc.posts()) >= n })
+		time.Sleep(200 * time.Millisecond)
+		seen := map[string]int{}
+		for _, p := range rc.posts() {
+			seen[p.header.Get(events.EventIDHeader)]++
+		}
+		for ev, k := range seen {
+			if k != 1 {
+				t.Errorf("event %s sent %d times", ev, k)
+			}
+		}
+		if len(seen) != n {
+			t.Errorf("%d distinct events reached the receiver, want %d", len(seen), n)
+		}
+	})
+}
