@@ -275,6 +275,8 @@ const (
 	ActReclaimRun         = "Reclamation run"
 	ActReclaimNotice      = "Reclamation notice"
 	ActReclaimCancel      = "Reclamation notice withdrawn"
+	ActAddWebhook         = "Add webhook endpoint"
+	ActDeleteWebhook      = "Delete webhook endpoint"
 )
 
 // NormalizeKey lower-cases a case-insensitive key such as a userPrincipalName

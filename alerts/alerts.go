@@ -69,13 +69,14 @@ func ParseMetric(s string) (int, error) {
 	return 0, allot.Errorf(allot.EInvalid, "metric '%s' is not valid; use availableSeats (fires at or below the threshold), utilization (percent, fires at or above), or one that fires above the threshold: waitingList, licenseErrors, oldestWaitMinutes, processingLagMinutes or reclamationNotices.", s)
 }
 
-// CheckRule checks a rule's threshold and destinations.
-func CheckRule(p egress.Policy, metric int, threshold float64, webhook string, emails []string) error {
+// CheckRule checks a rule's threshold and destinations (viaEndpoint: it
+// names a webhook endpoint too).
+func CheckRule(p egress.Policy, metric int, threshold float64, webhook string, emails []string, viaEndpoint bool) error {
 	if math.IsNaN(threshold) || threshold < 0 || (metric == Utilization && threshold > 100) {
 		return allot.Errorf(allot.EInvalid, "threshold %v is not valid for %s (a count or minutes from 0, or a percent from 0 to 100).", threshold, MetricName(metric))
 	}
-	if webhook == "" && len(emails) == 0 {
-		return allot.Errorf(allot.EInvalid, "An alert rule needs somewhere to send: webhookUrl, emails or both.")
+	if webhook == "" && len(emails) == 0 && !viaEndpoint {
+		return allot.Errorf(allot.EInvalid, "An alert rule needs somewhere to send: webhookEndpointId, webhookUrl, emails or more than one.")
 	}
 	if webhook != "" {
 		u, err := url.Parse(webhook)

@@ -46,17 +46,17 @@ func TestRulesFireAtTheirThresholds(t *testing.T) {
 
 func TestRuleChecksRefuseBadThresholdsAndDestinations(t *testing.T) {
 	for name, err := range map[string]error{
-		"percent over 100": CheckRule(egress.Policy{}, Utilization, 101, "https://h.example.com/", nil),
-		"negative":         CheckRule(egress.Policy{}, WaitingList, -1, "https://h.example.com/", nil),
-		"nowhere to send":  CheckRule(egress.Policy{}, WaitingList, 0, "", nil),
-		"relative URL":     CheckRule(egress.Policy{}, WaitingList, 0, "/hook", nil),
-		"not an address":   CheckRule(egress.Policy{}, WaitingList, 0, "", []string{"Ops <ops@example.com>"}),
+		"percent over 100": CheckRule(egress.Policy{}, Utilization, 101, "https://h.example.com/", nil, false),
+		"negative":         CheckRule(egress.Policy{}, WaitingList, -1, "https://h.example.com/", nil, false),
+		"nowhere to send":  CheckRule(egress.Policy{}, WaitingList, 0, "", nil, false),
+		"relative URL":     CheckRule(egress.Policy{}, WaitingList, 0, "/hook", nil, false),
+		"not an address":   CheckRule(egress.Policy{}, WaitingList, 0, "", []string{"Ops <ops@example.com>"}, false),
 	} {
 		if err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if err := CheckRule(egress.Policy{}, Utilization, 90, "", []string{"ops@example.com"}); err != nil {
+	if err := CheckRule(egress.Policy{}, Utilization, 90, "", []string{"ops@example.com"}, false); err != nil {
 		t.Errorf("a good rule: %v", err)
 	}
 }

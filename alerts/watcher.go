@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"allot/events"
 	"allot/store/sqlstore"
 )
 
@@ -25,7 +26,7 @@ import (
 type Store interface {
 	AlertRules(ctx context.Context, tenantID int64) ([]*sqlstore.AlertRule, error)
 	AlertRuleSeats(ctx context.Context, a *sqlstore.AlertRule, need sqlstore.AlertNeeds) (sqlstore.AlertSeats, error)
-	TurnAlertRule(ctx context.Context, id int64, firing bool) (bool, error)
+	TurnAlertRule(ctx context.Context, id int64, firing bool, ev *sqlstore.OutboxEvent) (bool, error)
 	SetAlertBreach(ctx context.Context, id int64, since time.Time) error
 	TenantGUID(ctx context.Context, tenantID int64) (string, error)
 }
@@ -136,15 +137,19 @@ func (w *Watcher) checkRule(ctx context.Context, a *sqlstore.AlertRule) error {
 	if err != nil || breached == a.Firing {
 		return err
 	}
-	turned, err := w.st.TurnAlertRule(ctx, a.ID, breached)
-	if err != nil || !turned {
-		return err
-	}
 	tenant, err := w.st.TenantGUID(ctx, a.TenantID)
 	if err != nil {
 		return err
 	}
 	ev := w.event(a, seats, tenant, breached)
+	out, err := outboxEvent(a, tenant, ev)
+	if err != nil {
+		return err
+	}
+	turned, err := w.st.TurnAlertRule(ctx, a.ID, breached, out)
+	if err != nil || !turned {
+		return err
+	}
 	w.log.Info("alerts: rule "+ev.Status, "rule", a.Name, "condition", ev.Condition, "value", ev.Value)
 	w.send(ctx, a, ev)
 	return nil
@@ -177,6 +182,25 @@ func (w *Watcher) event(a *sqlstore.AlertRule, seats sqlstore.AlertSeats, tenant
 		ev.Status = "firing"
 	}
 	return ev
+}
+
+// outboxEvent is the CloudEvent (allot.alert.fired or allot.alert.resolved)
+// for the rule's webhook endpoint, nil when it names none.
+func outboxEvent(a *sqlstore.AlertRule, tenant string, ev Event) (*sqlstore.OutboxEvent, error) {
+	if a.WebhookEndpointID == 0 {
+		return nil, nil
+	}
+	typ := events.TypeAlertResolved
+	if ev.Status == "firing" {
+		typ = events.TypeAlertFired
+	}
+	ce := events.NewCloudEvent(tenant, typ, ev)
+	ce.Subject = "alertRules/" + a.GUID
+	body, err := events.MarshalEvent(ce)
+	if err != nil {
+		return nil, err
+	}
+	return &sqlstore.OutboxEvent{EndpointID: a.WebhookEndpointID, EventID: ce.ID, Type: typ, Body: body}, nil
 }
 
 // send delivers the event to the rule's webhook and e-mail addresses,

@@ -43,6 +43,12 @@ type Config struct {
 	Workers      int             // subscriptions delivered at once (4)
 	ReauthBefore time.Duration   // reauthorizationRequired this long before expiry (1 h)
 	Housekeep    time.Duration   // how often expired subscriptions are removed (10 s)
+	// WebhookAttempts is how many times a webhook endpoint's event is
+	// tried (Retry's waits between) before it is dead-lettered (10).
+	WebhookAttempts int
+	// WebhookKeep is how long delivered and dead-lettered webhook events
+	// and the delivery log are kept (30 days).
+	WebhookKeep time.Duration
 	// Webhooks is where notifications may go (https to public addresses
 	// unless AllowPrivate); it is checked again at every connection.
 	Webhooks egress.Policy
@@ -65,11 +71,15 @@ func (c Config) withDefaults() Config {
 	def(&c.Timeout, 10*time.Second)
 	def(&c.ReauthBefore, time.Hour)
 	def(&c.Housekeep, 10*time.Second)
+	def(&c.WebhookKeep, 30*24*time.Hour)
 	if c.Batch <= 0 {
 		c.Batch = 100
 	}
 	if c.Workers <= 0 {
 		c.Workers = 4
+	}
+	if c.WebhookAttempts <= 0 {
+		c.WebhookAttempts = 10
 	}
 	if len(c.Retry) == 0 {
 		c.Retry = DefaultRetry
@@ -128,6 +138,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	defer poll.Stop()
 	var owned []*sqlstore.Subscription
 	var lastClaim, lastHouse time.Time
+	hooks := d.runWebhooks(ctx)
+	defer func() { <-hooks }()
 	for {
 		now := d.now()
 		if now.Sub(lastClaim) >= d.cfg.ClaimEvery || len(owned) == 0 && now.Sub(lastClaim) >= d.cfg.ClaimEvery/4 {
@@ -177,14 +189,15 @@ func (d *Dispatcher) deliverAll(ctx context.Context, owned []*sqlstore.Subscript
 	return out
 }
 
-// Step claims the due subscriptions and delivers what they have pending
-// once (a test's or a benchmark's tick).
+// Step claims the due subscriptions and webhook events and delivers what
+// they have pending once (a test's or a benchmark's tick).
 func (d *Dispatcher) Step(ctx context.Context) error {
 	subs, err := d.st.ClaimSubscriptions(ctx, d.owner, d.now(), d.cfg.Lease, 1000)
 	if err != nil {
 		return err
 	}
 	d.deliverAll(ctx, subs)
+	d.deliverWebhooks(ctx)
 	return nil
 }
 
@@ -346,6 +359,7 @@ func (d *Dispatcher) reauthorize(ctx context.Context, sub *sqlstore.Subscription
 // housekeep removes expired subscriptions and tells their lifecycle URLs
 // (subscriptionRemoved, one attempt).
 func (d *Dispatcher) housekeep(ctx context.Context, now time.Time) {
+	d.purgeWebhooks(ctx, now)
 	gone, err := d.st.RemoveExpiredSubscriptions(ctx, now, 500)
 	if err != nil {
 		if ctx.Err() == nil {

@@ -23,6 +23,7 @@ func (s *Server) adminRoutes() {
 	s.reclaimRoutes()
 	s.reportRoutes()
 	s.alertRoutes()
+	s.webhookRoutes()
 	s.handle("POST /allot/v1/preview", permRead, s.preview)
 }
 

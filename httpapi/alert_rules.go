@@ -30,6 +30,9 @@ type alertRuleBody struct {
 	ForMinutes  *float64 `json:"forMinutes"` // fire only once the condition has held this long
 	WebhookURL  string   `json:"webhookUrl"`
 	Emails      []string `json:"emails"`
+	// WebhookEndpoint is the id of a webhook endpoint the rule sends
+	// through, as signed CloudEvents (allot.alert.fired, allot.alert.resolved).
+	WebhookEndpoint string `json:"webhookEndpointId"`
 }
 
 func (s *Server) createAlertRule(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
@@ -47,13 +50,20 @@ func (s *Server) createAlertRule(w http.ResponseWriter, r *http.Request, p *stor
 	if b.Threshold == nil {
 		return allot.Errorf(allot.EInvalid, "threshold is required.")
 	}
-	if err := alerts.CheckRule(s.limits.Webhooks, metric, *b.Threshold, b.WebhookURL, b.Emails); err != nil {
+	if err := alerts.CheckRule(s.limits.Webhooks, metric, *b.Threshold, b.WebhookURL, b.Emails, b.WebhookEndpoint != ""); err != nil {
 		return err
 	}
 	a := &sqlstore.AlertRule{GUID: newGUID(), TenantID: p.Tenant.ID, Name: strings.TrimSpace(b.DisplayName), Metric: metric,
 		Threshold: *b.Threshold, WebhookURL: b.WebhookURL, Emails: b.Emails}
 	if err := s.alertRuleScope(r, p, &b, a); err != nil {
 		return err
+	}
+	if b.WebhookEndpoint != "" {
+		e, err := s.st.WebhookEndpoint(r.Context(), p.Tenant.ID, b.WebhookEndpoint)
+		if err != nil {
+			return err
+		}
+		a.WebhookEndpointID, a.WebhookEndpoint = e.ID, e.GUID
 	}
 	if err := s.st.CreateAlertRule(r.Context(), a); err != nil {
 		return err
@@ -104,7 +114,7 @@ func alertRuleJSON(a *sqlstore.AlertRule) map[string]any {
 		emails = []string{}
 	}
 	m := map[string]any{"id": a.GUID, "displayName": a.Name, "product": nullable(a.Product), "metric": alerts.MetricName(a.Metric),
-		"threshold": a.Threshold, "webhookUrl": nullable(a.WebhookURL), "emails": emails, "status": status,
+		"threshold": a.Threshold, "webhookUrl": nullable(a.WebhookURL), "webhookEndpointId": nullable(a.WebhookEndpoint), "emails": emails, "status": status,
 		"condition": alerts.Describe(a), "createdDateTime": a.Created.Format("2006-01-02T15:04:05Z"),
 		"group": nullable(a.GroupGUID), "forMinutes": a.For.Minutes(), "link": alerts.Page(a)}
 	if a.ChangedAt.UnixMilli() > 0 {

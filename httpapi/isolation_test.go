@@ -66,6 +66,12 @@ var isolationCases = []isoCase{
 	{Method: "GET", Path: "/allot/v1/alertRules", Want: wantOK},
 	{Method: "POST", Path: "/allot/v1/alertRules", Body: `{"displayName":"x","product":"{bSku}","metric":"waitingList","threshold":0,"emails":["a@b.com"]}`, Want: wantLike},
 	{Method: "DELETE", Path: "/allot/v1/alertRules/{bUser}", Want: want404},
+	{Method: "GET", Path: "/allot/v1/webhookEndpoints", Want: wantOK},
+	{Method: "GET", Path: "/allot/v1/webhookEndpoints/{bWebhook}", Want: want404},
+	{Method: "GET", Path: "/allot/v1/webhookEndpoints/{bWebhook}/deliveries", Want: want404},
+	{Method: "POST", Path: "/allot/v1/webhookEndpoints/{bWebhook}/test", Want: want404},
+	{Method: "POST", Path: "/allot/v1/webhookEndpoints", Body: `{"url":"https://hooks.example.com/allot","id":"{bWebhook}"}`, Want: wantLike},
+	{Method: "DELETE", Path: "/allot/v1/webhookEndpoints/{bWebhook}", Want: want404},
 	{Method: "GET", Path: "/v1.0/users/$count?$filter=userPrincipalName%20eq%20'{bUPN}'", Want: wantLike},
 	{Method: "GET", Path: "/v1.0/groups/$count?$filter=id%20eq%20'{bGroup}'", Want: wantLike},
 	{Method: "GET", Path: "/v1.0/users/{bUser}", Want: want404},
@@ -399,6 +405,9 @@ func newIsoFixture(t *testing.T, h *harness) *isoFixture {
 	v["bClientName"] = "Fabrikam HR sync"
 	v["bClient"] = b.must(201, "POST", "/allot/v1/apiClients", map[string]any{"displayName": v["bClientName"],
 		"scopes": []string{"User.ReadWrite.All"}}).object(t)["id"].(string)
+	hook := b.must(201, "POST", "/allot/v1/webhookEndpoints", map[string]any{"url": "https://hooks.fabrikam.example/allot"}).object(t)
+	v["bWebhook"], v["bWebhookSecret"] = hook["id"].(string), hook["secret"].(string)
+	b.must(202, "POST", "/allot/v1/webhookEndpoints/"+v["bWebhook"]+"/test", nil)
 	v["bDeleted"] = b.createUser("fabrikam-gone@fabrikam.com", "US") // in B's deleted items
 	b.must(204, "DELETE", "/v1.0/users/"+v["bDeleted"], nil)
 	// B's credentials work in B (so that refusing them in A means something).
@@ -406,7 +415,8 @@ func newIsoFixture(t *testing.T, h *harness) *isoFixture {
 
 	f.bSecs = []string{v["bTenant"], v["bUser"], v["bUser2"], v["bGroup"], v["bChild"], v["bSku"], v["bPlan"], v["bUPN"],
 		"fabrikam-cfo@fabrikam.com", v["bProxy"], v["bGroupName"], "Fabrikam board", v["bSkuPart"], v["bRoleAssignment"],
-		v["bClient"], v["bClientName"], "Fabrikam", v["bDeleted"], "fabrikam-gone@fabrikam.com"}
+		v["bClient"], v["bClientName"], "Fabrikam", v["bDeleted"], "fabrikam-gone@fabrikam.com",
+		v["bWebhook"], v["bWebhookSecret"], "hooks.fabrikam.example"}
 	return f
 }
 

@@ -32,9 +32,13 @@ type AlertRule struct {
 	BreachedSince time.Time
 	WebhookURL    string
 	Emails        []string
-	Firing        bool
-	ChangedAt     time.Time
-	Created       time.Time
+	// WebhookEndpointID is the webhook endpoint the rule sends through (0:
+	// none); WebhookEndpoint its id as the API shows it.
+	WebhookEndpointID int64
+	WebhookEndpoint   string
+	Firing            bool
+	ChangedAt         time.Time
+	Created           time.Time
 }
 
 // AlertSeats are the counts an alert rule watches: its product's seats,
@@ -65,16 +69,18 @@ const (
 
 const alertCols = `r.id, r.guid, r.tenant_id, r.name, r.product_id, COALESCE(p.part_number, ''), COALESCE(p.sku_guid, ''), r.group_id,
 	COALESCE(g.display_name, ''), COALESCE(g.guid, ''),
-	r.metric, r.threshold, r.for_ms, r.breached_since, r.webhook_url, r.emails, r.firing, r.changed_at, r.created_at`
+	r.metric, r.threshold, r.for_ms, r.breached_since, r.webhook_url, r.emails, r.firing, r.changed_at, r.created_at,
+	r.webhook_endpoint_id, COALESCE(w.guid, '')`
 
-const alertFrom = ` FROM alert_rules r LEFT JOIN products p ON p.id = r.product_id LEFT JOIN dir_groups g ON g.id = r.group_id`
+const alertFrom = ` FROM alert_rules r LEFT JOIN products p ON p.id = r.product_id LEFT JOIN dir_groups g ON g.id = r.group_id
+	LEFT JOIN webhook_endpoints w ON w.id = r.webhook_endpoint_id`
 
 func scanAlertRule(r interface{ Scan(...any) error }) (*AlertRule, error) {
 	var a AlertRule
 	var emails string
 	var firing, changed, created, forMS, since int64
 	if err := r.Scan(&a.ID, &a.GUID, &a.TenantID, &a.Name, &a.ProductID, &a.Product, &a.SkuID, &a.GroupID, &a.Group, &a.GroupGUID, &a.Metric, &a.Threshold,
-		&forMS, &since, &a.WebhookURL, &emails, &firing, &changed, &created); err != nil {
+		&forMS, &since, &a.WebhookURL, &emails, &firing, &changed, &created, &a.WebhookEndpointID, &a.WebhookEndpoint); err != nil {
 		return nil, err
 	}
 	a.For = time.Duration(forMS) * time.Millisecond
@@ -95,9 +101,9 @@ func scanAlertRule(r interface{ Scan(...any) error }) (*AlertRule, error) {
 func (s *Store) CreateAlertRule(ctx context.Context, a *AlertRule) error {
 	return s.write(ctx, func(t *tx) error {
 		a.Created = time.UnixMilli(t.now).UTC()
-		return t.queryRow(`INSERT INTO alert_rules (guid, tenant_id, name, product_id, group_id, metric, threshold, for_ms, webhook_url, emails, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, a.GUID, a.TenantID, a.Name, a.ProductID, a.GroupID, a.Metric, a.Threshold,
-			a.For.Milliseconds(), a.WebhookURL, strings.Join(a.Emails, ","), t.now).Scan(&a.ID)
+		return t.queryRow(`INSERT INTO alert_rules (guid, tenant_id, name, product_id, group_id, metric, threshold, for_ms, webhook_url, emails, created_at,
+			webhook_endpoint_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, a.GUID, a.TenantID, a.Name, a.ProductID, a.GroupID, a.Metric, a.Threshold,
+			a.For.Milliseconds(), a.WebhookURL, strings.Join(a.Emails, ","), t.now, a.WebhookEndpointID).Scan(&a.ID)
 	})
 }
 
@@ -220,10 +226,20 @@ func (s *Store) SetAlertBreach(ctx context.Context, id int64, since time.Time) e
 	})
 }
 
+// OutboxEvent is an event for a webhook endpoint's outbox: its CloudEvent
+// id, type and body as sent.
+type OutboxEvent struct {
+	EndpointID int64
+	EventID    string
+	Type       string
+	Body       []byte
+}
+
 // TurnAlertRule moves the rule's episode from !firing to firing (or back)
 // and reports whether this call did it: of several processes checking the
-// same rule, one turns it and sends.
-func (s *Store) TurnAlertRule(ctx context.Context, id int64, firing bool) (bool, error) {
+// same rule, one turns it and sends. ev, when not nil, goes to its
+// endpoint's outbox in the same transaction (if the endpoint still exists).
+func (s *Store) TurnAlertRule(ctx context.Context, id int64, firing bool, ev *OutboxEvent) (bool, error) {
 	from, to := 0, 1
 	if !firing {
 		from, to = 1, 0
@@ -236,7 +252,12 @@ func (s *Store) TurnAlertRule(ctx context.Context, id int64, firing bool) (bool,
 		}
 		n, _ := res.RowsAffected()
 		turned = n == 1
-		return nil
+		if !turned || ev == nil {
+			return nil
+		}
+		_, err = t.exec(`INSERT INTO webhook_outbox (event_id, endpoint_id, tenant_id, event_type, body, created_at)
+			SELECT ?, id, tenant_id, ?, ?, ? FROM webhook_endpoints WHERE id = ?`, ev.EventID, ev.Type, string(ev.Body), t.now, ev.EndpointID)
+		return err
 	})
 	return turned, err
 }
