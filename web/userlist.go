@@ -79,7 +79,7 @@ func (s *Server) userQuery(q *req, f usersFilter) (sqlstore.UserQuery, []*allot.
 func (f usersFilter) exportURL() string { return query("/users/export", f.params()...) }
 
 // usersCSV writes every user the filter selects as CSV, in the list's
-// order, reading 1,000 users (and their licenses, in one batch) at a time.
+// order, reading exportBatch users (and their licenses, in one batch) at a time.
 func (s *Server) usersCSV(q *req) error {
 	f := readUsersFilter(q.r.URL.Query())
 	uq, _, err := s.userQuery(q, f)
@@ -91,7 +91,7 @@ func (s *Server) usersCSV(q *req) error {
 	h.Set("Content-Disposition", `attachment; filename="users.csv"`)
 	cw := csv.NewWriter(q.w)
 	cw.Write([]string{"User name", "Display name", "Department", "Usage location", "Account enabled", "Licenses"})
-	uq.Top = 1000
+	uq.Top = exportBatch
 	for {
 		page, err := s.st.FindUsers(q.ctx(), q.tenant(), uq)
 		if err != nil {
@@ -123,6 +123,9 @@ func csvRow(r userRow) []string {
 	return []string{csvSafe(r.U.UserPrincipalName), csvSafe(r.U.DisplayName), csvSafe(r.U.Department), r.U.UsageLocation,
 		enabled, csvSafe(strings.Join(r.Licenses, "; "))}
 }
+
+// exportBatch is how many users the export reads at a time.
+var exportBatch = 1000
 
 // sortChoices are the users list's sorts, in words.
 var sortChoices = []struct{ Value, Label string }{

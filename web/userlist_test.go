@@ -15,6 +15,7 @@ import (
 
 	"allot"
 	"allot/store"
+	"allot/web"
 )
 
 // addPerson adds a user in a department, enabled or not.
@@ -170,6 +171,8 @@ func TestBrowserUsersExportCSV(t *testing.T) {
 	e.assign("Exp User05", "SPE_E5")
 	e.addPerson("Ops Unlicensed", "Ops", "US", true)
 	e.assign("Adele Vance", "SPE_E3") // Sales
+	defer func(n int) { *web.ExportBatch = n }(*web.ExportBatch)
+	*web.ExportBatch = 20 // the export reads four batches
 	b := e.browser()
 	b.signIn(adminUPN, password)
 	b.waitPath("/users")
