@@ -45,8 +45,9 @@ func (q UserQuery) Filtered() bool {
 }
 
 // FindUsers returns a page of the tenant's users as the query selects and
-// orders them. One query reads the page and, when asked, one counts: the
-// license filters probe each user's license states by primary key.
+// orders them. One query reads the page and, when asked and the first page
+// does not hold every match, one counts: the license filters probe each
+// user's license states by primary key.
 func (s *Store) FindUsers(ctx context.Context, tenantID int64, q UserQuery) (*UserPage, error) {
 	col, ok := UserSorts[q.Sort]
 	if !ok {
@@ -54,13 +55,6 @@ func (s *Store) FindUsers(ctx context.Context, tenantID int64, q UserQuery) (*Us
 	}
 	where, args := s.userQueryWhere(tenantID, q)
 	page := &UserPage{Total: -1}
-	if q.Count {
-		n, err := s.countUsers(ctx, where, args, q.Filtered())
-		if err != nil {
-			return nil, err
-		}
-		page.Total = n
-	}
 	pageWhere, pageArgs, order := keysetPage(where, args, col, q)
 	rows, err := s.query(ctx, `SELECT `+userCols+` FROM users u WHERE `+pageWhere+order+` LIMIT ?`, append(pageArgs, q.Top+1)...)
 	if err != nil {
@@ -81,6 +75,17 @@ func (s *Store) FindUsers(ctx context.Context, tenantID int64, q UserQuery) (*Us
 		page.Users = page.Users[:q.Top]
 		last := page.Users[len(page.Users)-1]
 		page.Next, page.NextKey = last.ID, UserSortKey(last, q.Sort)
+	}
+	switch {
+	case !q.Count:
+	case q.After == 0 && page.Next == 0:
+		page.Total = len(page.Users) // one page holds every match: no second scan
+	default:
+		n, err := s.countUsers(ctx, where, args, q.Filtered())
+		if err != nil {
+			return nil, err
+		}
+		page.Total = n
 	}
 	return page, nil
 }
