@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"allot"
+	"allot/internal/country"
 	"allot/licensing"
 	"allot/store"
 	"allot/store/sqlstore"
@@ -378,7 +379,12 @@ func (s *Server) saveUsageLocation(q *req) error {
 	if err != nil {
 		return err
 	}
-	_, uerr := s.st.UpdateUser(q.ctx(), q.p.Actor(), q.tenant(), u.GUID, store.UserPatch{UsageLocation: &loc})
+	var uerr error
+	if loc != "" && !country.Valid(loc) {
+		uerr = allot.Errorf(allot.EInvalid, "Usage location must be a two-letter country code such as US; “%s” is not one. Choose the country from the list.", loc)
+	} else {
+		_, uerr = s.st.UpdateUser(q.ctx(), q.p.Actor(), q.tenant(), u.GUID, store.UserPatch{UsageLocation: &loc})
+	}
 	if uerr != nil && !isUserError(uerr) {
 		return uerr
 	}
@@ -391,7 +397,7 @@ func (s *Server) saveUsageLocation(q *req) error {
 	} else if loc == "" {
 		m.Saved = "Usage location cleared."
 	} else {
-		m.Saved = "Usage location set to " + loc + "."
+		m.Saved = "Usage location set to " + loc + " (" + countryName(loc) + ")."
 	}
 	return s.renderPanel(q, m)
 }

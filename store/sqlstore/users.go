@@ -119,7 +119,7 @@ func validateUser(u *allot.User) error {
 	}
 	u.UsageLocation = strings.ToUpper(strings.TrimSpace(u.UsageLocation))
 	if u.UsageLocation != "" && !country.Valid(u.UsageLocation) {
-		return allot.Errorf(allot.EInvalid, "Usage location must be a two-letter country code such as US (ISO 3166-1); '%s' is not one.", u.UsageLocation)
+		return allot.Errorf(allot.EInvalid, "Usage location must be a two-letter country code such as US: usageLocation '%s' is not an ISO 3166-1 country code.", u.UsageLocation)
 	}
 	seen := map[string]bool{}
 	for _, a := range u.ProxyAddresses {
