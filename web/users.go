@@ -50,6 +50,9 @@ func (s *Server) loadUsers(q *req) (*usersModel, error) {
 	if m.Departments, err = s.st.Departments(q.ctx(), q.tenant(), 500); err != nil {
 		return nil, err
 	}
+	if m.Dept != "" && !slices.Contains(m.Departments, m.Dept) {
+		m.Departments = append(m.Departments, m.Dept) // beyond the first 500, or gone: still shown as chosen
+	}
 	uq.After, _ = strconv.ParseInt(v.Get("after"), 10, 64)
 	uq.AfterKey, uq.Top, uq.Count = v.Get("key"), PageSize, true
 	m.After = uq.After
