@@ -1,22 +1,10 @@
 package web
 
-import (
-	"golang.org/x/text/language"
-	"golang.org/x/text/language/display"
-)
+import "allot/internal/country"
 
 // countryName is the English name of an ISO 3166 country code ("US" →
 // "United States"), or the code when it names no country.
-func countryName(code string) string {
-	r, err := language.ParseRegion(code)
-	if err != nil || !r.IsCountry() {
-		return code
-	}
-	if n := display.English.Regions().Name(r); n != "" {
-		return n
-	}
-	return code
-}
+func countryName(code string) string { return country.Name(code) }
 
 // countryNames is countryName of each code.
 func countryNames(codes []string) []string {
@@ -25,4 +13,15 @@ func countryNames(codes []string) []string {
 		out[i] = countryName(c)
 	}
 	return out
+}
+
+// countryChoices are the countries to pick from, by name; a current value
+// that names no country (stored before the list was checked) is kept as a
+// choice so that the form does not change it unasked.
+func countryChoices(current string) []country.Country {
+	all := country.ByName()
+	if current != "" && !country.Valid(current) {
+		all = append([]country.Country{{Code: current, Name: current}}, all...)
+	}
+	return all
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"allot"
+	"allot/internal/country"
 	"allot/licensing"
 	"allot/store"
 	"allot/store/sqlstore"
@@ -15,12 +16,15 @@ import (
 // ---- Active users ----
 
 type usersModel struct {
-	Q     string
-	Rows  []userRow
-	Total int
-	From  int   // 1-based index of the first row
-	After int64 // cursor of this page
-	Next  int64 // cursor of the next page, 0 at the end
+	usersFilter
+	Rows        []userRow
+	Total       int
+	From        int    // 1-based index of the first row
+	After       int64  // cursor of this page
+	Next        int64  // cursor of the next page, 0 at the end
+	NextKey     string // sort value of the next page's cursor
+	Products    []*allot.Product
+	Departments []string
 }
 
 type userRow struct {
@@ -30,30 +34,45 @@ type userRow struct {
 }
 
 func (m *usersModel) nextURL() string {
-	return query("/users", "q", m.Q, "after", i64(m.Next), "from", strconv.Itoa(m.From+len(m.Rows)))
+	return query("/users", append(m.params(), "after", i64(m.Next), "key", m.NextKey, "from", strconv.Itoa(m.From+len(m.Rows)))...)
 }
 
 func (m *usersModel) to() int { return m.From + len(m.Rows) - 1 }
 
 func (s *Server) loadUsers(q *req) (*usersModel, error) {
-	m := &usersModel{Q: strings.TrimSpace(q.r.URL.Query().Get("q")), From: 1}
-	m.After, _ = strconv.ParseInt(q.r.URL.Query().Get("after"), 10, 64)
-	if f, err := strconv.Atoi(q.r.URL.Query().Get("from")); err == nil && f > 0 && m.After > 0 {
-		m.From = f
-	}
-	var users []*allot.User
-	var err error
-	if m.Q == "" {
-		users, m.Next, m.Total, err = s.st.ListUsers(q.ctx(), q.tenant(), store.ListOptions{Top: PageSize, After: m.After, Count: true})
-	} else {
-		users, m.Next, m.Total, err = s.st.SearchUsers(q.ctx(), q.tenant(), m.Q, m.After, PageSize, true)
-		if m.Total >= sqlstore.SearchCountLimit {
-			m.Total = -1 // many: the pager shows the rows, not a total
-		}
-	}
+	v := q.r.URL.Query()
+	m := &usersModel{usersFilter: readUsersFilter(v), From: 1}
+	uq, products, err := s.userQuery(q, m.usersFilter)
 	if err != nil {
 		return nil, err
 	}
+	m.Products = products
+	if m.Departments, err = s.st.Departments(q.ctx(), q.tenant(), 500); err != nil {
+		return nil, err
+	}
+	if m.Dept != "" && !slices.Contains(m.Departments, m.Dept) {
+		m.Departments = append(m.Departments, m.Dept) // beyond the first 500, or gone: still shown as chosen
+	}
+	uq.After, _ = strconv.ParseInt(v.Get("after"), 10, 64)
+	uq.AfterKey, uq.Top, uq.Count = v.Get("key"), PageSize, true
+	m.After = uq.After
+	if f, err := strconv.Atoi(v.Get("from")); err == nil && f > 0 && m.After > 0 {
+		m.From = f
+	}
+	page, err := s.st.FindUsers(q.ctx(), q.tenant(), uq)
+	if err != nil {
+		return nil, err
+	}
+	m.Next, m.NextKey, m.Total = page.Next, page.NextKey, page.Total
+	if m.Total >= sqlstore.SearchCountLimit && uq.Filtered() {
+		m.Total = -1 // many: the pager shows the rows, not a total
+	}
+	m.Rows, err = s.userRows(q, page.Users)
+	return m, err
+}
+
+// userRows reads the licenses of a page of users in one batch.
+func (s *Server) userRows(q *req, users []*allot.User) ([]userRow, error) {
 	ids := make([]int64, len(users))
 	for i, u := range users {
 		ids[i] = u.ID
@@ -62,10 +81,11 @@ func (s *Server) loadUsers(q *req) (*usersModel, error) {
 	if err != nil {
 		return nil, err
 	}
+	rows := make([]userRow, 0, len(users))
 	for _, u := range users {
-		m.Rows = append(m.Rows, rowOf(u, lic[u.ID]))
+		rows = append(rows, rowOf(u, lic[u.ID]))
 	}
-	return m, nil
+	return rows, nil
 }
 
 // rowOf summarises a user's licenses for the users table.
@@ -362,7 +382,12 @@ func (s *Server) saveUsageLocation(q *req) error {
 	if err != nil {
 		return err
 	}
-	_, uerr := s.st.UpdateUser(q.ctx(), q.p.Actor(), q.tenant(), u.GUID, store.UserPatch{UsageLocation: &loc})
+	var uerr error
+	if loc != "" && !country.Valid(loc) {
+		uerr = allot.Errorf(allot.EInvalid, "Usage location must be a two-letter country code such as US; “%s” is not one. Choose the country from the list.", loc)
+	} else {
+		_, uerr = s.st.UpdateUser(q.ctx(), q.p.Actor(), q.tenant(), u.GUID, store.UserPatch{UsageLocation: &loc})
+	}
 	if uerr != nil && !isUserError(uerr) {
 		return uerr
 	}
@@ -375,7 +400,7 @@ func (s *Server) saveUsageLocation(q *req) error {
 	} else if loc == "" {
 		m.Saved = "Usage location cleared."
 	} else {
-		m.Saved = "Usage location set to " + loc + "."
+		m.Saved = "Usage location set to " + loc + " (" + countryName(loc) + ")."
 	}
 	return s.renderPanel(q, m)
 }

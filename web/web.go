@@ -89,6 +89,7 @@ func (s *Server) routes() {
 	s.page("GET /{$}", 0, s.home)
 
 	s.page("GET /users", httpapi.PermUsersRead, s.users)
+	s.page("GET /users/export", httpapi.PermUsersRead, s.usersCSV)
 	s.page("GET /users/{id}", httpapi.PermUsersRead, s.user)
 	s.page("POST /users/{id}/licenses", httpapi.PermUsersRead|httpapi.PermLicensesWrite, s.saveUserLicenses)
 	s.page("POST /users/{id}/usage-location", httpapi.PermUsersRead|httpapi.PermUsageLocation, s.saveUsageLocation)

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"allot"
+	"allot/internal/country"
 	"allot/licensing"
 	"allot/store"
 )
@@ -117,8 +118,8 @@ func validateUser(u *allot.User) error {
 		return err
 	}
 	u.UsageLocation = strings.ToUpper(strings.TrimSpace(u.UsageLocation))
-	if u.UsageLocation != "" && !validCountry(u.UsageLocation) {
-		return allot.Errorf(allot.EInvalid, "usageLocation '%s' must be a two-letter ISO 3166 country code such as US.", u.UsageLocation)
+	if u.UsageLocation != "" && !country.Valid(u.UsageLocation) {
+		return allot.Errorf(allot.EInvalid, "Usage location must be a two-letter country code such as US: usageLocation '%s' is not an ISO 3166-1 country code.", u.UsageLocation)
 	}
 	seen := map[string]bool{}
 	for _, a := range u.ProxyAddresses {
