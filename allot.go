@@ -269,6 +269,7 @@ const (
 	ActReprocessLicense   = "Reprocess user license"
 	ActSeatsBelowConsumed = "Seats reduced below consumption"
 	ActSetPolicy          = "Set assignment policy"
+	ActSetGroupMode       = "Set group licensing mode"
 	ActMoveToGroup        = "Move direct assignments to group"
 	ActAssignmentEnded    = "License assignment ended"
 	ActAddReclaimRule     = "Add reclamation rule"

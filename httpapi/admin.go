@@ -20,6 +20,7 @@ func (s *Server) adminRoutes() {
 	s.handle("GET /allot/v1/me", PermSignedIn, s.me)
 	s.bulkRoutes()
 	s.policyRoutes()
+	s.groupModeRoutes()
 	s.reclaimRoutes()
 	s.reportRoutes()
 	s.alertRoutes()

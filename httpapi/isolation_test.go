@@ -114,6 +114,8 @@ var isolationCases = []isoCase{
 	{Method: "GET", Path: "/v1.0/groups?$filter=assignedLicenses/any(x:x/skuId%20eq%20{bSku})", Want: wantEmpty},
 	{Method: "GET", Path: "/v1.0/groups?$top=999", Want: wantOK},
 	{Method: "GET", Path: "/v1.0/groups/{bGroup}", Want: want404},
+	{Method: "GET", Path: "/allot/v1/groups/{bGroup}/licensingMode", Want: want404},
+	{Method: "PATCH", Path: "/allot/v1/groups/{bGroup}/licensingMode", Body: `{"mode":"bestEffort"}`, Want: want404},
 	{Method: "PATCH", Path: "/v1.0/groups/{bGroup}", Body: `{"displayName":"taken over"}`, Want: want404},
 	{Method: "DELETE", Path: "/v1.0/groups/{bGroup}", Want: want404},
 	{Method: "DELETE", Path: "/v1.0/groups/{bChild}", Want: want404},

@@ -26,6 +26,23 @@ func ParsePolicy(s string) (string, error) {
 	return "", allot.Errorf(allot.EInvalid, "assignmentPolicy '%s' is not one of any, groupOnly, directOnly.", s)
 }
 
+// A group's licensing modes (rule 5 and its exception), as the API spells them.
+const (
+	ModeAllOrNothing = "allOrNothing" // a member gets every new product of the group or none
+	ModeBestEffort   = "bestEffort"   // a member gets each product that can be granted
+)
+
+// ParseGroupMode returns the group licensing mode named s
+// (case-insensitive), or an EInvalid error that lists the modes.
+func ParseGroupMode(s string) (string, error) {
+	for _, m := range []string{ModeAllOrNothing, ModeBestEffort} {
+		if strings.EqualFold(strings.TrimSpace(s), m) {
+			return m, nil
+		}
+	}
+	return "", allot.Errorf(allot.EInvalid, "mode '%s' is not one of allOrNothing (a member gets all of the group's products or none of the new ones) or bestEffort (each product that can be granted).", s)
+}
+
 // CheckGroupAssign refuses a new group assignment of a product whose
 // policy is directOnly.
 func CheckGroupAssign(p *allot.Product) error {

@@ -144,7 +144,7 @@ func (t *tx) loadUsageLocations(b *batch, sorted []int64, lock bool) error {
 // table) and names the groups in the snapshot.
 func (t *tx) loadGroupLicenses(b *batch, tenantID int64) (map[int64][]allot.GroupLicense, error) {
 	gls := map[int64][]allot.GroupLicense{}
-	rows, err := t.query(`SELECT gl.group_id, gl.product_id, gl.disabled_plans, g.display_name, gl.ends_at FROM group_licenses gl
+	rows, err := t.query(`SELECT gl.group_id, gl.product_id, gl.disabled_plans, g.display_name, gl.ends_at, g.license_mode FROM group_licenses gl
 		JOIN dir_groups g ON g.id = gl.group_id WHERE gl.tenant_id = ? ORDER BY gl.group_id, gl.product_id`, tenantID)
 	if err != nil {
 		return nil, err
@@ -153,12 +153,19 @@ func (t *tx) loadGroupLicenses(b *batch, tenantID int64) (map[int64][]allot.Grou
 	for rows.Next() {
 		var gl allot.GroupLicense
 		var dis, name string
-		if err := rows.Scan(&gl.GroupID, &gl.ProductID, &dis, &name, &gl.EndsAt); err != nil {
+		var mode int
+		if err := rows.Scan(&gl.GroupID, &gl.ProductID, &dis, &name, &gl.EndsAt, &mode); err != nil {
 			return nil, err
 		}
 		gl.DisabledPlans = decodePlans(dis)
 		gls[gl.GroupID] = append(gls[gl.GroupID], gl)
 		b.snap.GroupNames[gl.GroupID] = name
+		if mode == groupModeBestEffort {
+			if b.snap.BestEffort == nil {
+				b.snap.BestEffort = map[int64]bool{}
+			}
+			b.snap.BestEffort[gl.GroupID] = true
+		}
 		if b.snap.Assigning == nil {
 			b.snap.Assigning = map[int64][]int64{}
 		}
