@@ -222,3 +222,20 @@ func (d *Dispatcher) postWebhook(ctx context.Context, ev *sqlstore.WebhookEvent)
 
 // MarshalEvent returns the body of ev as sent.
 func MarshalEvent(ev CloudEvent) ([]byte, error) { return json.Marshal(ev) }
+
+// TestEnqueuer puts an event in a webhook endpoint's outbox.
+type TestEnqueuer interface {
+	EnqueueWebhookEvent(ctx context.Context, e *sqlstore.WebhookEndpoint, eventID, typ string, body []byte) error
+}
+
+// EnqueueTest puts an allot.test event for the endpoint in its outbox (the
+// API's POST …/test and the admin center's "Send test event") and returns
+// the event's id.
+func EnqueueTest(ctx context.Context, st TestEnqueuer, tenantGUID string, e *sqlstore.WebhookEndpoint, via string) (string, error) {
+	ev := NewCloudEvent(tenantGUID, TypeTest, map[string]any{"endpointId": e.GUID, "message": "A test event sent from allot (" + via + ")."})
+	body, err := MarshalEvent(ev)
+	if err != nil {
+		return "", err
+	}
+	return ev.ID, st.EnqueueWebhookEvent(ctx, e, ev.ID, ev.Type, body)
+}

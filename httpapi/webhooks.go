@@ -130,16 +130,11 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request, p *store.Pr
 	if err != nil {
 		return err
 	}
-	ev := events.NewCloudEvent(p.Tenant.GUID, events.TypeTest, map[string]any{"endpointId": e.GUID,
-		"message": "A test event sent from allot (POST /allot/v1/webhookEndpoints/{id}/test)."})
-	body, err := events.MarshalEvent(ev)
+	id, err := events.EnqueueTest(r.Context(), s.st, p.Tenant.GUID, e, "POST /allot/v1/webhookEndpoints/{id}/test")
 	if err != nil {
 		return err
 	}
-	if err := s.st.EnqueueWebhookEvent(r.Context(), e, ev.ID, ev.Type, body); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"eventId": ev.ID, "type": ev.Type})
+	writeJSON(w, http.StatusAccepted, map[string]any{"eventId": id, "type": events.TypeTest})
 	return nil
 }
 

@@ -63,7 +63,7 @@ func TestCrossOriginPostsRefused(t *testing.T) {
 	g := e.dynamicGroup("Dynamic A", `user.displayName -startsWith "A"`)
 	for _, path := range []string{"/users/" + adele.GUID + "/licenses", "/users/" + adele.GUID + "/usage-location", "/assign-more",
 		"/licenses/" + e.skus["SPE_E3"].SkuID + "/assign", "/roles/assign", "/roles/remove", "/signout", "/groups/" + g.GUID + "/rule",
-		"/licenses/" + e.skus["SPE_E3"].SkuID + "/seats"} {
+		"/licenses/" + e.skus["SPE_E3"].SkuID + "/seats", "/webhooks/0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9/test"} {
 		form := url.Values{"sku": {e.skus["SPE_E3"].SkuID}, "user": {adele.GUID}, "usageLocation": {"DE"}, "pick": {"u:" + adele.GUID},
 			"role": {"62e90394-69f5-4237-9190-012177145e10"}, "enabledUnits": {"60"}}
 		req, _ := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(form.Encode()))

@@ -131,6 +131,11 @@ func (s *Server) routes() {
 
 	s.pageAny("GET /clients", clientsNeed, s.clients)
 
+	s.page("GET /webhooks", webhooksNeed, s.webhooks)
+	s.page("GET /webhooks/{id}", webhooksNeed, s.webhook)
+	s.page("GET /webhooks/{id}/log", webhooksNeed, s.webhookLog)
+	s.page("POST /webhooks/{id}/test", webhooksNeed|httpapi.PermProductsWrite, s.sendWebhookTest)
+
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		p, _ := s.api.SessionPrincipal(r)
 		s.fail(w, r, p, allot.Errorf(allot.ENotFound, "There is no page at %s.", r.URL.Path))
@@ -342,6 +347,7 @@ var navItems = []navItem{
 	{Key: "reports", Label: "Reports", Path: "/reports", Need: httpapi.PermReportsRead | httpapi.PermProductsRead},
 	{Key: "audit", Label: "Audit log", Path: "/audit", Need: httpapi.PermAuditRead},
 	{Key: "clients", Label: "API clients", Path: "/clients", AnyOf: clientsNeed},
+	{Key: "webhooks", Label: "Webhooks", Path: "/webhooks", Need: webhooksNeed},
 }
 
 // ---- sign in and out ----
