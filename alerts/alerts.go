@@ -14,6 +14,7 @@ import (
 	"math"
 	"net/mail"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -136,29 +137,32 @@ func Breached(metric int, threshold float64, c sqlstore.AlertSeats) bool {
 
 // Describe says the rule's condition in an admin's words.
 func Describe(a *sqlstore.AlertRule) string {
-	what := a.Product
+	what := a.ProductName
+	if what == "" {
+		what = a.Product
+	}
 	if what == "" {
 		what = "all products"
 	}
 	var cond string
 	switch a.Metric {
 	case AvailableSeats:
-		cond = fmt.Sprintf("%s: available seats ≤ %g", what, a.Threshold)
+		cond = fmt.Sprintf("%s: available seats ≤ %s", what, num(a.Threshold))
 	case Utilization:
-		cond = fmt.Sprintf("%s: ≥ %g%% of seats used", what, a.Threshold)
+		cond = fmt.Sprintf("%s: ≥ %s%% of seats used", what, num(a.Threshold))
 	case LicenseErrors:
 		if a.Group != "" {
 			what += " from group " + a.Group
 		}
-		cond = fmt.Sprintf("%s: more than %g users with license errors", what, a.Threshold)
+		cond = fmt.Sprintf("%s: more than %s users with license errors", what, num(a.Threshold))
 	case OldestWait:
-		cond = fmt.Sprintf("%s: someone has waited for a seat more than %g minutes", what, a.Threshold)
+		cond = fmt.Sprintf("%s: someone has waited for a seat more than %s minutes", what, num(a.Threshold))
 	case ProcessingLag:
-		cond = fmt.Sprintf("license processing more than %g minutes behind", a.Threshold)
+		cond = fmt.Sprintf("license processing more than %s minutes behind", num(a.Threshold))
 	case ReclamationNotices:
-		cond = fmt.Sprintf("%s: more than %g users under a reclamation notice", what, a.Threshold)
+		cond = fmt.Sprintf("%s: more than %s users under a reclamation notice", what, num(a.Threshold))
 	default:
-		cond = fmt.Sprintf("%s: more than %g waiting for a seat", what, a.Threshold)
+		cond = fmt.Sprintf("%s: more than %s waiting for a seat", what, num(a.Threshold))
 	}
 	if a.For > 0 {
 		cond += fmt.Sprintf(", for %s", a.For.Round(time.Second))
@@ -179,3 +183,6 @@ func Page(a *sqlstore.AlertRule) string {
 	}
 	return "/licenses"
 }
+
+// num writes a threshold without exponent: 1000000, 0.5.
+func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

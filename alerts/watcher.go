@@ -4,7 +4,6 @@ import (
 	"allot/internal/egress"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"html"
 	"io"
@@ -26,8 +25,10 @@ import (
 type Store interface {
 	AlertRules(ctx context.Context, tenantID int64) ([]*sqlstore.AlertRule, error)
 	AlertRuleSeats(ctx context.Context, a *sqlstore.AlertRule, need sqlstore.AlertNeeds) (sqlstore.AlertSeats, error)
-	TurnAlertRule(ctx context.Context, id int64, firing bool, ev *sqlstore.OutboxEvent) (bool, error)
+	TurnAlertRule(ctx context.Context, id int64, firing bool, ev *sqlstore.OutboxEvent, notes []sqlstore.Notification) (bool, error)
 	SetAlertBreach(ctx context.Context, id int64, since time.Time) error
+	ClaimNotifications(ctx context.Context, owner string, now time.Time, lease time.Duration, n int) ([]*sqlstore.Notification, error)
+	FinishNotification(ctx context.Context, n *sqlstore.Notification, owner string, state int, errMsg string, next time.Time) error
 	TenantGUID(ctx context.Context, tenantID int64) (string, error)
 }
 
@@ -42,8 +43,16 @@ type SMTP struct {
 type Config struct {
 	Every   time.Duration // how often rules are checked (2 s)
 	Timeout time.Duration // one webhook POST or SMTP session (10 s)
-	Retries int           // more attempts of a failed send (3)
-	SMTP    SMTP          // no Addr: e-mail is not sent (and logged)
+	// Retry lists the waits after each failed send in a row (less up to a
+	// fifth at random); the last repeats. Default 5 s, 15 s, 30 s, 1, 2, 5
+	// and 10 minutes.
+	Retry []time.Duration
+	// GiveUp is how long a notification is retried before it is given up
+	// (24 h).
+	GiveUp time.Duration
+	// Lease is how long a sender holds the notifications it claimed (1 min).
+	Lease time.Duration
+	SMTP  SMTP // no Addr: e-mail is not sent (and logged)
 	// Webhooks is where alert webhooks may go.
 	Webhooks egress.Policy
 	// BaseURL is the admin center's address (https://allot.example.com),
@@ -58,6 +67,8 @@ type Watcher struct {
 	cfg Config
 	hc  *http.Client
 	now func() time.Time
+	// owner names this watcher's leases of notifications.
+	owner string
 }
 
 // NewWatcher returns a watcher on the store.
@@ -68,16 +79,24 @@ func NewWatcher(st Store, log *slog.Logger, cfg Config) *Watcher {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
 	}
-	if cfg.Retries <= 0 {
-		cfg.Retries = 3
+	if len(cfg.Retry) == 0 {
+		cfg.Retry = defaultRetry
 	}
-	return &Watcher{st: st, log: log, cfg: cfg, hc: cfg.Webhooks.Client(cfg.Timeout), now: time.Now}
+	if cfg.GiveUp <= 0 {
+		cfg.GiveUp = 24 * time.Hour
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = time.Minute
+	}
+	return &Watcher{st: st, log: log, cfg: cfg, hc: cfg.Webhooks.Client(cfg.Timeout), now: time.Now, owner: "alerts-" + randomID()}
 }
 
-// Run checks the rules every cfg.Every until ctx ends.
+// Run checks the rules every cfg.Every until ctx ends, and sends the
+// notify outbox's notifications (runSender).
 func (w *Watcher) Run(ctx context.Context) {
 	t := time.NewTicker(w.cfg.Every)
 	defer t.Stop()
+	go w.runSender(ctx)
 	for {
 		if err := w.Check(ctx); err != nil && ctx.Err() == nil {
 			w.log.Warn("alerts: checking the rules failed", "err", err)
@@ -146,12 +165,11 @@ func (w *Watcher) checkRule(ctx context.Context, a *sqlstore.AlertRule) error {
 	if err != nil {
 		return err
 	}
-	turned, err := w.st.TurnAlertRule(ctx, a.ID, breached, out)
+	turned, err := w.st.TurnAlertRule(ctx, a.ID, breached, out, w.notes(a, ev))
 	if err != nil || !turned {
 		return err
 	}
 	w.log.Info("alerts: rule "+ev.Status, "rule", a.Name, "condition", ev.Condition, "value", ev.Value)
-	w.send(ctx, a, ev)
 	return nil
 }
 
@@ -203,38 +221,9 @@ func outboxEvent(a *sqlstore.AlertRule, tenant string, ev Event) (*sqlstore.Outb
 	return &sqlstore.OutboxEvent{EndpointID: a.WebhookEndpointID, EventID: ce.ID, Type: typ, Body: body}, nil
 }
 
-// send delivers the event to the rule's webhook and e-mail addresses,
-// retrying each a few times.
-func (w *Watcher) send(ctx context.Context, a *sqlstore.AlertRule, ev Event) {
-	if a.WebhookURL != "" {
-		w.retry(ctx, "webhook", a.Name, func() error { return w.postWebhook(ctx, a.WebhookURL, ev) })
-	}
-	if len(a.Emails) > 0 {
-		if w.cfg.SMTP.Addr == "" {
-			w.log.Warn("alerts: the rule has e-mail addresses but no --smtp-addr is configured", "rule", a.Name)
-			return
-		}
-		w.retry(ctx, "e-mail", a.Name, func() error { return w.mail(a.Emails, ev) })
-	}
-}
-
-func (w *Watcher) retry(ctx context.Context, what, rule string, f func() error) {
-	var err error
-	for i := 0; i <= w.cfg.Retries; i++ {
-		if err = f(); err == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Duration(i+1) * time.Second):
-		}
-	}
-	w.log.Warn("alerts: sending failed", "via", what, "rule", rule, "err", err)
-}
-
-func (w *Watcher) postWebhook(ctx context.Context, url string, ev Event) error {
-	body, _ := json.Marshal(ev)
+// postWebhook POSTs the JSON body to url; an answer other than 2xx is an
+// error.
+func (w *Watcher) postWebhook(ctx context.Context, url string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -252,11 +241,11 @@ func (w *Watcher) postWebhook(ctx context.Context, url string, ev Event) error {
 	return nil
 }
 
-// mail sends the event as an e-mail with a plain-text and an HTML part,
-// through net/smtp (STARTTLS when the server offers it).
-func (w *Watcher) mail(to []string, ev Event) error {
+// mail sends an e-mail with a plain-text and an HTML part through
+// net/smtp (STARTTLS when the server offers it).
+func (w *Watcher) mail(to []string, subject, text, html string) error {
 	c := w.cfg.SMTP
-	msg, err := message(c.From, to, ev)
+	msg, err := message(c.From, to, subject, text, html)
 	if err != nil {
 		return err
 	}
@@ -271,22 +260,42 @@ func (w *Watcher) mail(to []string, ev Event) error {
 	return smtp.SendMail(c.Addr, auth, c.From, to, msg)
 }
 
-// message renders the event as a multipart/alternative e-mail.
-func message(from string, to []string, ev Event) ([]byte, error) {
-	subject := fmt.Sprintf("[allot] %s: %s", strings.ToUpper(ev.Status), ev.RuleName)
+// alertMail is an alert's e-mail: subject, plain text and HTML.
+func alertMail(ev Event) (subject, text, body string) {
+	subject = fmt.Sprintf("[allot] %s: %s", strings.ToUpper(ev.Status), ev.RuleName)
+	now := fmt.Sprintf("%g (%d of %d seats used, %d waiting)", ev.Value, ev.ConsumedUnits, ev.EnabledUnits, ev.WaitingUnits)
+	text = fmt.Sprintf("Alert rule %q is %s.\r\n\r\nCondition: %s\r\nNow: %s\r\nAt: %s\r\nSee: %s\r\n",
+		ev.RuleName, ev.Status, ev.Condition, now, ev.At, ev.Link)
+	body = fmt.Sprintf("<!doctype html><html><body><p>Alert rule <strong>%s</strong> is %s.</p><table>"+
+		"<tr><th align=left>Condition</th><td>%s</td></tr><tr><th align=left>Now</th><td>%s</td></tr>"+
+		"<tr><th align=left>At</th><td>%s</td></tr></table><p><a href=\"%s\">See it in allot</a></p></body></html>\r\n",
+		html.EscapeString(ev.RuleName), ev.Status, html.EscapeString(ev.Condition), html.EscapeString(now), ev.At, html.EscapeString(ev.Link))
+	return subject, text, body
+}
+
+// noticeMail is a reclamation notice's e-mail, to the user or their manager.
+func noticeMail(n sqlstore.ReclaimNoticeMail) (subject, text, body string) {
+	whose, you := "Your", "you"
+	if n.ToManager {
+		whose, you = n.UserName+"'s", n.UserName
+	}
+	subject = fmt.Sprintf("[allot] %s %s license will be taken back on %s", whose, n.Product, n.ReclaimAt)
+	text = fmt.Sprintf("%s %s license (%s) will be taken back on %s (rule: %s), unless %s use it again before then.\r\n"+
+		"If it is still needed, ask your license administrator to keep it.\r\n", whose, n.Product, n.UserUPN, n.ReclaimAt, n.Rule, you)
+	body = fmt.Sprintf("<!doctype html><html><body><p>%s <strong>%s</strong> license (%s) will be taken back on <strong>%s</strong> (rule: %s), unless %s use it again before then.</p>"+
+		"<p>If it is still needed, ask your license administrator to keep it.</p></body></html>\r\n",
+		html.EscapeString(whose), html.EscapeString(n.Product), html.EscapeString(n.UserUPN), html.EscapeString(n.ReclaimAt),
+		html.EscapeString(n.Rule), html.EscapeString(you))
+	return subject, text, body
+}
+
+// message renders a multipart/alternative e-mail.
+func message(from string, to []string, subject, text, htmlBody string) ([]byte, error) {
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
 	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=%s\r\n\r\n",
 		from, strings.Join(to, ", "), mime.QEncoding.Encode("utf-8", subject), mw.Boundary())
-	now := fmt.Sprintf("%g (%d of %d seats used, %d waiting)", ev.Value, ev.ConsumedUnits, ev.EnabledUnits, ev.WaitingUnits)
-	for _, part := range []struct{ typ, body string }{
-		{"text/plain", fmt.Sprintf("Alert rule %q is %s.\r\n\r\nCondition: %s\r\nNow: %s\r\nAt: %s\r\nSee: %s\r\n",
-			ev.RuleName, ev.Status, ev.Condition, now, ev.At, ev.Link)},
-		{"text/html", fmt.Sprintf("<!doctype html><html><body><p>Alert rule <strong>%s</strong> is %s.</p><table>"+
-			"<tr><th align=left>Condition</th><td>%s</td></tr><tr><th align=left>Now</th><td>%s</td></tr>"+
-			"<tr><th align=left>At</th><td>%s</td></tr></table><p><a href=\"%s\">See it in allot</a></p></body></html>\r\n",
-			html.EscapeString(ev.RuleName), ev.Status, html.EscapeString(ev.Condition), html.EscapeString(now), ev.At, html.EscapeString(ev.Link))},
-	} {
+	for _, part := range []struct{ typ, body string }{{"text/plain", text}, {"text/html", htmlBody}} {
 		pw, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {part.typ + "; charset=utf-8"}, "Content-Transfer-Encoding": {"quoted-printable"}})
 		if err != nil {
 			return nil, err

@@ -30,7 +30,7 @@ func TestAlertCommands(t *testing.T) {
 	c := newCLI(t, srv)
 	out := c.ok("alerts", "create", "--name", "E3 running low", "--product", "SPE_E3", "--metric", "availableSeats",
 		"--threshold", "1000000", "--webhook", hook.URL)
-	contains(t, out, `Created alert rule "E3 running low"`, "SPE_E3: available seats ≤ 1e+06")
+	contains(t, out, `Created alert rule "E3 running low"`, "Microsoft 365 E3: available seats ≤ 1000000")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		mu.Lock()

@@ -37,6 +37,9 @@ func TestGroupLicenseErrorsAlertFiresAfterItsDurationAndResolves(t *testing.T) {
 			if err := w.Check(context.Background()); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := w.Deliver(context.Background()); err != nil {
+				t.Fatal(err)
+			}
 			evs := hook.events()
 			if len(evs) != want {
 				t.Fatalf("%d events, want %d: %+v", len(evs), want, evs)
@@ -80,6 +83,9 @@ func TestWaitAndLagAlertsFireAndResolve(t *testing.T) {
 		check := func() []alerts.Event {
 			t.Helper()
 			if err := w.Check(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Deliver(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			return hook.events()

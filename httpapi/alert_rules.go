@@ -88,7 +88,7 @@ func (s *Server) alertRuleScope(r *http.Request, p *store.Principal, b *alertRul
 		if err != nil {
 			return err
 		}
-		a.ProductID, a.Product, a.SkuID = prod.ID, prod.SkuPartNumber, prod.SkuID
+		a.ProductID, a.Product, a.SkuID, a.ProductName = prod.ID, prod.SkuPartNumber, prod.SkuID, prod.DisplayName
 	}
 	if b.Group == "" {
 		return nil

@@ -158,6 +158,9 @@ func TestInsightsAlertFiresOnceAt90PercentAndResolvesWhenSeatsAreBought(t *testi
 			if err := w.Check(context.Background()); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := w.Deliver(context.Background()); err != nil {
+				t.Fatal(err)
+			}
 		}
 		e3, insights := c.sku("SPE_E3"), c.sku("WORKPLACE_ANALYTICS_INSIGHTS")
 		for i := 1; i <= 24; i++ {

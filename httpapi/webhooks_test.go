@@ -265,6 +265,9 @@ func TestAlertRuleSendsThroughWebhookEndpoint(t *testing.T) {
 			if err := w.Check(context.Background()); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := w.Deliver(context.Background()); err != nil {
+				t.Fatal(err)
+			}
 		}
 		check()
 		waitUntil(t, 10*time.Second, "allot.alert.fired", func() bool { return len(rc.posts()) == 1 })

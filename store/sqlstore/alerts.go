@@ -21,11 +21,13 @@ type AlertRule struct {
 	ProductID int64  // 0: the whole tenant
 	Product   string // the product's skuPartNumber ("" for the tenant)
 	SkuID     string // the product's skuId ("" for the tenant)
-	GroupID   int64  // 0: any source; else licenses this group assigns
-	Group     string // the group's display name ("" for none)
-	GroupGUID string // the group's id ("" for none)
-	Metric    int
-	Threshold float64
+	// ProductName is the product's display name ("" for the tenant).
+	ProductName string
+	GroupID     int64  // 0: any source; else licenses this group assigns
+	Group       string // the group's display name ("" for none)
+	GroupGUID   string // the group's id ("" for none)
+	Metric      int
+	Threshold   float64
 	// For is how long the condition must hold before the rule fires.
 	For time.Duration
 	// BreachedSince is when the condition began to hold (zero: it does not).
@@ -67,7 +69,7 @@ const (
 	NeedNotices
 )
 
-const alertCols = `r.id, r.guid, r.tenant_id, r.name, r.product_id, COALESCE(p.part_number, ''), COALESCE(p.sku_guid, ''), r.group_id,
+const alertCols = `r.id, r.guid, r.tenant_id, r.name, r.product_id, COALESCE(p.part_number, ''), COALESCE(p.sku_guid, ''), COALESCE(p.display_name, ''), r.group_id,
 	COALESCE(g.display_name, ''), COALESCE(g.guid, ''),
 	r.metric, r.threshold, r.for_ms, r.breached_since, r.webhook_url, r.emails, r.firing, r.changed_at, r.created_at,
 	r.webhook_endpoint_id, COALESCE(w.guid, '')`
@@ -79,7 +81,7 @@ func scanAlertRule(r interface{ Scan(...any) error }) (*AlertRule, error) {
 	var a AlertRule
 	var emails string
 	var firing, changed, created, forMS, since int64
-	if err := r.Scan(&a.ID, &a.GUID, &a.TenantID, &a.Name, &a.ProductID, &a.Product, &a.SkuID, &a.GroupID, &a.Group, &a.GroupGUID, &a.Metric, &a.Threshold,
+	if err := r.Scan(&a.ID, &a.GUID, &a.TenantID, &a.Name, &a.ProductID, &a.Product, &a.SkuID, &a.ProductName, &a.GroupID, &a.Group, &a.GroupGUID, &a.Metric, &a.Threshold,
 		&forMS, &since, &a.WebhookURL, &emails, &firing, &changed, &created, &a.WebhookEndpointID, &a.WebhookEndpoint); err != nil {
 		return nil, err
 	}
@@ -238,8 +240,9 @@ type OutboxEvent struct {
 // TurnAlertRule moves the rule's episode from !firing to firing (or back)
 // and reports whether this call did it: of several processes checking the
 // same rule, one turns it and sends. ev, when not nil, goes to its
-// endpoint's outbox in the same transaction (if the endpoint still exists).
-func (s *Store) TurnAlertRule(ctx context.Context, id int64, firing bool, ev *OutboxEvent) (bool, error) {
+// endpoint's outbox in the same transaction (if the endpoint still exists),
+// and so do notes to the notify outbox.
+func (s *Store) TurnAlertRule(ctx context.Context, id int64, firing bool, ev *OutboxEvent, notes []Notification) (bool, error) {
 	from, to := 0, 1
 	if !firing {
 		from, to = 1, 0
@@ -252,7 +255,13 @@ func (s *Store) TurnAlertRule(ctx context.Context, id int64, firing bool, ev *Ou
 		}
 		n, _ := res.RowsAffected()
 		turned = n == 1
-		if !turned || ev == nil {
+		if !turned {
+			return nil
+		}
+		if err := t.enqueueNotify(tenantOf(notes), notes); err != nil {
+			return err
+		}
+		if ev == nil {
 			return nil
 		}
 		_, err = t.exec(`INSERT INTO webhook_outbox (event_id, endpoint_id, tenant_id, event_type, body, created_at)
@@ -260,4 +269,12 @@ func (s *Store) TurnAlertRule(ctx context.Context, id int64, firing bool, ev *Ou
 		return err
 	})
 	return turned, err
+}
+
+// tenantOf is the tenant of the notifications (0 for none).
+func tenantOf(ns []Notification) int64 {
+	if len(ns) == 0 {
+		return 0
+	}
+	return ns[0].TenantID
 }

@@ -185,6 +185,13 @@ func (t *tx) reclaimNotices(tenantID int64, r *ReclaimRule, notify, cancel []int
 	if err := t.dropNotices(r.ID, cancel); err != nil {
 		return err
 	}
+	mails, err := t.reclaimMails(tenantID, r, notify)
+	if err != nil {
+		return err
+	}
+	if err := t.enqueueNotify(tenantID, mails); err != nil {
+		return err
+	}
 	names, err := t.userNames(append(append([]int64{}, notify...), cancel...))
 	if err != nil {
 		return err
