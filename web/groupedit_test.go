@@ -11,6 +11,8 @@ import (
 
 	"allot/reconcile"
 	"allot/store"
+	"allot/store/sqlstore"
+	"allot/store/sqlstore/pgtest"
 )
 
 // addBySearch types the start of a name into Add members, waits for the
@@ -167,8 +169,16 @@ func TestBrowserDeleteGroupReview(t *testing.T) {
 
 // Task: Reprocess re-marks the group and the page shows how far the worker
 // is ("8 of 16 members processed") until processing is complete.
-func TestBrowserReprocessShowsProgress(t *testing.T) {
-	e := newEnvPaused(t, 25)
+func TestBrowserReprocessShowsProgress(t *testing.T) { reprocessShowsProgress(t, openSQLite) }
+
+// TestBrowserReprocessShowsProgressOnPostgres is the same on PostgreSQL
+// (the progress columns have a migration of each engine).
+func TestBrowserReprocessShowsProgressOnPostgres(t *testing.T) {
+	reprocessShowsProgress(t, pgtest.Open)
+}
+
+func reprocessShowsProgress(t *testing.T, open func(*testing.T) *sqlstore.Store) {
+	e := newEnvOn(t, open, 25)
 	var names []string
 	for _, p := range people {
 		names = append(names, p.name)
