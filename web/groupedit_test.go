@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -259,5 +260,44 @@ func TestGroupWritesRefusedForReader(t *testing.T) {
 	groups, _, _, err := e.st.ListGroups(context.Background(), e.tenant.ID, store.ListOptions{Top: 10})
 	if err != nil || len(groups) != 1 {
 		t.Errorf("groups after the reader's POSTs: %d (%v)", len(groups), err)
+	}
+}
+
+// A dynamic group's page says in words that its members follow the rule
+// and offers no member editing; a POST is refused in the same words. The
+// group forms refuse an empty name in words.
+func TestGroupRefusalsInWords(t *testing.T) {
+	e := newEnv(t, 25)
+	dyn := e.dynamicGroup("Dynamic A", `user.displayName -startsWith "A"`)
+	c := e.client(adminUPN)
+	page := func(resp *http.Response, err error) (int, string) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(body)
+	}
+	_, body := page(c.Get(e.srv.URL + "/groups/" + dyn.GUID))
+	if !strings.Contains(body, "cannot be added or removed by hand") || strings.Contains(body, `id="member-add"`) || strings.Contains(body, "data-remove") {
+		t.Errorf("dynamic group page offers member editing or does not say why")
+	}
+	code, body := page(c.PostForm(e.srv.URL+"/groups/"+dyn.GUID+"/members", url.Values{"member": {e.users["Lee Gu"].GUID}}))
+	if code != http.StatusConflict || !strings.Contains(body, "Dynamic A is a dynamic group: its members follow its membership rule") {
+		t.Errorf("adding to a dynamic group: %d", code)
+	}
+	code, body = page(c.PostForm(e.srv.URL+"/groups", url.Values{"name": {"  "}}))
+	if code != http.StatusBadRequest || !strings.Contains(body, "Enter a name for the group.") {
+		t.Errorf("empty name: %d", code)
+	}
+	code, body = page(c.PostForm(e.srv.URL+"/groups/"+dyn.GUID+"/rename", url.Values{"name": {strings.Repeat("x", 300)}}))
+	if code != http.StatusBadRequest || !strings.Contains(body, "The name has 300 characters; a group name can have at most 256.") {
+		t.Errorf("long name: %d", code)
+	}
+	g := e.group("Sales", "Adele Vance")
+	code, body = page(c.PostForm(e.srv.URL+"/groups/"+g.GUID+"/members", url.Values{"member": {e.users["Adele Vance"].GUID}}))
+	if code != http.StatusConflict || !strings.Contains(body, "Adele Vance is already a member of Sales.") {
+		t.Errorf("adding a member twice: %d", code)
 	}
 }
