@@ -199,21 +199,26 @@ func (s *Server) groupChangeApply(q *req) error {
 		return q.renderStatus(http.StatusConflict, groupChangePage(q.view(m.Title, "groups"), m))
 	}
 	if m.destroy {
-		return s.deletedGroup(q, m.G)
+		http.Redirect(q.w, q.r, query("/groups", "deleted", m.G.GUID), http.StatusSeeOther)
+		return nil
 	}
 	http.Redirect(q.w, q.r, query("/groups/"+m.G.GUID, "done", "removed-member", "member", m.Member), http.StatusSeeOther)
 	return nil
 }
 
-// deletedGroup shows the groups after g was deleted (rendered, not
-// redirected: the group's name is not carried in a link).
-func (s *Server) deletedGroup(q *req, g *allot.Group) error {
-	m, err := s.loadGroups(q)
-	if err != nil {
-		return err
+// deletedFlash is the groups page's message after a delete: the redirect
+// carries the group's id, and the name comes from the audit log's Delete
+// group event (never from the link).
+func (s *Server) deletedFlash(q *req) string {
+	id := q.r.URL.Query().Get("deleted")
+	if id == "" {
+		return ""
 	}
-	m.Flash = "Deleted the group " + g.DisplayName + "; its members' licenses from it are being removed."
-	return q.render(groupsPage(q.view("Groups", "groups"), m))
+	evs, _, err := s.st.ListAudit(q.ctx(), q.tenant(), store.AuditFilter{Activity: allot.ActDeleteGroup, TargetID: id, Limit: 1})
+	if err != nil || len(evs) == 0 {
+		return ""
+	}
+	return "Deleted the group " + evs[0].TargetName + "; the licenses it gave its members are being taken away."
 }
 
 // memberName is the display name of the user or group with the GUID.

@@ -47,6 +47,7 @@ func TestBrowserGroupCreateRenameAddMembers(t *testing.T) {
 	}
 	b.fill("#new-group-name", "Project Falcon")
 	b.fill("#new-group-description", "Falcon launch team")
+	b.screenshotView("admin-groups-new")
 	b.click("#create-group")
 	b.waitText(".msg.ok", "Created the group Project Falcon")
 	guid := strings.TrimPrefix(strings.SplitN(b.path(), "?", 2)[0], "/groups/")
@@ -59,6 +60,9 @@ func TestBrowserGroupCreateRenameAddMembers(t *testing.T) {
 	}
 	e.assignGroup(guid, "SPE_E3")
 	b.open("/groups/" + guid)
+	b.fill("#member-q", "Al")
+	b.waitText("#member-results", "Alex Wilber")
+	b.screenshotView("admin-group-add-search")
 	b.addBySearch("Adel", e.users["Adele Vance"].GUID, "Adele Vance")
 	b.addBySearch("alex.w", e.users["Alex Wilber"].GUID, "Alex Wilber")
 	e.waitHolds("SPE_E3", true, "Adele Vance", "Alex Wilber")
@@ -130,6 +134,8 @@ func TestBrowserDeleteGroupReview(t *testing.T) {
 	e.assignGroup(g.GUID, "SPE_E3")
 	e.assign("Alex Wilber", "SPE_E3") // keeps it directly
 	plain := e.group("Book Club", "Diego Siciliani")
+	empty := e.group("Empty Licensed")
+	e.assignGroup(empty.GUID, "SPE_E5")
 	e.waitHolds("SPE_E3", true, "Adele Vance", "Alex Wilber")
 	b := e.browser()
 	b.signIn(adminUPN, password)
@@ -164,6 +170,12 @@ func TestBrowserDeleteGroupReview(t *testing.T) {
 	if _, err := e.st.Group(context.Background(), e.tenant.ID, plain.GUID); err == nil {
 		t.Errorf("Book Club still exists")
 	}
+	// A group that assigns a license but takes none away: no box either.
+	b.open("/groups/" + empty.GUID)
+	b.click("#delete-group")
+	b.waitText("#review-no-loss", "No one would lose a license.")
+	b.click("#confirm-change")
+	b.waitText(".msg.ok", "Deleted the group Empty Licensed")
 	b.open("/audit")
 	b.waitText("#audit-table", "Delete group")
 }

@@ -37,6 +37,7 @@ func (s *Server) groups(q *req) error {
 	if q.htmx() && q.r.Header.Get("HX-Target") == "groups-table" {
 		return q.render(groupsTable(m))
 	}
+	m.Flash = s.deletedFlash(q)
 	return q.render(groupsPage(q.view("Groups", "groups"), m))
 }
 
