@@ -235,6 +235,9 @@ func (w *Worker) group(ctx context.Context, m store.Mark) error {
 	if err != nil {
 		return err
 	}
+	if err := w.st.ReportGroupProgress(ctx, m, 0, len(ids)); err != nil {
+		return err
+	}
 	start := time.Now()
 	var ok, failed int
 	for s := 0; s < len(ids); s += w.GroupChunk {
@@ -249,6 +252,9 @@ func (w *Worker) group(ctx context.Context, m store.Mark) error {
 		ok += st.Succeeded[m.TargetID]
 		failed += st.Failed[m.TargetID]
 		if err := w.st.ExtendLease(ctx, m, w.Lease); err != nil {
+			return err
+		}
+		if err := w.st.ReportGroupProgress(ctx, m, s+len(chunk), len(ids)); err != nil {
 			return err
 		}
 	}

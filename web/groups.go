@@ -18,6 +18,8 @@ import (
 // ---- Groups ----
 
 type groupsModel struct {
+	New      groupForm // the New group form, as typed
+	Flash    string
 	Q        string
 	Groups   []*allot.Group
 	Licenses map[int64][]string
@@ -28,6 +30,19 @@ type groupsModel struct {
 }
 
 func (s *Server) groups(q *req) error {
+	m, err := s.loadGroups(q)
+	if err != nil {
+		return err
+	}
+	if q.htmx() && q.r.Header.Get("HX-Target") == "groups-table" {
+		return q.render(groupsTable(m))
+	}
+	m.Flash = s.deletedFlash(q)
+	return q.render(groupsPage(q.view("Groups", "groups"), m))
+}
+
+// loadGroups reads the page of groups the query asks for.
+func (s *Server) loadGroups(q *req) (*groupsModel, error) {
 	m := &groupsModel{Q: strings.TrimSpace(q.r.URL.Query().Get("q")), From: 1, Licenses: map[int64][]string{}}
 	m.After, _ = strconv.ParseInt(q.r.URL.Query().Get("after"), 10, 64)
 	if f, err := strconv.Atoi(q.r.URL.Query().Get("from")); err == nil && f > 0 && m.After > 0 {
@@ -37,13 +52,13 @@ func (s *Server) groups(q *req) error {
 	if m.Q != "" {
 		e, err := odata.ParseFilter("startswith(displayName,'" + strings.ReplaceAll(m.Q, "'", "''") + "')")
 		if err != nil {
-			return allot.Errorf(allot.EInvalid, "Search for the start of a group name.")
+			return nil, allot.Errorf(allot.EInvalid, "Search for the start of a group name.")
 		}
 		o.Filter = e
 	}
 	var err error
 	if m.Groups, m.Next, m.Total, err = s.st.ListGroups(q.ctx(), q.tenant(), o); err != nil {
-		return err
+		return nil, err
 	}
 	ids := make([]int64, len(m.Groups))
 	for i, g := range m.Groups {
@@ -51,11 +66,11 @@ func (s *Server) groups(q *req) error {
 	}
 	gls, err := s.st.GroupLicenses(q.ctx(), q.tenant(), ids)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	products, err := s.productsByID(q)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for id, ls := range gls {
 		for _, gl := range ls {
@@ -64,10 +79,7 @@ func (s *Server) groups(q *req) error {
 			}
 		}
 	}
-	if q.htmx() && q.r.Header.Get("HX-Target") == "groups-table" {
-		return q.render(groupsTable(m))
-	}
-	return q.render(groupsPage(q.view("Groups", "groups"), m))
+	return m, nil
 }
 
 func (m *groupsModel) firstURL() string {
@@ -115,6 +127,12 @@ type groupModel struct {
 	Poll     string           // htmx polling interval while processing, "" when done
 	// RuleMembers is a dynamic group's direct member count.
 	RuleMembers int
+	// Done of Total members are processed (0 of 0: no worker is at it).
+	Done, Total int
+	Rename      groupForm // the rename form, as typed after a refusal
+	MemberQ     string    // a search for members to add (without script)
+	Found       []memberResult
+	MemberErr   string // why a member could not be added
 	Flash       string
 	Err         string
 }
@@ -197,6 +215,9 @@ func (s *Server) loadGroup(q *req) (*groupModel, error) {
 			every = max(every, 3*time.Second) // each poll counts every member
 		}
 		m.Poll = "every " + every.String()
+		if m.Done, m.Total, err = s.st.GroupProgress(q.ctx(), g.ID); err != nil {
+			return nil, err
+		}
 	}
 	// Direct members (or every member, nested groups' too), with what this
 	// group gives each user.
@@ -366,6 +387,14 @@ func (s *Server) group(q *req) error {
 		return err
 	}
 	m.Flash = ruleFlash(q, m.G)
+	if f := s.groupFlash(q, m.G); f != "" {
+		m.Flash = f
+	}
+	if m.MemberQ = strings.TrimSpace(q.r.URL.Query().Get("mq")); m.MemberQ != "" && q.perms.Has(httpapi.PermUsersRead|httpapi.PermGroupsWrite) {
+		if m.Found, err = s.memberSearch(q, m.G, m.MemberQ); err != nil {
+			return err
+		}
+	}
 	if id := q.r.URL.Query().Get("removed"); id != "" {
 		// The redirect carries the product's id, not words (see roleFlash).
 		if p, err := s.st.Product(q.ctx(), q.tenant(), id); err == nil {

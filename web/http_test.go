@@ -61,11 +61,14 @@ func TestCrossOriginPostsRefused(t *testing.T) {
 	c := e.client(adminUPN)
 	adele := e.users["Adele Vance"]
 	g := e.dynamicGroup("Dynamic A", `user.displayName -startsWith "A"`)
+	plain := e.group("Plain", "Alex Wilber")
 	for _, path := range []string{"/users/" + adele.GUID + "/licenses", "/users/" + adele.GUID + "/usage-location", "/assign-more",
 		"/licenses/" + e.skus["SPE_E3"].SkuID + "/assign", "/roles/assign", "/roles/remove", "/signout", "/groups/" + g.GUID + "/rule",
-		"/licenses/" + e.skus["SPE_E3"].SkuID + "/seats", "/webhooks/0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9/test"} {
+		"/licenses/" + e.skus["SPE_E3"].SkuID + "/seats", "/groups", "/groups/" + plain.GUID + "/rename", "/groups/" + plain.GUID + "/delete",
+		"/groups/" + plain.GUID + "/members", "/groups/" + plain.GUID + "/members/remove", "/groups/" + plain.GUID + "/reprocess",
+		"/webhooks/0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9/test"} {
 		form := url.Values{"sku": {e.skus["SPE_E3"].SkuID}, "user": {adele.GUID}, "usageLocation": {"DE"}, "pick": {"u:" + adele.GUID},
-			"role": {"62e90394-69f5-4237-9190-012177145e10"}, "enabledUnits": {"60"}}
+			"role": {"62e90394-69f5-4237-9190-012177145e10"}, "enabledUnits": {"60"}, "name": {"Evil"}, "member": {adele.GUID}}
 		req, _ := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Sec-Fetch-Site", "cross-site")
@@ -81,6 +84,9 @@ func TestCrossOriginPostsRefused(t *testing.T) {
 	}
 	if len(e.holds("Adele Vance")) != 0 {
 		t.Errorf("a cross-site POST assigned a license")
+	}
+	if sg := e.storedGroup(plain); sg.DisplayName != "Plain" || len(e.memberUPNs(plain)) != 1 {
+		t.Errorf("a cross-site POST changed group Plain: %q, members %v", sg.DisplayName, e.memberUPNs(plain))
 	}
 	if rule := e.storedGroup(g).MembershipRule; rule != `user.displayName -startsWith "A"` {
 		t.Errorf("a cross-site POST saved the rule %q", rule)

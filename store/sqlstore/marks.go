@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"cmp"
 	"context"
+	"database/sql"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -63,7 +65,8 @@ func (t *tx) mark(kind int, tenantID int64, ids []int64) error {
 		}
 		// A target marked again while a worker holds it loses the lease, so
 		// the worker's completion leaves it and it is processed once more.
-		b.WriteString(` ON CONFLICT (kind, target_id) DO UPDATE SET seq = excluded.seq, lease_owner = '', lease_until = 0`)
+		b.WriteString(` ON CONFLICT (kind, target_id) DO UPDATE SET seq = excluded.seq, lease_owner = '', lease_until = 0,
+			progress_done = 0, progress_total = 0`)
 		if _, err := t.exec(b.String(), args...); err != nil {
 			return err
 		}
@@ -278,6 +281,26 @@ func (s *Store) ExtendLease(ctx context.Context, m store.Mark, d time.Duration) 
 		_, err := tx.exec(`UPDATE marks SET lease_until = ? WHERE kind = ? AND target_id = ? AND lease_owner = ?`, tx.now+d.Milliseconds(), m.Kind, m.TargetID, m.Owner)
 		return err
 	})
+}
+
+// ReportGroupProgress records how many of a claimed group mark's total
+// members the worker has recomputed (nothing when it lost the claim).
+func (s *Store) ReportGroupProgress(ctx context.Context, m store.Mark, done, total int) error {
+	return s.write(ctx, func(tx *tx) error {
+		_, err := tx.exec(`UPDATE marks SET progress_done = ?, progress_total = ? WHERE kind = ? AND target_id = ? AND lease_owner = ?`,
+			done, total, m.Kind, m.TargetID, m.Owner)
+		return err
+	})
+}
+
+// GroupProgress returns how many of a group's members the worker
+// processing it has recomputed, of how many; 0, 0 when no worker is at it.
+func (s *Store) GroupProgress(ctx context.Context, groupID int64) (done, total int, err error) {
+	err = s.queryRow(ctx, `SELECT progress_done, progress_total FROM marks WHERE kind = ? AND target_id = ?`, store.MarkGroup, groupID).Scan(&done, &total)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, nil
+	}
+	return done, total, err
 }
 
 // ReleaseLeases frees every lease. The embedded store calls it at start-up:
