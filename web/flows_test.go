@@ -413,12 +413,13 @@ func TestBrowserReaderSeesNoWriteControls(t *testing.T) {
 		t.Errorf("a reader's POST assigned a license")
 	}
 
-	// An Insights Business Leader sees Licenses and Reports only (the role
-	// reads license reports).
+	// An Insights Business Leader sees Licenses, Reports and Webhooks only
+	// (the role reads products and license reports; webhook endpoints need
+	// the same right as in the API).
 	l := e.browser()
 	l.signIn(leaderUPN, password)
 	l.waitPath("/licenses")
-	if nav := l.text("nav.side ul"); strings.Join(strings.Fields(nav), " ") != "Licenses Reports" {
+	if nav := l.text("nav.side ul"); strings.Join(strings.Fields(nav), " ") != "Licenses Reports Webhooks" {
 		t.Errorf("leader's navigation: %q", nav)
 	}
 	if n := l.count(writeControls); n != 0 {
