@@ -21,7 +21,8 @@ func (s *Server) alertRoutes() {
 	s.handle("DELETE /allot/v1/alertRules/{id}", PermProductsWrite, s.deleteAlertRule)
 }
 
-type alertRuleBody struct {
+// AlertRuleBody is a new alert rule as POST /allot/v1/alertRules takes it.
+type AlertRuleBody struct {
 	DisplayName string   `json:"displayName"`
 	Product     string   `json:"product"` // skuPartNumber or skuId; empty: the whole tenant
 	Metric      string   `json:"metric"`
@@ -36,44 +37,54 @@ type alertRuleBody struct {
 }
 
 func (s *Server) createAlertRule(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
-	var b alertRuleBody
+	var b AlertRuleBody
 	if err := decodeBody(r, &b, "alertRule", "id", "status", "changedDateTime", "createdDateTime"); err != nil {
 		return err
 	}
-	if strings.TrimSpace(b.DisplayName) == "" {
-		return allot.Errorf(allot.EInvalid, "displayName is required: say what the alert is about, such as \"Insights almost full\".")
-	}
-	metric, err := alerts.ParseMetric(b.Metric)
+	a, err := s.CreateAlertRule(r, p, b)
 	if err != nil {
-		return err
-	}
-	if b.Threshold == nil {
-		return allot.Errorf(allot.EInvalid, "threshold is required.")
-	}
-	if err := alerts.CheckRule(s.limits.Webhooks, metric, *b.Threshold, b.WebhookURL, b.Emails, b.WebhookEndpoint != ""); err != nil {
-		return err
-	}
-	a := &sqlstore.AlertRule{GUID: newGUID(), TenantID: p.Tenant.ID, Name: strings.TrimSpace(b.DisplayName), Metric: metric,
-		Threshold: *b.Threshold, WebhookURL: b.WebhookURL, Emails: b.Emails}
-	if err := s.alertRuleScope(r, p, &b, a); err != nil {
-		return err
-	}
-	if b.WebhookEndpoint != "" {
-		e, err := s.st.WebhookEndpoint(r.Context(), p.Tenant.ID, b.WebhookEndpoint)
-		if err != nil {
-			return err
-		}
-		a.WebhookEndpointID, a.WebhookEndpoint = e.ID, e.GUID
-	}
-	if err := s.st.CreateAlertRule(r.Context(), a); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, alertRuleJSON(a))
 	return nil
 }
 
+// CreateAlertRule checks and stores a new alert rule of the principal's
+// tenant (the API's POST and the admin center's form).
+func (s *Server) CreateAlertRule(r *http.Request, p *store.Principal, b AlertRuleBody) (*sqlstore.AlertRule, error) {
+	if strings.TrimSpace(b.DisplayName) == "" {
+		return nil, allot.Errorf(allot.EInvalid, "displayName is required: say what the alert is about, such as \"Insights almost full\".")
+	}
+	metric, err := alerts.ParseMetric(b.Metric)
+	if err != nil {
+		return nil, err
+	}
+	if b.Threshold == nil {
+		return nil, allot.Errorf(allot.EInvalid, "threshold is required.")
+	}
+	if err := alerts.CheckRule(s.limits.Webhooks, metric, *b.Threshold, b.WebhookURL, b.Emails, b.WebhookEndpoint != ""); err != nil {
+		return nil, err
+	}
+	a := &sqlstore.AlertRule{GUID: newGUID(), TenantID: p.Tenant.ID, Name: strings.TrimSpace(b.DisplayName), Metric: metric,
+		Threshold: *b.Threshold, WebhookURL: b.WebhookURL, Emails: b.Emails}
+	if err := s.alertRuleScope(r, p, &b, a); err != nil {
+		return nil, err
+	}
+	if b.WebhookEndpoint != "" {
+		e, err := s.st.WebhookEndpoint(r.Context(), p.Tenant.ID, b.WebhookEndpoint)
+		if err != nil {
+			return nil, err
+		}
+		a.WebhookEndpointID, a.WebhookEndpoint = e.ID, e.GUID
+	}
+	if err := s.st.CreateAlertRule(r.Context(), a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
 // alertRuleScope sets the rule's product, group and duration from the body.
-func (s *Server) alertRuleScope(r *http.Request, p *store.Principal, b *alertRuleBody, a *sqlstore.AlertRule) error {
+func (s *Server) alertRuleScope(r *http.Request, p *store.Principal, b *AlertRuleBody, a *sqlstore.AlertRule) error {
 	if b.ForMinutes != nil {
 		if f := *b.ForMinutes; f < 0 || f > 30*24*60 || f != f {
 			return allot.Errorf(allot.EInvalid, "forMinutes %v is not valid: give how long the condition must hold before the alert fires, from 0 to 43200 minutes (30 days).", f)

@@ -384,7 +384,7 @@ func TestBrowserReaderSeesNoWriteControls(t *testing.T) {
 	b.click(`#row-` + e.users["Adele Vance"].GUID + ` a`)
 	b.waitText("#panel", "Microsoft 365 E5")
 	check("user panel")
-	for _, p := range []string{"/licenses", "/licenses/" + e.skus["SPE_E5"].SkuID, "/groups", "/groups/" + g.GUID, "/roles", "/audit"} {
+	for _, p := range []string{"/licenses", "/licenses/" + e.skus["SPE_E5"].SkuID, "/groups", "/groups/" + g.GUID, "/roles", "/audit", "/alerts", "/webhooks"} {
 		b.open(p)
 		b.waitText("main h1", "")
 		check(p)
@@ -413,13 +413,13 @@ func TestBrowserReaderSeesNoWriteControls(t *testing.T) {
 		t.Errorf("a reader's POST assigned a license")
 	}
 
-	// An Insights Business Leader sees Licenses, Reports and Webhooks only
+	// An Insights Business Leader sees Licenses, Reports, Alerts and Webhooks only
 	// (the role reads products and license reports; webhook endpoints need
 	// the same right as in the API).
 	l := e.browser()
 	l.signIn(leaderUPN, password)
 	l.waitPath("/licenses")
-	if nav := l.text("nav.side ul"); strings.Join(strings.Fields(nav), " ") != "Licenses Reports Webhooks" {
+	if nav := l.text("nav.side ul"); strings.Join(strings.Fields(nav), " ") != "Licenses Reports Alerts Webhooks" {
 		t.Errorf("leader's navigation: %q", nav)
 	}
 	if n := l.count(writeControls); n != 0 {

@@ -140,6 +140,9 @@ func (s *Server) routes() {
 
 	s.pageAny("GET /clients", clientsNeed, s.clients)
 
+	s.page("GET /alerts", alertsNeed, s.alertsPage)
+	s.page("POST /alerts", alertsNeed|httpapi.PermProductsWrite, s.createAlert)
+	s.page("POST /alerts/{id}/delete", alertsNeed|httpapi.PermProductsWrite, s.deleteAlert)
 	s.page("GET /webhooks", webhooksNeed, s.webhooks)
 	s.page("GET /webhooks/{id}", webhooksNeed, s.webhook)
 	s.page("GET /webhooks/{id}/log", webhooksNeed, s.webhookLog)
@@ -356,6 +359,7 @@ var navItems = []navItem{
 	{Key: "reports", Label: "Reports", Path: "/reports", Need: httpapi.PermReportsRead | httpapi.PermProductsRead},
 	{Key: "audit", Label: "Audit log", Path: "/audit", Need: httpapi.PermAuditRead},
 	{Key: "clients", Label: "API clients", Path: "/clients", AnyOf: clientsNeed},
+	{Key: "alerts", Label: "Alerts", Path: "/alerts", Need: alertsNeed},
 	{Key: "webhooks", Label: "Webhooks", Path: "/webhooks", Need: webhooksNeed},
 }
 
