@@ -53,7 +53,7 @@ func TestAlertNotificationsAreDurableAndRetried(t *testing.T) {
 		if n, _ := h.st.PendingNotifications(ctx); n != 2 {
 			t.Fatalf("%d notifications pending after the turn, want 2 (webhook, e-mail)", n)
 		}
-		var logs bytes.Buffer // written by Deliver, in this goroutine
+		var logs bytes.Buffer                                                             // written by Deliver, in this goroutine
 		second := alerts.NewWatcher(h.st, slog.New(slog.NewTextHandler(&logs, nil)), cfg) // no SMTP server
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(40 * time.Millisecond) {
 			if _, err := second.Deliver(ctx); err != nil {
