@@ -29,6 +29,28 @@
     }
   });
 
+  // A table wider than its box scrolls: make the box a named tab stop so
+  // that keyboard users can scroll it too (only while it overflows).
+  function scrollables() {
+    document.querySelectorAll(".scroll").forEach(function (el) {
+      if (el.scrollWidth > el.clientWidth + 1) {
+        if (el.getAttribute("tabindex") !== "0") {
+          var t = el.querySelector("table[aria-label]");
+          el.setAttribute("tabindex", "0");
+          el.setAttribute("role", "region");
+          el.setAttribute("aria-label", (t ? t.getAttribute("aria-label") : "Table") + " (scrolls sideways)");
+        }
+      } else if (el.getAttribute("tabindex") === "0") {
+        el.removeAttribute("tabindex");
+        el.removeAttribute("role");
+        el.removeAttribute("aria-label");
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", scrollables);
+  document.addEventListener("htmx:load", scrollables);
+  window.addEventListener("resize", scrollables);
+
   // After htmx puts a panel in place, move keyboard focus to its heading.
   document.addEventListener("htmx:afterSwap", function (e) {
     var target = e.detail && e.detail.target;
