@@ -12,8 +12,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"allot"
 )
@@ -197,4 +199,172 @@ func TestBrowserAxeEveryPage(t *testing.T) {
 	nb.signIn(upnOf("Nobody Here"), password)
 	nb.waitText("main h1", "No access")
 	nb.axeCheck("no access")
+}
+
+// press sends keys to the focused element, as typed.
+func (b *tab) press(keys string, opts ...chromedp.KeyOption) {
+	b.t.Helper()
+	b.do(chromedp.KeyEvent(keys, opts...))
+}
+
+// focused tells whether the focused element matches the CSS selector.
+func (b *tab) focused(sel string) bool {
+	b.t.Helper()
+	return b.evalBool(fmt.Sprintf(`!!document.activeElement && document.activeElement.matches(%q)`, sel))
+}
+
+// activeDesc describes the focused element, for messages.
+func (b *tab) activeDesc() string {
+	s, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(function(){var a=document.activeElement;return a?a.outerHTML.slice(0,160):"nothing"})()`))
+	return s
+}
+
+// tabTo presses Tab (Shift+Tab when back) until the focused element
+// matches the CSS selector, at most max times.
+func (b *tab) tabTo(sel string, max int, back bool) {
+	b.t.Helper()
+	b.settle("body")
+	var opts []chromedp.KeyOption
+	if back {
+		opts = append(opts, chromedp.KeyModifiers(chromedp.ModifierShift))
+	}
+	for i := 0; i < max && !b.focused(sel); i++ {
+		b.press(kb.Tab, opts...)
+	}
+	if !b.focused(sel) {
+		b.fatal("%d Tabs never reached %s; focus is on %s", max, sel, b.activeDesc())
+	}
+}
+
+// wantFocus fails the test unless the focused element matches sel.
+func (b *tab) wantFocus(sel, when string) {
+	b.t.Helper()
+	b.settle("body")
+	deadline := time.Now().Add(2 * time.Second)
+	for !b.focused(sel) {
+		if time.Now().After(deadline) {
+			b.t.Errorf("%s: focus is on %s, want %s", when, b.activeDesc(), sel)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// The seed's main flows with the keyboard only (Tab, Shift+Tab, Space,
+// Enter, Escape, typing): sign in; in Active users, Enter ticks a user's
+// check box without submitting; a user's panel opens with Enter, Enter
+// ticks a product without saving, Escape folds its service plans back,
+// Save keeps focus on Save and the result is read out through the live
+// region, Escape closes the panel and gives focus back to the user's name;
+// then Licenses → a product → Assign: ticking a search result keeps focus
+// on it as it moves to the selection, the selection is read out, and the
+// assignment goes through to the results.
+func TestBrowserKeyboardOnly(t *testing.T) {
+	e := newEnv(t, 25)
+	e5, e3 := e.skus["SPE_E5"].SkuID, e.skus["SPE_E3"].SkuID
+	adele, lidia := e.users["Adele Vance"].GUID, e.users["Lidia Holloway"].GUID
+	b := e.browser()
+
+	b.open("/signin")
+	b.wantFocus("#userName", "sign-in page")
+	b.press(adminUPN)
+	b.press(kb.Tab)
+	b.press(password)
+	b.press(kb.Enter)
+	b.waitPath("/users")
+	b.waitText("#users-table", "Adele Vance")
+
+	// Enter on a row's check box ticks it and stays on the list.
+	box := `input[name=user][value="` + adele + `"]`
+	b.tabTo(box, 40, false)
+	b.press(kb.Enter)
+	time.Sleep(500 * time.Millisecond) // a submission would have left by now
+	if p := b.path(); !strings.HasPrefix(p, "/users") || !b.checked(box) {
+		t.Errorf("Enter on a user's check box: at %s, ticked %v; want it ticked on /users", p, b.checked(box))
+	}
+	b.waitText("#selected-count", "1 selected")
+	b.press(" ") // Space clears it again
+	if b.checked(box) {
+		t.Errorf("Space did not clear the check box")
+	}
+
+	// The user's panel: open with Enter; focus goes to its heading.
+	name := `a[data-opens-panel="` + adele + `"]`
+	b.tabTo(name, 5, false)
+	b.press(kb.Enter)
+	b.waitText("#panel h2", "Adele Vance")
+	b.wantFocus("#panel-title", "panel opened")
+	sku := "#sku-" + e5
+	b.tabTo(sku, 40, false)
+	b.press(kb.Enter)
+	time.Sleep(500 * time.Millisecond)
+	if !b.checked(sku) || b.count("#panel .msg") != 0 || e.holds("Adele Vance")["SPE_E5"] {
+		t.Errorf("Enter on a product's check box: ticked %v, messages %d, holds E5 %v; want ticked and nothing saved",
+			b.checked(sku), b.count("#panel .msg"), e.holds("Adele Vance")["SPE_E5"])
+	}
+	// Its service plans: Enter opens them, Escape folds them back to the
+	// summary (and leaves the panel open).
+	plans := `[data-sku="SPE_E5"] summary`
+	b.tabTo(plans, 2, false)
+	b.press(kb.Enter)
+	b.press(kb.Tab)
+	b.wantFocus(`[data-sku="SPE_E5"] details[open] input[role=switch]`, "Tab into the service plans")
+	b.press(kb.Escape)
+	b.wantFocus(plans, "Escape in the service plans")
+	if b.evalBool(`!!document.querySelector('[data-sku="SPE_E5"] details[open]')`) || b.count("#panel.panel") != 1 {
+		t.Errorf("Escape in the service plans: they stay open, or the panel closed")
+	}
+	b.tabTo("#save-licenses", 80, false)
+	b.press(kb.Enter)
+	b.waitText("#panel .msg.ok", "Saved: assigned Microsoft 365 E5")
+	b.wantFocus("#save-licenses", "after Save")
+	b.waitText("#announce", "Saved: assigned Microsoft 365 E5")
+	b.press(kb.Escape)
+	b.waitCount("#panel.panel", 0)
+	b.wantFocus(name, "after Escape closed the panel")
+	if !e.holds("Adele Vance")["SPE_E5"] {
+		t.Errorf("Adele does not hold E5")
+	}
+
+	// Licenses → Microsoft 365 E3 → Assign.
+	b.tabTo(`nav.side a[href="/licenses"]`, 40, true)
+	b.press(kb.Enter)
+	b.waitPath("/licenses")
+	b.tabTo(`a[href="/licenses/`+e3+`"]`, 40, false)
+	b.press(kb.Enter)
+	b.waitPath("/licenses/" + e3)
+	b.tabTo("#assign", 40, false)
+	b.press(kb.Enter)
+	b.waitPath("/licenses/" + e3 + "/assign")
+	b.tabTo("#pick-q", 40, false)
+	b.press("Lidia")
+	b.waitText("#search-results", "Lidia Holloway")
+	b.tabTo("#add-"+lidia, 10, false)
+	b.press(kb.Enter) // ticks; the form's Next is not submitted
+	b.waitText("#selected", "Lidia Holloway")
+	if p := b.path(); !strings.HasPrefix(p, "/licenses/"+e3+"/assign") || strings.Contains(p, "/options") {
+		t.Errorf("Enter on a search result submitted the form: at %s", p)
+	}
+	b.wantFocus("#pick-"+lidia, "after ticking a search result")
+	b.waitText("#announce", "Selected items (1)")
+	b.press(" ") // clear it: back to the search results, focus with it
+	b.waitCount("#selected input", 0)
+	b.wantFocus("#add-"+lidia, "after clearing a selected item")
+	b.waitText("#announce", "Selected items (0)")
+	b.press(" ")
+	b.waitText("#selected", "Lidia Holloway")
+	b.wantFocus("#pick-"+lidia, "after ticking it again")
+
+	b.tabTo("#to-options", 10, false)
+	b.press(kb.Enter)
+	b.waitPath("/licenses/" + e3 + "/assign/options")
+	b.tabTo("#to-review", 200, false)
+	b.press(kb.Enter)
+	b.waitPath("/licenses/" + e3 + "/assign/review")
+	b.tabTo("#confirm-assign", 40, false)
+	b.press(kb.Enter)
+	b.waitText("#results", "Lidia Holloway")
+	if !e.holds("Lidia Holloway")["SPE_E3"] {
+		t.Errorf("Lidia does not hold E3")
+	}
 }

@@ -14,19 +14,93 @@
     });
   });
 
-  // Close the user panel.
+  // Close the user panel (its × button, or Escape) and give keyboard focus
+  // back to the user's name in the list, which opened it.
+  function closePanel(el) {
+    if (document.querySelector(".split")) {
+      var opener = document.querySelector('[data-opens-panel="' + el.getAttribute("data-user") + '"]');
+      var empty = document.createElement("div");
+      empty.id = el.id;
+      el.replaceWith(empty);
+      if (opener) opener.focus();
+    } else {
+      window.location.href = "/users";
+    }
+  }
   document.addEventListener("click", function (e) {
     var btn = e.target.closest && e.target.closest("[data-close]");
     if (!btn) return;
     var el = document.getElementById(btn.getAttribute("data-close"));
-    if (!el) return;
-    if (document.querySelector(".split")) {
-      var empty = document.createElement("div");
-      empty.id = el.id;
-      el.replaceWith(empty);
-    } else {
-      window.location.href = "/users";
+    if (el) closePanel(el);
+  });
+  // Escape folds the open disclosure (details) that has focus back to its
+  // summary; otherwise it closes the user panel.
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape" || e.defaultPrevented) return;
+    var a = document.activeElement;
+    var open = a && a.closest && a.closest("details[open]");
+    if (open) {
+      e.preventDefault();
+      open.open = false;
+      open.querySelector("summary").focus();
+      return;
     }
+    var el = document.querySelector("#panel.panel");
+    if (el && document.querySelector(".split")) {
+      e.preventDefault();
+      closePanel(el);
+    }
+  });
+
+  // Enter on a check box ticks or clears it, as Space does, and never
+  // submits its form (the browser submits on the key press that follows
+  // the key down, unless that is suppressed: stop both).
+  function enterOnBox(e) {
+    var t = e.target;
+    return e.key === "Enter" && t.type === "checkbox" && !(e.altKey || e.ctrlKey || e.metaKey || e.shiftKey);
+  }
+  document.addEventListener("keydown", function (e) {
+    if (!enterOnBox(e)) return;
+    e.preventDefault();
+    if (!e.target.disabled) e.target.click();
+  });
+  document.addEventListener("keypress", function (e) {
+    if (enterOnBox(e)) e.preventDefault();
+  });
+
+  // The assign picker re-renders when a box is ticked, which moves the item
+  // from the search results (add-…) to the selection (pick-…) or back: keep
+  // keyboard focus on the item.
+  var pickFocus = "";
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var a = document.activeElement;
+    var picker = document.getElementById("picker");
+    pickFocus = picker && a && a.id && picker.contains(a) ? a.id : "";
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!pickFocus) return;
+    var id = pickFocus.replace(/^(add|pick)-/, "");
+    pickFocus = "";
+    var el = document.getElementById("pick-" + id) || document.getElementById("add-" + id) || document.getElementById("pick-q");
+    if (el && document.activeElement !== el) el.focus();
+    var legend = document.querySelector("#picker legend");
+    if (legend) announce(legend.textContent);
+  });
+
+  // What a partial update says ([data-announce] in the new content) is
+  // read out through the page's live region, which stays in place.
+  function announce(text) {
+    var live = document.getElementById("announce");
+    if (!live) return;
+    text = text.replace(/\s+/g, " ").trim();
+    live.textContent = "";
+    setTimeout(function () { live.textContent = text; }, 50);
+  }
+  document.addEventListener("htmx:load", function (e) {
+    var el = e.target;
+    if (el === document.body) return;
+    var say = el.matches("[data-announce]") ? el : el.querySelector("[data-announce]");
+    if (say) announce(say.textContent);
   });
 
   // A table wider than its box scrolls: make the box a named tab stop so
