@@ -234,6 +234,9 @@ func (b *tab) tabTo(sel string, max int, back bool) {
 	if !b.focused(sel) {
 		b.fatal("%d Tabs never reached %s; focus is on %s", max, sel, b.activeDesc())
 	}
+	if !b.evalBool(`(function(){var s=getComputedStyle(document.activeElement);return s.outlineStyle!=="none"&&parseFloat(s.outlineWidth)>=2})()`) {
+		b.t.Errorf("focus on %s is not shown", sel)
+	}
 }
 
 // wantFocus fails the test unless the focused element matches sel.
@@ -252,7 +255,8 @@ func (b *tab) wantFocus(sel, when string) {
 
 // The seed's main flows with the keyboard only (Tab, Shift+Tab, Space,
 // Enter, Escape, typing): sign in; in Active users, Enter ticks a user's
-// check box without submitting; a user's panel opens with Enter, Enter
+// check box without submitting, Clear selection leaves focus on Select all;
+// a user's panel opens with Enter, Enter
 // ticks a product without saving, Escape folds its service plans back,
 // Save keeps focus on Save and the result is read out through the live
 // region, Escape closes the panel and gives focus back to the user's name;
@@ -283,9 +287,21 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 		t.Errorf("Enter on a user's check box: at %s, ticked %v; want it ticked on /users", p, b.checked(box))
 	}
 	b.waitText("#selected-count", "1 selected")
-	b.press(" ") // Space clears it again
+	b.press(" ") // Space clears it, and ticks it again
 	if b.checked(box) {
 		t.Errorf("Space did not clear the check box")
+	}
+	b.press(" ")
+	// Clear selection hides itself: focus goes to Select all.
+	b.tabTo("#clear-selection", 10, true)
+	b.press(kb.Enter)
+	b.waitText("#selected-count", "0 selected")
+	b.wantFocus("#select-all", "after Clear selection")
+	if b.evalBool(`document.getElementById("clear-selection").offsetParent !== null`) {
+		t.Errorf("Clear selection still shows with nothing selected")
+	}
+	if b.checked(box) {
+		t.Errorf("Clear selection left the check box ticked")
 	}
 
 	// The user's panel: open with Enter; focus goes to its heading.

@@ -202,6 +202,9 @@
     if (e.target.id === "clear-selection") {
       save([]);
       render();
+      // The button hides: keep keyboard focus in the toolbar's table.
+      var all = document.getElementById("select-all");
+      if (all) all.focus();
       return;
     }
     var done = e.target.closest && e.target.closest("[data-selection-done]");
