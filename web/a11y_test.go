@@ -274,7 +274,7 @@ func (b *tab) wantFocus(sel, when string) {
 // region, Escape closes the panel and gives focus back to the user's name;
 // then Licenses → a product → Assign: ticking a search result keeps focus
 // on it as it moves to the selection, the selection is read out, and the
-// assignment goes through to the results.
+// assignment goes through to results that are read out.
 func TestBrowserKeyboardOnly(t *testing.T) {
 	e := newEnv(t, 25)
 	e5, e3 := e.skus["SPE_E5"].SkuID, e.skus["SPE_E3"].SkuID
@@ -392,6 +392,7 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 	b.tabTo("#confirm-assign", 40, false)
 	b.press(kb.Enter)
 	b.waitText("#results", "Lidia Holloway")
+	b.waitText("#announce", "Assigned Microsoft 365 E3 to 1 user.")
 	if !e.holds("Lidia Holloway")["SPE_E3"] {
 		t.Errorf("Lidia does not hold E3")
 	}

@@ -102,6 +102,12 @@
     var say = el.matches("[data-announce]") ? el : el.querySelector("[data-announce]");
     if (say) announce(say.textContent);
   });
+  // A page that opens with a message (the result of a form it was sent,
+  // or why it was refused) reads it out too.
+  document.addEventListener("DOMContentLoaded", function () {
+    var say = document.querySelector("main .msg");
+    if (say) setTimeout(function () { announce(say.textContent); }, 300);
+  });
 
   // A table wider than its box scrolls: make the box a named tab stop so
   // that keyboard users can scroll it too (only while it overflows).
