@@ -268,10 +268,11 @@ func (b *tab) wantFocus(sel, when string) {
 // The seed's main flows with the keyboard only (Tab, Shift+Tab, Space,
 // Enter, Escape, typing): sign in; in Active users, Enter ticks a user's
 // check box without submitting, Clear selection leaves focus on Select all;
-// a user's panel opens with Enter, Enter
-// ticks a product without saving, Escape folds its service plans back,
-// Save keeps focus on Save and the result is read out through the live
-// region, Escape closes the panel and gives focus back to the user's name;
+// a user's panel opens with Enter, Enter ticks a product without saving,
+// Escape folds its service plans back, Save keeps focus on Save and the
+// result is read out through the live region, Escape closes the panel and
+// gives focus back to the user's name; Assign more to two users (Space on
+// their boxes, Enter on a product's box, Save, Done), its results read out;
 // then Licenses → a product → Assign: ticking a search result keeps focus
 // on it as it moves to the selection, the selection is read out, and the
 // assignment goes through to results that are read out.
@@ -354,8 +355,37 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 		t.Errorf("Adele does not hold E5")
 	}
 
+	// Assign more: Space on two users' boxes, Enter on a product's box,
+	// Save, Done.
+	alex := `input[name=user][value="` + e.users["Alex Wilber"].GUID + `"]`
+	b.tabTo(box, 2, true)
+	b.press(" ")
+	b.tabTo(alex, 5, false)
+	b.press(" ")
+	b.waitText("#selected-count", "2 selected")
+	b.tabTo("#assign-more", 20, true)
+	b.press(kb.Enter)
+	b.waitPath("/assign-more")
+	o3 := "#sku-" + e.skus["ENTERPRISEPACK"].SkuID
+	b.tabTo(o3, 200, false)
+	b.press(kb.Enter)
+	time.Sleep(300 * time.Millisecond)
+	if !b.checked(o3) || b.count("#results") != 0 {
+		t.Errorf("Enter on a product in Assign more: ticked %v, results %d; want ticked, nothing sent", b.checked(o3), b.count("#results"))
+	}
+	b.tabTo("#save-more", 200, false)
+	b.press(kb.Enter)
+	b.waitText("#results", "Alex Wilber")
+	b.waitText("#announce", "2 licenses assigned, 0 failures")
+	b.tabTo("#done", 20, false)
+	b.press(kb.Enter)
+	b.waitPath("/users")
+	if !e.holds("Adele Vance")["ENTERPRISEPACK"] || !e.holds("Alex Wilber")["ENTERPRISEPACK"] {
+		t.Errorf("Assign more did not assign Office 365 E3 to both")
+	}
+
 	// Licenses → Microsoft 365 E3 → Assign.
-	b.tabTo(`nav.side a[href="/licenses"]`, 40, true)
+	b.tabTo(`nav.side a[href="/licenses"]`, 40, false)
 	b.press(kb.Enter)
 	b.waitPath("/licenses")
 	b.tabTo(`a[href="/licenses/`+e3+`"]`, 40, false)
