@@ -268,7 +268,8 @@ func (b *tab) wantFocus(sel, when string) {
 // The seed's main flows with the keyboard only (Tab, Shift+Tab, Space,
 // Enter, Escape, typing): sign in; in Active users, Enter ticks a user's
 // check box without submitting, Clear selection leaves focus on Select all;
-// a user's panel opens with Enter, Enter ticks a product without saving,
+// a user's panel opens with Enter, Set keeps focus on Set, Enter ticks a
+// product without saving,
 // Escape folds its service plans back, Save keeps focus on Save and the
 // result is read out through the live region, Escape closes the panel and
 // gives focus back to the user's name; Assign more to two users (Space on
@@ -323,13 +324,22 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 	b.press(kb.Enter)
 	b.waitText("#panel h2", "Adele Vance")
 	b.wantFocus("#panel-title", "panel opened")
+	// Set the usage location: focus stays on Set.
+	b.tabTo("#usageLocation", 5, false)
+	b.press("a", chromedp.KeyModifiers(chromedp.ModifierCtrl))
+	b.press("CA")
+	b.press(kb.Tab)
+	b.press(kb.Enter)
+	b.waitText("#panel .msg.ok", "Usage location set to CA")
+	b.wantFocus("#set-usage-location", "after Set")
+	b.waitText("#announce", "Usage location set to CA")
 	sku := "#sku-" + e5
 	b.tabTo(sku, 40, false)
 	b.press(kb.Enter)
 	time.Sleep(500 * time.Millisecond)
-	if !b.checked(sku) || b.count("#panel .msg") != 0 || e.holds("Adele Vance")["SPE_E5"] {
-		t.Errorf("Enter on a product's check box: ticked %v, messages %d, holds E5 %v; want ticked and nothing saved",
-			b.checked(sku), b.count("#panel .msg"), e.holds("Adele Vance")["SPE_E5"])
+	if msg := b.text("#panel .msg"); !b.checked(sku) || !strings.Contains(msg, "Usage location") || e.holds("Adele Vance")["SPE_E5"] {
+		t.Errorf("Enter on a product's check box: ticked %v, message %q, holds E5 %v; want ticked and nothing saved",
+			b.checked(sku), msg, e.holds("Adele Vance")["SPE_E5"])
 	}
 	// Its service plans: Enter opens them, Escape folds them back to the
 	// summary (and leaves the panel open).
