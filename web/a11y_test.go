@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"allot"
+	"allot/store/sqlstore"
 )
 
 var (
@@ -131,6 +132,23 @@ func TestBrowserAxeEveryPage(t *testing.T) {
 	b.open("/groups/" + g.GUID)
 	b.waitText("#processing-state", "Processing complete")
 
+	ep := &sqlstore.WebhookEndpoint{GUID: "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9", TenantID: e.tenant.ID, URL: "https://siem.contoso.example/hook", Description: "SIEM", Secret: "whsec_test"}
+	if err := e.st.CreateWebhookEndpoint(t.Context(), actor, ep); err != nil {
+		t.Fatal(err)
+	}
+	// An alert rule, made through its form (refused once: an error in place).
+	b.open("/alerts")
+	b.fill(`#alert-form input[name=name]`, "Insights almost full")
+	b.fill(`#alert-form input[name=threshold]`, "abc")
+	b.fill(`#alert-form input[name=emails]`, "licensing@contoso.com")
+	b.click(`#alert-form button[type=submit]`)
+	b.waitText("main [role=alert]", "threshold")
+	b.axeCheck("alerts refused")
+	b.fill(`#alert-form input[name=threshold]`, "80")
+	b.click(`#alert-form button[type=submit]`)
+	b.waitText("main [role=status]", "Alert rule created")
+	b.axeCheck("alerts")
+
 	pages := []struct{ name, path, wait string }{
 		{"home", "/", "#main"},
 		{"users", "/users", "#users-table"},
@@ -151,6 +169,11 @@ func TestBrowserAxeEveryPage(t *testing.T) {
 		{"rule preview", "/groups/" + dyn.GUID + "/rule/preview?" + url.Values{"rule": {`user.displayName -startsWith "Al"`}, "state": {"On"}}.Encode(), "#main"},
 		{"seats refused", "/licenses/" + e5 + "/seats?enabledUnits=x", "#main"},
 		{"group remove license", "/groups/" + g.GUID + "/licenses/remove?sku=" + ins, "#remove-form"},
+		{"group delete review", "/groups/" + g.GUID + "/delete", "#main"},
+		{"group member remove review", "/groups/" + g.GUID + "/members/remove?member=" + adele, "#confirm-change"},
+		{"webhooks", "/webhooks", "#main"},
+		{"webhook", "/webhooks/" + ep.GUID, "#main"},
+		{"alerts page", "/alerts", "#alerts-table"},
 		{"roles", "/roles", "#main"},
 		{"reports", "/reports", "#main"},
 		{"audit", "/audit", "#audit-table"},
@@ -163,6 +186,9 @@ func TestBrowserAxeEveryPage(t *testing.T) {
 		for _, p := range pages {
 			b.open(p.path)
 			b.text(p.wait)
+			if title, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.title`)); strings.HasPrefix(title, "Error") != (p.name == "not found") {
+				t.Errorf("%s (%s): title %q", p.name, p.path, title)
+			}
 			b.axeCheck(fmt.Sprintf("%s at %dpx", p.name, w))
 		}
 	}
