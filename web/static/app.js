@@ -34,10 +34,12 @@
     if (el) closePanel(el);
   });
   // Escape folds the open disclosure (details) that has focus back to its
-  // summary; otherwise it closes the user panel.
+  // summary; otherwise it closes the user panel (but in a search box it
+  // only clears the search, as browsers do).
   document.addEventListener("keydown", function (e) {
     if (e.key !== "Escape" || e.defaultPrevented) return;
     var a = document.activeElement;
+    if (a && a.matches && a.matches("input[type=search]")) return;
     var open = a && a.closest && a.closest("details[open]");
     if (open) {
       e.preventDefault();
