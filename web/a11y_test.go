@@ -46,8 +46,7 @@ type axeViolation struct {
 	Impact string `json:"impact"`
 	Help   string `json:"help"`
 	Nodes  []struct {
-		Target  []any  `json:"target"`
-		Summary string `json:"failureSummary"`
+		Target []any `json:"target"`
 	} `json:"nodes"`
 }
 
