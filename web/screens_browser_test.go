@@ -47,11 +47,13 @@ const layoutJS = `(function(){
 	}
 	var wide = [];
 	document.querySelectorAll("body *").forEach(function(e) {
-		var b = e.getBoundingClientRect(), r = Math.max(b.right, b.left + e.scrollWidth); // text may overflow its box
+		var b = e.getBoundingClientRect(), r = b.right;
+		if (getComputedStyle(e).overflowX === "visible") r = Math.max(r, b.left + e.scrollWidth); // text may overflow its box
 		if (b.width === 0 || r <= W + 0.5 || scrolled(e)) return;
-		if (wide.some(function(w) { return w.e.contains(e) && r <= w.r + 0.5; })) return;
 		wide.push({e: e, r: r});
 	});
+	// the innermost wide elements are the ones to fix
+	wide = wide.filter(function(w) { return !wide.some(function(o) { return o.e !== w.e && w.e.contains(o.e); }); });
 	wide.sort(function(a, b) { return b.r - a.r; });
 	out.wide = wide.slice(0, 3).map(function(w) { return sel(w.e) + " (right edge " + Math.round(w.r) + "px)"; });
 	function onScreen(e) {
