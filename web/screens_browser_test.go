@@ -164,6 +164,7 @@ func TestBrowserEveryPageLayout(t *testing.T) {
 		{name: "reports", path: "/reports", nav: "/reports", wait: "main h1"},
 		{name: "audit", path: "/audit", nav: "/audit", wait: "#audit-table"},
 		{name: "clients", path: "/clients", nav: "/clients", wait: "main h1"},
+		{name: "alerts", path: "/alerts", nav: "/alerts", wait: "main h1"},
 		{name: "webhooks", path: "/webhooks", nav: "/webhooks", wait: "#webhooks-table"},
 		{name: "webhook", path: "/webhooks/" + ep.GUID, nav: "/webhooks", wait: "main h1"},
 	}
