@@ -84,6 +84,10 @@
     clear.hidden = ids.length === 0;
     more.disabled = ids.length === 0;
     more.title = ids.length === 0 ? "Select one or more users first" : "";
+    document.querySelectorAll("[data-needs-selection]").forEach(function (b) {
+      b.disabled = ids.length === 0;
+      b.title = more.title;
+    });
   }
   function toggle(id, on) {
     var ids = load();
