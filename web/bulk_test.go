@@ -126,22 +126,25 @@ func TestBrowserBulkReplace(t *testing.T) {
 	b.waitCount("#selected-count[hidden]", 1)
 }
 
-// Unassign all on 55 users selected over two pages: the same review and
-// confirmation, then a per-user report; a user whose other product needs
-// what goes is refused, in product names, and keeps everything.
+// Unassign all, with no product chosen, on 55 users selected over two
+// pages: the same review and confirmation, then a per-user report; every
+// direct license goes, and a user whose license from a group needs what
+// goes is refused, in product names, and keeps everything.
 func TestBrowserBulkUnassignAll(t *testing.T) {
 	e := newEnv(t, 5)
 	e.bulkUsers(60)
 	e.assign("Bulk User002", "WORKPLACE_ANALYTICS_INSIGHTS")
+	g := e.group("Insights group", "Bulk User003")
+	e.assignGroup(g.GUID, "WORKPLACE_ANALYTICS_INSIGHTS")
+	e.waitHolds("WORKPLACE_ANALYTICS_INSIGHTS", true, "Bulk User003")
 	b := e.browser()
 	b.signIn(adminUPN, password)
 	b.waitPath("/users")
 	b.selectBulk(e)
 	b.click("#unassign-all")
 	b.waitPath("/bulk-licenses")
-	b.click("#bulk-sku-" + e.skus["SPE_E3"].SkuID)
 	b.click("#review-bulk")
-	b.waitText("#review-losses", "54 people would lose 54 licenses")
+	b.waitText("#review-losses", "54 people would lose 55 licenses")
 	if e.holds("Bulk User001")["SPE_E3"] == false {
 		t.Fatalf("E3 went before the confirmation")
 	}
@@ -149,15 +152,25 @@ func TestBrowserBulkUnassignAll(t *testing.T) {
 	b.click("#apply-bulk")
 	b.waitText(".msg.warn", "54 users changed, 1 refusal")
 	res := b.text("#results")
-	if !strings.Contains(res, "Bulk User001: Done: removed Microsoft 365 E3.") ||
-		!strings.Contains(res, "Bulk User002: Refused, nothing changed: The change would also take Microsoft Workplace Analytics Insights away") {
-		t.Errorf("results: %q", res[:min(400, len(res))])
+	for _, want := range []string{"Bulk User001: Done: removed Microsoft 365 E3.",
+		"Bulk User002: Done: removed Microsoft 365 E3, removed Microsoft Workplace Analytics Insights.",
+		"Bulk User003: Refused, nothing changed: The change would also take Microsoft Workplace Analytics Insights away"} {
+		if !strings.Contains(res, want) {
+			t.Errorf("results lack %q: %q", want, res[:min(600, len(res))])
+		}
 	}
 	noPartNumbers(t, res)
 	for i := 1; i <= 60; i++ {
 		n := fmt.Sprintf("Bulk User%03d", i)
-		if got, want := e.holds(n)["SPE_E3"], i == 2 || i > 55; got != want {
-			t.Errorf("%s holds E3: %v, want %v", n, got, want)
+		want := []string{}
+		switch {
+		case i == 3:
+			want = []string{"SPE_E3/direct", "WORKPLACE_ANALYTICS_INSIGHTS/group"}
+		case i > 55:
+			want = []string{"SPE_E3/direct"}
+		}
+		if h := e.sources(n); !slices.Equal(h, want) && (len(h) > 0 || len(want) > 0) {
+			t.Errorf("%s holds %v, want %v", n, h, want)
 		}
 	}
 }
