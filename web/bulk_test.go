@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"allot"
+	"allot/store/sqlstore"
+	"allot/store/sqlstore/pgtest"
 )
 
 // bulkUsers adds n users "Bulk User001"… with E3 directly and raises the
@@ -70,8 +72,15 @@ func (b *tab) selectBulk(e *env) {
 // lists who loses E3, nothing changes without the confirmation (the server
 // re-checks), and with it each user holds exactly E5 directly and keeps the
 // licenses from groups, which the report says in words.
-func TestBrowserBulkReplace(t *testing.T) {
-	e := newEnv(t, 5)
+func TestBrowserBulkReplace(t *testing.T) { bulkReplace(t, openSQLite) }
+
+// TestBrowserBulkReplaceOnPostgres is the same on PostgreSQL (its locks and
+// READ COMMITTED transactions).
+func TestBrowserBulkReplaceOnPostgres(t *testing.T) { bulkReplace(t, pgtest.Open) }
+
+func bulkReplace(t *testing.T, open func(*testing.T) *sqlstore.Store) {
+	e := newEnvOn(t, open, 5)
+	e.startWorker()
 	e.bulkUsers(60)
 	g := e.group("Office group", "Bulk User001", "Bulk User051")
 	e.assignGroup(g.GUID, "ENTERPRISEPACK")
