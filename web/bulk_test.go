@@ -206,3 +206,39 @@ func TestBulkPostsRefusedForReader(t *testing.T) {
 		t.Errorf("a reader's POST took E3 away")
 	}
 }
+
+// The store's bulk change reports per mention: an unknown user is not
+// found, a repeat shares the first mention's outcome, a license from a
+// group stays and is named with its group, and a user with nothing to
+// change is left alone.
+func TestBulkChangeDirectOutcomes(t *testing.T) {
+	e := newEnv(t, 5)
+	e.assign("Adele Vance", "SPE_E3")
+	g := e.group("E3 group", "Alex Wilber")
+	e.assignGroup(g.GUID, "SPE_E3")
+	e.waitHolds("SPE_E3", true, "Alex Wilber")
+	adele, alex, grady := e.users["Adele Vance"].GUID, e.users["Alex Wilber"].GUID, e.users["Grady Archie"].GUID
+	out, err := e.st.BulkChangeDirect(context.Background(), actor, e.tenant.ID, sqlstore.BulkDirectRequest{
+		Users: []string{adele, "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9", alex, adele, grady}, All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e3 := e.skus["SPE_E3"].SkuID
+	switch {
+	case len(out) != 5:
+		t.Fatalf("%d outcomes", len(out))
+	case len(out[0].Removed) != 1 || out[0].Removed[0].SkuID != e3 || out[0].Code != "":
+		t.Errorf("Adele: %+v", out[0])
+	case !out[1].NotFound:
+		t.Errorf("unknown user: %+v", out[1])
+	case !out[2].NoDiff || out[2].FromGroup[e3] != "E3 group":
+		t.Errorf("Alex: %+v", out[2])
+	case out[3].GUID != adele || len(out[3].Removed) != 1:
+		t.Errorf("repeat of Adele: %+v", out[3])
+	case !out[4].NoDiff || out[4].FromGroup != nil:
+		t.Errorf("Grady: %+v", out[4])
+	}
+	if e.holds("Adele Vance")["SPE_E3"] || !e.holds("Alex Wilber")["SPE_E3"] {
+		t.Errorf("Adele %v, Alex %v", e.holds("Adele Vance"), e.holds("Alex Wilber"))
+	}
+}

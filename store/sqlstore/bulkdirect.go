@@ -12,7 +12,7 @@ import (
 // BulkDirectRequest changes the direct licenses of many users in one
 // batch: Replace (All with Add) or Unassign (Remove, or All alone).
 type BulkDirectRequest struct {
-	Users  []string               // user GUIDs or userPrincipalNames
+	Users  []string               // user GUIDs or userPrincipalNames (a repeat shares the first's outcome)
 	Add    []store.LicenseRequest // products each user is to hold directly
 	Remove []string               // skuIds to remove directly
 	All    bool                   // remove every direct license not in Add
@@ -26,6 +26,7 @@ type BulkDirectOutcome struct {
 	Code             allot.Code        // "" when the change applied
 	Message, Target  string
 	NotFound, NoDiff bool // no such user; nothing to change
+	dupOf            int  // 1 + the index of the user's first mention, for a repeat
 }
 
 // BulkChangeDirect changes the direct licenses of many users in one write
@@ -50,34 +51,13 @@ func (t *tx) bulkChangeDirect(a allot.Actor, tenantID int64, req BulkDirectReque
 	if err != nil {
 		return nil, err
 	}
-	bySku, err := resolveRequests(products, req.Add, req.Remove)
+	c, err := bulkDirectOf(products, req)
 	if err != nil {
 		return nil, err
 	}
-	c := licensing.BulkDirect{All: req.All}
-	for _, r := range req.Add {
-		c.Add = append(c.Add, licensing.Grant{ProductID: bySku[r.SkuID].ID, DisabledPlans: r.DisabledPlans})
-	}
-	for _, id := range req.Remove {
-		c.Remove = append(c.Remove, bySku[id].ID)
-	}
-	found, err := t.usersByRef(tenantID, req.Users)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]BulkDirectOutcome, len(req.Users))
-	var ids []int64
-	at := map[int64]int{}
-	for i, ref := range req.Users {
-		u, ok := found[refKey(ref)]
-		out[i].GUID, out[i].NotFound = u.guid, !ok
-		if _, dup := at[u.id]; ok && !dup {
-			at[u.id] = i
-			ids = append(ids, u.id)
-		}
-	}
-	if len(ids) == 0 {
-		return out, nil
+	out, ids, at, err := t.bulkDirectUsers(tenantID, req.Users)
+	if err != nil || len(ids) == 0 {
+		return out, err
 	}
 	b, err := t.loadBatch(tenantID, ids, products, lockRows)
 	if err != nil {
@@ -105,7 +85,52 @@ func (t *tx) bulkChangeDirect(a allot.Actor, tenantID int64, req BulkDirectReque
 			return nil, err
 		}
 	}
+	for i := range out {
+		if j := out[i].dupOf; j > 0 {
+			out[i] = out[j-1] // a repeat shares the first mention's outcome
+		}
+	}
 	return out, t.apply(b, plan, a, &batchResult{})
+}
+
+// bulkDirectOf is the licensing change of req, by product id.
+func bulkDirectOf(products []*allot.Product, req BulkDirectRequest) (licensing.BulkDirect, error) {
+	c := licensing.BulkDirect{All: req.All}
+	bySku, err := resolveRequests(products, req.Add, req.Remove)
+	if err != nil {
+		return c, err
+	}
+	for _, r := range req.Add {
+		c.Add = append(c.Add, licensing.Grant{ProductID: bySku[r.SkuID].ID, DisabledPlans: r.DisabledPlans})
+	}
+	for _, id := range req.Remove {
+		c.Remove = append(c.Remove, bySku[id].ID)
+	}
+	return c, nil
+}
+
+// bulkDirectUsers resolves the users of a bulk change: one outcome per
+// reference (NotFound when it names no user), the distinct user ids, and
+// the outcome index of each id (its first mention).
+func (t *tx) bulkDirectUsers(tenantID int64, refs []string) ([]BulkDirectOutcome, []int64, map[int64]int, error) {
+	found, err := t.usersByRef(tenantID, refs)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	out := make([]BulkDirectOutcome, len(refs))
+	var ids []int64
+	at := map[int64]int{}
+	for i, ref := range refs {
+		u, ok := found[refKey(ref)]
+		out[i].GUID, out[i].NotFound = u.guid, !ok
+		if j, dup := at[u.id]; ok && dup {
+			out[i].dupOf = j + 1
+		} else if ok {
+			at[u.id] = i
+			ids = append(ids, u.id)
+		}
+	}
+	return out, ids, at, nil
 }
 
 // fill says a user's licensing.ChangeBulk result.
