@@ -200,16 +200,20 @@ func (s *Server) report(m *bulkModel, out []sqlstore.BulkDirectOutcome) {
 	m.Summary = plural(done, "user changed", "users changed") + ", " + plural(m.Failed, "refusal", "refusals") + "."
 }
 
-// changeWords says what was removed and assigned, by display name.
+// changeWords says what was removed, then what was assigned, by display
+// name in alphabetical order.
 func changeWords(o sqlstore.BulkDirectOutcome) string {
-	var parts []string
-	for _, p := range o.Removed {
-		parts = append(parts, "removed "+p.DisplayName)
+	return strings.Join(append(named("removed ", o.Removed), named("assigned ", o.Added)...), ", ")
+}
+
+// named is verb and the products' display names, sorted.
+func named(verb string, ps []*allot.Product) []string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, verb+p.DisplayName)
 	}
-	for _, p := range o.Added {
-		parts = append(parts, "assigned "+p.DisplayName)
-	}
-	return strings.Join(parts, ", ")
+	slices.Sort(out)
+	return out
 }
 
 // keptWords says which licenses from groups the user keeps.
