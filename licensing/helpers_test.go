@@ -194,6 +194,13 @@ func assignBulk(pid int64, disabled []string, reserved int) decision {
 	}
 }
 
+func changeBulk(c BulkDirect) decision {
+	return func(s *Snapshot) (*Plan, any, error) {
+		p, res := ChangeBulk(s, c)
+		return p, res, nil
+	}
+}
+
 func reduceSeats(pid int64, enabled int) decision {
 	return func(s *Snapshot) (*Plan, any, error) { return ReduceSeats(s, pid, enabled), nil, nil }
 }

@@ -982,6 +982,9 @@ func TestRule10_EveryMutationCanBePreviewedByItsOwnPlan(t *testing.T) {
 		{"AssignDirect swap", func() *Snapshot { s := rich(); s.Users = s.Users[:1]; return s }, assignDirect(DirectChange{Add: []Grant{direct(E5)}, Remove: []int64{E3}})},
 		{"AssignDirect refused", func() *Snapshot { s := rich(); s.Users = s.Users[:1]; return s }, assignDirect(DirectChange{Remove: []int64{E3}})},
 		{"AssignBulk", rich, assignBulk(VISIO, nil, 0)},
+		{"ChangeBulk replace", rich, changeBulk(BulkDirect{Add: []Grant{direct(E5)}, All: true})},
+		{"ChangeBulk unassign all", rich, changeBulk(BulkDirect{All: true})},
+		{"ChangeBulk unassign E3", rich, changeBulk(BulkDirect{Remove: []int64{E3}})},
 		{"ReduceSeats", rich, reduceSeats(E3, 0)},
 	}
 	for _, c := range cases {

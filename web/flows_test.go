@@ -372,7 +372,7 @@ func TestBrowserReaderSeesNoWriteControls(t *testing.T) {
 	b.signIn(readerUPN, password)
 	b.waitPath("/users")
 	b.waitText("#users-table", "Adele Vance")
-	writeControls := `form[method=post]:not([action="/signout"]), #assign-more, input[name=user], #assign, a[href$="/assign"], button.danger, #assign-role-form, #save-licenses, #licenses-form, #seats-form, #new-group-form, #rename-form, #delete-group, #member-add, #reprocess, button[data-remove]`
+	writeControls := `form[method=post]:not([action="/signout"]), #assign-more, input[name=user], #assign, a[href$="/assign"], button.danger, #assign-role-form, #save-licenses, #licenses-form, #seats-form, #new-group-form, #rename-form, #delete-group, #member-add, #reprocess, button[data-remove], #replace-licenses, #unassign-all`
 	check := func(page string) {
 		t.Helper()
 		if n := b.count(writeControls); n != 0 {

@@ -66,7 +66,8 @@ func TestCrossOriginPostsRefused(t *testing.T) {
 		"/licenses/" + e.skus["SPE_E3"].SkuID + "/assign", "/roles/assign", "/roles/remove", "/signout", "/groups/" + g.GUID + "/rule",
 		"/licenses/" + e.skus["SPE_E3"].SkuID + "/seats", "/groups", "/groups/" + plain.GUID + "/rename", "/groups/" + plain.GUID + "/delete",
 		"/groups/" + plain.GUID + "/members", "/groups/" + plain.GUID + "/members/remove", "/groups/" + plain.GUID + "/reprocess",
-		"/webhooks/0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9/test", "/alerts", "/alerts/0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9/delete"} {
+		"/webhooks/0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9/test", "/alerts", "/alerts/0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9/delete",
+		"/bulk-licenses/review", "/bulk-licenses/apply"} {
 		form := url.Values{"sku": {e.skus["SPE_E3"].SkuID}, "user": {adele.GUID}, "usageLocation": {"DE"}, "pick": {"u:" + adele.GUID},
 			"role": {"62e90394-69f5-4237-9190-012177145e10"}, "enabledUnits": {"60"}, "name": {"Evil"}, "member": {adele.GUID}}
 		req, _ := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(form.Encode()))

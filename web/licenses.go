@@ -12,6 +12,7 @@ import (
 	"allot/httpapi"
 	"allot/odata"
 	"allot/store"
+	"allot/store/sqlstore"
 )
 
 // ---- Licenses: every product ----
@@ -559,19 +560,22 @@ func (s *Server) assignReviewAgain(q *req, m *assignModel, msg string) error {
 }
 
 // unassignModel is the Unassign flow of a product's Assigned users tab:
-// who loses their direct assignment, then one result per user.
+// the users selected (across pages), the review of who loses what, then
+// one result per user.
 type unassignModel struct {
 	P       *allot.Product
 	Users   []*allot.User
+	Review  *reviewModel
 	Done    []doneItem
 	Failed  int
 	Err     string
 	Summary string
 }
 
-// unassign confirms, then removes, the product's direct assignment of the
-// users ticked on the Assigned users tab. A license that would take
-// another product away as a side effect is refused for that user, in words.
+// unassign reviews, then removes in one batch, the product's direct
+// assignment of the users selected on the Assigned users tab. A user whose
+// other product needs this one keeps both and is told why, in words; a
+// license from a group stays.
 func (s *Server) unassign(q *req) error {
 	p, err := s.productOf(q)
 	if err != nil {
@@ -587,27 +591,52 @@ func (s *Server) unassign(q *req) error {
 		m.Err = "Select one or more users with a direct assignment first."
 		return q.render(unassignPage(q.view(title, "licenses"), m))
 	}
+	a, t, req := q.p.Actor(), q.tenant(), sqlstore.BulkDirectRequest{Remove: []string{p.SkuID}}
+	for _, u := range users {
+		req.Users = append(req.Users, u.GUID)
+	}
+	if m.Review, err = s.review(q, func(ctx context.Context) error { _, err := s.st.BulkChangeDirect(ctx, a, t, req); return err }); err != nil {
+		return err
+	}
 	if q.r.PostForm.Get("confirm") != "yes" {
 		return q.render(unassignPage(q.view(title, "licenses"), m))
 	}
-	w, err := s.words(q)
+	if m.Err = q.recheck(m.Review); m.Err != "" {
+		return q.renderStatus(http.StatusConflict, unassignPage(q.view(title, "licenses"), m))
+	}
+	out, err := s.st.BulkChangeDirect(q.ctx(), a, t, req)
 	if err != nil {
 		return err
 	}
+	s.unassignReport(q, m, out)
+	return q.render(unassignPage(q.view(title, "licenses"), m))
+}
+
+// unassignReport says, per user, what Unassign did.
+func (s *Server) unassignReport(q *req, m *unassignModel, out []sqlstore.BulkDirectOutcome) {
+	w := newWords([]*allot.Product{m.P})
+	if all, err := s.words(q); err == nil {
+		w = all
+	}
 	removed := 0
-	for _, u := range users {
-		d := doneItem{Pick: pick{GUID: u.GUID, Name: u.DisplayName}, OK: true, Text: "Unassigned."}
-		if _, err := s.st.AssignUserLicenses(q.ctx(), q.p.Actor(), q.tenant(), u.GUID, nil, []string{p.SkuID}); err != nil {
-			if !isUserError(err) {
-				return err
-			}
-			d.OK, d.Text = false, w.err(err)
-			m.Failed++
-		} else {
+	for i, o := range out {
+		d := doneItem{Pick: pick{GUID: m.Users[i].GUID, Name: m.Users[i].DisplayName}, OK: true, Text: "Unassigned."}
+		switch {
+		case o.NotFound:
+			d.OK, d.Text = false, "This user no longer exists."
+		case o.Code != "":
+			d.OK, d.Text = false, w.err(&allot.Error{Code: o.Code, Message: o.Message, Target: o.Target})
+		case o.NoDiff && o.FromGroup[m.P.SkuID] != "":
+			d.OK, d.Text = false, "Not changed: the license comes from group "+o.FromGroup[m.P.SkuID]+", and a license from a group is never removed here."
+		case o.NoDiff:
+			d.OK, d.Text = false, "Not changed: the user has no direct assignment of "+m.P.DisplayName+"."
+		default:
 			removed++
+		}
+		if !d.OK {
+			m.Failed++
 		}
 		m.Done = append(m.Done, d)
 	}
-	m.Summary = fmt.Sprintf("%s of %s unassigned, %s.", plural(removed, "license", "licenses"), p.DisplayName, plural(m.Failed, "failure", "failures"))
-	return q.render(unassignPage(q.view(title, "licenses"), m))
+	m.Summary = fmt.Sprintf("%s of %s unassigned, %s.", plural(removed, "license", "licenses"), m.P.DisplayName, plural(m.Failed, "failure", "failures"))
 }

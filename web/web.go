@@ -95,6 +95,9 @@ func (s *Server) routes() {
 	s.page("POST /users/{id}/usage-location", httpapi.PermUsersRead|httpapi.PermUsageLocation, s.saveUsageLocation)
 	s.page("GET /assign-more", httpapi.PermUsersRead|httpapi.PermLicensesWrite, s.assignMore)
 	s.page("POST /assign-more", httpapi.PermUsersRead|httpapi.PermLicensesWrite, s.saveAssignMore)
+	s.page("GET /bulk-licenses", httpapi.PermUsersRead|httpapi.PermLicensesWrite, s.bulkChoose)
+	s.page("POST /bulk-licenses/review", httpapi.PermUsersRead|httpapi.PermLicensesWrite, s.bulkReview)
+	s.page("POST /bulk-licenses/apply", httpapi.PermUsersRead|httpapi.PermLicensesWrite, s.bulkApply)
 
 	s.page("GET /licenses", httpapi.PermProductsRead, s.licenses)
 	s.page("GET /licenses/{sku}", httpapi.PermProductsRead, s.product)

@@ -144,50 +144,64 @@
 })();
 
 // A selection of users that stays while the person searches and pages
-// (kept in the tab's sessionStorage): "N selected", Clear selection, and
-// Assign more sends every selected user, not only the ticked rows on
-// screen. Assign more stays off while nothing is selected.
+// (kept in the tab's sessionStorage, one per selecting form: Active users,
+// and each product's Assigned users): "N selected", Clear selection, and
+// the form's buttons send every selected user, not only the ticked rows on
+// screen. The buttons stay off while nothing is selected.
 (function () {
   "use strict";
-  var KEY = "allot.selection.user";
-
+  function form() {
+    return document.getElementById("users-form") || document.querySelector("form[data-selection-key]");
+  }
+  function key(name) {
+    return "allot.selection." + name;
+  }
+  function current() {
+    var f = form();
+    return f ? key(f.getAttribute("data-selection-key") || "user") : "";
+  }
   function load() {
     try {
-      var v = JSON.parse(sessionStorage.getItem(KEY) || "[]");
+      var v = JSON.parse(sessionStorage.getItem(current()) || "[]");
       return Array.isArray(v) ? v : [];
     } catch (e) {
       return [];
     }
   }
-  function save(ids) {
+  function save(ids, k) {
     try {
-      sessionStorage.setItem(KEY, JSON.stringify(ids));
+      sessionStorage.setItem(k || current(), JSON.stringify(ids));
     } catch (e) {}
   }
   function boxes() {
-    var form = document.getElementById("users-form");
-    return form ? form.querySelectorAll('input[type=checkbox][name="user"]') : [];
+    var f = form();
+    if (!f) return [];
+    return Array.prototype.filter.call(f.elements, function (el) {
+      return el.type === "checkbox" && el.name === "user";
+    });
   }
   function render() {
-    var bar = document.querySelector('[data-selection="user"]');
-    if (!bar) return;
+    var f = form();
+    var count = document.getElementById("selected-count");
+    if (!f || !count) return;
     var ids = load();
-    boxes().forEach(function (cb) {
+    var bs = boxes();
+    bs.forEach(function (cb) {
       cb.checked = ids.indexOf(cb.value) >= 0;
     });
     var all = document.getElementById("select-all");
     if (all) {
-      var bs = boxes();
-      all.checked = bs.length > 0 && Array.prototype.every.call(bs, function (cb) { return cb.checked; });
+      all.checked = bs.length > 0 && bs.every(function (cb) { return cb.checked; });
     }
-    var count = document.getElementById("selected-count");
     var clear = document.getElementById("clear-selection");
-    var more = document.getElementById("assign-more");
     count.textContent = ids.length.toLocaleString("en-US") + " selected";
     count.hidden = ids.length === 0;
     clear.hidden = ids.length === 0;
-    more.disabled = ids.length === 0;
-    more.title = ids.length === 0 ? "Select one or more users first" : "";
+    var title = ids.length === 0 ? "Select one or more users first" : "";
+    document.querySelectorAll("#assign-more, [data-needs-selection]").forEach(function (b) {
+      b.disabled = ids.length === 0;
+      b.title = title;
+    });
   }
   function toggle(id, on) {
     var ids = load();
@@ -199,7 +213,7 @@
 
   document.addEventListener("change", function (e) {
     var t = e.target;
-    if (!t.form || t.form.id !== "users-form" || t.type !== "checkbox") return;
+    if (!t.form || t.form !== form() || t.type !== "checkbox") return;
     if (t.name === "user") toggle(t.value, t.checked);
     if (t.id === "select-all") {
       boxes().forEach(function (cb) { toggle(cb.value, t.checked); });
@@ -216,11 +230,11 @@
       return;
     }
     var done = e.target.closest && e.target.closest("[data-selection-done]");
-    if (done) save([]);
+    if (done) save([], key(done.getAttribute("data-selection-done")));
   });
   document.addEventListener("submit", function (e) {
-    var form = e.target;
-    if (form.id !== "users-form") return;
+    var f = e.target;
+    if (f !== form()) return;
     var ids = load();
     if (ids.length === 0) {
       e.preventDefault();
@@ -232,7 +246,7 @@
       h.type = "hidden";
       h.name = "user";
       h.value = id;
-      form.appendChild(h);
+      f.appendChild(h);
     });
   });
   window.addEventListener("pageshow", function () {
