@@ -171,9 +171,10 @@ func TestBrowserReportsWaitingAndUnusedMatchTheAPI(t *testing.T) {
 	hc := e.client(adminUPN)
 	var api apiHistory
 	apiGet(t, hc, e.srv.URL+"/allot/v1/reports/seatHistory?interval=day&skuId="+ins, &api)
-	var want [][]string
+	var want, consumed [][]string
 	for _, v := range api.Value {
 		want = append(want, []string{v.DateTime, strconv.Itoa(v.WaitingUnits)})
+		consumed = append(consumed, []string{v.DateTime, strconv.Itoa(v.ConsumedUnits)})
 	}
 	if len(want) < 2 || want[0][1] != "0" || want[len(want)-1][1] != "3" {
 		t.Errorf("API waiting list %v, want 0 at first and 3 now", want)
@@ -183,6 +184,7 @@ func TestBrowserReportsWaitingAndUnusedMatchTheAPI(t *testing.T) {
 	}
 	checkUnused(t, e, b, hc)
 	checkDownload(t, e, hc, "/reports/charts/waiting.svg?interval=day&sku="+ins, "circle", "data-waiting", want)
+	checkDownload(t, e, hc, "/reports/charts/history.svg?interval=day&sku="+ins, "circle", "data-consumed", consumed)
 	b.do(chromedp.EmulateViewport(390, 844))
 	b.open("/reports?interval=day&sku=" + ins)
 	b.waitText("#waiting-title", "Insights")
