@@ -1,11 +1,15 @@
 package web
 
 import (
+	"context"
+	"io"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/a-h/templ"
 
 	"allot"
 )
@@ -150,4 +154,24 @@ func sortedKeys(m map[string]int) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// breakable renders a user name (or an address) with a line-break
+// opportunity (<wbr>) after each "@" and before each ".", so that a narrow
+// column wraps it there rather than inside a word.
+func breakable(s string) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		var b strings.Builder
+		for i, r := range s {
+			if r == '.' && i > 0 {
+				b.WriteString("<wbr>")
+			}
+			b.WriteString(templ.EscapeString(string(r)))
+			if r == '@' {
+				b.WriteString("<wbr>")
+			}
+		}
+		_, err := io.WriteString(w, b.String())
+		return err
+	})
 }

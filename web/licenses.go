@@ -210,6 +210,37 @@ type doneItem struct {
 	Text string
 }
 
+// doneSummary is the headline of Assign's results: "Assigned Microsoft 365
+// E3 to 2 users and 1 group." or, when some failed, "…; 1 failure."
+func (m *assignModel) doneSummary() (text string, failed bool) {
+	var users, groups, failures int
+	for _, d := range m.Done {
+		switch {
+		case !d.OK:
+			failures++
+		case d.Pick.Group:
+			groups++
+		default:
+			users++
+		}
+	}
+	var to []string
+	if users > 0 {
+		to = append(to, plural(users, "user", "users"))
+	}
+	if groups > 0 {
+		to = append(to, plural(groups, "group", "groups"))
+	}
+	if len(to) == 0 {
+		to = append(to, "no one")
+	}
+	text = "Assigned " + m.P.DisplayName + " to " + strings.Join(to, " and ")
+	if failures > 0 {
+		return text + "; " + plural(failures, "failure", "failures") + ".", true
+	}
+	return text + ".", false
+}
+
 // hidden returns the form fields that carry the picks and plans to the next step.
 func (m *assignModel) picksQuery() []string {
 	out := make([]string, 0, len(m.Picks))

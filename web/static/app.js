@@ -14,20 +14,124 @@
     });
   });
 
-  // Close the user panel.
+  // Close the user panel (its × button, or Escape) and give keyboard focus
+  // back to the user's name in the list, which opened it.
+  function closePanel(el) {
+    if (document.querySelector(".split")) {
+      var opener = document.querySelector('[data-opens-panel="' + el.getAttribute("data-user") + '"]');
+      var empty = document.createElement("div");
+      empty.id = el.id;
+      el.replaceWith(empty);
+      if (opener) opener.focus();
+    } else {
+      window.location.href = "/users";
+    }
+  }
   document.addEventListener("click", function (e) {
     var btn = e.target.closest && e.target.closest("[data-close]");
     if (!btn) return;
     var el = document.getElementById(btn.getAttribute("data-close"));
-    if (!el) return;
-    if (document.querySelector(".split")) {
-      var empty = document.createElement("div");
-      empty.id = el.id;
-      el.replaceWith(empty);
-    } else {
-      window.location.href = "/users";
+    if (el) closePanel(el);
+  });
+  // Escape folds the open disclosure (details) that has focus back to its
+  // summary; otherwise it closes the user panel (but in a search box it
+  // only clears the search, as browsers do).
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape" || e.defaultPrevented) return;
+    var a = document.activeElement;
+    if (a && a.matches && a.matches("input[type=search]")) return;
+    var open = a && a.closest && a.closest("details[open]");
+    if (open) {
+      e.preventDefault();
+      open.open = false;
+      open.querySelector("summary").focus();
+      return;
+    }
+    var el = document.querySelector("#panel.panel");
+    if (el && document.querySelector(".split")) {
+      e.preventDefault();
+      closePanel(el);
     }
   });
+
+  // Enter on a check box ticks or clears it, as Space does, and never
+  // submits its form (the browser submits on the key press that follows
+  // the key down, unless that is suppressed: stop both).
+  function enterOnBox(e) {
+    var t = e.target;
+    return e.key === "Enter" && t.type === "checkbox" && !(e.altKey || e.ctrlKey || e.metaKey || e.shiftKey);
+  }
+  document.addEventListener("keydown", function (e) {
+    if (!enterOnBox(e)) return;
+    e.preventDefault();
+    if (!e.target.disabled) e.target.click();
+  });
+  document.addEventListener("keypress", function (e) {
+    if (enterOnBox(e)) e.preventDefault();
+  });
+
+  // The assign picker re-renders when a box is ticked, which moves the item
+  // from the search results (add-…) to the selection (pick-…) or back: keep
+  // keyboard focus on the item.
+  var pickFocus = "";
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var a = document.activeElement;
+    var picker = document.getElementById("picker");
+    pickFocus = picker && a && a.id && picker.contains(a) ? a.id : "";
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!pickFocus) return;
+    var id = pickFocus.replace(/^(add|pick)-/, "");
+    pickFocus = "";
+    var el = document.getElementById("pick-" + id) || document.getElementById("add-" + id) || document.getElementById("pick-q");
+    if (el && document.activeElement !== el) el.focus();
+    var legend = document.querySelector("#picker legend");
+    if (legend) announce(legend.textContent);
+  });
+
+  // What a partial update says ([data-announce] in the new content) is
+  // read out through the page's live region, which stays in place.
+  function announce(text) {
+    var live = document.getElementById("announce");
+    if (!live) return;
+    text = text.replace(/\s+/g, " ").trim();
+    live.textContent = "";
+    setTimeout(function () { live.textContent = text; }, 50);
+  }
+  document.addEventListener("htmx:load", function (e) {
+    var el = e.target;
+    if (el === document.body) return;
+    var say = el.matches("[data-announce]") ? el : el.querySelector("[data-announce]");
+    if (say) announce(say.textContent);
+  });
+  // A page that opens with a message (the result of a form it was sent,
+  // or why it was refused) reads it out too.
+  document.addEventListener("DOMContentLoaded", function () {
+    var say = document.querySelector("main .msg");
+    if (say) setTimeout(function () { announce(say.textContent); }, 300);
+  });
+
+  // A table wider than its box scrolls: make the box a named tab stop so
+  // that keyboard users can scroll it too (only while it overflows).
+  function scrollables() {
+    document.querySelectorAll(".scroll").forEach(function (el) {
+      if (el.scrollWidth > el.clientWidth + 1) {
+        if (el.getAttribute("tabindex") !== "0") {
+          var t = el.querySelector("table[aria-label]");
+          el.setAttribute("tabindex", "0");
+          el.setAttribute("role", "region");
+          el.setAttribute("aria-label", (t ? t.getAttribute("aria-label") : "Table") + " (scrolls sideways)");
+        }
+      } else if (el.getAttribute("tabindex") === "0") {
+        el.removeAttribute("tabindex");
+        el.removeAttribute("role");
+        el.removeAttribute("aria-label");
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", scrollables);
+  document.addEventListener("htmx:load", scrollables);
+  window.addEventListener("resize", scrollables);
 
   // After htmx puts a panel in place, move keyboard focus to its heading.
   document.addEventListener("htmx:afterSwap", function (e) {
@@ -106,6 +210,9 @@
     if (e.target.id === "clear-selection") {
       save([]);
       render();
+      // The button hides: keep keyboard focus in the toolbar's table.
+      var all = document.getElementById("select-all");
+      if (all) all.focus();
       return;
     }
     var done = e.target.closest && e.target.closest("[data-selection-done]");
