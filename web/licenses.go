@@ -32,7 +32,11 @@ func (s *Server) licenses(q *req) error {
 			return err
 		}
 	}
-	return q.render(licensesPage(q.view("Licenses", "licenses"), products, errGroups))
+	sparks, err := s.sparklines(q, products)
+	if err != nil {
+		return err
+	}
+	return q.render(licensesPage(q.view("Licenses", "licenses"), products, errGroups, sparks))
 }
 
 // ---- one product, with its assigned users and groups ----

@@ -101,6 +101,9 @@ type reportsModel struct {
 	Cost     *store.CostStatement
 	Bars     []costBar
 	Month    string
+	Wait     waitChart
+	Unused   []unusedBar
+	Totals   []unusedTotal
 }
 
 func money(minor int64, currency string) string {
@@ -112,35 +115,59 @@ func money(minor int64, currency string) string {
 }
 
 func (s *Server) reports(q *req) error {
+	m, err := s.loadReports(q)
+	if err != nil {
+		return err
+	}
+	return q.render(reportsPage(q.view("Reports", "reports"), m))
+}
+
+// loadReports reads what the Reports page shows: the history of the
+// product and interval the query names, and this month's cost.
+func (s *Server) loadReports(q *req) (*reportsModel, error) {
 	m := &reportsModel{Interval: q.r.URL.Query().Get("interval")}
 	if m.Interval == "" {
 		m.Interval = store.IntervalDay
 	}
 	var err error
 	if m.Products, err = s.st.Products(q.ctx(), q.tenant()); err != nil {
-		return err
+		return nil, err
 	}
 	sortProducts(m.Products)
 	if len(m.Products) == 0 {
-		return q.render(reportsPage(q.view("Reports", "reports"), m))
+		return m, nil
 	}
 	m.P = m.Products[0]
 	if ref := q.r.URL.Query().Get("sku"); ref != "" {
 		if m.P, err = s.st.Product(q.ctx(), q.tenant(), ref); err != nil {
-			return err
+			return nil, err
 		}
 	}
+	if err := s.loadHistory(q, m); err != nil {
+		return nil, err
+	}
+	return m, s.loadCost(q, m)
+}
+
+func (s *Server) loadHistory(q *req, m *reportsModel) error {
 	now := time.Now().UTC()
 	from := map[string]time.Time{store.IntervalHour: now.Add(-48 * time.Hour), store.IntervalWeek: now.AddDate(0, 0, -7*26),
 		store.IntervalMonth: now.AddDate(-1, 0, 0)}[m.Interval]
 	if from.IsZero() {
 		m.Interval, from = store.IntervalDay, now.AddDate(0, 0, -30)
 	}
+	var err error
 	if m.Points, err = s.st.SeatHistory(q.ctx(), q.tenant(), store.HistoryQuery{Product: m.P.SkuID, From: from, To: now, Interval: m.Interval}); err != nil {
 		return err
 	}
 	m.Chart = newHistoryChart(m.Points, m.Interval)
-	if m.Cost, err = s.st.CostStatement(q.ctx(), q.tenant(), now); err != nil {
+	m.Wait = newWaitChart(m.Chart.Points)
+	return nil
+}
+
+func (s *Server) loadCost(q *req, m *reportsModel) error {
+	var err error
+	if m.Cost, err = s.st.CostStatement(q.ctx(), q.tenant(), time.Now().UTC()); err != nil {
 		return err
 	}
 	m.Month = m.Cost.Month.Format("January 2006")
@@ -155,7 +182,8 @@ func (s *Server) reports(q *req) error {
 		}
 		m.Bars = append(m.Bars, costBar{D: d, Y: float64(i * 28), Width: 420 * float64(d.Cost) / float64(top), Name: name})
 	}
-	return q.render(reportsPage(q.view("Reports", "reports"), m))
+	m.Unused, m.Totals = unusedBars(m.Cost.Products)
+	return nil
 }
 
 // canExport tells whether the person may download the CSV reports.

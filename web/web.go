@@ -138,6 +138,7 @@ func (s *Server) routes() {
 	s.page("POST /roles/remove", httpapi.PermRolesRead|httpapi.PermRolesWrite, s.removeRole)
 
 	s.page("GET /reports", httpapi.PermReportsRead|httpapi.PermProductsRead, s.reports)
+	s.page("GET /reports/charts/{file}", httpapi.PermReportsRead|httpapi.PermProductsRead, s.chartDownload)
 
 	s.page("GET /audit", httpapi.PermAuditRead, s.audit)
 
