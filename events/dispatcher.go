@@ -43,9 +43,13 @@ type Config struct {
 	Workers      int             // subscriptions delivered at once (4)
 	ReauthBefore time.Duration   // reauthorizationRequired this long before expiry (1 h)
 	Housekeep    time.Duration   // how often expired subscriptions are removed (10 s)
-	// WebhookAttempts is how many times a webhook endpoint's event is
-	// tried (Retry's waits between) before it is dead-lettered (10).
+	// WebhookAttempts, when above 0, is how many times a webhook
+	// endpoint's event is tried (Retry's waits between) at most before it
+	// is dead-lettered; by default only WebhookGiveUp counts.
 	WebhookAttempts int
+	// WebhookGiveUp is how long after it was written an event is retried
+	// before it is dead-lettered (24 h).
+	WebhookGiveUp time.Duration
 	// WebhookKeep is how long delivered and dead-lettered webhook events
 	// and the delivery log are kept (30 days).
 	WebhookKeep time.Duration
@@ -78,8 +82,8 @@ func (c Config) withDefaults() Config {
 	if c.Workers <= 0 {
 		c.Workers = 4
 	}
-	if c.WebhookAttempts <= 0 {
-		c.WebhookAttempts = 10
+	if c.WebhookGiveUp <= 0 {
+		c.WebhookGiveUp = 24 * time.Hour
 	}
 	if len(c.Retry) == 0 {
 		c.Retry = DefaultRetry

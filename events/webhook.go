@@ -154,18 +154,17 @@ func (d *Dispatcher) deliverWebhooks(ctx context.Context) int {
 }
 
 // attemptWebhook POSTs one event and records the attempt: delivered on a
-// 2xx answer, else retried after backoff or, after the last attempt,
-// dead-lettered.
+// 2xx answer, else retried after backoff or, once the next try would come
+// more than WebhookGiveUp after the event was written (or after
+// WebhookAttempts, when set), dead-lettered.
 func (d *Dispatcher) attemptWebhook(ctx context.Context, hs WebhookStore, ev *sqlstore.WebhookEvent) {
 	status, err := d.postWebhook(ctx, ev)
 	state, next, msg := sqlstore.WebhookDelivered, time.Time{}, ""
 	if err != nil {
 		msg = err.Error()
-		state = sqlstore.WebhookPending
-		if ev.Attempts+1 >= d.cfg.WebhookAttempts {
-			state = sqlstore.WebhookDead
-		} else {
-			next = d.now().Add(d.backoff(ev.Attempts))
+		state, next = sqlstore.WebhookPending, d.now().Add(d.backoff(ev.Attempts))
+		if (d.cfg.WebhookAttempts > 0 && ev.Attempts+1 >= d.cfg.WebhookAttempts) || next.Sub(ev.Created) > d.cfg.WebhookGiveUp {
+			state, next = sqlstore.WebhookDead, time.Time{}
 		}
 		d.log.Info("webhooks: delivery failed", "event", ev.EventID, "url", ev.URL, "attempt", ev.Attempts+1, "dead", state == sqlstore.WebhookDead, "err", err)
 	}

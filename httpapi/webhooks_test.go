@@ -385,3 +385,31 @@ func TestWebhookEventsAreSentOnceByConcurrentDispatchers(t *testing.T) {
 		}
 	})
 }
+
+// TestWebhookGivesUpAfterItsRetryWindow: with no cap on attempts, an event
+// a receiver always refuses is retried until the next try would come after
+// the retry window (here 450 ms; 24 h by default), then dead-lettered; the
+// log shows several attempts, the last one deadLettered, and nothing more
+// is sent.
+func TestWebhookGivesUpAfterItsRetryWindow(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, open)
+		c := h.A.with(t)
+		rc := newHookReceiver(t, 500)
+		startDispatcher(h, events.Config{Poll: 20 * time.Millisecond, ClaimEvery: 40 * time.Millisecond,
+			Retry: []time.Duration{100 * time.Millisecond}, WebhookGiveUp: 450 * time.Millisecond})
+		id := c.must(201, "POST", "/allot/v1/webhookEndpoints", map[string]any{"url": rc.srv.URL}).object(t)["id"].(string)
+		c.must(202, "POST", "/allot/v1/webhookEndpoints/"+id+"/test", nil)
+		path := "/allot/v1/webhookEndpoints/" + id + "/deliveries"
+		waitUntil(t, 10*time.Second, "the event dead-lettered", func() bool {
+			log := c.listAll(path)
+			return len(log) > 0 && log[0]["status"] == "deadLettered"
+		})
+		n := len(rc.posts())
+		time.Sleep(300 * time.Millisecond)
+		log := c.listAll(path)
+		if n < 3 || len(rc.posts()) != n || len(log) != n {
+			t.Errorf("%d POSTs (then %d), %d log entries: want at least 3 within the window and none after", n, len(rc.posts()), len(log))
+		}
+	})
+}

@@ -47,6 +47,7 @@ type WebhookEvent struct {
 	Type       string
 	Body       []byte
 	Attempts   int // attempts made before this one
+	Created    time.Time
 	URL        string
 	Secret     string
 }
@@ -174,7 +175,7 @@ func (s *Store) ClaimWebhookEvents(ctx context.Context, owner string, now time.T
 		if _, err := t.exec(`UPDATE webhook_outbox SET lease_owner = ?, lease_until = ? WHERE id IN (`+placeholders(len(ids))+`)`, args...); err != nil {
 			return err
 		}
-		rows, err = t.query(`SELECT o.id, o.event_id, o.endpoint_id, o.tenant_id, o.event_type, o.body, o.attempts, e.url, e.secret
+		rows, err = t.query(`SELECT o.id, o.event_id, o.endpoint_id, o.tenant_id, o.event_type, o.body, o.attempts, e.url, e.secret, o.created_at
 			FROM webhook_outbox o JOIN webhook_endpoints e ON e.id = o.endpoint_id WHERE o.id IN (`+placeholders(len(ids))+`) ORDER BY o.id`, args[2:]...)
 		out, err = collect(rows, err, scanWebhookEvent)
 		return err
@@ -185,8 +186,9 @@ func (s *Store) ClaimWebhookEvents(ctx context.Context, owner string, now time.T
 func scanWebhookEvent(r *sql.Rows) (*WebhookEvent, error) {
 	var e WebhookEvent
 	var body string
-	err := r.Scan(&e.ID, &e.EventID, &e.EndpointID, &e.TenantID, &e.Type, &body, &e.Attempts, &e.URL, &e.Secret)
-	e.Body = []byte(body)
+	var created int64
+	err := r.Scan(&e.ID, &e.EventID, &e.EndpointID, &e.TenantID, &e.Type, &body, &e.Attempts, &e.URL, &e.Secret, &created)
+	e.Body, e.Created = []byte(body), time.UnixMilli(created).UTC()
 	return &e, err
 }
 
