@@ -135,6 +135,13 @@ func (s *Store) ClaimMarks(ctx context.Context, kind int, owner string, limit in
 			WHERE (kind, target_id) IN (SELECT kind, target_id FROM marks WHERE kind = ? AND lease_until < ? ORDER BY seq LIMIT ?)
 			RETURNING kind, target_id, tenant_id, seq`, []any{owner, until, kind, tx.now, limit}
 		if s.engine == Postgres {
+			// A claim is a lease: lost in a crash, it only lets another
+			// worker take the marks at once. So its commit need not wait
+			// for the WAL flush; the reconcile that completes the marks
+			// does (and flushes the claim with it).
+			if _, err := tx.exec(`SET LOCAL synchronous_commit TO OFF`); err != nil {
+				return err
+			}
 			// Concurrent claimers skip each other's marks. The claimed rows
 			// are locked and chosen once, in a materialized CTE: a subquery
 			// could be run again for the UPDATE and claim more than limit.
