@@ -76,28 +76,38 @@ func (t *tx) enqueueNotify(tenantID int64, ns []Notification) error {
 func (s *Store) ClaimNotifications(ctx context.Context, owner string, now time.Time, lease time.Duration, n int) ([]*Notification, error) {
 	var out []*Notification
 	err := s.write(ctx, func(t *tx) error {
-		out = nil
-		ms := now.UnixMilli()
-		lock := ""
-		if t.s.engine == Postgres {
-			lock = " FOR UPDATE SKIP LOCKED"
-		}
-		rows, err := t.query(`SELECT id FROM notify_outbox WHERE state = 0 AND next_attempt <= ? AND (lease_until < ? OR lease_owner = ?)
-			ORDER BY next_attempt, id LIMIT ?`+lock, ms, ms, owner, n)
-		ids, err := collect(rows, err, scanInt64)
+		ids, err := t.leaseOutbox("notify_outbox", owner, now, lease, n)
 		if err != nil || len(ids) == 0 {
+			out = nil
 			return err
 		}
-		args := append([]any{owner, ms + lease.Milliseconds()}, idArgs(ids)...)
-		if _, err := t.exec(`UPDATE notify_outbox SET lease_owner = ?, lease_until = ? WHERE id IN (`+placeholders(len(ids))+`)`, args...); err != nil {
-			return err
-		}
-		rows, err = t.query(`SELECT id, tenant_id, channel, target, kind, payload, created_at, attempts FROM notify_outbox
-			WHERE id IN (`+placeholders(len(ids))+`) ORDER BY id`, args[2:]...)
+		rows, err := t.query(`SELECT id, tenant_id, channel, target, kind, payload, created_at, attempts FROM notify_outbox
+			WHERE id IN (`+placeholders(len(ids))+`) ORDER BY id`, idArgs(ids)...)
 		out, err = collect(rows, err, scanNotification)
 		return err
 	})
 	return out, err
+}
+
+// leaseOutbox leases up to n pending rows of an outbox table (webhook_outbox,
+// notify_outbox: state, next_attempt, lease_owner, lease_until) due at now
+// to owner until now+lease, oldest due first, and returns their ids. On
+// PostgreSQL concurrent claimers skip each other's rows.
+func (t *tx) leaseOutbox(table, owner string, now time.Time, lease time.Duration, n int) ([]int64, error) {
+	ms := now.UnixMilli()
+	lock := ""
+	if t.s.engine == Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	rows, err := t.query(`SELECT id FROM `+table+` WHERE state = 0 AND next_attempt <= ? AND (lease_until < ? OR lease_owner = ?)
+		ORDER BY next_attempt, id LIMIT ?`+lock, ms, ms, owner, n)
+	ids, err := collect(rows, err, scanInt64)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	args := append([]any{owner, ms + lease.Milliseconds()}, idArgs(ids)...)
+	_, err = t.exec(`UPDATE `+table+` SET lease_owner = ?, lease_until = ? WHERE id IN (`+placeholders(len(ids))+`)`, args...)
+	return ids, err
 }
 
 func scanNotification(r *sql.Rows) (*Notification, error) {

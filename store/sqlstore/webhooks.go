@@ -156,27 +156,13 @@ func (t *tx) enqueueWebhook(endpointID, tenantID int64, eventID, typ string, bod
 func (s *Store) ClaimWebhookEvents(ctx context.Context, owner string, now time.Time, lease time.Duration, n int) ([]*WebhookEvent, error) {
 	var out []*WebhookEvent
 	err := s.write(ctx, func(t *tx) error {
-		out = nil
-		ms := now.UnixMilli()
-		lock := ""
-		if t.s.engine == Postgres {
-			lock = " FOR UPDATE SKIP LOCKED"
-		}
-		rows, err := t.query(`SELECT id FROM webhook_outbox WHERE state = 0 AND next_attempt <= ? AND (lease_until < ? OR lease_owner = ?)
-			ORDER BY next_attempt, id LIMIT ?`+lock, ms, ms, owner, n)
-		ids, err := collect(rows, err, scanInt64)
+		ids, err := t.leaseOutbox("webhook_outbox", owner, now, lease, n)
 		if err != nil || len(ids) == 0 {
+			out = nil
 			return err
 		}
-		args := []any{owner, ms + lease.Milliseconds()}
-		for _, id := range ids {
-			args = append(args, id)
-		}
-		if _, err := t.exec(`UPDATE webhook_outbox SET lease_owner = ?, lease_until = ? WHERE id IN (`+placeholders(len(ids))+`)`, args...); err != nil {
-			return err
-		}
-		rows, err = t.query(`SELECT o.id, o.event_id, o.endpoint_id, o.tenant_id, o.event_type, o.body, o.attempts, e.url, e.secret, o.created_at
-			FROM webhook_outbox o JOIN webhook_endpoints e ON e.id = o.endpoint_id WHERE o.id IN (`+placeholders(len(ids))+`) ORDER BY o.id`, args[2:]...)
+		rows, err := t.query(`SELECT o.id, o.event_id, o.endpoint_id, o.tenant_id, o.event_type, o.body, o.attempts, e.url, e.secret, o.created_at
+			FROM webhook_outbox o JOIN webhook_endpoints e ON e.id = o.endpoint_id WHERE o.id IN (`+placeholders(len(ids))+`) ORDER BY o.id`, idArgs(ids)...)
 		out, err = collect(rows, err, scanWebhookEvent)
 		return err
 	})
