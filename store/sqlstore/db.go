@@ -97,6 +97,9 @@ type Store struct {
 	// clock, when set (WithClock), dates seat history points (history.go).
 	clock func() time.Time
 
+	// listCap, when set (tests), replaces listSortCap (userlist.go).
+	listCap int
+
 	// fail holds the failpoints armed by FailpointsEnv (failpoint.go); nil
 	// when none is.
 	fail failpoints

@@ -34,6 +34,10 @@ func (s *Store) WriteSQL(ctx context.Context, fn func(exec func(q string, args .
 // PostgreSQL between loading a snapshot and making its plan exact.
 func (s *Store) SetBeforeDecide(fn func()) { s.beforeDecide = fn }
 
+// SetListSortCap sets how many matches of a filter FindUsers reads whole
+// and sorts (below it the filter's index drives the list).
+func (s *Store) SetListSortCap(n int) { s.listCap = n }
+
 // SetAuthCacheTTL sets how long a verified token's principal is reused.
 func (s *Store) SetAuthCacheTTL(d time.Duration) { s.auth.ttl = d }
 

@@ -391,6 +391,11 @@ func (s *Store) GroupLicenseSummary(ctx context.Context, tenantID int64, ref str
 			}
 		}
 	}
+	if len(gls[g.ID]) == 0 {
+		// Nothing to tell but the number of members.
+		sum.Members, err = s.transitiveUserCount(ctx, g.ID)
+		return sum, err
+	}
 	var ids []int64
 	if err := s.expand(ctx, s.r, g.ID, func(typ int, id int64) {
 		if typ == 0 {
@@ -400,9 +405,6 @@ func (s *Store) GroupLicenseSummary(ctx context.Context, tenantID int64, ref str
 		return nil, err
 	}
 	sum.Members = len(ids)
-	if len(gls[g.ID]) == 0 {
-		return sum, nil
-	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	type st struct {
 		active int
@@ -452,4 +454,24 @@ func (s *Store) GroupLicenseSummary(ctx context.Context, tenantID int64, ref str
 		}
 	}
 	return sum, nil
+}
+
+// transitiveUserCount counts the users in group g and its nested groups,
+// each once. A group without nested groups is counted in one pass over its
+// memberships, without collecting them.
+func (s *Store) transitiveUserCount(ctx context.Context, g int64) (int, error) {
+	var n, groups int
+	if err := s.queryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(member_type), 0) FROM memberships WHERE group_id = ?`, g).Scan(&n, &groups); err != nil {
+		return 0, err
+	}
+	if groups == 0 {
+		return n, nil
+	}
+	n = 0
+	err := s.expand(ctx, s.r, g, func(typ int, _ int64) {
+		if typ == 0 {
+			n++
+		}
+	})
+	return n, err
 }

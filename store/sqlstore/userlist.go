@@ -5,6 +5,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strings"
 
 	"allot"
@@ -45,32 +47,37 @@ func (q UserQuery) Filtered() bool {
 }
 
 // FindUsers returns a page of the tenant's users as the query selects and
-// orders them. One query reads the page and, when asked and the first page
-// does not hold every match, one counts: the license filters probe each
-// user's license states by primary key.
+// orders them. A filtered page is read through the index of the most
+// selective filter (a product's holders, a department, a country) when the
+// order is creation or the filter matches few users (listDriver); when it
+// matches many, the sort's own order is walked a bounded stretch first,
+// and the matches are read and sorted only when that stretch does not fill
+// the page. When asked, and the first page does not hold every match, one
+// more query counts the matches through the same index.
 func (s *Store) FindUsers(ctx context.Context, tenantID int64, q UserQuery) (*UserPage, error) {
 	col, ok := UserSorts[q.Sort]
 	if !ok {
 		return nil, allot.Errorf(allot.EInvalid, "Users cannot be sorted by '%s'.", q.Sort)
 	}
-	where, args := s.userQueryWhere(tenantID, q)
-	page := &UserPage{Total: -1}
-	pageWhere, pageArgs, order := keysetPage(where, args, col, q)
-	rows, err := s.query(ctx, `SELECT `+userCols+` FROM users u WHERE `+pageWhere+order+` LIMIT ?`, append(pageArgs, q.Top+1)...)
+	d, many, err := s.listDriver(ctx, tenantID, q)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
+	src := s.userSource(tenantID, q, d)
+	var users []*allot.User
+	full := false
+	if many {
+		if users, full, err = s.walkUsers(ctx, tenantID, q, col); err != nil {
 			return nil, err
 		}
-		page.Users = append(page.Users, u)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
+	if !full {
+		where, args, order := keysetPage(src.where, src.args, col, src.id, q)
+		if users, err = s.readUsers(ctx, `SELECT `+userCols+` FROM `+src.from+` WHERE `+where+order+` LIMIT ?`, append(args, q.Top+1)...); err != nil {
+			return nil, err
+		}
 	}
+	page := &UserPage{Total: -1, Users: users}
 	if len(page.Users) > q.Top {
 		page.Users = page.Users[:q.Top]
 		last := page.Users[len(page.Users)-1]
@@ -81,13 +88,59 @@ func (s *Store) FindUsers(ctx context.Context, tenantID int64, q UserQuery) (*Us
 	case q.After == 0 && page.Next == 0:
 		page.Total = len(page.Users) // one page holds every match: no second scan
 	default:
-		n, err := s.countUsers(ctx, where, args, q.Filtered())
+		n, err := s.countUsers(ctx, src, q.Filtered())
 		if err != nil {
 			return nil, err
 		}
 		page.Total = n
 	}
 	return page, nil
+}
+
+// walkUsers reads a page of q by walking the sort's order over at most
+// sortCap users from the cursor; full tells whether that settled the page
+// (it filled, or the walk reached the last user).
+func (s *Store) walkUsers(ctx context.Context, tenantID int64, q UserQuery, col string) ([]*allot.User, bool, error) {
+	src := s.userSource(tenantID, q, driveNone)
+	where, args, order := keysetPage(src.where, src.args, col, src.id, q)
+	// The last user of the stretch, found through the sort's index alone.
+	bw, bargs, _ := keysetPage("u.tenant_id = ?", []any{tenantID}, col, "u.id", q)
+	var key string
+	var id int64
+	err := s.queryRow(ctx, `SELECT `+col+`, u.id FROM users u WHERE `+bw+order+` LIMIT 1 OFFSET ?`, append(bargs, s.sortCap()-1)...).Scan(&key, &id)
+	end := errors.Is(err, sql.ErrNoRows)
+	if err != nil && !end {
+		return nil, false, err
+	}
+	if !end {
+		lt, le := " < ", " <= "
+		if q.Desc {
+			lt, le = " > ", " >= "
+		}
+		// The plain bound ends the index range; the other settles ties.
+		where += " AND " + col + le + "? AND (" + col + lt + "? OR u.id" + le + "?)"
+		args = append(args, key, key, id)
+	}
+	users, err := s.readUsers(ctx, `SELECT `+userCols+` FROM `+src.from+` WHERE `+where+order+` LIMIT ?`, append(args, q.Top+1)...)
+	return users, end || len(users) > q.Top, err
+}
+
+// readUsers runs a query of userCols.
+func (s *Store) readUsers(ctx context.Context, query string, args ...any) ([]*allot.User, error) {
+	rows, err := s.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*allot.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
 }
 
 // UserSortKey is a user's value of a UserQuery sort (the cursor's key).
@@ -103,43 +156,81 @@ func UserSortKey(u *allot.User, sort string) string {
 	return ""
 }
 
-// userQueryWhere is the WHERE clause of a UserQuery, without its cursor.
-func (s *Store) userQueryWhere(tenantID int64, q UserQuery) (string, []any) {
-	where, args := "u.tenant_id = ?", []any{tenantID}
-	if q.Sort == "" && q.Department == "" {
+// userSource is the FROM and WHERE clauses of a UserQuery read one way
+// (its listDriver), without the cursor; id names the column that orders
+// the users by creation.
+type userSource struct {
+	from, where string
+	args        []any
+	id          string
+}
+
+// userSource builds the query's clauses for the driver d. The driver's
+// condition is the one its index serves; the other filters' columns are
+// hidden from the planner (|| ''), so that it never picks their index and
+// sorts every match of a filter that matches many.
+func (s *Store) userSource(tenantID int64, q UserQuery, d listDriver) userSource {
+	src := userSource{from: "users u", where: "u.tenant_id = ?", args: []any{tenantID}, id: "u.id"}
+	if q.Sort == "" && d == driveNone {
 		// Walk the users in id order and stop after a page, not through
 		// an index of the tenant and a sort of every match (the unary +
 		// hides tenant_id from SQLite's index choice).
-		where = "+" + where
+		src.where = "+" + src.where
 	}
 	add := func(cond string, a ...any) {
-		where += " AND " + cond
-		args = append(args, a...)
+		src.where += " AND " + cond
+		src.args = append(src.args, a...)
+	}
+	switch d {
+	case driveProduct:
+		// Each holder once: the row of the lowest source of the product.
+		src.from = "license_states ls" + s.indexedBy("license_states_product") + " CROSS JOIN users u"
+		src.where = `ls.product_id = ? AND ls.state = 'Active' AND u.id = ls.user_id AND NOT EXISTS (SELECT 1 FROM license_states l2
+			WHERE l2.user_id = ls.user_id AND l2.product_id = ls.product_id AND l2.state = 'Active' AND l2.source_id < ls.source_id) AND ` + src.where
+		src.args = append([]any{q.ProductID}, src.args...)
+		src.id = "ls.user_id"
+	case driveLicensed:
+		// In user order through the states' primary key, each holder of
+		// any product once (its first active row).
+		src.from = "license_states ls CROSS JOIN users u"
+		src.where = `ls.state = 'Active' AND u.id = ls.user_id AND NOT EXISTS (SELECT 1 FROM license_states l2 WHERE l2.user_id = ls.user_id
+			AND l2.state = 'Active' AND (l2.product_id < ls.product_id OR (l2.product_id = ls.product_id AND l2.source_id < ls.source_id))) AND ` + src.where
+		src.id = "ls.user_id"
+	case driveDepartment:
+		src.from = "users u" + s.indexedBy("users_tenant_department")
+	case driveLocation:
+		src.from = "users u" + s.indexedBy("users_tenant_location")
 	}
 	if t := strings.TrimSpace(q.Search); t != "" {
 		cond, a := s.searchCond(t)
 		add(cond, a...)
 	}
 	const active = `EXISTS (SELECT 1 FROM license_states ls WHERE ls.user_id = u.id AND ls.state = ?`
-	switch q.Licensed {
-	case "licensed":
+	switch {
+	case q.Licensed == "licensed" && d != driveLicensed && d != driveProduct:
 		add(active+`)`, allot.StateActive)
-	case "unlicensed":
+	case q.Licensed == "unlicensed":
 		add(`NOT `+active+`)`, allot.StateActive)
 	}
-	if q.ProductID != 0 {
+	if q.ProductID != 0 && d != driveProduct {
 		add(active+` AND ls.product_id = ?)`, allot.StateActive, q.ProductID)
 	}
+	hide := func(col string, mine bool) string {
+		if mine {
+			return col
+		}
+		return col + " || ''"
+	}
 	if q.Department != "" {
-		add("u.department = ?", q.Department)
+		add(hide("u.department", d == driveDepartment)+" = ?", q.Department)
 	}
 	if q.UsageLocation != "" {
-		add("u.usage_location = ?", q.UsageLocation)
+		add(hide("u.usage_location", d == driveLocation)+" = ?", q.UsageLocation)
 	}
 	if q.Enabled != nil {
 		add("u.account_enabled = ?", b2i(*q.Enabled))
 	}
-	return where, args
+	return src
 }
 
 // searchCond matches users whose names start with t, ignoring case.
@@ -160,19 +251,19 @@ func (s *Store) searchCond(t string) (string, []any) {
 
 // countUsers counts the matches: all of them when unfiltered, else up to
 // SearchCountLimit, so that a filter that scans a large tenant stops early.
-func (s *Store) countUsers(ctx context.Context, where string, args []any, filtered bool) (int, error) {
-	q := `SELECT COUNT(*) FROM users u WHERE ` + strings.TrimPrefix(where, "+")
+func (s *Store) countUsers(ctx context.Context, src userSource, filtered bool) (int, error) {
+	q := `SELECT COUNT(*) FROM ` + src.from + ` WHERE ` + strings.TrimPrefix(src.where, "+")
 	if filtered {
-		q = `SELECT COUNT(*) FROM (SELECT 1 FROM users u WHERE ` + where + ` LIMIT ` + itoa(SearchCountLimit) + `) m`
+		q = `SELECT COUNT(*) FROM (SELECT 1 FROM ` + src.from + ` WHERE ` + src.where + ` LIMIT ` + itoa(SearchCountLimit) + `) m`
 	}
 	var n int
-	err := s.queryRow(ctx, q, args...).Scan(&n)
+	err := s.queryRow(ctx, q, src.args...).Scan(&n)
 	return n, err
 }
 
 // keysetPage adds the cursor to a WHERE clause and orders by the sort
-// column, then id.
-func keysetPage(where string, args []any, col string, q UserQuery) (string, []any, string) {
+// column, then by id (the column idCol, which equals the user's id).
+func keysetPage(where string, args []any, col, idCol string, q UserQuery) (string, []any, string) {
 	cmp, dir := " > ", ""
 	if q.Desc {
 		cmp, dir = " < ", " DESC"
@@ -180,13 +271,14 @@ func keysetPage(where string, args []any, col string, q UserQuery) (string, []an
 	args = append([]any{}, args...)
 	if col == "u.id" {
 		if q.After != 0 {
-			where += " AND u.id" + cmp + "?"
+			where += " AND " + idCol + cmp + "?"
 			args = append(args, q.After)
 		}
-		return where, args, " ORDER BY u.id" + dir
+		return where, args, " ORDER BY " + idCol + dir
 	}
 	if q.After != 0 {
-		where += " AND (" + col + cmp + "? OR (" + col + " = ? AND u.id" + cmp + "?))"
+		// The plain bound starts the index range; the other settles ties.
+		where += " AND " + col + strings.TrimSpace(cmp) + "= ? AND (" + col + cmp + "? OR u.id" + cmp + "?)"
 		args = append(args, q.AfterKey, q.AfterKey, q.After)
 	}
 	return where, args, " ORDER BY " + col + dir + ", u.id" + dir

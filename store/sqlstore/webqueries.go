@@ -65,14 +65,12 @@ const SearchCountLimit = 1000
 
 // ProductHolders returns a page of the users who hold the product (an
 // active grant from any source), ordered by internal id, and the cursor of
-// the next page (0 at the end).
+// the next page (0 at the end). tenantID is the product's tenant.
 func (s *Store) ProductHolders(ctx context.Context, tenantID, productID int64, after int64, top int) ([]*allot.User, int64, error) {
-	// In user order, probing each user's states by primary key: a page of a
-	// product many hold is found after a few rows. (The unary + keeps
-	// SQLite from choosing the tenant's name index and sorting every user.)
-	rows, err := s.query(ctx, `SELECT u.id FROM users u WHERE +u.tenant_id = ? AND u.id > ? AND EXISTS (
-		SELECT 1 FROM license_states ls WHERE ls.user_id = u.id AND ls.product_id = ? AND ls.state = 'Active')
-		ORDER BY u.id LIMIT ?`, tenantID, after, productID, top+1)
+	// In user order through the index of the product's active states
+	// (a product belongs to one tenant, so its holders are the tenant's).
+	rows, err := s.query(ctx, `SELECT user_id FROM license_states`+s.indexedBy("license_states_product")+`
+		WHERE product_id = ? AND state = 'Active' AND user_id > ? GROUP BY user_id ORDER BY user_id LIMIT ?`, productID, after, top+1)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -100,7 +98,7 @@ func (s *Store) ProductHolders(ctx context.Context, tenantID, productID int64, a
 	}
 	out := make([]*allot.User, 0, len(ids))
 	for _, id := range ids {
-		if u := byID[id]; u != nil {
+		if u := byID[id]; u != nil && u.TenantID == tenantID {
 			out = append(out, u)
 		}
 	}
