@@ -167,7 +167,7 @@ type userSource struct {
 
 // userSource builds the query's clauses for the driver d. The driver's
 // condition is the one its index serves; the other filters' columns are
-// hidden from the planner (|| ''), so that it never picks their index and
+// hidden from the planner (|| ”), so that it never picks their index and
 // sorts every match of a filter that matches many.
 func (s *Store) userSource(tenantID int64, q UserQuery, d listDriver) userSource {
 	src := userSource{from: "users u", where: "u.tenant_id = ?", args: []any{tenantID}, id: "u.id"}
