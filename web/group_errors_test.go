@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +14,9 @@ import (
 
 // A group of 10,000 members given Microsoft 365 E3 with 50 seats: its 9,950
 // members with license errors are paged 50 at a time with a product
-// column, and Export all gives every one of them as CSV, in words.
+// column; Find a member narrows the members and the errors to the names
+// that start with the text; Export all gives every one of them as CSV, in
+// words.
 func TestBrowserGroupErrorsPagedAndExported(t *testing.T) {
 	const n = 10_000
 	e := newEnv(t, 5)
@@ -65,6 +68,27 @@ func TestBrowserGroupErrorsPagedAndExported(t *testing.T) {
 	b.waitText(`section[aria-labelledby="errors-title"] .pager`, "51–100")
 	b.waitText("#errors-table", "Member 00100")
 	b.waitCount(`#errors-table tr[data-user="member00050@contoso.com"]`, 0)
+
+	// Find a member: the members and the errors narrow to the names that
+	// start with the text, among 10,000; the first 50 hold E3 and have none.
+	b.fill("#member-find", "member 0777")
+	b.click("#member-find-form button[type=submit]")
+	b.waitText("#errors-find", "member 0777")
+	b.waitCount("#errors-table tbody tr", 10)
+	b.waitCount("#members-table tbody tr", 10)
+	for _, u := range b.dataUsers("#errors-table tbody tr") {
+		if !strings.HasPrefix(u, "member0777") {
+			t.Errorf("found %s for member 0777", u)
+		}
+	}
+	b.fill("#member-find", "Member 0004")
+	b.click("#member-find-form button[type=submit]")
+	b.waitText("#members-table", "Member 00049")
+	b.waitCount("#members-table tbody tr", 10)
+	b.waitCount("#errors-table", 0)
+	b.fill("#member-find", "nobody")
+	b.click("#member-find-form button[type=submit]")
+	b.waitText(`section[aria-labelledby="members-title"] .empty`, "No member's name starts with “nobody”.")
 
 	// Export all: every member, one line each, in words.
 	c := e.client(adminUPN)

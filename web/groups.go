@@ -131,6 +131,7 @@ type groupModel struct {
 	Done, Total int
 	Rename      groupForm // the rename form, as typed after a refusal
 	MemberQ     string    // a search for members to add (without script)
+	Find        string    // a search among the members (and those with errors)
 	Found       []memberResult
 	MemberErr   string // why a member could not be added
 	Flash       string
@@ -225,6 +226,9 @@ func (s *Server) loadGroup(q *req) (*groupModel, error) {
 	if m.All = q.r.URL.Query().Get("members") == "all"; m.All {
 		list = s.st.TransitiveMembers
 	}
+	if m.Find = strings.TrimSpace(q.r.URL.Query().Get("find")); m.Find != "" {
+		list = s.findMembers(m.Find)
+	}
 	members, next, err := list(q.ctx(), q.tenant(), g.GUID, m.After, PageSize)
 	if err != nil {
 		return nil, err
@@ -262,7 +266,7 @@ func (s *Server) loadGroup(q *req) (*groupModel, error) {
 	if f, err := strconv.Atoi(q.r.URL.Query().Get("errfrom")); err == nil && f > 0 && m.ErrAfter > 0 {
 		m.ErrFrom = f
 	}
-	m.Errors, m.ErrNext, err = s.memberErrors(q, g, w, m.ErrAfter, PageSize)
+	m.Errors, m.ErrNext, err = s.memberErrors(q, g, w, m.Find, m.ErrAfter, PageSize)
 	if err != nil {
 		return nil, err
 	}
@@ -271,11 +275,18 @@ func (s *Server) loadGroup(q *req) (*groupModel, error) {
 }
 
 // memberErrors returns a page of the group's members with license errors
-// from it: one entry per member, with one reason per product (a product
+// from it (with find, those whose names start with it): one entry per member, with one reason per product (a product
 // that failed only because another did is named when nothing else is),
 // and the cursor of the next page (0 at the end).
-func (s *Server) memberErrors(q *req, g *allot.Group, w *words, after int64, top int) ([]memberError, int64, error) {
-	bad, next, err := s.st.GroupMembersWithErrors(q.ctx(), q.tenant(), g.GUID, after, top)
+func (s *Server) memberErrors(q *req, g *allot.Group, w *words, find string, after int64, top int) ([]memberError, int64, error) {
+	var bad []*allot.User
+	var next int64
+	var err error
+	if find != "" {
+		bad, next, err = s.st.FindGroupMembers(q.ctx(), q.tenant(), g.GUID, find, true, after, top)
+	} else {
+		bad, next, err = s.st.GroupMembersWithErrors(q.ctx(), q.tenant(), g.GUID, after, top)
+	}
 	if err != nil {
 		return nil, 0, err
 	}
@@ -323,7 +334,7 @@ func (s *Server) groupErrorsCSV(q *req) error {
 	cw := csv.NewWriter(q.w)
 	cw.Write([]string{"Display name", "User name", "Product", "Reason"})
 	for after := int64(0); ; {
-		page, next, err := s.memberErrors(q, g, w, after, 2000)
+		page, next, err := s.memberErrors(q, g, w, "", after, 2000)
 		if err != nil {
 			return err
 		}
@@ -493,7 +504,20 @@ func (s *Server) groupAssign(q *req) error {
 }
 
 func (m *groupModel) membersURL(after int64) string {
-	return query("/groups/"+m.G.GUID, "after", afterParam(after), "members", m.allParam())
+	return query("/groups/"+m.G.GUID, "after", afterParam(after), "members", m.allParam(), "find", m.Find)
+}
+
+// findMembers lists the group's members whose names start with text, as
+// a page of members.
+func (s *Server) findMembers(text string) func(ctx context.Context, tenantID int64, ref string, after int64, top int) ([]store.Member, int64, error) {
+	return func(ctx context.Context, tenantID int64, ref string, after int64, top int) ([]store.Member, int64, error) {
+		users, next, err := s.st.FindGroupMembers(ctx, tenantID, ref, text, false, after, top)
+		out := make([]store.Member, len(users))
+		for i, u := range users {
+			out[i] = store.Member{User: u}
+		}
+		return out, next, err
+	}
 }
 
 // toggleURL switches between direct members and every member.
@@ -505,7 +529,7 @@ func (m *groupModel) toggleURL() string {
 }
 
 func (m *groupModel) statusURL() string {
-	return query("/groups/"+m.G.GUID+"/status", "after", afterParam(m.After), "members", m.allParam())
+	return query("/groups/"+m.G.GUID+"/status", "after", afterParam(m.After), "members", m.allParam(), "find", m.Find)
 }
 
 func (m *groupModel) allParam() string {
