@@ -185,6 +185,7 @@ func BenchmarkPages1M(b *testing.B) {
 	t := loadBigTenant(b, 1_000_000, 100_000)
 	benchPages(b, t, "group-100k-licensed-members")
 	benchPage(b, t, "group-1M-unlicensed-members", "/groups/"+t.all.GUID)
+	benchPage(b, t, "group-1M-find-member", "/groups/"+t.all.GUID+"?find=employee%20999")
 }
 
 // benchPages renders each page and reports the median and 95th
@@ -208,6 +209,19 @@ func benchPages(b *testing.B, t *bigTenant, group string) {
 		{"groups", "/groups"},
 		{group, "/groups/" + t.group.GUID},
 		{"audit", "/audit"},
+		{"home", "/"},
+		{"product-groups-tab", "/licenses/" + t.sku.SkuID + "?tab=groups"},
+		{"product-seats-live", "/licenses/" + t.sku.SkuID + "/seats/live"},
+		{"product-seats-review-up", "/licenses/" + t.sku.SkuID + "/seats?enabledUnits=" + strconv.Itoa(t.sku.EnabledUnits+10)},
+		{"product-seats-review-down-by-10", "/licenses/" + t.sku.SkuID + "/seats?enabledUnits=" + strconv.Itoa(t.licensed-10)},
+		{"assign-picker", "/licenses/" + t.sku.SkuID + "/assign"},
+		{"group-status", "/groups/" + t.group.GUID + "/status"},
+		{"group-member-search", "/groups/" + t.group.GUID + "/members/search?mq=sales%209"},
+		{"roles", "/roles"},
+		{"reports", "/reports"},
+		{"clients", "/clients"},
+		{"alerts", "/alerts"},
+		{"webhooks", "/webhooks"},
 	}
 	for _, p := range pages {
 		benchPage(b, t, p.name, p.path)
@@ -227,7 +241,7 @@ func benchPage(b *testing.B, t *bigTenant, name, path string) {
 			t.h.ServeHTTP(rec, req)
 			times = append(times, time.Since(start))
 			cpus = append(cpus, cpuTime()-cpu0)
-			if rec.Code != http.StatusOK {
+			if rec.Code != http.StatusOK && rec.Code != http.StatusSeeOther {
 				b.Fatalf("%s: %d %s", path, rec.Code, rec.Body.String())
 			}
 		}

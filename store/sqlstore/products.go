@@ -369,7 +369,7 @@ func (t *tx) lockNewestHolders(pid int64, n int) ([]int64, error) {
 
 // holders returns every user who holds product pid, since when.
 func (t *tx) holders(pid int64) ([]licensing.Holder, error) {
-	rows, err := t.query(`SELECT user_id, MIN(seq) FROM license_states WHERE product_id = ? AND state = 'Active' GROUP BY user_id`, pid)
+	rows, err := t.query(`SELECT user_id, MIN(seq) FROM license_states`+t.s.indexedBy("license_states_product")+` WHERE product_id = ? AND state = 'Active' GROUP BY user_id`, pid)
 	if err != nil {
 		return nil, err
 	}
