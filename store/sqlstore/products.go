@@ -264,8 +264,9 @@ func (s *Store) SetSeats(ctx context.Context, a allot.Actor, tenantID int64, ref
 		// transaction that takes a seat (they lock the row), and the count
 		// read under it is exact.
 		var locked []int64
+		var holders []licensing.Holder
 		if excess := p.ConsumedUnits - enabled; excess > 0 {
-			if locked, err = tx.lockNewestHolders(p.ID, excess+excess/8+4); err != nil {
+			if locked, holders, err = tx.lockNewestHolders(p.ID, excess+excess/8+4); err != nil {
 				return err
 			}
 		}
@@ -282,7 +283,7 @@ func (s *Store) SetSeats(ctx context.Context, a allot.Actor, tenantID int64, ref
 		if excess <= 0 {
 			return tx.markWaiters(tenantID, []int64{p.ID})
 		}
-		victims, err := tx.lockVictims(p.ID, excess, locked)
+		victims, err := tx.lockVictims(p.ID, excess, locked, holders)
 		if err != nil {
 			return err
 		}
@@ -330,11 +331,16 @@ func (t *tx) reduceSeats(a allot.Actor, tenantID int64, p *allot.Product, enable
 // product row the transaction holds, with their rows locked: normally all of
 // them are among the users already locked; one who became a holder in
 // between is locked now (out of the lock order: a deadlock this forms is
-// broken by PostgreSQL and the write runs again).
-func (t *tx) lockVictims(pid int64, excess int, locked []int64) ([]int64, error) {
-	holders, err := t.holders(pid)
-	if err != nil {
-		return nil, err
+// broken by PostgreSQL and the write runs again). On SQLite nobody can
+// become a holder in between (this transaction is the only writer), so the
+// holders read before, when there are any, are still exact.
+func (t *tx) lockVictims(pid int64, excess int, locked []int64, before []licensing.Holder) ([]int64, error) {
+	holders := before
+	if holders == nil || t.s.engine != SQLite {
+		var err error
+		if holders, err = t.holders(pid); err != nil {
+			return nil, err
+		}
 	}
 	victims := licensing.NewestHolders(holders, excess)
 	var missing []int64
@@ -355,16 +361,16 @@ func (t *tx) lockVictims(pid int64, excess int, locked []int64) ([]int64, error)
 }
 
 // lockNewestHolders locks the rows of the n users who got product pid last
-// and returns their ids.
-func (t *tx) lockNewestHolders(pid int64, n int) ([]int64, error) {
+// and returns their ids, and every holder as read.
+func (t *tx) lockNewestHolders(pid int64, n int) ([]int64, []licensing.Holder, error) {
 	holders, err := t.holders(pid)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ids := licensing.NewestHolders(holders, n)
 	sorted := slices.Clone(ids)
 	slices.Sort(sorted)
-	return ids, t.lockUsers(sorted)
+	return ids, holders, t.lockUsers(sorted)
 }
 
 // holders returns every user who holds product pid, since when.
