@@ -63,6 +63,13 @@ type Snapshot struct {
 	// Assigning lists, per product, the groups that assign it (ascending
 	// ids), for the refusal of a groupOnly product's direct assignment.
 	Assigning map[int64][]int64
+	// Fallbacks lists, per group assignment ({group, product}), the products
+	// a member gets instead, in order, while it waits for a seat of the
+	// product (fallback.go).
+	Fallbacks map[[2]int64][]int64
+	// VIP lists the groups whose members go first in the lines they wait in
+	// through them (waitroom.go).
+	VIP map[int64]bool
 	// FirstSeq is the first ordering number the plan may hand out; the
 	// caller reserves SeqsNeeded of them.
 	FirstSeq int64
@@ -77,7 +84,7 @@ type Snapshot struct {
 func (s *Snapshot) SeqsNeeded() int {
 	n := 1
 	for i := range s.Users {
-		n += len(s.Users[i].Grants) + len(s.Users[i].Current) + 1
+		n += len(s.Users[i].Grants) + len(s.Users[i].Current) + 1 + s.fallbackGrants(s.Users[i])
 	}
 	if len(s.Users) == 1 {
 		n += len(s.Products)
