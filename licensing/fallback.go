@@ -18,7 +18,8 @@ import (
 // with the group's grants of A and of the chain's products up to k, where
 // the products before k stand in line with their waiting code (they do not
 // make the group fail, rule 5, and take no seat). It goes a step further
-// only while the product of the current step fails for lack of seats.
+// only while the product of the current step fails for lack of seats (or
+// fails while the user holds a later product of the chain: nextStep).
 
 // chainGrant is one of a user's group grants that carries a fallback chain:
 // products[0] is the group's product, then its fallbacks.
@@ -121,15 +122,21 @@ func withFallbacks(grants []Grant, chains []chainGrant, step []int) []Grant {
 	return out
 }
 
-// nextStep returns the first chain whose current product waits for a seat
-// and has a fallback left, with the code it waits with; -1 when none.
+// nextStep returns the first chain whose current product fails and has a
+// fallback left, with the code it fails with; -1 when none. A product fails
+// over to the next one when it waits for a seat, or, whatever its reason,
+// when the user holds a later product of the chain through the group
+// already: rule 5 never takes that away.
 func nextStep(up UserPlan, chains []chainGrant, step []int) (int, allot.Code) {
 	for i, c := range chains {
 		if step[i]+1 >= len(c.products) {
 			continue
 		}
 		st, ok := findState(up.After, c.products[step[i]], c.source)
-		if ok && st.State == allot.StateError && isWaiting(st.Code) {
+		if !ok || st.State != allot.StateError {
+			continue
+		}
+		if isWaiting(st.Code) || slices.ContainsFunc(c.products[step[i]+1:], func(pid int64) bool { return wasActive(up.Before, pid, c.source) }) {
 			return i, st.Code
 		}
 	}
