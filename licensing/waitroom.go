@@ -1,6 +1,7 @@
 package licensing
 
 import (
+	"fmt"
 	"sort"
 
 	"allot"
@@ -98,4 +99,25 @@ func MoveUp(line []Waiter, userID int64, position int) (map[int64]int64, error) 
 		out[line[i].UserID] = line[i+1].Place
 	}
 	return out, nil
+}
+
+// WaitReason says, in an admin's words, why a user waits for product p:
+// the reason of its waiting state (code), the group it waits through ("":
+// none), the product it holds meanwhile through a fallback chain (nil:
+// none), whether it waits as a VIP and why an admin moved it up ("": never).
+func WaitReason(cat *Catalog, code allot.Code, p *allot.Product, group string, fallback *allot.Product, vip bool, moved string) string {
+	out := Message(cat, code, p)
+	if group != "" {
+		out += fmt.Sprintf(" Waits through group '%s'.", group)
+	}
+	if fallback != nil {
+		out += fmt.Sprintf(" Has %s meanwhile, as the group's fallback; gives it back when a seat of %s frees up.", fallback.DisplayName, p.DisplayName)
+	}
+	if vip {
+		out += " Goes ahead of others: a member of a VIP group."
+	}
+	if moved != "" {
+		out += fmt.Sprintf(" Moved up by an admin: %s", moved)
+	}
+	return out
 }
