@@ -236,6 +236,27 @@ func TestWaitingRoomVIPAndMoveUpOverHTTP(t *testing.T) {
 			t.Fatalf("early holds %v", got)
 		}
 
+		// A group marked VIP while its member waits moves the member ahead.
+		interns := c.createGroup("Interns")
+		c.must(202, "POST", "/v1.0/groups/"+interns+"/assignLicense", assignBody([]string{sku}, nil))
+		intern := c.createUser("intern@contoso.com", "US")
+		c.addMember(interns, intern)
+		h.drain()
+		if ids, _ := c.waitingRoom(sku, 5); !slices.Equal(ids, []string{early, intern}) {
+			t.Fatalf("waiting room %v, want early, intern", ids)
+		}
+		c.must(200, "PATCH", "/allot/v1/groups/"+interns+"/waitingRoomPriority", map[string]any{"vip": true})
+		if ids, _ := c.waitingRoom(sku, 5); !slices.Equal(ids, []string{intern, early}) {
+			t.Fatalf("after marking Interns VIP: %v, want intern, early", ids)
+		}
+		c.must(200, "PATCH", "/allot/v1/groups/"+interns+"/waitingRoomPriority", map[string]any{"vip": false})
+		if ids, _ := c.waitingRoom(sku, 5); !slices.Equal(ids, []string{early, intern}) {
+			t.Fatalf("after unmarking Interns: %v, want early, intern", ids)
+		}
+		if n := c.auditCount("Set group waiting room priority"); n != 3 {
+			t.Errorf("%d audit events of VIP marks, want 3", n)
+		}
+
 		before := c.snapshot()
 		move := "/allot/v1/subscribedSkus/" + sku + "/waitingRoom/"
 		c.expectError(400, "Request_BadRequest", "POST", move+early+"/moveUp", map[string]any{"position": 1})
