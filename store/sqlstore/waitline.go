@@ -29,7 +29,8 @@ type WaitEntry struct {
 	// Fallback is the product the user holds meanwhile through a fallback
 	// chain (nil: none).
 	Fallback *allot.Product
-	// MoveReason is why an admin last moved the user up ("" if never).
+	// MoveReason is why an admin moved the user up while it waits ("" if
+	// not since it started waiting).
 	MoveReason string
 }
 
@@ -134,7 +135,7 @@ func (s *Store) waitEntry(ctx context.Context, tenantID int64, products []*allot
 		}
 		e.Fallback = licensing.NewCatalog(products).Product(fb)
 	}
-	err := s.queryRow(ctx, `SELECT reason FROM waiting_moves WHERE product_id = ? AND user_id = ?`, p.ID, w.user).Scan(&e.MoveReason)
+	err := s.queryRow(ctx, `SELECT reason FROM waiting_moves WHERE product_id = ? AND user_id = ? AND moved_at >= ?`, p.ID, w.user, w.since).Scan(&e.MoveReason)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return e, err
 	}
