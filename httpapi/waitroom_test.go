@@ -35,8 +35,9 @@ func (c *client) auditCount(activity string) int {
 // TestFallbackChainE5ElseE3OverHTTP: Microsoft 365 E5 has 1 seat, E3 has
 // 5; a group assigns E5 with the chain E5 → E3 to 3 members. One gets E5,
 // two get E3 and wait for E5. When the E5 holder leaves the group, the
-// first waiter moves to E5 and gives E3 back in the same change: a poller
-// reading the waiters all the while never sees either without a license.
+// first waiter moves to E5 and gives E3 back in the same change (a poller
+// reading the waiters all the while never sees either without a license),
+// and the E3 seat it gave back goes to E3's waiting room.
 func TestFallbackChainE5ElseE3OverHTTP(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, open storeOpener) {
 		h := newHarness(t, open)
@@ -66,6 +67,19 @@ func TestFallbackChainE5ElseE3OverHTTP(t *testing.T) {
 		}
 		if n, _ := c.consumed(e3); n != 2 {
 			t.Errorf("E3 consumed %d, want 2", n)
+		}
+		// Contractors get E3 from their own group: 3 of the 5 seats are
+		// free, so the fourth contractor waits for E3.
+		contractors := c.createGroup("Contractors")
+		c.must(202, "POST", "/v1.0/groups/"+contractors+"/assignLicense", assignBody([]string{e3}, nil))
+		var k []string
+		for i := 0; i < 4; i++ {
+			k = append(k, c.createUser(fmt.Sprintf("contractor%d@contoso.com", i), "US"))
+			c.addMember(contractors, k[i])
+		}
+		h.drain()
+		if ids, _ := c.waitingRoom(e3, 10); !slices.Equal(ids, k[3:]) {
+			t.Fatalf("E3 waiting room %v, want the fourth contractor", ids)
 		}
 		ids, entries := c.waitingRoom(e5, 1)
 		if !slices.Equal(ids, []string{m[1], m[2]}) {
@@ -117,8 +131,11 @@ func TestFallbackChainE5ElseE3OverHTTP(t *testing.T) {
 		if got := c.userSkus(m[2]); !slices.Equal(got, []string{e3}) {
 			t.Errorf("second waiter holds %v, want E3", got)
 		}
-		if n, _ := c.consumed(e3); n != 1 {
-			t.Errorf("E3 consumed %d, want 1", n)
+		if n, _ := c.consumed(e3); n != 5 {
+			t.Errorf("E3 consumed %d, want 5", n)
+		}
+		if got := c.userSkus(k[3]); !slices.Equal(got, []string{e3}) {
+			t.Errorf("the waiting contractor holds %v, want the E3 seat the first waiter gave back", got)
 		}
 		if ids, _ := c.waitingRoom(e5, 10); !slices.Equal(ids, []string{m[2]}) {
 			t.Errorf("E5 waiting room %v, want the second waiter", ids)
