@@ -281,7 +281,9 @@ func (s *Store) GroupWaitingVIP(ctx context.Context, tenantID int64, ref string)
 // nobody waits while a seat is free.
 func (s *Store) SetGroupWaitingVIP(ctx context.Context, a allot.Actor, tenantID int64, ref string, vip bool) error {
 	return s.write(ctx, func(t *tx) error {
-		g, err := t.groupLocked(tenantID, ref, lockChange)
+		// Lock order: the members first (replaceWaiters), then the group row
+		// (the UPDATE), as every licensing write.
+		g, err := t.group(tenantID, ref)
 		if err != nil {
 			return err
 		}
@@ -296,10 +298,10 @@ func (s *Store) SetGroupWaitingVIP(ctx context.Context, a allot.Actor, tenantID 
 		if vip {
 			flag = 1
 		}
-		if _, err := t.exec(`UPDATE dir_groups SET waiting_vip = ? WHERE id = ?`, flag, g.ID); err != nil {
+		if err := t.replaceWaiters(g.ID, vip); err != nil {
 			return err
 		}
-		if err := t.replaceWaiters(g.ID, vip); err != nil {
+		if _, err := t.exec(`UPDATE dir_groups SET waiting_vip = ? WHERE id = ?`, flag, g.ID); err != nil {
 			return err
 		}
 		return t.audit(tenantID, a, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActSetWaitingVIP, TargetKind: "Group",
