@@ -32,11 +32,10 @@ type chainGrant struct {
 // fallbackChains returns the user's group grants with a fallback chain,
 // leaving out fallbacks the tenant does not have, that the group assigns
 // itself or that an earlier chain of the group already lists.
-func (s *Snapshot) fallbackChains(u UserInput) []chainGrant {
+func (s *Snapshot) fallbackChains(u UserInput, cat *Catalog) []chainGrant {
 	if len(s.Fallbacks) == 0 {
 		return nil
 	}
-	cat := NewCatalog(s.Products)
 	own := map[[2]int64]bool{}
 	for _, g := range u.Grants {
 		own[[2]int64{g.Source, g.ProductID}] = true
@@ -63,11 +62,17 @@ func (s *Snapshot) fallbackChains(u UserInput) []chainGrant {
 	return out
 }
 
-// fallbackGrants counts the grants a user's fallback chains may add.
-func (s *Snapshot) fallbackGrants(u UserInput) int {
+// fallbackGrants counts the grants the users' fallback chains may add.
+func (s *Snapshot) fallbackGrants() int {
+	if len(s.Fallbacks) == 0 {
+		return 0
+	}
+	cat := NewCatalog(s.Products)
 	n := 0
-	for _, c := range s.fallbackChains(u) {
-		n += len(c.products) - 1
+	for _, u := range s.Users {
+		for _, c := range s.fallbackChains(u, cat) {
+			n += len(c.products) - 1
+		}
 	}
 	return n
 }
@@ -77,7 +82,7 @@ func (s *Snapshot) fallbackGrants(u UserInput) int {
 // step further for the first chain whose current product waits for a seat,
 // until none does. Each step starts again from the counters as they were.
 func (d *decider) evaluateFallbacks(u UserInput, before []allot.LicenseState) (UserPlan, bool) {
-	chains := d.snap.fallbackChains(u)
+	chains := d.snap.fallbackChains(u, d.cat)
 	if len(chains) == 0 {
 		return UserPlan{}, false
 	}

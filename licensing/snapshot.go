@@ -80,16 +80,17 @@ type Snapshot struct {
 // SeqsNeeded returns how many ordering numbers a plan of the snapshot may
 // hand out at most: one per grant, plus one per state for seat reductions,
 // plus one per user for the grant a bulk assignment adds and, for a single
-// user, one per product for the grants a direct assignment adds.
+// user, one per product for the grants a direct assignment adds, plus one
+// per fallback the users' fallback chains may add.
 func (s *Snapshot) SeqsNeeded() int {
 	n := 1
 	for i := range s.Users {
-		n += len(s.Users[i].Grants) + len(s.Users[i].Current) + 1 + s.fallbackGrants(s.Users[i])
+		n += len(s.Users[i].Grants) + len(s.Users[i].Current) + 1
 	}
 	if len(s.Users) == 1 {
 		n += len(s.Products)
 	}
-	return n
+	return n + s.fallbackGrants()
 }
 
 // Catalog indexes a tenant's products by id and skuPartNumber.

@@ -182,7 +182,7 @@ func withWaitingRoomActions(tn *tenant, actions map[string]func(*rapid.T)) map[s
 func withoutFallbackStates(t fataler, tn *tenant, u int64, got map[[2]int64][]string) map[[2]int64][]string {
 	s := tn.snapshot([]int64{u}, false)
 	out := maps.Clone(got)
-	for _, c := range s.fallbackChains(s.Users[0]) {
+	for _, c := range s.fallbackChains(s.Users[0], NewCatalog(s.Products)) {
 		held := 0
 		for j, pid := range c.products {
 			st, ok := findState(tn.states[u], pid, c.source)
@@ -213,7 +213,7 @@ func withoutFallbackStates(t fataler, tn *tenant, u int64, got map[[2]int64][]st
 // chain through the group.
 func (tn *tenant) releasedFallback(before *tenant, u, pid int64) bool {
 	s := tn.snapshot([]int64{u}, false)
-	for _, c := range s.fallbackChains(s.Users[0]) {
+	for _, c := range s.fallbackChains(s.Users[0], NewCatalog(s.Products)) {
 		at := slices.Index(c.products, pid)
 		if at <= 0 || !wasActive(before.states[u], pid, c.source) {
 			continue
@@ -233,7 +233,7 @@ func (tn *tenant) releasedFallback(before *tenant, u, pid int64) bool {
 // though the product that made it fail may be granted with the fallback.
 func (tn *tenant) standsIn(u int64, st allot.LicenseState) bool {
 	s := tn.snapshot([]int64{u}, false)
-	for _, c := range s.fallbackChains(s.Users[0]) {
+	for _, c := range s.fallbackChains(s.Users[0], NewCatalog(s.Products)) {
 		at := slices.Index(c.products, st.ProductID)
 		if c.source != st.Source || at < 0 {
 			continue
