@@ -21,6 +21,7 @@ func (s *Server) adminRoutes() {
 	s.bulkRoutes()
 	s.policyRoutes()
 	s.groupModeRoutes()
+	s.waitroomRoutes()
 	s.reclaimRoutes()
 	s.reportRoutes()
 	s.alertRoutes()

@@ -17,6 +17,9 @@ type UserPlan struct {
 	Gained, Lost []int64
 	// Changed tells whether After differs from Before.
 	Changed bool
+	// Released lists the products of Lost that the user gives back because
+	// it got a product ahead of them in a fallback chain: no loss.
+	Released []int64
 }
 
 // decider evaluates users one after another against seats that it hands
@@ -38,6 +41,9 @@ type decider struct {
 	// yielded tells whether a user was refused a seat that was free but
 	// owed to a user of the snapshot waiting longer (pending).
 	yielded bool
+	// standIn lists the grants a fallback stands in for while they wait,
+	// with their waiting code (fallback.go).
+	standIn map[key]allot.Code
 }
 
 func newDecider(s *Snapshot, queue bool) *decider {
@@ -85,6 +91,14 @@ type evaluation struct {
 // reduction). It is deterministic, and evaluating its own output again
 // changes nothing.
 func (d *decider) evaluate(u UserInput, before []allot.LicenseState) UserPlan {
+	if out, ok := d.evaluateFallbacks(u, before); ok {
+		return out
+	}
+	return d.evaluatePlain(u, before)
+}
+
+// evaluatePlain is evaluate without fallback chains.
+func (d *decider) evaluatePlain(u UserInput, before []allot.LicenseState) UserPlan {
 	if out, ok := d.evaluateSimple(u, before); ok {
 		return out
 	}
@@ -101,7 +115,9 @@ func (d *decider) evaluate(u UserInput, before []allot.LicenseState) UserPlan {
 			continue
 		}
 		e.grants = append(e.grants, g)
-		if c := d.staticCheck(p, g, u.UsageLocation); c != "" {
+		if c := d.standIn[key{g.Source, g.ProductID}]; c != "" {
+			e.failed[key{g.Source, g.ProductID}] = c
+		} else if c := d.staticCheck(p, g, u.UsageLocation); c != "" {
 			e.failed[key{g.Source, g.ProductID}] = c
 		}
 	}
@@ -250,7 +266,7 @@ func (e *evaluation) allOrNothing() bool {
 	changed := false
 	bad := map[int64]bool{}
 	for _, g := range e.grants {
-		if _, f := e.failed[key{g.Source, g.ProductID}]; f && g.Source != allot.DirectSource && !e.d.snap.BestEffort[g.Source] {
+		if _, f := e.failed[key{g.Source, g.ProductID}]; f && g.Source != allot.DirectSource && !e.d.snap.BestEffort[g.Source] && e.d.standIn[key{g.Source, g.ProductID}] == "" {
 			bad[g.Source] = true
 		}
 	}
@@ -320,7 +336,7 @@ func (d *decider) stamp(st allot.LicenseState, current map[key]allot.LicenseStat
 	case had && cur.State == st.State && cur.Code == st.Code, had && isWaiting(cur.Code) && isWaiting(st.Code):
 		st.Seq, st.UpdatedAt = cur.Seq, d.snap.Now
 	default:
-		st.Seq, st.UpdatedAt = d.nextSeq(), d.snap.Now
+		st.Seq, st.UpdatedAt = d.place(d.nextSeq(), st), d.snap.Now
 	}
 	return st
 }
@@ -371,7 +387,7 @@ func (d *decider) evaluateSimple(u UserInput, before []allot.LicenseState) (User
 	} else {
 		st.State, st.Code = allot.StateError, allot.ENoSeats
 	}
-	st.Seq = d.nextSeq()
+	st.Seq = d.place(d.nextSeq(), st)
 	out.After = []allot.LicenseState{st}
 	return out, true
 }

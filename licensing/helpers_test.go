@@ -301,7 +301,11 @@ func planProblem(s *Snapshot, p *Plan) string {
 			if b, ok := findState(up.Before, st.ProductID, st.Source); ok && b.Seq == st.Seq {
 				continue
 			}
-			if st.Seq < s.FirstSeq || st.Seq >= s.FirstSeq+int64(p.SeqsUsed) {
+			seq := st.Seq
+			if s.VIP[st.Source] && IsVIPPlace(seq) {
+				seq += VIPShift // a VIP place (waitroom.go)
+			}
+			if seq < s.FirstSeq || seq >= s.FirstSeq+int64(p.SeqsUsed) {
 				return fmt.Sprintf("user %d: new seq %d outside [%d, %d)", up.UserID, st.Seq, s.FirstSeq, s.FirstSeq+int64(p.SeqsUsed))
 			}
 		}

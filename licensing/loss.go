@@ -1,6 +1,10 @@
 package licensing
 
-import "allot"
+import (
+	"slices"
+
+	"allot"
+)
 
 // Losses lists every product a user of the plan would lose, with the
 // reason. explicit tells, for a user and product, whether the change names
@@ -9,6 +13,9 @@ func (p *Plan) Losses(explicit func(user, product int64) bool) []allot.Loss {
 	var out []allot.Loss
 	for _, u := range p.Users {
 		for _, pid := range u.Lost {
+			if slices.Contains(u.Released, pid) {
+				continue // a fallback given back for a better product
+			}
 			l := allot.Loss{UserID: u.UserID, ProductID: pid, Reason: lossReason(u, pid)}
 			l.Explicit = explicit != nil && explicit(u.UserID, pid)
 			out = append(out, l)

@@ -268,7 +268,7 @@ func (d *decider) refusal(up UserPlan, c DirectChange, owed []int64) error {
 		}
 	}
 	for _, pid := range up.Lost {
-		if slices.Contains(c.Remove, pid) || slices.Contains(owed, pid) {
+		if slices.Contains(c.Remove, pid) || slices.Contains(owed, pid) || slices.Contains(up.Released, pid) {
 			continue
 		}
 		p := d.cat.Product(pid)

@@ -42,8 +42,10 @@ type tenant struct {
 	groups          []int64
 	lic             map[int64][]Grant // group → its licenses (Source = group), by product id
 	memberOf        map[int64][]membership
-	parents         map[int64][]int64 // group → groups it is a direct member of
-	bestEffort      map[int64]bool    // groups whose products are granted each on its own
+	parents         map[int64][]int64    // group → groups it is a direct member of
+	bestEffort      map[int64]bool       // groups whose products are granted each on its own
+	fallbacks       map[[2]int64][]int64 // (group, product) → its fallback chain
+	vip             map[int64]bool       // groups whose members wait ahead
 	mseq, seq, now  int64
 }
 
@@ -52,6 +54,7 @@ func (tn *tenant) clone() *tenant {
 	c.enabled, c.consumed, c.waiting, c.groupErrs = maps.Clone(tn.enabled), maps.Clone(tn.consumed), maps.Clone(tn.waiting), maps.Clone(tn.groupErrs)
 	c.loc = maps.Clone(tn.loc)
 	c.bestEffort = maps.Clone(tn.bestEffort)
+	c.fallbacks, c.vip = cloneFallbacks(tn.fallbacks), maps.Clone(tn.vip)
 	c.states = map[int64][]allot.LicenseState{}
 	for u, ss := range tn.states {
 		c.states[u] = cloneStates(ss)
@@ -152,7 +155,8 @@ func (tn *tenant) grantsOf(u int64) []Grant {
 // snapshot loads users as a store does; queue computes who waits outside.
 func (tn *tenant) snapshot(users []int64, queue bool) *Snapshot {
 	s := &Snapshot{DataLocation: tn.dataLoc, DefaultUsageLocation: tn.defLoc, GroupNames: map[int64]string{},
-		FirstSeq: tn.seq, Now: tn.now, WaitingOutside: map[int64]int{}, Ahead: map[int64][]int64{}, BestEffort: maps.Clone(tn.bestEffort)}
+		FirstSeq: tn.seq, Now: tn.now, WaitingOutside: map[int64]int{}, Ahead: map[int64][]int64{}, BestEffort: maps.Clone(tn.bestEffort),
+		Fallbacks: cloneFallbacks(tn.fallbacks), VIP: maps.Clone(tn.vip)}
 	for _, p := range tn.prods {
 		q := cloneSnapshot(&Snapshot{Products: []*allot.Product{p}}).Products[0]
 		q.EnabledUnits, q.ConsumedUnits = tn.enabled[p.ID], tn.consumed[p.ID]
@@ -281,7 +285,7 @@ func TestPropertyRules1To12HoldUnderRandomAdminActions(t *testing.T) {
 		tn := newTenant(rt)
 		tn.converge(rt)
 		checkAll(rt, tn, tn.clone(), step{})
-		rt.Repeat(map[string]func(*rapid.T){
+		rt.Repeat(withWaitingRoomActions(tn, map[string]func(*rapid.T){
 			"directAdd": func(rt *rapid.T) {
 				u := rapid.SampledFrom(tn.users).Draw(rt, "user")
 				p := drawProduct(rt, tn, "product")
@@ -405,7 +409,7 @@ func TestPropertyRules1To12HoldUnderRandomAdminActions(t *testing.T) {
 				}
 				finish(rt, tn, before, step{plan: p, mayLose: mayLose, cascade: true})
 			},
-		})
+		}))
 	})
 }
 
@@ -473,6 +477,7 @@ func newTenant(t *rapid.T) *tenant {
 			tn.memberOf[u] = append(tn.memberOf[u], membership{g, tn.mseq})
 		}
 	}
+	drawFallbacks(t, tn)
 	return tn
 }
 
@@ -503,7 +508,7 @@ func (tn *tenant) String() string {
 		for _, gr := range tn.lic[g] {
 			ls = append(ls, fmt.Sprintf("%d%v", gr.ProductID, gr.DisabledPlans))
 		}
-		fmt.Fprintf(&b, "  group %d: in %v, assigns [%s], errors %d\n", g, tn.parents[g], strings.Join(ls, " "), tn.groupErrs[g])
+		fmt.Fprintf(&b, "  group %d: in %v, assigns [%s], errors %d, fallbacks %v, VIP %v\n", g, tn.parents[g], strings.Join(ls, " "), tn.groupErrs[g], tn.chainsOf(g), tn.vip[g])
 	}
 	for _, u := range tn.users {
 		var sts []string
@@ -808,6 +813,7 @@ func checkIntents(t fataler, tn *tenant) {
 			}
 			got[k] = s.DisabledPlans
 		}
+		got = withoutFallbackStates(t, tn, u, got)
 		if !maps.EqualFunc(got, want, func(a, b []string) bool { return slices.Equal(a, b) }) {
 			t.Fatalf("(a) user %d: states %v (%s), intents %v", u, got, states(tn.states[u]), want)
 		}
@@ -908,7 +914,7 @@ func checkGroupModes(t fataler, tn *tenant) {
 			if tn.bestEffort[s.Source] {
 				t.Fatalf("(c') user %d: product %d of bestEffort group %d failed for another product: %s", u, s.ProductID, s.Source, states(tn.states[u]))
 			}
-			if !ownFailure[s.Source] {
+			if !ownFailure[s.Source] && !tn.standsIn(u, s) {
 				t.Fatalf("(c') user %d: product %d of group %d failed for another product, but none fails: %s", u, s.ProductID, s.Source, states(tn.states[u]))
 			}
 		}
@@ -1004,7 +1010,7 @@ func checkLosses(t fataler, tn, before *tenant, st step) {
 	lost := map[[2]int64]bool{}
 	for _, u := range tn.users {
 		for pid := range before.held(u) {
-			if !tn.held(u)[pid] {
+			if !tn.held(u)[pid] && !tn.releasedFallback(before, u, pid) {
 				lost[[2]int64{u, pid}] = true
 			}
 		}

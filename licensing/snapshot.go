@@ -63,6 +63,13 @@ type Snapshot struct {
 	// Assigning lists, per product, the groups that assign it (ascending
 	// ids), for the refusal of a groupOnly product's direct assignment.
 	Assigning map[int64][]int64
+	// Fallbacks lists, per group assignment ({group, product}), the products
+	// a member gets instead, in order, while it waits for a seat of the
+	// product (fallback.go).
+	Fallbacks map[[2]int64][]int64
+	// VIP lists the groups whose members go first in the lines they wait in
+	// through them (waitroom.go).
+	VIP map[int64]bool
 	// FirstSeq is the first ordering number the plan may hand out; the
 	// caller reserves SeqsNeeded of them.
 	FirstSeq int64
@@ -73,7 +80,8 @@ type Snapshot struct {
 // SeqsNeeded returns how many ordering numbers a plan of the snapshot may
 // hand out at most: one per grant, plus one per state for seat reductions,
 // plus one per user for the grant a bulk assignment adds and, for a single
-// user, one per product for the grants a direct assignment adds.
+// user, one per product for the grants a direct assignment adds, plus one
+// per fallback the users' fallback chains may add.
 func (s *Snapshot) SeqsNeeded() int {
 	n := 1
 	for i := range s.Users {
@@ -82,7 +90,7 @@ func (s *Snapshot) SeqsNeeded() int {
 	if len(s.Users) == 1 {
 		n += len(s.Products)
 	}
-	return n
+	return n + s.fallbackGrants()
 }
 
 // Catalog indexes a tenant's products by id and skuPartNumber.

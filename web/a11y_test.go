@@ -161,6 +161,7 @@ func TestBrowserAxeEveryPage(t *testing.T) {
 		{"assign options", "/licenses/" + e5 + "/assign/options?pick=u:" + adele, "#assign-form"},
 		{"assign review", "/licenses/" + e5 + "/assign/review?pick=u:" + adele, "#preview"},
 		{"seats review", "/licenses/" + e5 + "/seats?enabledUnits=30", "#main"},
+		{"waiting room", "/licenses/" + ins + "/waiting-room", "#waiting-table"},
 		{"groups", "/groups", "#main"},
 		{"group", "/groups/" + g.GUID, "#license-summary"},
 		{"group all members", "/groups/" + g.GUID + "?members=all", "#members-table"},

@@ -157,6 +157,7 @@ func TestBrowserEveryPageLayout(t *testing.T) {
 		{name: "assign-options", path: "/licenses/" + e5 + "/assign/options?pick=u:" + max.GUID + "&pick=g:" + sales.GUID, nav: "/licenses", wait: "main h1"},
 		{name: "assign-review", path: "/licenses/" + e5 + "/assign/review?pick=u:" + max.GUID + "&pick=g:" + sales.GUID, nav: "/licenses", wait: "main h1"},
 		{name: "seats", path: "/licenses/" + ins + "/seats?enabledUnits=0", nav: "/licenses", wait: "main h1"},
+		{name: "waiting-room", path: "/licenses/" + ins + "/waiting-room", nav: "/licenses", wait: "#waiting-table"},
 		{name: "groups", path: "/groups", nav: "/groups", wait: "main table"},
 		{name: "group", path: "/groups/" + sales.GUID, nav: "/groups", wait: "main h1"},
 		{name: "group-dynamic", path: "/groups/" + dyn.GUID, nav: "/groups", wait: "main h1"},

@@ -111,6 +111,9 @@ func (s *Server) routes() {
 	s.page("GET /licenses/{sku}/seats", httpapi.PermProductsRead|httpapi.PermProductsWrite, s.seatsReview)
 	s.page("POST /licenses/{sku}/seats", httpapi.PermProductsRead|httpapi.PermProductsWrite, s.saveSeats)
 
+	s.page("GET /licenses/{sku}/waiting-room", httpapi.PermProductsRead, s.waitingRoom)
+	s.page("POST /licenses/{sku}/waiting-room/move", httpapi.PermProductsRead|httpapi.PermLicensesWrite, s.moveUp)
+
 	s.page("POST /licenses/{sku}/unassign", httpapi.PermProductsRead|httpapi.PermLicensesWrite|httpapi.PermUsersRead, s.unassign)
 
 	s.page("GET /groups", httpapi.PermGroupsRead, s.groups)

@@ -238,6 +238,7 @@ func (s *Store) DeleteGroup(ctx context.Context, a allot.Actor, tenantID int64, 
 			`DELETE FROM memberships WHERE member_type = 1 AND member_id = ?`,
 			`DELETE FROM memberships WHERE group_id = ?`,
 			`DELETE FROM group_licenses WHERE group_id = ?`,
+			`DELETE FROM group_license_fallbacks WHERE group_id = ?`,
 			`DELETE FROM scim_attrs WHERE kind = 1 AND target_id = ?`,
 			`DELETE FROM dir_groups WHERE id = ?`,
 		} {

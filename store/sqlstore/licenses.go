@@ -172,6 +172,9 @@ func (s *Store) AssignGroupLicenses(ctx context.Context, a allot.Actor, tenantID
 			}
 			changes = append(changes, allot.Change{Property: "AssignedLicense", Old: p.SkuPartNumber})
 			tx.remove(g.ID, p.ID)
+			if err := tx.dropFallbacks(g.ID, p.ID); err != nil {
+				return err
+			}
 		}
 		for _, r := range add {
 			p := bySku[r.SkuID]

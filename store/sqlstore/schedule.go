@@ -197,6 +197,9 @@ func (s *Store) expireGroup(ctx context.Context, a allot.Actor, tenantID int64, 
 			return nil
 		}
 		tx.remove(groupID, productID)
+		if err := tx.dropFallbacks(groupID, productID); err != nil {
+			return err
+		}
 		if err := tx.markGroups(tenantID, []int64{groupID}); err != nil {
 			return err
 		}

@@ -58,6 +58,11 @@ func (t *tx) loadBatch(tenantID int64, users []int64, products []*allot.Product,
 	if err != nil {
 		return nil, err
 	}
+	if len(gls) > 0 {
+		if err := t.loadWaitroom(b, tenantID); err != nil {
+			return nil, err
+		}
+	}
 	if err := t.loadStates(b, sorted); err != nil {
 		return nil, err
 	}

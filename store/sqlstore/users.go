@@ -542,6 +542,7 @@ func (s *Store) DeleteUser(ctx context.Context, a allot.Actor, tenantID int64, r
 		}
 		for _, q := range []string{
 			`DELETE FROM license_states WHERE user_id = ?`,
+			`DELETE FROM waiting_moves WHERE user_id = ?`,
 			`DELETE FROM direct_ends WHERE user_id = ?`,
 			`DELETE FROM memberships WHERE member_type = 0 AND member_id = ?`,
 			`DELETE FROM proxy_addresses WHERE user_id = ?`,
