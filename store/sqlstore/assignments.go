@@ -198,11 +198,13 @@ func (a *assignmentReader) addSource(row *store.AssignmentRow, src int64, state,
 }
 
 // Utilization returns every product's seats now, by skuPartNumber, with
-// the number held by disabled users (one grouped query over the tenant's
-// disabled users).
+// the number held by disabled users (one grouped query over the holders of
+// the tenant's products, through their index: a tenant's unlicensed users
+// are never read).
 func (s *Store) Utilization(ctx context.Context, tenantID int64) ([]store.Utilization, error) {
-	rows, err := s.query(ctx, `SELECT ls.product_id, COUNT(DISTINCT ls.user_id) FROM users u JOIN license_states ls ON ls.user_id = u.id
-		WHERE u.tenant_id = ? AND u.account_enabled = ? AND ls.state = ? GROUP BY ls.product_id`, tenantID, 0, allot.StateActive)
+	rows, err := s.query(ctx, `SELECT ls.product_id, COUNT(DISTINCT ls.user_id) FROM license_states ls`+s.indexedBy("license_states_product")+` CROSS JOIN users u
+		WHERE ls.product_id IN (SELECT id FROM products WHERE tenant_id = ?) AND ls.state = 'Active' AND u.id = ls.user_id AND u.account_enabled = ?
+		GROUP BY ls.product_id`, tenantID, 0)
 	counts, err := collect(rows, err, func(r *sql.Rows) ([2]int64, error) {
 		var c [2]int64
 		err := r.Scan(&c[0], &c[1])

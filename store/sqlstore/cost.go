@@ -183,10 +183,12 @@ type departmentSeat struct {
 }
 
 // departmentSeats counts the seats in use per department and product (one
-// grouped query).
+// grouped query over the holders of the tenant's products, through their
+// index).
 func (s *Store) departmentSeats(ctx context.Context, tenantID int64) ([]departmentSeat, error) {
-	rows, err := s.query(ctx, `SELECT u.department, ls.product_id, COUNT(DISTINCT u.id) FROM users u JOIN license_states ls ON ls.user_id = u.id
-		WHERE u.tenant_id = ? AND ls.state = ? GROUP BY u.department, ls.product_id`, tenantID, allot.StateActive)
+	rows, err := s.query(ctx, `SELECT u.department, ls.product_id, COUNT(DISTINCT u.id) FROM license_states ls`+s.indexedBy("license_states_product")+` CROSS JOIN users u
+		WHERE ls.product_id IN (SELECT id FROM products WHERE tenant_id = ?) AND ls.state = 'Active' AND u.id = ls.user_id
+		GROUP BY u.department, ls.product_id`, tenantID)
 	out, err := collect(rows, err, func(r *sql.Rows) (departmentSeat, error) {
 		var d departmentSeat
 		err := r.Scan(&d.department, &d.product, &d.seats)
