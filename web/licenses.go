@@ -341,7 +341,7 @@ func (s *Server) search(q *req, m *assignModel) error {
 			}
 		}
 	}
-	users, _, _, err := s.st.SearchUsers(q.ctx(), q.tenant(), m.Q, 0, 15, false)
+	users, err := s.st.SuggestUsers(q.ctx(), q.tenant(), m.Q, 15)
 	if err != nil {
 		return err
 	}

@@ -202,7 +202,7 @@ func (s *Server) rolePeople(q *req) error {
 	if text == "" {
 		return q.render(rolePeople(nil))
 	}
-	users, _, _, err := s.st.SearchUsers(q.ctx(), q.tenant(), text, 0, 10, false)
+	users, err := s.st.SuggestUsers(q.ctx(), q.tenant(), text, 10)
 	if err != nil {
 		return err
 	}

@@ -187,3 +187,52 @@ func TestUnlicensedGroupSummaryCountsEachMemberOnce(t *testing.T) {
 		}
 	})
 }
+
+// SuggestUsers finds display names and user names that start with the
+// text whatever their case, on both engines, ordered by display name, and
+// nothing else (not the middle of a name, not another tenant).
+func TestSuggestUsersByPrefixWhateverTheCase(t *testing.T) {
+	forEngines(t, func(t *testing.T, st *sqlstore.Store) {
+		ctx := context.Background()
+		a := allot.Actor{Kind: "system", ID: "t", Name: "t"}
+		ten, err := st.CreateTenant(ctx, "Contoso", "NAM", "US")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range [][2]string{{"SALES 90", "s90"}, {"Sales 9", "s9"}, {"sales 91x", "s91"}, {"Salt", "salt"}, {"Sales 8", "s8"},
+			{"Adele Sales", "adele"}, {"Bob", "sales9.bob"}, {"Zoë", "zoe"}} {
+			if err := st.CreateUser(ctx, a, ten.ID, &allot.User{UserPrincipalName: p[1] + "@contoso.com", DisplayName: p[0], AccountEnabled: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		other, _ := st.CreateTenant(ctx, "Fabrikam", "NAM", "US")
+		if err := st.CreateUser(ctx, a, other.ID, &allot.User{UserPrincipalName: "x@fabrikam.com", DisplayName: "Sales 99", AccountEnabled: true}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			text string
+			top  int
+			want string
+		}{
+			{"sales 9", 10, "[SALES 90 Sales 9 sales 91x]"},
+			{"SaLeS 9", 2, "[SALES 90 Sales 9]"},
+			{"SALES9", 10, "[Bob]"},
+			{"sal", 10, "[Bob SALES 90 Sales 8 Sales 9 Salt sales 91x]"},
+			{"zo", 10, "[Zoë]"},
+			{"adele", 10, "[Adele Sales]"},
+			{"les", 10, "[]"},
+		} {
+			users, err := st.SuggestUsers(ctx, ten.ID, c.text, c.top)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, u := range users {
+				names = append(names, u.DisplayName)
+			}
+			if got := fmt.Sprint(names); got != c.want {
+				t.Errorf("%q: %s, want %s", c.text, got, c.want)
+			}
+		}
+	})
+}
