@@ -190,3 +190,35 @@ func (c *client) postCSV(path, body string) *response {
 	}
 	return &response{Method: "POST", Path: path, Status: res.StatusCode, Header: res.Header, Body: data}
 }
+
+func TestActivityReports_AHundredThousandRowsImportInSeconds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("100,000 users")
+	}
+	forEachEngine(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, open)
+		c := h.A
+		const n = 100_000
+		users := make([]*allot.User, n)
+		var b strings.Builder
+		b.WriteString("userPrincipalName,skuPartNumber,lastActivityDate\n")
+		for i := range users {
+			upn := fmt.Sprintf("u%06d@contoso.com", i)
+			users[i] = &allot.User{UserPrincipalName: upn, DisplayName: upn, AccountEnabled: true, UsageLocation: "US"}
+			fmt.Fprintf(&b, "%s,SPE_E3,2026-%02d-%02d\n", upn, 1+i%9, 1+i%28)
+		}
+		if err := h.st.CreateUsersBulk(context.Background(), allot.SystemActor, c.Tenant.ID, users); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		res := c.postCSV("/allot/v1/activityReports", b.String())
+		took := time.Since(start)
+		if out := res.object(t); res.Status != 200 || out["imported"] != float64(n) {
+			t.Fatalf("import: %d %v", res.Status, out["imported"])
+		}
+		t.Logf("%d rows (%d KB) imported in %v", n, b.Len()/1024, took.Round(time.Millisecond))
+		if took > 10*time.Second {
+			t.Errorf("%d rows took %v, want seconds", n, took)
+		}
+	})
+}
