@@ -183,19 +183,7 @@ func (s *Server) runReclaimRule(w http.ResponseWriter, r *http.Request, p *store
 	if err != nil {
 		return allot.Errorf(allot.ENotFound, "Reclamation rule '%s' does not exist.", r.PathValue("id"))
 	}
-	t, a := p.Tenant.ID, p.Actor()
-	var run *sqlstore.ReclaimRun
-	do := func(ctx context.Context) error {
-		var err error
-		run, err = s.st.RunReclaimRule(ctx, a, t, id, true)
-		return err
-	}
-	var pv *store.Preview
-	if b.Preview {
-		pv, err = s.st.Preview(r.Context(), t, do)
-	} else {
-		err = do(r.Context())
-	}
+	run, pv, err := s.RunReclaim(r.Context(), p, id, b.Preview)
 	if err != nil {
 		return err
 	}
@@ -207,6 +195,24 @@ func (s *Server) runReclaimRule(w http.ResponseWriter, r *http.Request, p *store
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// RunReclaim runs a reclamation rule now for the principal, or with
+// preview set (the dry run) says what it would do, with the preview of the
+// license changes, and changes nothing. The admin center's buttons use it.
+func (s *Server) RunReclaim(ctx context.Context, p *store.Principal, id int64, preview bool) (*sqlstore.ReclaimRun, *store.Preview, error) {
+	t, a := p.Tenant.ID, p.Actor()
+	var run *sqlstore.ReclaimRun
+	do := func(ctx context.Context) error {
+		var err error
+		run, err = s.st.RunReclaimRule(ctx, a, t, id, true)
+		return err
+	}
+	if !preview {
+		return run, nil, do(ctx)
+	}
+	pv, err := s.st.Preview(ctx, t, do)
+	return run, pv, err
 }
 
 func (s *Server) listReclaimRuns(w http.ResponseWriter, r *http.Request, p *store.Principal) error {

@@ -173,6 +173,7 @@ func TestBrowserAxeEveryPage(t *testing.T) {
 		{"webhooks", "/webhooks", "#main"},
 		{"webhook", "/webhooks/" + ep.GUID, "#main"},
 		{"alerts page", "/alerts", "#alerts-table"},
+		{"reclamation", "/reclamation", "#reclaim-rules"},
 		{"roles", "/roles", "#main"},
 		{"reports", "/reports", "#main"},
 		{"audit", "/audit", "#audit-table"},

@@ -147,6 +147,9 @@ func (s *Server) routes() {
 	s.page("GET /alerts", alertsNeed, s.alertsPage)
 	s.page("POST /alerts", alertsNeed|httpapi.PermProductsWrite, s.createAlert)
 	s.page("POST /alerts/{id}/delete", alertsNeed|httpapi.PermProductsWrite, s.deleteAlert)
+	s.page("GET /reclamation", reclaimNeed, s.reclaimPage)
+	s.page("POST /reclamation", reclaimNeed|httpapi.PermProductsWrite, s.createReclaimRule)
+	s.page("POST /reclamation/{id}/run", reclaimNeed|httpapi.PermProductsWrite, s.runReclaimRule)
 	s.page("GET /webhooks", webhooksNeed, s.webhooks)
 	s.page("GET /webhooks/{id}", webhooksNeed, s.webhook)
 	s.page("GET /webhooks/{id}/log", webhooksNeed, s.webhookLog)
@@ -365,6 +368,7 @@ var navItems = []navItem{
 	{Key: "clients", Label: "API clients", Path: "/clients", AnyOf: clientsNeed},
 	{Key: "alerts", Label: "Alerts", Path: "/alerts", Need: alertsNeed},
 	{Key: "webhooks", Label: "Webhooks", Path: "/webhooks", Need: webhooksNeed},
+	{Key: "reclamation", Label: "Reclamation", Path: "/reclamation", Need: reclaimNeed},
 }
 
 // ---- sign in and out ----
