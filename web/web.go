@@ -111,6 +111,10 @@ func (s *Server) routes() {
 	s.page("GET /licenses/{sku}/seats", httpapi.PermProductsRead|httpapi.PermProductsWrite, s.seatsReview)
 	s.page("POST /licenses/{sku}/seats", httpapi.PermProductsRead|httpapi.PermProductsWrite, s.saveSeats)
 
+	s.page("POST /licenses/{sku}/policy", httpapi.PermProductsRead|httpapi.PermProductsWrite, s.savePolicy)
+	s.page("GET /licenses/{sku}/policy/move", httpapi.PermProductsRead|httpapi.PermProductsWrite, s.moveReview)
+	s.page("POST /licenses/{sku}/policy/move", httpapi.PermProductsRead|httpapi.PermProductsWrite, s.moveApply)
+
 	s.page("POST /licenses/{sku}/unassign", httpapi.PermProductsRead|httpapi.PermLicensesWrite|httpapi.PermUsersRead, s.unassign)
 
 	s.page("GET /groups", httpapi.PermGroupsRead, s.groups)
