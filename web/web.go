@@ -151,6 +151,7 @@ func (s *Server) routes() {
 	s.page("GET /alerts", alertsNeed, s.alertsPage)
 	s.page("POST /alerts", alertsNeed|httpapi.PermProductsWrite, s.createAlert)
 	s.page("POST /alerts/{id}/delete", alertsNeed|httpapi.PermProductsWrite, s.deleteAlert)
+	s.page("GET /schedules", schedulesNeed, s.schedules)
 	s.page("GET /reclamation", reclaimNeed, s.reclaimPage)
 	s.page("POST /reclamation", reclaimNeed|httpapi.PermProductsWrite, s.createReclaimRule)
 	s.page("POST /reclamation/{id}/run", reclaimNeed|httpapi.PermProductsWrite, s.runReclaimRule)
@@ -372,6 +373,7 @@ var navItems = []navItem{
 	{Key: "clients", Label: "API clients", Path: "/clients", AnyOf: clientsNeed},
 	{Key: "alerts", Label: "Alerts", Path: "/alerts", Need: alertsNeed},
 	{Key: "webhooks", Label: "Webhooks", Path: "/webhooks", Need: webhooksNeed},
+	{Key: "schedules", Label: "Schedules", Path: "/schedules", Need: schedulesNeed},
 	{Key: "reclamation", Label: "Reclamation", Path: "/reclamation", Need: reclaimNeed},
 }
 
