@@ -54,7 +54,7 @@ func TestBrowserReclamationRulesDryRunAndRuns(t *testing.T) {
 	b.waitPath("/reclamation")
 	b.do(chromedp.SetValue(chromedp.CSS(`#reclaim-form select[name=product]`), pack.SkuID),
 		chromedp.SetValue(chromedp.CSS(`#reclaim-form select[name=kind]`), "noActivity"))
-	b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('#reclaim-form select[name=exempt] option[value="`+lead.GUID+`"]').selected = true; void 0`))
+	b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('#reclaim-form select[name=exempt] option[value="` + lead.GUID + `"]').selected = true; void 0`))
 	b.fill(`#reclaim-form input[name=days]`, "thirty")
 	b.fill(`#reclaim-form input[name=notice]`, "0")
 	b.click(`#reclaim-form button[type=submit]`)
