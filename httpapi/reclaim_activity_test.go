@@ -159,6 +159,25 @@ func TestActivityReports_BadRowsAreReportedAndGoodRowsImported(t *testing.T) {
 		if res.Status != 200 || out["imported"] != float64(2) || out["failed"] != float64(4) {
 			t.Fatalf("import: %s", res)
 		}
+		// A later report with an older date keeps the later one; a newer date wins.
+		c.postCSV("/allot/v1/activityReports", "userPrincipalName,skuPartNumber,lastActivityDate\nadele@contoso.com,SPE_E3,2026-07-01\nben@contoso.com,SPE_E3,2026-10-01\n")
+		got := map[string]string{}
+		rows, err := h.st.DB().QueryContext(context.Background(), `SELECT u.upn, a.last_activity FROM activity_reports a JOIN users u ON u.id = a.user_id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var upn string
+			var ms int64
+			if err := rows.Scan(&upn, &ms); err != nil {
+				t.Fatal(err)
+			}
+			got[upn] = time.UnixMilli(ms).UTC().Format("2006-01-02")
+		}
+		rows.Close()
+		if got["adele@contoso.com"] != "2026-09-01" || got["ben@contoso.com"] != "2026-10-01" {
+			t.Errorf("stored dates %v, want adele 2026-09-01 (the later) and ben 2026-10-01", got)
+		}
 		want := []string{"row 3: No user 'nobody@contoso.com'", "row 4: No product 'NOPE'", "row 5: The last activity date '01/09/2026' of 'ben@contoso.com' is not a date", "row 6: The last activity date of 'ben@contoso.com' is in the future"}
 		errs := out["errors"].([]any)
 		for i, w := range want {

@@ -149,13 +149,13 @@ func (t *tx) resolveActivityUsers(tenantID int64, rows []ActivityRow) (map[strin
 		col, prefix string
 		keys        []string
 	}{{"guid", "g:", guids}, {"upn_key", "u:", upns}} {
-		for start := 0; start < len(q.keys); start += 500 {
-			chunk := q.keys[start:min(start+500, len(q.keys))]
-			args := []any{tenantID}
-			for _, k := range chunk {
-				args = append(args, k)
-			}
-			rs, err := t.query(`SELECT id, `+q.col+` FROM users WHERE tenant_id = ? AND `+q.col+` IN (`+placeholders(len(chunk))+`)`, args...)
+		per := 500
+		if t.s.engine == Postgres {
+			per = 20000 // one array argument
+		}
+		for start := 0; start < len(q.keys); start += per {
+			chunk := q.keys[start:min(start+per, len(q.keys))]
+			rs, err := t.userKeysIn(tenantID, q.col, chunk)
 			found, err := collect(rs, err, func(r *sql.Rows) ([2]any, error) {
 				var id int64
 				var k string
@@ -173,18 +173,48 @@ func (t *tx) resolveActivityUsers(tenantID int64, rows []ActivityRow) (map[strin
 	return out, nil
 }
 
-// upsertActivity writes the dates, 500 rows a statement; a date older than
-// the one stored leaves it.
+// userKeysIn selects the tenant's users whose column col is one of keys:
+// a list of placeholders on SQLite, one text[] on PostgreSQL.
+func (t *tx) userKeysIn(tenantID int64, col string, keys []string) (*sql.Rows, error) {
+	if t.s.engine == Postgres {
+		return t.query(`SELECT id, `+col+` FROM users WHERE tenant_id = ? AND `+col+` = ANY(?::text[])`, tenantID, keys)
+	}
+	args := []any{tenantID}
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	return t.query(`SELECT id, `+col+` FROM users WHERE tenant_id = ? AND `+col+` IN (`+placeholders(len(keys))+`)`, args...)
+}
+
+// activityUpsert keeps the later of the stored and the imported date.
+const activityUpsert = ` ON CONFLICT (user_id, product_id) DO UPDATE SET last_activity = CASE WHEN excluded.last_activity > activity_reports.last_activity
+	THEN excluded.last_activity ELSE activity_reports.last_activity END`
+
+// upsertActivity writes the dates, 500 rows a statement on SQLite and
+// 20,000 (as arrays) on PostgreSQL; a date older than the one stored
+// leaves it.
 func (t *tx) upsertActivity(tenantID int64, best map[[2]int64]int64) error {
 	keys := make([][2]int64, 0, len(best))
 	for k := range best {
 		keys = append(keys, k)
 	}
 	sortPairs(keys)
-	return t.insertRows(`INSERT INTO activity_reports (user_id, product_id, tenant_id, last_activity) VALUES `, 4,
-		` ON CONFLICT (user_id, product_id) DO UPDATE SET last_activity = CASE WHEN excluded.last_activity > activity_reports.last_activity
-		THEN excluded.last_activity ELSE activity_reports.last_activity END`, len(keys), 500,
-		func(i int, a []any) []any { return append(a, keys[i][0], keys[i][1], tenantID, best[keys[i]]) })
+	if t.s.engine != Postgres {
+		return t.insertRows(`INSERT INTO activity_reports (user_id, product_id, tenant_id, last_activity) VALUES `, 4, activityUpsert, len(keys), 500,
+			func(i int, a []any) []any { return append(a, keys[i][0], keys[i][1], tenantID, best[keys[i]]) })
+	}
+	for start := 0; start < len(keys); start += 20000 {
+		chunk := keys[start:min(start+20000, len(keys))]
+		users, products, dates := make([]int64, len(chunk)), make([]int64, len(chunk)), make([]int64, len(chunk))
+		for i, k := range chunk {
+			users[i], products[i], dates[i] = k[0], k[1], best[k]
+		}
+		if _, err := t.exec(`INSERT INTO activity_reports (user_id, product_id, tenant_id, last_activity)
+			SELECT u, p, ?, d FROM unnest(?::bigint[], ?::bigint[], ?::bigint[]) AS x(u, p, d)`+activityUpsert, tenantID, users, products, dates); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func sortPairs(ks [][2]int64) {
