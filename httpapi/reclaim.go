@@ -21,6 +21,7 @@ func (s *Server) reclaimRoutes() {
 	s.handle("POST /allot/v1/reclamationRules/{id}/run", PermProductsWrite, s.runReclaimRule)
 	s.handle("POST /allot/v1/reclamationRules/{id}/keep", PermProductsWrite, s.keepReclaimLicense)
 	s.handle("GET /allot/v1/reclamationRuns", PermProductsRead, s.listReclaimRuns)
+	s.handle("GET /allot/v1/reclamationNotices", PermProductsRead, s.listReclaimNotices)
 	s.handle("POST /allot/v1/activityReports", PermUsersWrite, s.importActivity)
 }
 
@@ -223,6 +224,25 @@ func (s *Server) listReclaimRuns(w http.ResponseWriter, r *http.Request, p *stor
 	out := make([]map[string]any, 0, len(runs))
 	for _, x := range runs {
 		out = append(out, reclaimRunJSON(x))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
+	return nil
+}
+
+// listReclaimNotices lists the users under a notice, soonest first.
+func (s *Server) listReclaimNotices(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	ns, err := s.st.ReclaimNotices(r.Context(), p.Tenant.ID)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, 0, len(ns))
+	for _, n := range ns {
+		m := map[string]any{"ruleId": strconv.FormatInt(n.RuleID, 10), "ruleName": n.RuleName, "productName": n.ProductName,
+			"userId": n.UserGUID, "userPrincipalName": n.UPN, "noticedDateTime": msTimeOf(n.NoticedAt), "reclaimDateTime": msTimeOf(n.ReclaimAt), "keptDateTime": nil}
+		if n.KeptAt != 0 {
+			m["keptDateTime"] = msTimeOf(n.KeptAt)
+		}
+		out = append(out, m)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"value": out})
 	return nil

@@ -84,6 +84,14 @@ func TestReclaim_AnInactiveUsersLicenseIsReclaimedAfterNoticeAndGoesToTheFirstWa
 		c.must(200, "POST", run, map[string]any{})
 		c.expectError(400, "invalid", "POST", "/allot/v1/reclamationRules/"+id+"/keep", map[string]any{})
 		c.must(204, "POST", "/allot/v1/reclamationRules/"+id+"/keep", map[string]any{"userId": "keeper@contoso.com"})
+		notices := map[string]any{}
+		for _, n := range c.getJSON("/allot/v1/reclamationNotices")["value"].([]any) {
+			m := n.(map[string]any)
+			notices[m["userPrincipalName"].(string)] = m["keptDateTime"]
+		}
+		if len(notices) != 2 || notices["idle@contoso.com"] != nil || notices["keeper@contoso.com"] == nil {
+			t.Errorf("notices (user → kept) %v, want idle and keeper, keeper kept", notices)
+		}
 		time.Sleep(2100 * time.Millisecond)
 		done := c.must(200, "POST", run, map[string]any{}).object(t)
 		if done["reclaimed"] != float64(1) || done["cancelled"] != float64(1) || !sameNames(done, "reclaimed", "idle@contoso.com") || !sameNames(done, "cancelled", "keeper@contoso.com") {

@@ -24,6 +24,7 @@ const reclaimNeed = httpapi.PermProductsRead
 type reclaimModel struct {
 	Rules    []*sqlstore.ReclaimRule
 	Runs     []*sqlstore.ReclaimRun
+	Notices  []*sqlstore.ReclaimNotice
 	Products []*allot.Product
 	Groups   []*allot.Group
 	// Result is the dry run (DryRun set) or run just made, of rule ResultOf.
@@ -53,8 +54,11 @@ func (s *Server) reclaimPage(q *req) error {
 		return err
 	}
 	m.Form = reclaimForm{Kind: licensing.ReclaimNoActivity, Days: "90", Notice: "14"}
-	if q.r.URL.Query().Get("done") == "created" {
+	switch q.r.URL.Query().Get("done") {
+	case "created":
 		m.Done = "Reclamation rule created. It runs every few seconds; use Dry run to see what it would do now."
+	case "kept":
+		m.Done = "Kept: the notice is withdrawn at the rule's next run, and the period starts again."
 	}
 	return q.render(reclaimView(q.view("Reclamation", "reclamation"), m))
 }
@@ -66,6 +70,9 @@ func (s *Server) loadReclaim(q *req) (*reclaimModel, error) {
 		return nil, err
 	}
 	if m.Runs, err = s.st.ReclaimRuns(q.ctx(), q.tenant()); err != nil {
+		return nil, err
+	}
+	if m.Notices, err = s.st.ReclaimNotices(q.ctx(), q.tenant()); err != nil {
 		return nil, err
 	}
 	if m.Products, err = s.st.Products(q.ctx(), q.tenant()); err != nil {
@@ -231,4 +238,17 @@ func containsStr(list []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// keepLicense records a "keep" answer for the user of a notice.
+func (s *Server) keepLicense(q *req) error {
+	id, err := strconv.ParseInt(q.r.PathValue("id"), 10, 64)
+	if err != nil {
+		return allot.Errorf(allot.ENotFound, "Reclamation rule '%s' does not exist.", q.r.PathValue("id"))
+	}
+	if err := s.st.KeepLicense(q.ctx(), q.p.Actor(), q.tenant(), id, q.r.PostForm.Get("user")); err != nil {
+		return err
+	}
+	http.Redirect(q.w, q.r, query("/reclamation", "done", "kept"), http.StatusSeeOther)
+	return nil
 }

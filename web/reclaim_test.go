@@ -21,18 +21,20 @@ import (
 // TestBrowserReclamationRulesDryRunAndRuns: a Global Administrator
 // creates "no activity for 30 days, notice 0 days" on Office 365 E3 with
 // Leadership exempt from the Reclamation page (a period that is not a
-// number is refused in words first). Adele (inactive), Alex (active by the
-// activity report) and Diego (inactive, in Leadership) hold it directly,
-// assigned 100 days ago. Dry run names Adele as the API's dry run does and
-// records nothing; Run now gives her the notice, the next run takes the
-// license back, and the runs table shows what the API's runs list says,
-// with the price saved. A Global Reader sees neither the form nor the
+// number is refused in words first). Adele and Grady (inactive), Alex
+// (active by the activity report) and Diego (inactive, in Leadership) hold
+// it directly, assigned 100 days ago. Dry run names Adele and Grady as the
+// API's dry run does and records nothing; Run now gives them the notice
+// (the notices table says when each is taken back, as the API's notices
+// list does); Keep for Grady; the next run takes Adele's license back and
+// withdraws Grady's notice, and the runs table shows what the API's runs
+// list says, with the price saved. A Global Reader sees neither the form nor the
 // buttons, and their POST is 403. The reconciler does not run, so that
 // the rule runs only when a button says so.
 func TestBrowserReclamationRulesDryRunAndRuns(t *testing.T) {
 	e := newEnvPaused(t, 25) // no reconciler: the rule runs only when pressed
 	ctx := context.Background()
-	for _, n := range []string{"Adele Vance", "Alex Wilber", "Diego Siciliani"} {
+	for _, n := range []string{"Adele Vance", "Alex Wilber", "Diego Siciliani", "Grady Archie"} {
 		e.assign(n, "ENTERPRISEPACK")
 	}
 	if _, err := e.st.DB().ExecContext(ctx, fmt.Sprintf(`UPDATE license_states SET updated_at = updated_at - %d WHERE source_id = 0`, int64(100*24*time.Hour/time.Millisecond))); err != nil {
@@ -90,10 +92,10 @@ func TestBrowserReclamationRulesDryRunAndRuns(t *testing.T) {
 	// Dry run, by keyboard: focus the button and press Enter.
 	b.do(chromedp.Focus(chromedp.CSS(row+` [data-dry-run]`)), chromedp.KeyEvent("\r"))
 	b.waitText("#reclaim-result [data-summary]", "Dry run")
-	if got := b.text("#reclaim-result [data-summary]"); !strings.Contains(got, "would give 1 notice,") {
+	if got := b.text("#reclaim-result [data-summary]"); !strings.Contains(got, "would give 2 notices,") {
 		t.Errorf("dry run %q", got)
 	}
-	if got, want := b.text(`#reclaim-result [data-users=noticed]`), "Would be noticed: "+strings.Join(api.Users["noticed"], ", "); got != want || api.Noticed != 1 {
+	if got, want := b.text(`#reclaim-result [data-users=noticed]`), "Would be noticed: "+strings.Join(api.Users["noticed"], ", "); got != want || api.Noticed != 2 {
 		t.Errorf("dry run names %q, API %q (%d)", got, want, api.Noticed)
 	}
 	if n := b.count(`#reclaim-runs tbody tr`); n != 0 {
@@ -102,9 +104,34 @@ func TestBrowserReclamationRulesDryRunAndRuns(t *testing.T) {
 	b.axeCheck("reclamation dry run")
 
 	b.click(row + ` [data-run]`)
-	b.waitText("#reclaim-result [data-summary]", "gave 1 notice")
+	b.waitText("#reclaim-result [data-summary]", "gave 2 notices")
+	// The notices, as the API lists them; Grady answers "keep".
+	var notices struct {
+		Value []struct {
+			UserPrincipalName string
+			ReclaimDateTime   time.Time
+		}
+	}
+	apiGet(t, hc, e.srv.URL+"/allot/v1/reclamationNotices", &notices)
+	if n := b.count(`#reclaim-notices tbody tr`); n != len(notices.Value) || n != 2 {
+		t.Errorf("%d notices shown, API %d", n, len(notices.Value))
+	}
+	for _, n := range notices.Value {
+		if got, want := b.text(`#reclaim-notices tr[data-notice="`+n.UserPrincipalName+`"] [data-reclaim-at]`), n.ReclaimDateTime.UTC().Format("2006-01-02 15:04:05")+" UTC"; got != want {
+			t.Errorf("%s: taken back on %q, API %q", n.UserPrincipalName, got, want)
+		}
+	}
+	b.axeCheck("reclamation notices")
+	b.click(`#reclaim-notices tr[data-notice="` + upnOf("Grady Archie") + `"] [data-keep]`)
+	b.waitText("main [role=status]", "Kept")
+	if got := b.text(`#reclaim-notices tr[data-notice="` + upnOf("Grady Archie") + `"] [data-reclaim-at]`); got != "Kept; withdrawn at the next run" {
+		t.Errorf("kept notice %q", got)
+	}
 	b.click(row + ` [data-run]`)
 	b.waitText("#reclaim-result [data-summary]", "took back 1 license")
+	if got := b.text("#reclaim-result [data-summary]"); !strings.Contains(got, "withdrew 1 notice") {
+		t.Errorf("run %q", got)
+	}
 	if got := b.text("#reclaim-result [data-summary]"); !strings.Contains(got, "saves 10.00 USD a month") {
 		t.Errorf("run %q", got)
 	}
@@ -126,7 +153,7 @@ func TestBrowserReclamationRulesDryRunAndRuns(t *testing.T) {
 	if h := e.holds("Adele Vance"); h["ENTERPRISEPACK"] {
 		t.Error("Adele still holds Office 365 E3")
 	}
-	for _, n := range []string{"Alex Wilber", "Diego Siciliani"} {
+	for _, n := range []string{"Alex Wilber", "Diego Siciliani", "Grady Archie"} {
 		if !e.holds(n)["ENTERPRISEPACK"] {
 			t.Errorf("%s lost Office 365 E3", n)
 		}

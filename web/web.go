@@ -155,6 +155,7 @@ func (s *Server) routes() {
 	s.page("GET /reclamation", reclaimNeed, s.reclaimPage)
 	s.page("POST /reclamation", reclaimNeed|httpapi.PermProductsWrite, s.createReclaimRule)
 	s.page("POST /reclamation/{id}/run", reclaimNeed|httpapi.PermProductsWrite, s.runReclaimRule)
+	s.page("POST /reclamation/{id}/keep", reclaimNeed|httpapi.PermProductsWrite, s.keepLicense)
 	s.page("GET /webhooks", webhooksNeed, s.webhooks)
 	s.page("GET /webhooks/{id}", webhooksNeed, s.webhook)
 	s.page("GET /webhooks/{id}/log", webhooksNeed, s.webhookLog)

@@ -291,3 +291,27 @@ func (t *tx) setSignIn(userID, at int64) ([]allot.Change, error) {
 	}
 	return []allot.Change{{Property: "signInActivity", Old: str(old), New: str(at)}}, nil
 }
+
+// ReclaimNotice is a user under a reclamation rule's notice.
+type ReclaimNotice struct {
+	RuleID                int64
+	RuleName, ProductName string
+	UserGUID, UPN         string
+	NoticedAt, ReclaimAt  int64
+	// KeptAt is when the user answered "keep" (0: not yet); the next run
+	// withdraws the notice.
+	KeptAt int64
+}
+
+// ReclaimNotices lists the tenant's users under a notice, the soonest
+// reclamation first (at most 500).
+func (s *Store) ReclaimNotices(ctx context.Context, tenantID int64) ([]*ReclaimNotice, error) {
+	rows, err := s.query(ctx, `SELECT r.id, r.display_name, p.display_name, u.guid, u.upn, n.noticed_at, n.noticed_at + r.notice, COALESCE(k.kept_at, 0)
+		FROM reclaim_notices n JOIN reclaim_rules r ON r.id = n.rule_id JOIN products p ON p.id = r.product_id JOIN users u ON u.id = n.user_id
+		LEFT JOIN reclaim_keeps k ON k.rule_id = n.rule_id AND k.user_id = n.user_id AND k.kept_at >= n.noticed_at
+		WHERE n.tenant_id = ? ORDER BY n.noticed_at + r.notice, u.upn_key LIMIT 500`, tenantID)
+	return collect(rows, err, func(r *sql.Rows) (*ReclaimNotice, error) {
+		var x ReclaimNotice
+		return &x, r.Scan(&x.RuleID, &x.RuleName, &x.ProductName, &x.UserGUID, &x.UPN, &x.NoticedAt, &x.ReclaimAt, &x.KeptAt)
+	})
+}
