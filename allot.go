@@ -279,6 +279,8 @@ const (
 	ActReclaimRun         = "Reclamation run"
 	ActReclaimNotice      = "Reclamation notice"
 	ActReclaimCancel      = "Reclamation notice withdrawn"
+	ActReclaimKeep        = "Reclamation keep answer"
+	ActImportActivity     = "Import activity report"
 	ActAddWebhook         = "Add webhook endpoint"
 	ActDeleteWebhook      = "Delete webhook endpoint"
 )

@@ -130,13 +130,22 @@ func (c *Client) httpClient() *http.Client {
 // answer into out (nil to discard it). path is relative to BaseURL or an
 // absolute URL on the same server (an @odata.nextLink).
 func (c *Client) Do(ctx context.Context, method, path string, body, out any) (int, error) {
+	if body == nil {
+		return c.DoRaw(ctx, method, path, "", nil, out)
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return 0, err
+	}
+	return c.DoRaw(ctx, method, path, "application/json", b, out)
+}
+
+// DoRaw is Do with a body already encoded as contentType ("" and nil for
+// none), such as a text/csv file.
+func (c *Client) DoRaw(ctx context.Context, method, path, contentType string, body []byte, out any) (int, error) {
 	var rd io.Reader
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, err
-		}
-		rd = bytes.NewReader(b)
+		rd = bytes.NewReader(body)
 	}
 	u := path
 	if !strings.HasPrefix(path, "http://") && !strings.HasPrefix(path, "https://") {
@@ -147,7 +156,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) (in
 		return 0, err
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("Accept", "application/json")
 	if c.Token != "" {
@@ -162,8 +171,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) (in
 	var resp *http.Response
 	for attempt := 0; ; attempt++ {
 		if rd != nil && attempt > 0 {
-			b, _ := json.Marshal(body)
-			req.Body = io.NopCloser(bytes.NewReader(b))
+			req.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		resp, err = c.httpClient().Do(req)
 		if err != nil {

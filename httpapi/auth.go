@@ -142,7 +142,7 @@ func (s *Server) serveAuthenticated(w http.ResponseWriter, r *http.Request, need
 		s.writeError(w, r, forbidden(p, need))
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.limits.MaxBody)
+	r.Body = http.MaxBytesReader(w, r.Body, s.bodyLimit(r.Pattern))
 	ctx := sqlstore.WithCorrelationID(r.Context(), requestIDOf(r))
 	if err := h(w, r.WithContext(ctx), p); err != nil {
 		s.writeError(w, r, err)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -63,6 +64,7 @@ type userBody struct {
 	UserPrincipalName *string         `json:"userPrincipalName"`
 	ProxyAddresses    *[]string       `json:"proxyAddresses"`
 	PasswordProfile   *map[string]any `json:"passwordProfile"`
+	SignInActivity    json.RawMessage `json:"signInActivity"`
 
 	// The optional profile properties (allot.ProfileText, ProfileLists).
 	MobilePhone           *string   `json:"mobilePhone"`
@@ -133,8 +135,17 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p *store.Pri
 			return err
 		}
 	}
+	signIn, err := lastSignIn(b.SignInActivity)
+	if err != nil {
+		return err
+	}
 	if err := s.st.CreateUser(r.Context(), p.Actor(), p.Tenant.ID, u); err != nil {
 		return err
+	}
+	if signIn != nil && *signIn != 0 {
+		if _, err := s.st.UpdateUser(r.Context(), p.Actor(), p.Tenant.ID, u.GUID, store.UserPatch{LastSignIn: signIn}); err != nil {
+			return err
+		}
 	}
 	if b.PasswordProfile != nil {
 		if err := s.setUserPassword(r, p, u.GUID, *b.PasswordProfile); err != nil {
@@ -227,7 +238,11 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, p *store.Prin
 	text, lists := b.profile()
 	other := b.AccountEnabled != nil || b.DisplayName != nil || b.GivenName != nil || b.Surname != nil || b.Mail != nil ||
 		b.JobTitle != nil || b.Department != nil || b.UserPrincipalName != nil || b.ProxyAddresses != nil || b.PasswordProfile != nil ||
-		len(text) > 0 || len(lists) > 0
+		len(text) > 0 || len(lists) > 0 || b.SignInActivity != nil
+	signIn, err := lastSignIn(b.SignInActivity)
+	if err != nil {
+		return err
+	}
 	if other && effectivePerms(p)&PermUsersWrite == 0 {
 		return allot.Errorf(allot.EForbidden, "Insufficient privileges: without users.write (a License Administrator) only usageLocation can change.")
 	}
@@ -242,7 +257,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, p *store.Prin
 	u, err := s.st.UpdateUser(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("id"), store.UserPatch{
 		UserPrincipalName: b.UserPrincipalName, DisplayName: b.DisplayName, GivenName: b.GivenName, Surname: b.Surname,
 		Mail: b.Mail, JobTitle: b.JobTitle, Department: b.Department, UsageLocation: b.UsageLocation,
-		AccountEnabled: b.AccountEnabled, ProxyAddresses: b.ProxyAddresses, ProfileText: text, ProfileLists: lists})
+		AccountEnabled: b.AccountEnabled, ProxyAddresses: b.ProxyAddresses, ProfileText: text, ProfileLists: lists, LastSignIn: signIn})
 	if err != nil {
 		return err
 	}
@@ -270,7 +285,11 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, p *store.Pri
 // batch; assignedPlans (some ninety entries for SPE_E5) only when there is
 // no $select or it names them.
 func (s *Server) userJSON(r *http.Request, p *store.Principal, users []*allot.User) ([]map[string]any, error) {
-	return s.renderUsers(r, p, users, selectsPlans(r, true))
+	out, err := s.renderUsers(r, p, users, selectsPlans(r, true))
+	if err != nil {
+		return nil, err
+	}
+	return out, s.addSignIns(r, users, out)
 }
 
 // selectsPlans reports whether the request's $select names assignedPlans;

@@ -198,6 +198,14 @@ var isolationCases = []isoCase{
 	{Method: "POST", Path: "/allot/v1/reclamationRules", Body: `{"displayName":"x","skuId":"{bSku}","disabledFor":"P14D","notice":"P7D"}`, Want: wantLike},
 	{Method: "POST", Path: "/allot/v1/reclamationRules/{bUser}/run", Body: `{"preview":true}`, Want: wantLike},
 	{Method: "GET", Path: "/allot/v1/reclamationRuns", Want: wantOK},
+	{Method: "GET", Path: "/allot/v1/reclamationNotices", Want: wantEmpty},
+	{Method: "POST", Path: "/allot/v1/reclamationRules/{bUser}/keep", Body: `{"userId":"{bUser}"}`, Want: wantLike},
+	{Method: "POST", Path: "/allot/v1/activityReports", Body: `{"value":[{"userId":"{bUser}","skuId":"{bSku}","lastActivityDate":"2026-09-01"}]}`, Want: wantOK,
+		Check: func(t *testing.T, f *isoFixture, r *response) {
+			if m := r.object(t); m["imported"] != float64(0) || m["failed"] != float64(1) {
+				t.Errorf("a report naming tenant B's user and product: %s", r)
+			}
+		}},
 	{Method: "POST", Path: "/allot/v1/users/resolve", Body: `{"addresses":["{bUPN}","{bProxy}","ceo@fabrikam.com"]}`, Want: wantOK,
 		Check: func(t *testing.T, f *isoFixture, r *response) {
 			for _, it := range r.values(t) {

@@ -57,25 +57,40 @@ func (s *Server) moveDirect(w http.ResponseWriter, r *http.Request, p *store.Pri
 	if b.GroupID == "" {
 		return allot.Errorf(allot.EInvalid, "Send {\"groupId\": \"...\"}: the group that takes over the direct assignments (it must assign the product).")
 	}
-	t, a, sku := p.Tenant.ID, p.Actor(), r.PathValue("id")
-	var res *sqlstore.MoveResult
-	move := func(ctx context.Context) error {
-		var err error
-		res, err = s.st.MoveDirectToGroup(ctx, a, t, sku, b.GroupID)
-		return err
-	}
-	var pv *store.Preview
-	var err error
-	if b.Preview {
-		pv, err = s.st.Preview(r.Context(), t, move)
-	} else {
-		err = move(r.Context())
-	}
+	res, pv, err := s.MoveDirect(r.Context(), p, r.PathValue("id"), b.GroupID, b.Preview)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, moveJSON(res, pv))
 	return nil
+}
+
+// MoveDirect moves a product's direct assignments to a group for the
+// principal, or with preview set says what it would do (with the
+// licensing preview) and changes nothing. The admin center uses it.
+func (s *Server) MoveDirect(ctx context.Context, p *store.Principal, sku, group string, preview bool) (*sqlstore.MoveResult, *store.Preview, error) {
+	t, a := p.Tenant.ID, p.Actor()
+	var res *sqlstore.MoveResult
+	move := func(ctx context.Context) error {
+		var err error
+		res, err = s.st.MoveDirectToGroup(ctx, a, t, sku, group)
+		return err
+	}
+	if !preview {
+		return res, nil, move(ctx)
+	}
+	pv, err := s.st.Preview(ctx, t, move)
+	return res, pv, err
+}
+
+// MoveSummary says what a move did (or, previewed, would do) in words.
+func MoveSummary(res *sqlstore.MoveResult, preview bool) string {
+	verb := "moved"
+	if preview {
+		verb = "would move"
+	}
+	return "This " + verb + " " + plural(res.Moved, "direct assignment", "direct assignments") + " of " + res.Product.DisplayName +
+		" to group '" + res.Group.DisplayName + "'; " + plural(len(res.Kept), "user keeps", "users keep") + " a direct assignment; nobody is left unlicensed."
 }
 
 func moveJSON(res *sqlstore.MoveResult, pv *store.Preview) map[string]any {

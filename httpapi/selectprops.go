@@ -12,7 +12,7 @@ import (
 var (
 	userProps = propSet(append(append([]string{"id", "userPrincipalName", "displayName", "givenName", "surname", "mail",
 		"jobTitle", "department", "usageLocation", "accountEnabled", "proxyAddresses", "createdDateTime",
-		"assignedLicenses", "assignedPlans", "licenseAssignmentStates"}, allot.ProfileText...), allot.ProfileLists...))
+		"assignedLicenses", "assignedPlans", "licenseAssignmentStates", "signInActivity"}, allot.ProfileText...), allot.ProfileLists...))
 	groupProps = propSet([]string{"id", "displayName", "description", "mailNickname", "mailEnabled", "securityEnabled",
 		"groupTypes", "createdDateTime", "assignedLicenses", "licenseProcessingState", "membershipRule", "membershipRuleProcessingState"})
 )

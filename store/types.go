@@ -22,6 +22,9 @@ type UserPatch struct {
 	UsageLocation     *string
 	AccountEnabled    *bool
 	ProxyAddresses    *[]string
+	// LastSignIn is signInActivity.lastSignInDateTime as provisioned
+	// (unix ms; 0 clears), which no-activity reclamation reads.
+	LastSignIn *int64
 	// ProfileText sets the named allot.ProfileText properties ("" clears);
 	// ProfileLists the named allot.ProfileLists ones (empty clears).
 	ProfileText  map[string]string

@@ -174,6 +174,8 @@ func TestBrowserAxeEveryPage(t *testing.T) {
 		{"webhooks", "/webhooks", "#main"},
 		{"webhook", "/webhooks/" + ep.GUID, "#main"},
 		{"alerts page", "/alerts", "#alerts-table"},
+		{"reclamation", "/reclamation", "#reclaim-rules"},
+		{"schedules", "/schedules", "#schedules-table"},
 		{"roles", "/roles", "#main"},
 		{"reports", "/reports", "#main"},
 		{"audit", "/audit", "#audit-table"},

@@ -413,13 +413,14 @@ func TestBrowserReaderSeesNoWriteControls(t *testing.T) {
 		t.Errorf("a reader's POST assigned a license")
 	}
 
-	// An Insights Business Leader sees Licenses, Reports, Alerts and Webhooks only
-	// (the role reads products and license reports; webhook endpoints need
-	// the same right as in the API).
+	// An Insights Business Leader sees Licenses, Reports, Alerts, Webhooks
+	// and Reclamation only (the role reads products and license reports;
+	// webhook endpoints and reclamation rules need the same right as in the
+	// API; Schedules also needs to read users).
 	l := e.browser()
 	l.signIn(leaderUPN, password)
 	l.waitPath("/licenses")
-	if nav := l.text("nav.side ul"); strings.Join(strings.Fields(nav), " ") != "Licenses Reports Alerts Webhooks" {
+	if nav := l.text("nav.side ul"); strings.Join(strings.Fields(nav), " ") != "Licenses Reports Alerts Webhooks Reclamation" {
 		t.Errorf("leader's navigation: %q", nav)
 	}
 	if n := l.count(writeControls); n != 0 {

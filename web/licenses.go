@@ -53,6 +53,8 @@ type productModel struct {
 	Needs  string // the products it needs first, in words
 	Live   *seatLive
 	Flash  string
+	// Policy is the product's assignment policy report.
+	Policy *sqlstore.PolicyReport
 }
 
 type productUser struct {
@@ -80,8 +82,11 @@ func (s *Server) product(q *req) error {
 	if err != nil {
 		return err
 	}
-	m := &productModel{P: p, Tab: q.r.URL.Query().Get("tab"), From: 1, Flash: seatsFlash(q, p)}
+	m := &productModel{P: p, Tab: q.r.URL.Query().Get("tab"), From: 1, Flash: seatsFlash(q, p) + policyFlash(q)}
 	if m.Live, err = s.loadSeatLive(q, p); err != nil {
+		return err
+	}
+	if m.Policy, err = s.st.AssignmentPolicy(q.ctx(), q.tenant(), p.SkuID); err != nil {
 		return err
 	}
 	w, err := s.words(q)

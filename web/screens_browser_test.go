@@ -166,6 +166,8 @@ func TestBrowserEveryPageLayout(t *testing.T) {
 		{name: "audit", path: "/audit", nav: "/audit", wait: "#audit-table"},
 		{name: "clients", path: "/clients", nav: "/clients", wait: "main h1"},
 		{name: "alerts", path: "/alerts", nav: "/alerts", wait: "main h1"},
+		{name: "reclamation", path: "/reclamation", nav: "/reclamation", wait: "#reclaim-rules"},
+		{name: "schedules", path: "/schedules", nav: "/schedules", wait: "#schedules-table"},
 		{name: "webhooks", path: "/webhooks", nav: "/webhooks", wait: "#webhooks-table"},
 		{name: "webhook", path: "/webhooks/" + ep.GUID, nav: "/webhooks", wait: "main h1"},
 	}

@@ -113,6 +113,9 @@ func (s *Server) routes() {
 
 	s.page("GET /licenses/{sku}/waiting-room", httpapi.PermProductsRead, s.waitingRoom)
 	s.page("POST /licenses/{sku}/waiting-room/move", httpapi.PermProductsRead|httpapi.PermLicensesWrite, s.moveUp)
+	s.page("POST /licenses/{sku}/policy", httpapi.PermProductsRead|httpapi.PermProductsWrite, s.savePolicy)
+	s.page("GET /licenses/{sku}/policy/move", httpapi.PermProductsRead|httpapi.PermProductsWrite, s.moveReview)
+	s.page("POST /licenses/{sku}/policy/move", httpapi.PermProductsRead|httpapi.PermProductsWrite, s.moveApply)
 
 	s.page("POST /licenses/{sku}/unassign", httpapi.PermProductsRead|httpapi.PermLicensesWrite|httpapi.PermUsersRead, s.unassign)
 
@@ -150,6 +153,11 @@ func (s *Server) routes() {
 	s.page("GET /alerts", alertsNeed, s.alertsPage)
 	s.page("POST /alerts", alertsNeed|httpapi.PermProductsWrite, s.createAlert)
 	s.page("POST /alerts/{id}/delete", alertsNeed|httpapi.PermProductsWrite, s.deleteAlert)
+	s.page("GET /schedules", schedulesNeed, s.schedules)
+	s.page("GET /reclamation", reclaimNeed, s.reclaimPage)
+	s.page("POST /reclamation", reclaimNeed|httpapi.PermProductsWrite, s.createReclaimRule)
+	s.page("POST /reclamation/{id}/run", reclaimNeed|httpapi.PermProductsWrite, s.runReclaimRule)
+	s.page("POST /reclamation/{id}/keep", reclaimNeed|httpapi.PermProductsWrite, s.keepLicense)
 	s.page("GET /webhooks", webhooksNeed, s.webhooks)
 	s.page("GET /webhooks/{id}", webhooksNeed, s.webhook)
 	s.page("GET /webhooks/{id}/log", webhooksNeed, s.webhookLog)
@@ -368,6 +376,8 @@ var navItems = []navItem{
 	{Key: "clients", Label: "API clients", Path: "/clients", AnyOf: clientsNeed},
 	{Key: "alerts", Label: "Alerts", Path: "/alerts", Need: alertsNeed},
 	{Key: "webhooks", Label: "Webhooks", Path: "/webhooks", Need: webhooksNeed},
+	{Key: "schedules", Label: "Schedules", Path: "/schedules", Need: schedulesNeed},
+	{Key: "reclamation", Label: "Reclamation", Path: "/reclamation", Need: reclaimNeed},
 }
 
 // ---- sign in and out ----

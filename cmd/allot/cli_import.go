@@ -119,6 +119,7 @@ were not found (and none failed).`,
 	cmd.Flags().StringVar(&column, "column", "Email", "name of the column with the addresses")
 	cmd.Flags().IntVar(&batch, "batch-size", 2000, "users per server transaction (at most 5000)")
 	cmd.Flags().StringVarP(&out, "output", "o", outTable, "output format: table or json")
+	cmd.AddCommand(newImportActivity())
 	return cmd
 }
 

@@ -448,6 +448,13 @@ func (tx *tx) updateUser(tenantID int64, a allot.Actor, u *allot.User, p store.U
 	if u.AccountEnabled != old.AccountEnabled {
 		tx.authDirty = true // the clients this user created lose or regain rights
 	}
+	if p.LastSignIn != nil {
+		c, err := tx.setSignIn(u.ID, *p.LastSignIn)
+		if err != nil {
+			return err
+		}
+		changes = append(changes, c...)
+	}
 	if p.ProxyAddresses != nil {
 		if err := tx.setProxyAddresses(tenantID, u.ID, u.ProxyAddresses); err != nil {
 			return err
@@ -544,6 +551,9 @@ func (s *Store) DeleteUser(ctx context.Context, a allot.Actor, tenantID int64, r
 			`DELETE FROM license_states WHERE user_id = ?`,
 			`DELETE FROM waiting_moves WHERE user_id = ?`,
 			`DELETE FROM direct_ends WHERE user_id = ?`,
+			`DELETE FROM reclaim_notices WHERE user_id = ?`,
+			`DELETE FROM reclaim_keeps WHERE user_id = ?`,
+			`DELETE FROM activity_reports WHERE user_id = ?`,
 			`DELETE FROM memberships WHERE member_type = 0 AND member_id = ?`,
 			`DELETE FROM proxy_addresses WHERE user_id = ?`,
 			`DELETE FROM marks WHERE kind = 0 AND target_id = ?`,
