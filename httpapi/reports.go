@@ -140,7 +140,7 @@ func historyQuery(r *http.Request) (store.HistoryQuery, error) {
 	if q.From.After(q.To) {
 		return q, allot.Errorf(allot.EInvalid, "from must not be after to.")
 	}
-	return q, nil
+	return historyDimension(r, q)
 }
 
 func seatPointJSON(p store.SeatPoint) map[string]any {

@@ -378,6 +378,9 @@ type tx struct {
 	// seats are the products whose counters the transaction changed, for
 	// the seat history written before it commits (history.go).
 	seats map[int64]bool
+	// dims are the series per group, department and usage location whose
+	// counts the transaction changed (history_dims.go).
+	dims map[dimKey]bool
 }
 
 // commit commits the transaction and releases the write connection.
