@@ -66,51 +66,78 @@ func (d dimDeltas) add(k dimKey, consumed, waiting int) {
 	d[k] = [2]int{v[0] + consumed, v[1] + waiting}
 }
 
-// userDims is what a user's license states count in: per product whether
-// the user holds it and whether it waits for it, and per group source the
-// same.
-type userDims struct {
-	holds, waits           map[int64]bool
-	groupHolds, groupWaits map[[2]int64]bool
+// placeKey is a product under one department and usage location.
+type placeKey struct {
+	product  int64
+	dep, loc string
 }
 
-func dimsOf(states []allot.LicenseState) userDims {
-	d := userDims{holds: map[int64]bool{}, waits: map[int64]bool{}, groupHolds: map[[2]int64]bool{}, groupWaits: map[[2]int64]bool{}}
-	for _, s := range states {
-		active, waiting := s.State == allot.StateActive, licensing.IsWaiting(s.Code)
-		d.holds[s.ProductID] = d.holds[s.ProductID] || active
-		d.waits[s.ProductID] = d.waits[s.ProductID] || waiting
-		if s.Source != allot.DirectSource {
-			k := [2]int64{s.ProductID, s.Source}
-			d.groupHolds[k] = d.groupHolds[k] || active
-			d.groupWaits[k] = d.groupWaits[k] || waiting
-		}
-	}
-	return d
+// dimTally counts a plan's changes per product × (department, usage
+// location) and per product × group source, integer keys where it can: one
+// map update per state on the hot path; series keys are built once at the
+// end (deltas).
+type dimTally struct {
+	place map[placeKey][2]int
+	group map[[2]int64][2]int
+}
+
+func newDimTally() *dimTally {
+	return &dimTally{place: map[placeKey][2]int{}, group: map[[2]int64][2]int{}}
 }
 
 // addUserChange adds what moving a user from states before (counted under
 // department depBefore and location locBefore) to states after (under
-// depAfter, locAfter) changes.
-func (d dimDeltas) addUserChange(before, after []allot.LicenseState, depBefore, locBefore, depAfter, locAfter string) {
-	b, a := dimsOf(before), dimsOf(after)
-	for pid := range b.holds {
-		d.addSide(pid, depBefore, locBefore, b.holds[pid], b.waits[pid], -1)
-	}
-	for pid := range a.holds {
-		d.addSide(pid, depAfter, locAfter, a.holds[pid], a.waits[pid], 1)
-	}
-	for k, h := range b.groupHolds {
-		d.add(dimKey{k[0], dimGroup, strconv.FormatInt(k[1], 10)}, -b2i(h), -b2i(b.groupWaits[k]))
-	}
-	for k, h := range a.groupHolds {
-		d.add(dimKey{k[0], dimGroup, strconv.FormatInt(k[1], 10)}, b2i(h), b2i(a.groupWaits[k]))
+// depAfter, locAfter) changes. A user has a handful of states: linear scans
+// beat maps here, as in apply.
+func (d *dimTally) addUserChange(before, after []allot.LicenseState, depBefore, locBefore, depAfter, locAfter string) {
+	d.addStates(before, depBefore, locBefore, -1)
+	d.addStates(after, depAfter, locAfter, 1)
+}
+
+// addStates counts states, sign times: per product once (holds when any
+// state is active, waits when any waits), per group source once.
+func (d *dimTally) addStates(states []allot.LicenseState, dep, loc string, sign int) {
+	for i, s := range states {
+		first := true
+		for _, o := range states[:i] {
+			if o.ProductID == s.ProductID {
+				first = false
+				break
+			}
+		}
+		if first {
+			holds, waits := false, false
+			for _, o := range states[i:] {
+				if o.ProductID == s.ProductID {
+					holds = holds || o.State == allot.StateActive
+					waits = waits || licensing.IsWaiting(o.Code)
+				}
+			}
+			if holds || waits {
+				k := placeKey{s.ProductID, dep, loc}
+				v := d.place[k]
+				d.place[k] = [2]int{v[0] + sign*b2i(holds), v[1] + sign*b2i(waits)}
+			}
+		}
+		if s.Source != allot.DirectSource {
+			k := [2]int64{s.ProductID, s.Source}
+			v := d.group[k]
+			d.group[k] = [2]int{v[0] + sign*b2i(s.State == allot.StateActive), v[1] + sign*b2i(licensing.IsWaiting(s.Code))}
+		}
 	}
 }
 
-func (d dimDeltas) addSide(pid int64, dep, loc string, holds, waits bool, sign int) {
-	d.add(dimKey{pid, dimDepartment, dep}, sign*b2i(holds), sign*b2i(waits))
-	d.add(dimKey{pid, dimUsageLocation, loc}, sign*b2i(holds), sign*b2i(waits))
+// deltas returns the tally per series.
+func (d *dimTally) deltas() dimDeltas {
+	out := dimDeltas{}
+	for k, v := range d.place {
+		out.add(dimKey{k.product, dimDepartment, k.dep}, v[0], v[1])
+		out.add(dimKey{k.product, dimUsageLocation, k.loc}, v[0], v[1])
+	}
+	for k, v := range d.group {
+		out.add(dimKey{k[0], dimGroup, strconv.FormatInt(k[1], 10)}, v[0], v[1])
+	}
+	return out
 }
 
 // applyDimCounts changes the per-dimension counts by what the plan did to
@@ -119,7 +146,7 @@ func (t *tx) applyDimCounts(b *batch, plan *licensing.Plan) error {
 	if t.preview {
 		return nil
 	}
-	d := dimDeltas{}
+	d := newDimTally()
 	for _, up := range plan.Users {
 		if !up.Changed {
 			continue
@@ -131,7 +158,7 @@ func (t *tx) applyDimCounts(b *batch, plan *licensing.Plan) error {
 		dep, loc := b.department(i), b.snap.Users[i].UsageLocation
 		d.addUserChange(up.Before, up.After, dep, loc, dep, loc)
 	}
-	return t.addDimCounts(b.tenant.ID, d)
+	return t.addDimCounts(b.tenant.ID, d.deltas())
 }
 
 // moveUserDims moves what a user holds and waits for from its old
@@ -159,10 +186,10 @@ func (t *tx) moveUserDims(tenantID, userID int64, depBefore, locBefore, depAfter
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	d := dimDeltas{}
+	d := newDimTally()
 	d.addUserChange(states, nil, depBefore, locBefore, "", "")
 	d.addUserChange(nil, states, "", "", depAfter, locAfter)
-	return t.addDimCounts(tenantID, d)
+	return t.addDimCounts(tenantID, d.deltas())
 }
 
 // addDimCounts adds the deltas to seat_dim_counts in key order, 500 rows a
