@@ -157,6 +157,10 @@ func OpenSQLite(ctx context.Context, dir string, opts ...Option) (*Store, error)
 	}
 	s.wstmts, s.rstmts = map[string]*sql.Stmt{}, map[string]*sql.Stmt{}
 	s.startWriter()
+	if err := s.backfillOnce(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("seat history backfill: %w", err)
+	}
 	return s, nil
 }
 
