@@ -24,6 +24,7 @@ func (s *Server) reportRoutes() {
 	s.handle("GET /allot/v1/reports/unusedSeats", PermReportsRead, s.unusedSeats)
 	s.handle("GET /allot/v1/reports/utilization", PermReportsRead, s.utilization)
 	s.costRoutes()
+	s.exportRoutes()
 }
 
 // wantsCSV tells whether the request asks for text/csv.
