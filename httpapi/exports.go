@@ -135,6 +135,10 @@ func exportFileName(j *sqlstore.ExportJob) string {
 	return name + "-" + j.CreatedAt.UTC().Format("20060102-150405") + ".csv"
 }
 
+// SetExportPage sets the rows an export writes a page (tests; 5,000 by
+// default). Call it before RunExports.
+func (s *Server) SetExportPage(rows int) { s.exports.page = max(1, rows) }
+
 // KickExports wakes the export runner: a job was queued.
 func (s *Server) KickExports() {
 	select {
