@@ -124,3 +124,58 @@ func TestExportJobSurvivesARestartAndMatchesTheDirectCSV(t *testing.T) {
 		}
 	})
 }
+
+// TestExportJobResumesAfterTheStoreIsReopened stops an export's runner
+// after its first page, closes the SQLite store as a restart of allot serve
+// would, opens the same directory again and runs a runner there: the job
+// ends with every row once, the same file as the direct CSV export.
+func TestExportJobResumesAfterTheStoreIsReopened(t *testing.T) {
+	dir := t.TempDir()
+	h := newHarness(t, func(t *testing.T) *sqlstore.Store {
+		st, err := sqlstore.OpenSQLite(context.Background(), dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	})
+	c := h.A
+	e3 := c.sku("SPE_E3")
+	for i := range 9 {
+		u := c.createUser(fmt.Sprintf("r%02d@contoso.com", i), "US")
+		c.must(200, "POST", "/v1.0/users/"+u+"/assignLicense", assignBody([]string{e3}, nil))
+	}
+	direct := c.getCSV("/allot/v1/reports/licenseAssignments")
+	id := c.must(202, "POST", "/allot/v1/reports/exports", map[string]any{"report": "licenseAssignments"}).object(t)["id"].(string)
+	stopped := make(chan struct{})
+	stop := runExporter(h.server, 2, func(*sqlstore.ExportJob) bool { close(stopped); return false })
+	<-stopped
+	stop()
+	h.srv.Close()
+	h.st.Close()
+
+	st, err := sqlstore.OpenSQLite(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	j, err := st.Export(context.Background(), c.Tenant.ID, id)
+	if err != nil || j.Status != sqlstore.ExportRunning || j.RowsWritten != 2 {
+		t.Fatalf("after the restart: %+v %v", j, err)
+	}
+	again := New(st, slog.New(h.logs), h.server.limits)
+	stopB := runExporter(again, 2, nil)
+	defer stopB()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && j.Status != sqlstore.ExportSucceeded; time.Sleep(20 * time.Millisecond) {
+		if j, err = st.Export(context.Background(), c.Tenant.ID, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var file strings.Builder
+	if err := st.EachExportChunk(context.Background(), c.Tenant.ID, id, func(b []byte) error { file.Write(b); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(strings.NewReader(file.String())).ReadAll()
+	if j.Status != sqlstore.ExportSucceeded || j.RowsWritten != 9 || err != nil || !reflect.DeepEqual(recs, direct) {
+		t.Errorf("resumed job %+v (%v):\n%q\nwant %q", j, err, recs, direct)
+	}
+}
