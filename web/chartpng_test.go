@@ -4,17 +4,20 @@ import (
 	"bytes"
 	"encoding/base64"
 	"image/png"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 )
 
 // TestBrowserChartPNGDownloadIsThePNGOfTheChart clicks "Download PNG" under
-// the seat history chart and checks the file the page hands to the browser
-// (the blob of its download link, caught at URL.createObjectURL): a PNG
-// of the chart's size (its viewBox, 720 × 220), with the chart drawn in it,
-// under the chart's file name.
+// the seat history chart and checks the file the browser downloads (the
+// same bytes as the blob of the page's download link, caught at
+// URL.createObjectURL): a PNG of the chart's size (its viewBox, 720 ×
+// 220), with the chart drawn in it, under the chart's file name.
 func TestBrowserChartPNGDownloadIsThePNGOfTheChart(t *testing.T) {
 	e := newEnv(t, 25)
 	for _, n := range []string{"Adele Vance", "Alex Wilber"} {
@@ -36,6 +39,22 @@ func TestBrowserChartPNGDownloadIsThePNGOfTheChart(t *testing.T) {
 		HTMLAnchorElement.prototype.click = function () { window.__pngName = this.download; return click.call(this); };
 		return true;
 	})()`)
+	// The browser saves downloads into dir, named by their GUID, and says
+	// when one completes.
+	dir := t.TempDir()
+	saved := make(chan string, 4)
+	if err := chromedp.ListenBrowser(b.ctx, func(ev any) {
+		if d, ok := ev.(*cdpbrowser.EventDownloadProgress); ok && d.State == cdpbrowser.DownloadProgressStateCompleted {
+			saved <- d.GUID
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	if err := chromedp.FromContext(b.ctx).Browser.Call(b.ctx, cdpbrowser.CommandSetDownloadBehavior, &cdpbrowser.SetDownloadBehaviorParams{
+		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, BrowserContextID: chromedp.FromContext(b.ctx).BrowserContextID, DownloadPath: dir, EventsEnabled: &yes}, nil); err != nil {
+		t.Fatal(err)
+	}
 	b.click(`section[aria-labelledby="history-title"] button[data-png-src]`)
 	var raw string
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
@@ -53,6 +72,15 @@ func TestBrowserChartPNGDownloadIsThePNGOfTheChart(t *testing.T) {
 	data, err := base64.StdEncoding.DecodeString(raw)
 	if err != nil {
 		t.Fatal(err)
+	}
+	select {
+	case guid := <-saved:
+		file, err := os.ReadFile(filepath.Join(dir, guid))
+		if err != nil || !bytes.Equal(file, data) {
+			t.Fatalf("the downloaded file (%d bytes, %v) is not the page's PNG (%d bytes)", len(file), err, len(data))
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the browser downloaded no file")
 	}
 	if !bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")) {
 		t.Fatalf("not a PNG: % x", data[:min(16, len(data))])
