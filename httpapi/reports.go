@@ -24,6 +24,7 @@ func (s *Server) reportRoutes() {
 	s.handle("GET /allot/v1/reports/unusedSeats", PermReportsRead, s.unusedSeats)
 	s.handle("GET /allot/v1/reports/utilization", PermReportsRead, s.utilization)
 	s.costRoutes()
+	s.exportRoutes()
 }
 
 // wantsCSV tells whether the request asks for text/csv.
@@ -140,7 +141,7 @@ func historyQuery(r *http.Request) (store.HistoryQuery, error) {
 	if q.From.After(q.To) {
 		return q, allot.Errorf(allot.EInvalid, "from must not be after to.")
 	}
-	return q, nil
+	return historyDimension(r, q)
 }
 
 func seatPointJSON(p store.SeatPoint) map[string]any {

@@ -54,6 +54,8 @@ type Server struct {
 	network   Network // proxies and the public URL (network.go)
 	// handshake validates subscriptions' notification URLs (subscriptions.go).
 	handshake *events.Handshaker
+	// exports runs report exports as jobs (exports.go).
+	exports *exportState
 }
 
 // Observe adds a function that hears of every finished request, after its

@@ -29,6 +29,13 @@ type HistoryQuery struct {
 	From, To time.Time
 	Interval string // IntervalHour, IntervalDay, IntervalWeek or IntervalMonth
 	Top      int    // at most this many points (0: no limit)
+	// At most one of Group (a group's id, its GUID), Department and
+	// UsageLocation narrows the history to the product's seats held and
+	// awaited by the group's members through it, by the users of a
+	// department, or by the users of a usage location; enabled seats stay
+	// the product's.
+	Group                     string
+	Department, UsageLocation *string
 }
 
 // AssignmentRow is one user's license of one product with every source that

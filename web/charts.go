@@ -226,6 +226,15 @@ func (s *Server) chartDownload(q *req) error {
 	return nil
 }
 
+// chartName is the file name (without extension) of a chart of the page.
+func (m *reportsModel) chartName(file string) string {
+	if pick, ok := chartFiles[file]; ok {
+		name, _ := pick(m)
+		return name
+	}
+	return "chart"
+}
+
 // chartURL is the download address of a chart of the page.
 func (m *reportsModel) chartURL(file string) string {
 	return "/reports/charts/" + file + "?sku=" + m.P.SkuID + "&interval=" + m.Interval

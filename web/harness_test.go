@@ -59,6 +59,7 @@ type env struct {
 	users  map[string]*allot.User // by display name
 	logs   *errorLog
 	log    *slog.Logger
+	apiSrv *httpapi.Server
 }
 
 // startWorker runs group-based licensing in the background until the test ends.
@@ -160,7 +161,7 @@ func newEnvOn(t *testing.T, open func(*testing.T) *sqlstore.Store, insightsSeats
 	api.MountSCIM(scim.Prefix, scim.New(st, log))
 	w := web.Mount(st, api, log)
 	w.PollInterval = 300 * time.Millisecond
-	e.log = log
+	e.log, e.apiSrv = log, api
 	e.srv = httptest.NewServer(api.Handler())
 	t.Cleanup(e.srv.Close)
 	// The browser reaches the server at localhost, as a person would.

@@ -145,6 +145,8 @@ func (s *Server) routes() {
 
 	s.page("GET /reports", httpapi.PermReportsRead|httpapi.PermProductsRead, s.reports)
 	s.page("GET /reports/charts/{file}", httpapi.PermReportsRead|httpapi.PermProductsRead, s.chartDownload)
+	s.page("POST /reports/exports", httpapi.PermReportsRead, s.createExport)
+	s.page("GET /reports/exports/{id}", httpapi.PermReportsRead, s.exportStatus)
 
 	s.page("GET /audit", httpapi.PermAuditRead, s.audit)
 

@@ -27,7 +27,7 @@ import (
 func TestClientCommandsHaveExamples(t *testing.T) {
 	root := newRoot()
 	mine := map[string]bool{"login": true, "logout": true, "whoami": true, "skus": true, "users": true, "groups": true,
-		"license": true, "clients": true, "import": true, "reports": true, "completion": true}
+		"license": true, "clients": true, "import": true, "report": true, "completion": true}
 	var walk func(c *cobra.Command)
 	n := 0
 	walk = func(c *cobra.Command) {

@@ -226,6 +226,7 @@ func serve(ctx context.Context, cfg serveConfig) error {
 	api := httpapi.New(st, log, cfg.limits)
 	api.SetNetwork(network)
 	api.MountSCIM(scim.Prefix, scim.New(st, log))
+	go api.RunExports(wctx) // report exports as jobs
 	api.Observe(func(d httpapi.RequestDone) { m.Request(d.Method, d.Route, d.Status, d.Bytes, d.Elapsed) })
 	if err := mountMetrics(api, m); err != nil {
 		cancelWorker()

@@ -63,6 +63,9 @@ func (t *tx) apply(b *batch, plan *licensing.Plan, a allot.Actor, res *batchResu
 		return err
 	}
 	t.s.failpoint("apply.counters", res.Changed)
+	if err := t.applyDimCounts(b, plan); err != nil {
+		return err
+	}
 	// Seats freed here, or waiters that this batch skipped, go to the
 	// longest-waiting users. So does a seat that a waiter who left the line
 	// here was marked for: counters can come out even (one waiter leaves,

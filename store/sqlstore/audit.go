@@ -31,7 +31,7 @@ func (t *tx) auditID(tenantID int64, a allot.Actor, e allot.AuditEvent) (int64, 
 	err := t.queryRow(`INSERT INTO audit_events (guid, tenant_id, at, category, activity, result, result_reason,
 		actor_kind, actor_id, actor_name, target_kind, target_id, target_name, changes, correlation_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		uuid.NewString(), tenantID, t.now, e.Category, e.Activity, e.Result, e.ResultReason,
+		uuid.NewString(), tenantID, t.auditNow(), e.Category, e.Activity, e.Result, e.ResultReason,
 		a.Kind, a.ID, a.Name, e.TargetKind, e.TargetID, e.TargetName, changesJSON(e.Changes), correlationID(t.ctx)).Scan(&id)
 	return id, err
 }
@@ -59,9 +59,19 @@ func (t *tx) auditMany(tenantID int64, rows []auditRow) error {
 			if cat == "" {
 				cat = "UserManagement"
 			}
-			return append(args, "", tenantID, t.now, cat, r.ev.Activity, res, r.ev.ResultReason,
+			return append(args, "", tenantID, t.auditNow(), cat, r.ev.Activity, res, r.ev.ResultReason,
 				r.actor.Kind, r.actor.ID, r.actor.Name, r.ev.TargetKind, r.ev.TargetID, r.ev.TargetName, changesJSON(r.ev.Changes), corr)
 		})
+}
+
+// auditNow is the time an audit event records: the transaction's, or the
+// seat history's clock when one is set (WithClock), so that a backfill of
+// the history from the audit log dates its points as the live history did.
+func (t *tx) auditNow() int64 {
+	if t.s.clock != nil {
+		return t.s.now().UnixMilli()
+	}
+	return t.now
 }
 
 // changesJSON encodes changes as the audit table stores them.

@@ -160,6 +160,10 @@ func OpenSQLite(ctx context.Context, dir string, opts ...Option) (*Store, error)
 	}
 	s.wstmts, s.rstmts = map[string]*sql.Stmt{}, map[string]*sql.Stmt{}
 	s.startWriter()
+	if err := s.backfillOnce(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("seat history backfill: %w", err)
+	}
 	return s, nil
 }
 
@@ -381,6 +385,9 @@ type tx struct {
 	// seats are the products whose counters the transaction changed, for
 	// the seat history written before it commits (history.go).
 	seats map[int64]bool
+	// dims are the series per group, department and usage location whose
+	// counts the transaction changed (history_dims.go).
+	dims map[dimKey]bool
 }
 
 // commit commits the transaction and releases the write connection.

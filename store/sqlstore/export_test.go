@@ -136,3 +136,71 @@ func (s *Store) FloorHistoryRead(ctx context.Context, productID int64, level int
 	}
 	return best, nil
 }
+
+// DimSeries names a seat history series per group, department or usage
+// location: kinds 1 group (key its internal id), 2 department, 3 usage
+// location.
+type DimSeries struct {
+	Product int64
+	Kind    int
+	Key     string
+}
+
+// DimCountsNow counts, from the license states themselves, per series the
+// users holding the product and those waiting for it (for a group: through
+// it): what the recorded series must hold.
+func (s *Store) DimCountsNow(ctx context.Context, tenantID int64) (map[DimSeries][2]int, error) {
+	out := map[DimSeries][2]int{}
+	for _, q := range []string{
+		`SELECT ls.product_id, 2, u.department, COUNT(DISTINCT CASE WHEN ls.state = 'Active' THEN ls.user_id END),
+			COUNT(DISTINCT CASE WHEN ls.code IN ('noSeatsAvailable', 'seatsReducedBelowConsumption') THEN ls.user_id END)
+			FROM license_states ls JOIN users u ON u.id = ls.user_id WHERE u.tenant_id = ? GROUP BY ls.product_id, u.department`,
+		`SELECT ls.product_id, 3, u.usage_location, COUNT(DISTINCT CASE WHEN ls.state = 'Active' THEN ls.user_id END),
+			COUNT(DISTINCT CASE WHEN ls.code IN ('noSeatsAvailable', 'seatsReducedBelowConsumption') THEN ls.user_id END)
+			FROM license_states ls JOIN users u ON u.id = ls.user_id WHERE u.tenant_id = ? GROUP BY ls.product_id, u.usage_location`,
+		`SELECT ls.product_id, 1, CAST(ls.source_id AS TEXT), SUM(CASE WHEN ls.state = 'Active' THEN 1 ELSE 0 END),
+			SUM(CASE WHEN ls.code IN ('noSeatsAvailable', 'seatsReducedBelowConsumption') THEN 1 ELSE 0 END)
+			FROM license_states ls JOIN users u ON u.id = ls.user_id WHERE u.tenant_id = ? AND ls.source_id <> 0 GROUP BY ls.product_id, ls.source_id`,
+	} {
+		rows, err := s.query(ctx, q, tenantID)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var k DimSeries
+			var c, w int
+			if err := rows.Scan(&k.Product, &k.Kind, &k.Key, &c, &w); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if c != 0 || w != 0 {
+				out[k] = [2]int{c, w}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// DimHistoryPoint is a stored point of a series per group, department or
+// usage location.
+type DimHistoryPoint struct {
+	DimSeries
+	Level                   int
+	Bucket                  int64
+	Consumed, Waiting, Peak int
+}
+
+// DimHistoryPoints returns every stored point of the tenant's series.
+func (s *Store) DimHistoryPoints(ctx context.Context, tenantID int64) ([]DimHistoryPoint, error) {
+	rows, err := s.query(ctx, `SELECT product_id, kind, key, level, bucket, consumed, waiting, peak FROM seat_dim_history
+		WHERE tenant_id = ? ORDER BY product_id, kind, key, level, bucket`, tenantID)
+	return collect(rows, err, func(r *sql.Rows) (DimHistoryPoint, error) {
+		var h DimHistoryPoint
+		err := r.Scan(&h.Product, &h.Kind, &h.Key, &h.Level, &h.Bucket, &h.Consumed, &h.Waiting, &h.Peak)
+		return h, err
+	})
+}

@@ -75,7 +75,7 @@ const historyUpsert = `INSERT INTO seat_history (product_id, level, bucket, tena
 // writeSeatHistory writes the points of the products the write changed.
 func (t *tx) writeSeatHistory(seats map[int64]bool) error {
 	if len(seats) == 0 {
-		return nil
+		return t.writeDimHistory()
 	}
 	ids := make([]int64, 0, len(seats))
 	for id := range seats {
@@ -84,8 +84,10 @@ func (t *tx) writeSeatHistory(seats map[int64]bool) error {
 	slices.Sort(ids)
 	q := strings.Replace(historyUpsert, "%s", placeholders(len(ids)), 1)
 	args := append([]any{t.s.now().Unix()}, idArgs(ids)...)
-	_, err := t.exec(q, args...)
-	return err
+	if _, err := t.exec(q, args...); err != nil {
+		return err
+	}
+	return t.writeDimHistory()
 }
 
 // PruneSeatHistory forgets second points older than SecondRetention and
@@ -141,7 +143,11 @@ func (s *Store) SeatHistory(ctx context.Context, tenantID int64, q store.History
 	if err != nil {
 		return nil, err
 	}
-	return foldHistory(carry, ok, pts, from, to, q.Interval, q.Top), nil
+	out := foldHistory(carry, ok, pts, from, to, q.Interval, q.Top)
+	if q.Group != "" || q.Department != nil || q.UsageLocation != nil {
+		return s.dimSeatHistory(ctx, tenantID, p.ID, level, from, to, q, out)
+	}
+	return out, nil
 }
 
 func (s *Store) historyBefore(ctx context.Context, productID int64, level int, before int64) (histRow, bool, error) {

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,6 +34,9 @@ type counts struct{ enabled, consumed, waiting int }
 type observation struct {
 	at  time.Time
 	per map[int64]counts
+	// dims are the counts per group, department and usage location series,
+	// from the license states (missing: zero).
+	dims map[sqlstore.DimSeries][2]int
 }
 
 func historyEngines() []struct {
@@ -88,6 +92,11 @@ func replayHistory(t *testing.T, rt *rapid.T, st *sqlstore.Store, clock *fakeClo
 			}
 			o.per[p.ID] = counts{en, co, wa}
 		}
+		dims, err := st.DimCountsNow(ctx, e.Tenant.ID)
+		if err != nil {
+			rt.Fatal(err)
+		}
+		o.dims = dims
 		obs = append(obs, o)
 	}
 	for _, part := range parts {
@@ -104,7 +113,7 @@ func replayHistory(t *testing.T, rt *rapid.T, st *sqlstore.Store, clock *fakeClo
 		clock.add(rapid.SampledFrom([]time.Duration{0, 300 * time.Millisecond, time.Second, 47 * time.Minute, time.Hour, 26 * time.Hour, 9 * 24 * time.Hour}).Draw(rt, "wait"))
 		u := rapid.SampledFrom(users).Draw(rt, "user")
 		part := rapid.SampledFrom(parts).Draw(rt, "product")
-		switch rapid.IntRange(0, 4).Draw(rt, "change") {
+		switch rapid.IntRange(0, 6).Draw(rt, "change") {
 		case 0:
 			_, _ = st.AssignUserLicenses(ctx, histActor, e.Tenant.ID, u.GUID, e.Req(part), nil)
 		case 1:
@@ -115,6 +124,12 @@ func replayHistory(t *testing.T, rt *rapid.T, st *sqlstore.Store, clock *fakeClo
 			_ = st.RemoveMember(ctx, histActor, e.Tenant.ID, g.GUID, u.GUID, true)
 		case 4:
 			_, _ = st.SetSeats(ctx, histActor, e.Tenant.ID, part, rapid.IntRange(0, 4).Draw(rt, "newSeats"), true)
+		case 5:
+			dep := rapid.SampledFrom([]string{"", "Sales", "Finance"}).Draw(rt, "department")
+			_, _ = st.UpdateUser(ctx, histActor, e.Tenant.ID, u.GUID, store.UserPatch{Department: &dep})
+		case 6:
+			loc := rapid.SampledFrom([]string{"US", "FR", ""}).Draw(rt, "usageLocation")
+			_, _ = st.UpdateUser(ctx, histActor, e.Tenant.ID, u.GUID, store.UserPatch{UsageLocation: &loc})
 		}
 		if err := e.Worker.Drain(ctx); err != nil {
 			rt.Fatal(err)
@@ -126,6 +141,13 @@ func replayHistory(t *testing.T, rt *rapid.T, st *sqlstore.Store, clock *fakeClo
 		for _, iv := range []string{store.IntervalHour, store.IntervalDay} {
 			checkQuery(rt, st, e.Tenant.ID, p, iv, obs)
 		}
+	}
+	checkDimPoints(rt, st, e.Tenant.ID, obs)
+	for _, p := range e.Products {
+		for _, dep := range []string{"", "Sales"} {
+			checkDimQuery(rt, st, e.Tenant.ID, p, store.HistoryQuery{Department: &dep}, sqlstore.DimSeries{Product: p.ID, Kind: 2, Key: dep}, obs)
+		}
+		checkDimQuery(rt, st, e.Tenant.ID, p, store.HistoryQuery{Group: g.GUID}, sqlstore.DimSeries{Product: p.ID, Kind: 1, Key: fmt.Sprint(g.ID)}, obs)
 	}
 }
 

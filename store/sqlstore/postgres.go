@@ -113,6 +113,10 @@ func OpenPostgres(ctx context.Context, url string, opts ...Option) (*Store, erro
 	s.pg.stop = stop
 	go s.listen(lctx, cfg.Copy())
 	go s.vacuumLoop(lctx, s.pg.vdone)
+	if err := s.backfillOnce(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("seat history backfill: %w", err)
+	}
 	return s, nil
 }
 

@@ -20,6 +20,17 @@ type batch struct {
 	waiting map[int64]int
 	// index maps a user id to its place in snap.Users.
 	index map[int64]int
+	// departments are the users' departments, by place in snap.Users, for
+	// the seat history per department (history_dims.go).
+	departments []string
+}
+
+// department returns the department of the user at place i.
+func (b *batch) department(i int) string {
+	if i < len(b.departments) {
+		return b.departments[i]
+	}
+	return ""
 }
 
 // Lock modes of loadBatch.
@@ -45,6 +56,7 @@ func (t *tx) loadBatch(tenantID int64, users []int64, products []*allot.Product,
 		return nil, err
 	}
 	b := &batch{tenant: ten, cat: licensing.NewCatalog(products), index: make(map[int64]int, len(users)),
+		departments: make([]string, len(users)),
 		snap: &licensing.Snapshot{DataLocation: ten.DataLocation, DefaultUsageLocation: ten.DefaultUsageLocation,
 			Products: products, GroupNames: map[int64]string{}, Now: t.now, Users: make([]licensing.UserInput, len(users))}}
 	for i, u := range users {
@@ -122,19 +134,20 @@ func (t *tx) loadUsageLocations(b *batch, sorted []int64, lock bool) error {
 	}
 	for _, c := range pieces(sorted) {
 		cond, args, _ := rangeOrIn("id", c)
-		rows, err := t.query(`SELECT id, usage_location FROM users WHERE `+cond, args...)
+		rows, err := t.query(`SELECT id, usage_location, department FROM users WHERE `+cond, args...)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
 			var id int64
-			var loc string
-			if err := rows.Scan(&id, &loc); err != nil {
+			var loc, dep string
+			if err := rows.Scan(&id, &loc, &dep); err != nil {
 				rows.Close()
 				return err
 			}
 			if i, ok := b.index[id]; ok {
 				b.snap.Users[i].UsageLocation = loc
+				b.departments[i] = dep
 			}
 		}
 		rows.Close()

@@ -445,6 +445,9 @@ func (tx *tx) updateUser(tenantID int64, a allot.Actor, u *allot.User, p store.U
 		b2i(u.AccountEnabled), tx.now, u.ID); err != nil {
 		return err
 	}
+	if err := tx.moveUserDims(tenantID, u.ID, old.Department, old.UsageLocation, u.Department, u.UsageLocation); err != nil {
+		return err
+	}
 	if u.AccountEnabled != old.AccountEnabled {
 		tx.authDirty = true // the clients this user created lose or regain rights
 	}
@@ -537,8 +540,12 @@ func (s *Store) DeleteUser(ctx context.Context, a allot.Actor, tenantID int64, r
 		// Without sources the user would hold nothing: the plan's counters
 		// are what the user gives back; the states go with the user.
 		b.snap.Users[0].Grants = nil
-		held, err := tx.applyCounters(licensing.Recompute(b.snap))
+		plan := licensing.Recompute(b.snap)
+		held, err := tx.applyCounters(plan)
 		if err != nil {
+			return err
+		}
+		if err := tx.applyDimCounts(b, plan); err != nil {
 			return err
 		}
 		if err := tx.rememberDeleted(tenantID, u, products); err != nil {
