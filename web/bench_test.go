@@ -194,6 +194,7 @@ func benchPages(b *testing.B, t *bigTenant, group string) {
 	pages := []struct{ name, path string }{
 		{"users", "/users"},
 		{"users-search", "/users?q=employee%2099"},
+		{"users-search-rare", "/users?q=sales%2099"},
 		{"users-deep-page", "/users?after=" + t.after + "&from=50001"},
 		{"users-unlicensed", "/users?license=unlicensed"},
 		{"users-licensed", "/users?license=licensed"},
@@ -215,6 +216,7 @@ func benchPages(b *testing.B, t *bigTenant, group string) {
 		{"product-seats-review-up", "/licenses/" + t.sku.SkuID + "/seats?enabledUnits=" + strconv.Itoa(t.sku.EnabledUnits+10)},
 		{"product-seats-review-down-by-10", "/licenses/" + t.sku.SkuID + "/seats?enabledUnits=" + strconv.Itoa(t.licensed-10)},
 		{"assign-picker", "/licenses/" + t.sku.SkuID + "/assign"},
+		{"assign-picker-search", "/licenses/" + t.sku.SkuID + "/assign?q=sales%2099"},
 		{"group-status", "/groups/" + t.group.GUID + "/status"},
 		{"group-member-search", "/groups/" + t.group.GUID + "/members/search?mq=sales%209"},
 		{"roles", "/roles"},
