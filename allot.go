@@ -272,6 +272,8 @@ const (
 	ActSetGroupMode       = "Set group licensing mode"
 	ActMoveToGroup        = "Move direct assignments to group"
 	ActAssignmentEnded    = "License assignment ended"
+	ActAssignmentStart    = "Schedule license assignment"
+	ActAssignmentStarted  = "License assignment started"
 	ActSetFallbacks       = "Set group license fallbacks"
 	ActSetWaitingVIP      = "Set group waiting room priority"
 	ActMoveUpWaiter       = "Move up in waiting room"

@@ -443,6 +443,8 @@ type licenseAdd struct {
 	// EndDateTime (allot) ends the assignment then: its license goes and
 	// its seat goes to the first waiting user.
 	EndDateTime *string `json:"endDateTime"`
+	// StartDateTime (allot) makes the assignment then, not now.
+	StartDateTime *string `json:"startDateTime"`
 }
 
 type licenseBody struct {
@@ -469,6 +471,13 @@ func (b *licenseBody) requests() ([]store.LicenseRequest, []string, error) {
 				return nil, nil, allot.Errorf(allot.EInvalid, "addLicenses[%d].endDateTime '%s' is not a date and time such as 2026-12-31T17:00:00Z.", i, *a.EndDateTime)
 			}
 			add[i].EndsAt = end.UnixMilli()
+		}
+		if a.StartDateTime != nil {
+			start, err := time.Parse(time.RFC3339, *a.StartDateTime)
+			if err != nil {
+				return nil, nil, allot.Errorf(allot.EInvalid, "addLicenses[%d].startDateTime '%s' is not a date and time such as 2026-12-31T08:00:00Z.", i, *a.StartDateTime)
+			}
+			add[i].StartsAt = start.UnixMilli()
 		}
 	}
 	return add, slices.Clone(b.RemoveLicenses), nil

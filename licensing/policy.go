@@ -186,3 +186,16 @@ func CheckEnd(p *allot.Product, endsAt, now int64) error {
 	}
 	return nil
 }
+
+// CheckStart refuses an assignment of p that starts at startsAt (unix ms)
+// and ends at endsAt (0: never) unless it ends after it starts.
+func CheckStart(p *allot.Product, startsAt, endsAt int64) error {
+	if endsAt != 0 && endsAt <= startsAt {
+		return allot.Errorf(allot.EInvalid, "The assignment of %s would end before it starts: choose an endDateTime after its startDateTime.", p.DisplayName)
+	}
+	return nil
+}
+
+// StartsLater tells whether an assignment that starts at startsAt (unix
+// ms; 0: at once) waits until later than now.
+func StartsLater(startsAt, now int64) bool { return startsAt > now }

@@ -1,6 +1,7 @@
 package licensing
 
 import (
+	"strings"
 	"testing"
 
 	"allot"
@@ -74,4 +75,34 @@ func TestSchedule_AnEndedAssignmentGoesOnPurposeAndItsSeatGoesToTheFirstWaiter(t
 			do:   assignDirect(DirectChange{Add: []Grant{until(direct(VISIO), now+1000)}}), want: map[int64]string{1: "4@0=Active"},
 		},
 	})
+}
+
+func TestStart_AnAssignmentStartsLaterOnlyWithAStartToCome(t *testing.T) {
+	p := &allot.Product{ProductDefinition: allot.ProductDefinition{DisplayName: "Microsoft 365 E5"}}
+	for _, c := range []struct {
+		name            string
+		start, end, now int64
+		later, refused  bool
+	}{
+		{"no start: now", 0, 0, 100, false, false},
+		{"a start past: now", 50, 0, 100, false, false},
+		{"a start at this instant: now", 100, 0, 100, false, false},
+		{"a start to come: later", 150, 0, 100, true, false},
+		{"ends after it starts", 150, 151, 100, true, false},
+		{"ends when it starts: refused", 150, 150, 100, true, true},
+		{"ends before it starts: refused", 150, 120, 100, true, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := StartsLater(c.start, c.now); got != c.later {
+				t.Errorf("StartsLater = %v, want %v", got, c.later)
+			}
+			err := CheckStart(p, c.start, c.end)
+			if (err != nil) != c.refused {
+				t.Errorf("CheckStart = %v, want refused %v", err, c.refused)
+			}
+			if err != nil && !strings.Contains(err.Error(), "Microsoft 365 E5") {
+				t.Errorf("the refusal does not name the product: %v", err)
+			}
+		})
+	}
 }

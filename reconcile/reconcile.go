@@ -36,7 +36,8 @@ type Worker struct {
 	// FullPass is how often every licensed group is recomputed; 0 disables it.
 	FullPass time.Duration
 	// DuePoll is how often the worker takes away assignments whose end
-	// has come (ExpireDue); their seats go to the waiters.
+	// has come (ExpireDue; their seats go to the waiters) and makes those
+	// whose start has come (StartDue).
 	DuePoll time.Duration
 	nextDue time.Time
 
@@ -150,6 +151,11 @@ func (w *Worker) Step(ctx context.Context) (bool, error) {
 		if err != nil {
 			return false, err
 		}
+		started, err := w.st.StartDue(ctx, 1000)
+		if err != nil {
+			return false, err
+		}
+		n += started
 		r, err := w.st.RunDueReclaims(ctx)
 		if err != nil {
 			return false, err
@@ -157,7 +163,7 @@ func (w *Worker) Step(ctx context.Context) (bool, error) {
 		n += r
 		if n > 0 {
 			w.nextDue = time.Time{} // more may be due
-			w.log.Info("assignments ended", "count", n)
+			w.log.Info("assignments ended or started", "count", n)
 			return true, nil
 		}
 	}

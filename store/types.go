@@ -100,6 +100,9 @@ type LicenseRequest struct {
 	DisabledPlans []string
 	// EndsAt is when the assignment ends (unix ms); 0 when it does not.
 	EndsAt int64
+	// StartsAt is when the assignment starts (unix ms); 0 or a time past:
+	// now.
+	StartsAt int64
 }
 
 // LicenseView is one stored license state with what a response needs.

@@ -8,7 +8,7 @@ import (
 	"allot/store/sqlstore"
 )
 
-// ---- Schedules: upcoming ends of time-bound assignments, with previews ----
+// ---- Schedules: upcoming starts and ends of time-bound assignments, with previews ----
 
 // schedulesNeed is what the Schedules page needs.
 const schedulesNeed = httpapi.PermProductsRead | httpapi.PermUsersRead
@@ -51,6 +51,9 @@ func (s *Server) schedules(q *req) error {
 // 2027 at 09:00 UTC, 40 users lose Office 365 E3; 12 waiting people get it."
 func scheduleWords(x scheduleEntry) string {
 	at := time.UnixMilli(x.E.At).UTC().Format("2 January 2006 at 15:04 UTC")
+	if x.E.Starts {
+		return startWords(x, at)
+	}
 	who := plural(x.Lose, "user loses", "users lose")
 	if x.E.Group != nil {
 		who = "group " + x.E.Group.DisplayName + "'s assignment ends: " + who
@@ -58,6 +61,20 @@ func scheduleWords(x scheduleEntry) string {
 	out := "On " + at + ", " + who + " " + x.E.ProductName
 	if x.Gain > 0 {
 		out += "; " + plural(x.Gain, "waiting person gets", "waiting people get") + " it"
+	}
+	return out + "."
+}
+
+// startWords says what a start does: "On 1 March 2027 at 09:00 UTC, 40
+// users get Microsoft 365 E5." (its preview's new holders).
+func startWords(x scheduleEntry, at string) string {
+	who := plural(x.Gain, "user gets", "users get")
+	if x.E.Group != nil {
+		who = "group " + x.E.Group.DisplayName + "'s assignment starts: " + plural(x.Gain, "member gets", "members get")
+	}
+	out := "On " + at + ", " + who + " " + x.E.ProductName
+	if x.Lose > 0 {
+		out += "; " + plural(x.Lose, "user loses", "users lose") + " it"
 	}
 	return out + "."
 }

@@ -11,7 +11,7 @@ import templruntime "github.com/a-h/templ/runtime"
 
 import "strings"
 
-// schedulesView lists the upcoming ends of time-bound assignments, soonest
+// schedulesView lists the upcoming starts and ends of time-bound assignments, soonest
 // first, each with what it does when it comes (its preview).
 func schedulesView(v *view, entries []scheduleEntry) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
@@ -42,7 +42,7 @@ func schedulesView(v *view, entries []scheduleEntry) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<h1>Schedules</h1><p class=\"lead\">Time-bound assignments that end soon, and what each end does: who loses the license and who, waiting, gets the freed seat. Ends happen on time, within a minute, and are audited. Start dates are not supported yet.</p><div class=\"scroll\"><table class=\"grid\" id=\"schedules-table\" aria-label=\"Upcoming ends\"><thead><tr><th scope=\"col\">When</th><th scope=\"col\">Product</th><th scope=\"col\">Who</th><th scope=\"col\">What happens</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<h1>Schedules</h1><p class=\"lead\">Time-bound assignments that start or end soon, and what each does: who gets the license when it starts, and who loses it and who, waiting, gets the freed seat when it ends. Starts and ends happen on time, within a minute, and are audited.</p><div class=\"scroll\"><table class=\"grid\" id=\"schedules-table\" aria-label=\"Upcoming starts and ends\"><thead><tr><th scope=\"col\">When</th><th scope=\"col\">Product</th><th scope=\"col\">Who</th><th scope=\"col\">What happens</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -165,7 +165,7 @@ func schedulesView(v *view, entries []scheduleEntry) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if len(entries) == 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "<p class=\"empty\">No time-bound assignment ends soon.</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "<p class=\"empty\">No time-bound assignment starts or ends soon.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -17,8 +17,9 @@ import (
 // group's E5 assignment ends in five days. The Schedules page lists both
 // ends, soonest first, names the three users the API was told about, and
 // says what the end does: the three lose it and as many people get it as
-// the API's utilization report says are waiting (2). Viewing changes
-// nothing.
+// the API's utilization report says are waiting (2); a direct E5
+// assignment that starts in three days is listed between them with the
+// one user who gets it then. Viewing changes nothing.
 func TestBrowserSchedulesShowEndsAndWhatTheyDo(t *testing.T) {
 	e := newEnv(t, 25)
 	ctx := context.Background()
@@ -45,6 +46,14 @@ func TestBrowserSchedulesShowEndsAndWhatTheyDo(t *testing.T) {
 	if _, err := e.st.AssignGroupLicenses(ctx, actor, e.tenant.ID, pilot.GUID, []store.LicenseRequest{{SkuID: e5.SkuID, EndsAt: time.Now().Add(5 * 24 * time.Hour).UnixMilli()}}, nil, false); err != nil {
 		t.Fatal(err)
 	}
+	// Pradeep Gupta gets E5 three days ahead (startDateTime).
+	start := time.Now().Add(72 * time.Hour).UTC().Truncate(time.Minute)
+	body := fmt.Sprintf(`{"addLicenses": [{"skuId": %q, "startDateTime": %q}], "removeLicenses": []}`, e5.SkuID, start.Format(time.RFC3339))
+	res, err := hc.Post(e.srv.URL+"/v1.0/users/"+e.users["Pradeep Gupta"].GUID+"/assignLicense", "application/json", strings.NewReader(body))
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("assign with a start: %v %v", err, res.Status)
+	}
+	res.Body.Close()
 	var util struct {
 		Value []struct {
 			SkuPartNumber string
@@ -70,8 +79,8 @@ func TestBrowserSchedulesShowEndsAndWhatTheyDo(t *testing.T) {
 	b.click(`nav.side a[href="/schedules"]`)
 	b.waitPath("/schedules")
 	rows := `#schedules-table tbody tr`
-	if n := b.count(rows); n != 2 {
-		t.Fatalf("%d upcoming ends, want 2", n)
+	if n := b.count(rows); n != 3 {
+		t.Fatalf("%d upcoming starts and ends, want 3", n)
 	}
 	first := rows + `:first-child`
 	if got := b.text(first + ` [data-product]`); got != pack.DisplayName {
@@ -90,8 +99,15 @@ func TestBrowserSchedulesShowEndsAndWhatTheyDo(t *testing.T) {
 	if got := b.text(first + ` [data-does]`); got != want || wait != 2 {
 		t.Errorf("does %q, want %q", got, want)
 	}
-	if got := b.text(rows + `:nth-child(2) [data-does]`); !strings.Contains(got, "group E5 Pilot's assignment ends: 2 users lose Microsoft 365 E5.") {
+	wantStart := fmt.Sprintf("On %s, 1 user gets Microsoft 365 E5.", start.Format("2 January 2006 at 15:04 UTC"))
+	if got := b.text(rows + `:nth-child(2) [data-does]`); got != wantStart {
+		t.Errorf("start %q, want %q", got, wantStart)
+	}
+	if got := b.text(rows + `:nth-child(3) [data-does]`); !strings.Contains(got, "group E5 Pilot's assignment ends: 2 users lose Microsoft 365 E5.") {
 		t.Errorf("group end %q", got)
+	}
+	if e.holds("Pradeep Gupta")["SPE_E5"] {
+		t.Errorf("Pradeep Gupta holds E5 before its start")
 	}
 	b.axeCheck("schedules")
 	for _, n := range temps {

@@ -84,6 +84,8 @@ func decodePlans(s string) []string {
 
 // AssignUserLicenses adds and removes a user's direct licenses atomically
 // (rule 2): either every change applies or none does and the error says why.
+// An added license with a start still to come is kept until then
+// (assignment_starts) and made then by StartDue.
 func (s *Store) AssignUserLicenses(ctx context.Context, a allot.Actor, tenantID int64, ref string, add []store.LicenseRequest, remove []string) (*allot.User, error) {
 	var user *allot.User
 	err := s.write(ctx, func(tx *tx) error {
@@ -92,37 +94,14 @@ func (s *Store) AssignUserLicenses(ctx context.Context, a allot.Actor, tenantID 
 			return err
 		}
 		user = u
-		products, err := tx.products(tenantID)
-		if err != nil {
+		now, later := splitStarts(add, tx.now)
+		if err := tx.scheduleStarts(a, tenantID, startUser, u.ID, u.GUID, u.UserPrincipalName, later, remove); err != nil {
 			return err
 		}
-		bySku, err := resolveRequests(products, add, remove)
-		if err != nil {
-			return err
+		if len(now) == 0 && len(remove) == 0 {
+			return nil
 		}
-		b, err := tx.loadBatch(tenantID, []int64{u.ID}, products, lockRows)
-		if err != nil {
-			return err
-		}
-		if err := tx.prepare(b, false); err != nil {
-			return err
-		}
-		var c licensing.DirectChange
-		for _, r := range add {
-			c.Add = append(c.Add, licensing.Grant{ProductID: bySku[r.SkuID].ID, DisabledPlans: r.DisabledPlans, EndsAt: r.EndsAt})
-		}
-		for _, id := range remove {
-			c.Remove = append(c.Remove, bySku[id].ID)
-			tx.remove(allot.DirectSource, bySku[id].ID)
-		}
-		plan, err := tx.decide(b, func(s *licensing.Snapshot) (*licensing.Plan, error) { return licensing.AssignDirect(s, c) })
-		if err != nil {
-			return err
-		}
-		if err := tx.apply(b, plan, a, &batchResult{}); err != nil {
-			return err
-		}
-		return tx.writeDirectEnds(tenantID, u.ID, c)
+		return tx.assignUser(a, tenantID, u, now, remove)
 	})
 	if err != nil {
 		return nil, err
@@ -131,6 +110,41 @@ func (s *Store) AssignUserLicenses(ctx context.Context, a allot.Actor, tenantID 
 		return nil, err
 	}
 	return user, nil
+}
+
+// assignUser decides and applies a direct change of user u.
+func (tx *tx) assignUser(a allot.Actor, tenantID int64, u *allot.User, add []store.LicenseRequest, remove []string) error {
+	products, err := tx.products(tenantID)
+	if err != nil {
+		return err
+	}
+	bySku, err := resolveRequests(products, add, remove)
+	if err != nil {
+		return err
+	}
+	b, err := tx.loadBatch(tenantID, []int64{u.ID}, products, lockRows)
+	if err != nil {
+		return err
+	}
+	if err := tx.prepare(b, false); err != nil {
+		return err
+	}
+	var c licensing.DirectChange
+	for _, r := range add {
+		c.Add = append(c.Add, licensing.Grant{ProductID: bySku[r.SkuID].ID, DisabledPlans: r.DisabledPlans, EndsAt: r.EndsAt})
+	}
+	for _, id := range remove {
+		c.Remove = append(c.Remove, bySku[id].ID)
+		tx.remove(allot.DirectSource, bySku[id].ID)
+	}
+	plan, err := tx.decide(b, func(s *licensing.Snapshot) (*licensing.Plan, error) { return licensing.AssignDirect(s, c) })
+	if err != nil {
+		return err
+	}
+	if err := tx.apply(b, plan, a, &batchResult{}); err != nil {
+		return err
+	}
+	return tx.writeDirectEnds(tenantID, u.ID, c)
 }
 
 func sortedIDs[V any](m map[int64]V) []int64 {
@@ -152,62 +166,74 @@ func (s *Store) AssignGroupLicenses(ctx context.Context, a allot.Actor, tenantID
 		if g, err = tx.groupLocked(tenantID, ref, lockKeep); err != nil {
 			return err
 		}
-		products, err := tx.products(tenantID)
-		if err != nil {
+		now, later := splitStarts(add, tx.now)
+		if err := tx.scheduleStarts(a, tenantID, startGroup, g.ID, g.GUID, g.DisplayName, later, remove); err != nil {
 			return err
 		}
-		bySku, err := resolveRequests(products, add, remove)
-		if err != nil {
-			return err
+		if len(now) == 0 && len(remove) == 0 {
+			return nil
 		}
-		var changes []allot.Change
-		for _, id := range remove {
-			p := bySku[id]
-			res, err := tx.exec(`DELETE FROM group_licenses WHERE group_id = ? AND product_id = ?`, g.ID, p.ID)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return allot.Errorf(allot.EInvalid, "Group '%s' does not assign %s, so it cannot be removed.", g.DisplayName, p.SkuPartNumber)
-			}
-			changes = append(changes, allot.Change{Property: "AssignedLicense", Old: p.SkuPartNumber})
-			tx.remove(g.ID, p.ID)
-			if err := tx.dropFallbacks(g.ID, p.ID); err != nil {
-				return err
-			}
-		}
-		for _, r := range add {
-			p := bySku[r.SkuID]
-			if err := tx.checkGroupAssign(g.ID, p); err != nil {
-				return err
-			}
-			if err := licensing.CheckEnd(p, r.EndsAt, tx.now); err != nil {
-				return err
-			}
-			if _, err := tx.exec(`INSERT INTO group_licenses (group_id, product_id, tenant_id, disabled_plans, created_at, ends_at) VALUES (?, ?, ?, ?, ?, ?)
-				ON CONFLICT (group_id, product_id) DO UPDATE SET disabled_plans = excluded.disabled_plans, ends_at = excluded.ends_at`,
-				g.ID, p.ID, tenantID, encodePlans(r.DisabledPlans), tx.now, r.EndsAt); err != nil {
-				return err
-			}
-			changes = append(changes, allot.Change{Property: "AssignedLicense", New: fmt.Sprintf("[SkuName=%s, DisabledPlans=[%s]]", p.SkuPartNumber, planNames(p, r.DisabledPlans))})
-		}
-		if len(remove) > 0 && !confirm {
-			if err := tx.checkGroupLoss(tenantID, g, products, fmt.Sprintf("Removing products from group '%s'", g.DisplayName)); err != nil {
-				return err
-			}
-		}
-		if err := tx.markGroups(tenantID, []int64{g.ID}); err != nil {
-			return err
-		}
-		if err := tx.setProcessing([]int64{g.ID}, allot.ProcessingQueued); err != nil {
-			return err
-		}
-		g.ProcessingState = allot.ProcessingQueued
-		tx.recordChanges(tenantID, DirChange{Kind: ChangeGroup, ObjectID: g.ID, Object: g.GUID})
-		return tx.audit(tenantID, a, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActSetGroupLicense, TargetKind: "Group",
-			TargetID: g.GUID, TargetName: g.DisplayName, Changes: changes})
+		return tx.assignGroup(a, tenantID, g, now, remove, confirm)
 	})
 	return g, err
+}
+
+// assignGroup adds and removes products of group g and queues its members.
+func (tx *tx) assignGroup(a allot.Actor, tenantID int64, g *allot.Group, add []store.LicenseRequest, remove []string, confirm bool) error {
+	products, err := tx.products(tenantID)
+	if err != nil {
+		return err
+	}
+	bySku, err := resolveRequests(products, add, remove)
+	if err != nil {
+		return err
+	}
+	var changes []allot.Change
+	for _, id := range remove {
+		p := bySku[id]
+		res, err := tx.exec(`DELETE FROM group_licenses WHERE group_id = ? AND product_id = ?`, g.ID, p.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return allot.Errorf(allot.EInvalid, "Group '%s' does not assign %s, so it cannot be removed.", g.DisplayName, p.SkuPartNumber)
+		}
+		changes = append(changes, allot.Change{Property: "AssignedLicense", Old: p.SkuPartNumber})
+		tx.remove(g.ID, p.ID)
+		if err := tx.dropFallbacks(g.ID, p.ID); err != nil {
+			return err
+		}
+	}
+	for _, r := range add {
+		p := bySku[r.SkuID]
+		if err := tx.checkGroupAssign(g.ID, p); err != nil {
+			return err
+		}
+		if err := licensing.CheckEnd(p, r.EndsAt, tx.now); err != nil {
+			return err
+		}
+		if _, err := tx.exec(`INSERT INTO group_licenses (group_id, product_id, tenant_id, disabled_plans, created_at, ends_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (group_id, product_id) DO UPDATE SET disabled_plans = excluded.disabled_plans, ends_at = excluded.ends_at`,
+			g.ID, p.ID, tenantID, encodePlans(r.DisabledPlans), tx.now, r.EndsAt); err != nil {
+			return err
+		}
+		changes = append(changes, allot.Change{Property: "AssignedLicense", New: fmt.Sprintf("[SkuName=%s, DisabledPlans=[%s]]", p.SkuPartNumber, planNames(p, r.DisabledPlans))})
+	}
+	if len(remove) > 0 && !confirm {
+		if err := tx.checkGroupLoss(tenantID, g, products, fmt.Sprintf("Removing products from group '%s'", g.DisplayName)); err != nil {
+			return err
+		}
+	}
+	if err := tx.markGroups(tenantID, []int64{g.ID}); err != nil {
+		return err
+	}
+	if err := tx.setProcessing([]int64{g.ID}, allot.ProcessingQueued); err != nil {
+		return err
+	}
+	g.ProcessingState = allot.ProcessingQueued
+	tx.recordChanges(tenantID, DirChange{Kind: ChangeGroup, ObjectID: g.ID, Object: g.GUID})
+	return tx.audit(tenantID, a, allot.AuditEvent{Category: "GroupManagement", Activity: allot.ActSetGroupLicense, TargetKind: "Group",
+		TargetID: g.GUID, TargetName: g.DisplayName, Changes: changes})
 }
 
 func planNames(p *allot.Product, ids []string) string {

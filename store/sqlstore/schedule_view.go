@@ -11,9 +11,12 @@ import (
 	"allot/store"
 )
 
-// UpcomingEnd is a set of assignments of one product that end at one
-// instant: direct ones (Users, DirectCount) or one group's (Group).
+// UpcomingEnd is a set of assignments of one product that end (or, with
+// Starts, start) at one instant: direct ones (Users, DirectCount) or one
+// group's (Group).
 type UpcomingEnd struct {
+	// Starts tells that the assignments start then (startDateTime).
+	Starts      bool
 	At          int64
 	ProductID   int64
 	ProductName string
@@ -68,6 +71,55 @@ func (s *Store) UpcomingEnds(ctx context.Context, tenantID, now int64, limit int
 		return nil, err
 	}
 	out = mergeEnds(out, groups)
+	starts, err := s.upcomingStarts(ctx, tenantID, now, limit)
+	if err != nil {
+		return nil, err
+	}
+	out = mergeEnds(out, starts)
+	return out[:min(len(out), limit)], nil
+}
+
+// upcomingStarts lists the tenant's assignments that start after now,
+// soonest first: one entry per instant and product for direct ones, one
+// per group.
+func (s *Store) upcomingStarts(ctx context.Context, tenantID, now int64, limit int) ([]*UpcomingEnd, error) {
+	rows, err := s.query(ctx, `SELECT a.starts_at, a.product_id, p.display_name, p.sku_guid, a.kind,
+		COALESCE(u.upn, ''), COALESCE(g.guid, ''), COALESCE(g.display_name, '') FROM assignment_starts a
+		JOIN products p ON p.id = a.product_id
+		LEFT JOIN users u ON a.kind = 0 AND u.id = a.target_id LEFT JOIN dir_groups g ON a.kind = 1 AND g.id = a.target_id
+		WHERE a.tenant_id = ? AND a.starts_at > ? ORDER BY a.starts_at, a.product_id, a.kind, a.target_id LIMIT 10000`, tenantID, now)
+	list, err := collect(rows, err, func(r *sql.Rows) (*UpcomingEnd, error) {
+		e := UpcomingEnd{Starts: true}
+		var kind int
+		var upn, guid, name string
+		err := r.Scan(&e.At, &e.ProductID, &e.ProductName, &e.ProductSkuID, &kind, &upn, &guid, &name)
+		if kind == startGroup {
+			e.Group = &GroupName{GUID: guid, DisplayName: name}
+		} else {
+			e.Users = []string{upn}
+		}
+		return &e, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []*UpcomingEnd
+	for _, e := range list {
+		if n := len(out); n > 0 && e.Group == nil && out[n-1].Group == nil && out[n-1].At == e.At && out[n-1].ProductID == e.ProductID {
+			last := out[n-1]
+			last.DirectCount++
+			if len(last.Users) < 20 {
+				last.Users = append(last.Users, e.Users[0])
+			}
+			continue
+		}
+		if e.Group == nil {
+			e.DirectCount = 1
+		}
+		if out = append(out, e); len(out) > limit {
+			break
+		}
+	}
 	return out[:min(len(out), limit)], nil
 }
 
@@ -84,7 +136,7 @@ func mergeEnds(a, b []*UpcomingEnd) []*UpcomingEnd {
 	return out
 }
 
-// PreviewEnd previews what an upcoming end does when it comes: inside a
+// PreviewEnd previews what an upcoming end (or start) does when it comes: inside a
 // preview the clock is set to its instant and its assignments are expired
 // as ExpireDue does (licensing leaves the ended grants out, and the freed
 // seats go to the waiters as the reconciler would serve them). Nothing
@@ -96,6 +148,9 @@ func (s *Store) PreviewEnd(ctx context.Context, tenantID int64, e *UpcomingEnd) 
 			return allot.Errorf(allot.EInternal, "PreviewEnd needs the preview's transaction.")
 		}
 		t.now = e.At
+		if e.Starts {
+			return s.previewStart(ctx, t, tenantID, e)
+		}
 		if e.Group != nil {
 			return s.expireGroup(ctx, allot.SystemActor, tenantID, e.Group.GUID, e.ProductID)
 		}
@@ -110,4 +165,29 @@ func (s *Store) PreviewEnd(ctx context.Context, tenantID int64, e *UpcomingEnd) 
 		}
 		return s.expireDirect(ctx, allot.SystemActor, tenantID, list)
 	})
+}
+
+// previewStart makes, inside a preview, the assignments of an upcoming
+// start as StartDue will.
+func (s *Store) previewStart(ctx context.Context, t *tx, tenantID int64, e *UpcomingEnd) error {
+	cond, args := `kind = 0`, []any{tenantID, e.ProductID, e.At}
+	if e.Group != nil {
+		cond = `kind = 1 AND target_id = (SELECT id FROM dir_groups WHERE guid = ?)`
+		args = append(args, e.Group.GUID)
+	}
+	rows, err := t.query(`SELECT kind, target_id, product_id, tenant_id, starts_at, ends_at, disabled_plans FROM assignment_starts
+		WHERE tenant_id = ? AND product_id = ? AND starts_at = ? AND `+cond, args...)
+	due, err := collect(rows, err, func(r *sql.Rows) (pendingStart, error) {
+		var d pendingStart
+		return d, r.Scan(&d.kind, &d.target, &d.product, &d.tenant, &d.startsAt, &d.endsAt, &d.plans)
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range due {
+		if err := s.start(ctx, d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
