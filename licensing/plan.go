@@ -40,7 +40,7 @@ func Recompute(s *Snapshot) *Plan {
 		p := &Plan{}
 		for _, i := range priority(s.Users) {
 			u := s.Users[i]
-			d.serve(u.Current)
+			d.serve(&u)
 			p.Users = append(p.Users, d.evaluate(u, u.Current))
 		}
 		if !d.yielded || !forsaken(p, gaveUp) {
@@ -372,6 +372,9 @@ func ReduceSeats(s *Snapshot, pid int64, enabled int) *Plan {
 	base := d.seq
 	d.seq += int64(len(victims))
 	d.consumed[pid] -= len(victims)
+	for _, v := range victims {
+		d.takePool(pid, &s.Users[v], -1)
+	}
 	for k := len(victims) - 1; k >= 0; k-- {
 		u := s.Users[victims[k]]
 		in := u
