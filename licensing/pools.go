@@ -94,10 +94,10 @@ func (d *decider) poolFree(pid int64, u *UserInput) int {
 	line := d.lineOf(u, pid)
 	best := 0
 	if line != 0 {
-		best = d.owe(d.inPool(line)-d.outsideOwed(Line{pid, line}, u), d.pendingOwed(Line{pid, line}, u))
+		best = d.owe(min(total, d.inPool(line))-d.outsideOwed(Line{pid, line}, u), d.pendingOwed(Line{pid, line}, u))
 	}
 	if line == 0 || d.pools[line].AllowsBorrowing {
-		free := d.remainderFree(pid)
+		free := min(total, d.remainderFree(pid))
 		outside, pending := 0, 0
 		for _, l := range d.remainderLines(pid) {
 			o, p := d.outsideOwed(l, u), d.pendingOwed(l, u)
@@ -110,7 +110,7 @@ func (d *decider) poolFree(pid int64, u *UserInput) int {
 		}
 		best = max(best, d.owe(free-outside, pending))
 	}
-	return min(total, best)
+	return best
 }
 
 // inPool returns the free seats of pool id's allotment.

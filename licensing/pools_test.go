@@ -88,7 +88,7 @@ func TestPools_WaitersAreServedFirstComeFirstServedWithinTheirLine(t *testing.T)
 				user(1, "US", grants(via(ops, VISIO)), failed(VISIO, ops, allot.ENoSeats, 3)),
 				user(2, "US", grants(via(sales, VISIO)), failed(VISIO, sales, allot.ENoSeats, 6)),
 				user(3, "US", grants(via(sales, VISIO)), failed(VISIO, sales, allot.ENoSeats, 5))), 1, 0, false, 2, 3),
-			want: map[int64]string{1: "4@8=noSeatsAvailable", 2: "4@7=noSeatsAvailable", 3: "4@7=Active"},
+			want:     map[int64]string{1: "4@8=noSeatsAvailable", 2: "4@7=noSeatsAvailable", 3: "4@7=Active"},
 			consumed: m{VISIO: 1}, waiting: m{VISIO: -1},
 		},
 		{
@@ -100,6 +100,13 @@ func TestPools_WaitersAreServedFirstComeFirstServedWithinTheirLine(t *testing.T)
 			name: "remainder waiters of another line do not hold back a pool member",
 			snap: outside(pooled(snap(products(visio(3, 2)), user(1, "US", grants(via(sales, VISIO)))), 1, 0, false, 1), Line{VISIO, 0}, 3),
 			want: map[int64]string{1: "4@7=Active"}, consumed: m{VISIO: 1},
+		},
+		{
+			name: "a user served early for another product leaves the pool seat to the pool member waiting longer",
+			snap: pooled(snap(products(visio(3, 2), e5(0, 0)),
+				user(1, "US", grants(via(sales, VISIO), via(ops, E5)), failed(VISIO, sales, allot.ENoSeats, 10), failed(E5, ops, allot.ENoSeats, 1)),
+				user(2, "US", grants(via(sales, VISIO)), failed(VISIO, sales, allot.ENoSeats, 5))), 1, 0, false, 1, 2),
+			want: map[int64]string{1: "2@8=noSeatsAvailable 4@7=noSeatsAvailable", 2: "4@7=Active"}, consumed: m{VISIO: 1},
 		},
 		{
 			name: "a borrower leaves the remainder seat to a remainder waiter who waits longer",
