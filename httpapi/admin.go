@@ -25,6 +25,7 @@ func (s *Server) adminRoutes() {
 	s.reportRoutes()
 	s.alertRoutes()
 	s.webhookRoutes()
+	s.poolRoutes()
 	s.handle("POST /allot/v1/preview", permRead, s.preview)
 }
 
