@@ -188,6 +188,13 @@ var isolationCases = []isoCase{
 	{Method: "GET", Path: "/allot/v1/reclamationRules", Want: wantOK},
 	{Method: "POST", Path: "/allot/v1/reclamationRules", Body: `{"displayName":"x","skuId":"{bSku}","disabledFor":"P14D","notice":"P7D"}`, Want: wantLike},
 	{Method: "POST", Path: "/allot/v1/reclamationRules/{bUser}/run", Body: `{"preview":true}`, Want: wantLike},
+	{Method: "GET", Path: "/allot/v1/licensePools", Want: wantOK},
+	{Method: "GET", Path: "/allot/v1/licensePools/{bUser}", Want: want404},
+	{Method: "GET", Path: "/allot/v1/licensePools/{bUser}/waitingMembers", Want: want404},
+	{Method: "PATCH", Path: "/allot/v1/licensePools/{bUser}", Body: `{"allottedUnits":1}`, Want: want404},
+	{Method: "DELETE", Path: "/allot/v1/licensePools/{bUser}", Want: want404},
+	{Method: "POST", Path: "/allot/v1/licensePools", Body: `{"skuId":"{bSku}","allottedUnits":1,"department":"Sales"}`, Want: wantLike},
+	{Method: "POST", Path: "/allot/v1/licensePools", Body: `{"skuId":"SPE_E5","allottedUnits":1,"groupId":"{bGroup}"}`, Want: wantLike},
 	{Method: "GET", Path: "/allot/v1/reclamationRuns", Want: wantOK},
 	{Method: "POST", Path: "/allot/v1/users/resolve", Body: `{"addresses":["{bUPN}","{bProxy}","ceo@fabrikam.com"]}`, Want: wantOK,
 		Check: func(t *testing.T, f *isoFixture, r *response) {

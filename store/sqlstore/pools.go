@@ -91,7 +91,9 @@ func (s *Store) Pool(ctx context.Context, tenantID int64, ref string) (*LicenseP
 	return lp, countPools(q, tenantID, []*LicensePool{lp})
 }
 
-func (t *tx) pool(tenantID int64, ref string) (*LicensePool, error) { return poolByRef(t, tenantID, ref) }
+func (t *tx) pool(tenantID int64, ref string) (*LicensePool, error) {
+	return poolByRef(t, tenantID, ref)
+}
 
 func poolByRef(q poolQuerier, tenantID int64, ref string) (*LicensePool, error) {
 	ps, err := poolsWhere(q, `lp.tenant_id = ? AND (lp.guid = ? OR CAST(lp.id AS TEXT) = ?)`, tenantID, strings.ToLower(ref), ref)
@@ -346,7 +348,7 @@ func (s *Store) PoolWaiters(ctx context.Context, tenantID int64, ref string) ([]
 	cond, args := sc.line(lp.ProductID, lp.ID, "ls.user_id")
 	rows, err := q.query(`SELECT u.id, u.guid, u.upn, u.display_name, MIN(ls.seq), MIN(ls.updated_at) FROM license_states ls JOIN users u ON u.id = ls.user_id
 			WHERE ls.product_id = ? AND ls.`+waitingCodes+` AND `+cond+` GROUP BY u.id, u.guid, u.upn, u.display_name ORDER BY MIN(ls.seq) LIMIT 1000`,
-			append([]any{lp.ProductID}, args...)...)
+		append([]any{lp.ProductID}, args...)...)
 	return collect(rows, err, func(r *sql.Rows) (PoolWaiter, error) {
 		var w PoolWaiter
 		return w, r.Scan(&w.UserID, &w.GUID, &w.UPN, &w.Name, &w.Seq, &w.WaitingSince)
