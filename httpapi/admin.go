@@ -26,6 +26,7 @@ func (s *Server) adminRoutes() {
 	s.alertRoutes()
 	s.webhookRoutes()
 	s.poolRoutes()
+	s.cloudLicensingRoutes()
 	s.handle("POST /allot/v1/preview", permRead, s.preview)
 }
 

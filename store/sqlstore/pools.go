@@ -369,3 +369,55 @@ type reader struct {
 
 func (r reader) query(q string, args ...any) (*sql.Rows, error) { return r.s.query(r.ctx, q, args...) }
 func (r reader) queryRow(q string, args ...any) *sql.Row        { return r.s.queryRow(r.ctx, q, args...) }
+
+// PoolAssignment is an assignment that licenses members of a pool: a
+// user's direct assignment of the pool's product, or a group's.
+type PoolAssignment struct {
+	// Group tells whether GUID is a group's (else a user's).
+	Group         bool
+	GUID          string
+	DisabledPlans []string
+}
+
+// PoolAssignments lists the assignments through which members of a pool
+// hold its product, first granted first (at most 5,000 states read).
+func (s *Store) PoolAssignments(ctx context.Context, tenantID int64, ref string) ([]PoolAssignment, error) {
+	q := reader{s, ctx}
+	lp, err := poolByRef(q, tenantID, ref)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := poolScopes(q, tenantID, nil)
+	if err != nil {
+		return nil, err
+	}
+	cond, args := sc.line(lp.ProductID, lp.ID, "ls.user_id")
+	rows, err := q.query(`SELECT ls.source_id, u.guid, COALESCE(g.guid, ''), ls.disabled_plans, COALESCE(gl.disabled_plans, '') FROM license_states ls
+		JOIN users u ON u.id = ls.user_id
+		LEFT JOIN dir_groups g ON ls.source_id <> 0 AND g.id = ls.source_id
+		LEFT JOIN group_licenses gl ON ls.source_id <> 0 AND gl.group_id = ls.source_id AND gl.product_id = ls.product_id
+		WHERE ls.product_id = ? AND ls.state = 'Active' AND `+cond+` ORDER BY ls.seq LIMIT 5000`, append([]any{lp.ProductID}, args...)...)
+	all, err := collect(rows, err, func(r *sql.Rows) (PoolAssignment, error) {
+		var a PoolAssignment
+		var src int64
+		var ug, gg, dis, gdis string
+		err := r.Scan(&src, &ug, &gg, &dis, &gdis)
+		a.GUID, a.DisabledPlans = ug, decodePlans(dis)
+		if src != 0 {
+			a.Group, a.GUID, a.DisabledPlans = true, gg, decodePlans(gdis)
+		}
+		return a, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	out := make([]PoolAssignment, 0, len(all))
+	for _, a := range all {
+		if !seen[a.GUID] {
+			seen[a.GUID] = true
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
