@@ -19,9 +19,9 @@ type clField struct {
 }
 
 var (
-	assigneeTypes     = []string{"none", "user", "group", "device", "unknownFutureValue"}
+	assigneeTypes      = []string{"none", "user", "group", "device", "unknownFutureValue"}
 	subscriptionStates = []string{"active", "warning", "suspended", "lockedOut", "deleted", "unknownFutureValue"}
-	subscriptionTags  = []string{"none", "trial", "unknownFutureValue"}
+	subscriptionTags   = []string{"none", "trial", "unknownFutureValue"}
 )
 
 // clShapes is transcribed from Microsoft Graph's beta documentation of
@@ -74,7 +74,6 @@ var clShapes = map[string]map[string]clField{
 		"skuPartNumber": {kind: "String"},
 	},
 }
-
 
 var clGuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
