@@ -171,3 +171,26 @@ func containsAll(s string, words ...string) bool {
 	}
 	return true
 }
+
+// A user waiting for the shared seats who moves into a pool's department
+// is recomputed at once and takes a free seat of the pool.
+func TestPools_AUserWhoMovesIntoAPoolsDepartmentDrawsFromThePool(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, open)
+		c := h.A
+		sku := c.sku("ENTERPRISEPACK") // 10 seats
+		c.must(201, "POST", "/allot/v1/licensePools", map[string]any{"skuId": "ENTERPRISEPACK", "allottedUnits": 2, "department": "Sales"})
+		g := c.createGroup("Office")
+		c.must(202, "POST", "/v1.0/groups/"+g+"/assignLicense", assignBody([]string{sku}, nil))
+		ops := c.staff(g, "clerk", "Ops", 9)
+		h.drain()
+		if got := c.licensed(sku, ops); !slices.Equal(got, ops[:8]) {
+			t.Fatalf("%d Ops users hold Office 365 E3, want the first 8 (the remainder)", len(got))
+		}
+		c.must(204, "PATCH", "/v1.0/users/"+ops[8], map[string]any{"department": "sales"})
+		h.drain()
+		if !slices.Contains(c.userSkus(ops[8]), sku) {
+			t.Fatalf("the user who moved to Sales still waits beside a free seat of the Sales pool")
+		}
+	})
+}

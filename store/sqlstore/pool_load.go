@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"allot"
 	"allot/licensing"
 )
 
@@ -292,4 +293,16 @@ func groupChildren(q poolQuerier, tenantID int64) (map[int64][]int64, error) {
 		children[p] = append(children[p], c)
 	}
 	return children, rows.Err()
+}
+
+// poolScopeMoved tells whether a user's update changed its department in a
+// tenant with license pools: its line may have changed (one query, only
+// when the department changed).
+func (t *tx) poolScopeMoved(tenantID int64, old, u *allot.User) bool {
+	if strings.EqualFold(old.Department, u.Department) {
+		return false
+	}
+	var n int
+	err := t.queryRow(`SELECT COUNT(*) FROM license_pools WHERE tenant_id = ? AND scope_department <> ''`, tenantID).Scan(&n)
+	return err != nil || n > 0
 }
