@@ -199,6 +199,8 @@ var isolationCases = []isoCase{
 	{Method: "GET", Path: "/allot/v1/licensePools/{bUser}/waitingMembers", Want: want404},
 	{Method: "PATCH", Path: "/allot/v1/licensePools/{bUser}", Body: `{"allottedUnits":1}`, Want: want404},
 	{Method: "DELETE", Path: "/allot/v1/licensePools/{bUser}", Want: want404},
+	{Method: "POST", Path: "/allot/v1/licensePools/{bUser}/assignments", Body: `{"userId":"{bUser}"}`, Want: want404},
+	{Method: "DELETE", Path: "/allot/v1/licensePools/{bUser}/assignments/{bUser}", Want: want404},
 	{Method: "POST", Path: "/allot/v1/licensePools", Body: `{"skuId":"{bSku}","allottedUnits":1,"department":"Sales"}`, Want: wantLike},
 	{Method: "POST", Path: "/allot/v1/licensePools", Body: `{"skuId":"SPE_E5","allottedUnits":1,"groupId":"{bGroup}"}`, Want: wantLike},
 	{Method: "GET", Path: "/allot/v1/reclamationRuns", Want: wantOK},

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/http"
 
+	"allot"
+
 	"allot/store"
 	"allot/store/sqlstore"
 )
@@ -16,6 +18,11 @@ func (s *Server) poolRoutes() {
 	s.handle("PATCH /allot/v1/licensePools/{id}", PermProductsWrite, s.patchPool)
 	s.handle("DELETE /allot/v1/licensePools/{id}", PermProductsWrite, s.deletePool)
 	s.handle("GET /allot/v1/licensePools/{id}/waitingMembers", PermProductsRead, s.poolWaiters)
+	// A pool manager holds no role: these two routes check, per pool, that
+	// the caller manages it (or may assign licenses) and that the user is
+	// in its scope.
+	s.handle("POST /allot/v1/licensePools/{id}/assignments", PermSignedIn, s.poolAssign)
+	s.handle("DELETE /allot/v1/licensePools/{id}/assignments/{userId}", PermSignedIn, s.poolUnassign)
 }
 
 // poolJSON is a pool in allot's admin API.
@@ -24,6 +31,10 @@ func poolJSON(lp *sqlstore.LicensePool) map[string]any {
 		"productDisplayName": lp.ProductName, "allottedUnits": lp.AllottedUnits, "consumedUnits": lp.ConsumedUnits,
 		"borrowedUnits": lp.BorrowedUnits, "waitingUnits": lp.WaitingUnits, "allowsBorrowing": lp.AllowsBorrowing,
 		"groupId": nil, "department": nil, "createdDateTime": msTimeOf(lp.CreatedAt), "lastModifiedDateTime": msTimeOf(lp.UpdatedAt)}
+	out["managerId"] = nil
+	if lp.ManagerGUID != "" {
+		out["managerId"] = lp.ManagerGUID
+	}
 	if lp.GroupID != 0 {
 		out["groupId"], out["groupDisplayName"] = lp.GroupGUID, lp.GroupName
 	} else {
@@ -40,13 +51,14 @@ type poolBody struct {
 	AllowsBorrowing *bool   `json:"allowsBorrowing"`
 	GroupID         *string `json:"groupId"`
 	Department      *string `json:"department"`
+	ManagerID       *string `json:"managerId"`
 }
 
 var poolReadOnly = []string{"id", "skuPartNumber", "productDisplayName", "consumedUnits", "borrowedUnits", "waitingUnits", "groupDisplayName", "createdDateTime", "lastModifiedDateTime"}
 
 func (b poolBody) input() sqlstore.PoolInput {
 	return sqlstore.PoolInput{DisplayName: b.DisplayName, ProductRef: b.SkuID, AllottedUnits: b.AllottedUnits, AllowsBorrowing: b.AllowsBorrowing,
-		GroupRef: b.GroupID, Department: b.Department}
+		GroupRef: b.GroupID, Department: b.Department, ManagerRef: b.ManagerID}
 }
 
 func (s *Server) listPools(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
@@ -116,5 +128,71 @@ func (s *Server) poolWaiters(w http.ResponseWriter, r *http.Request, p *store.Pr
 			"waitingSinceDateTime": msTimeOf(x.WaitingSince), "position": i + 1})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"value": out})
+	return nil
+}
+
+// poolTarget checks that the caller may assign through the pool (its
+// manager, or anyone who may assign licenses) and that the user is in the
+// pool's scope; it returns the pool's skuId.
+func (s *Server) poolTarget(r *http.Request, p *store.Principal, userRef string) (string, error) {
+	lp, u, in, err := s.st.PoolMember(r.Context(), p.Tenant.ID, r.PathValue("id"), userRef)
+	if lp == nil {
+		return "", err
+	}
+	manager := p.Kind == store.PrincipalUser && p.UserID != 0 && p.UserID == lp.ManagerID
+	if !manager && effectivePerms(p)&PermLicensesWrite == 0 {
+		return "", allot.Errorf(allot.EForbidden, "Only the manager of the pool %s (or a License Administrator) may assign its licenses.", lp.DisplayName)
+	}
+	if err != nil {
+		return "", err
+	}
+	if !in {
+		return "", allot.Errorf(allot.EForbidden, "%s is not in the scope of the pool %s (%s): the pool's manager may assign %s only to them.",
+			u.UserPrincipalName, lp.DisplayName, scopeWords(lp), lp.ProductName)
+	}
+	return lp.SkuID, nil
+}
+
+func scopeWords(lp *sqlstore.LicensePool) string {
+	if lp.GroupID != 0 {
+		return "members of " + lp.GroupName
+	}
+	return "department " + lp.Department
+}
+
+// poolAssign gives the pool's product directly to a user in its scope.
+func (s *Server) poolAssign(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	var b struct {
+		UserID string `json:"userId"`
+	}
+	if err := decodeBody(r, &b, "poolAssignment"); err != nil {
+		return err
+	}
+	if b.UserID == "" {
+		return allot.Errorf(allot.EInvalid, `Send the user to license: {"userId": "..."}.`)
+	}
+	sku, err := s.poolTarget(r, p, b.UserID)
+	if err != nil {
+		return err
+	}
+	u, err := s.st.AssignUserLicenses(r.Context(), p.Actor(), p.Tenant.ID, b.UserID, []store.LicenseRequest{{SkuID: sku}}, nil)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"userId": u.GUID, "skuId": sku})
+	return nil
+}
+
+// poolUnassign removes the pool's product from a user in its scope (its
+// direct assignment).
+func (s *Server) poolUnassign(w http.ResponseWriter, r *http.Request, p *store.Principal) error {
+	sku, err := s.poolTarget(r, p, r.PathValue("userId"))
+	if err != nil {
+		return err
+	}
+	if _, err := s.st.AssignUserLicenses(r.Context(), p.Actor(), p.Tenant.ID, r.PathValue("userId"), nil, []string{sku}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

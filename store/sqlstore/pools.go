@@ -33,6 +33,11 @@ type LicensePool struct {
 	Department string
 	CreatedAt  int64
 	UpdatedAt  int64
+	// ManagerID is the pool manager (a user; 0: none): it may assign and
+	// remove the pool's product to users in the pool's scope, and nothing
+	// else through the pool.
+	ManagerID   int64
+	ManagerGUID string
 	// ConsumedUnits are the pool's seats its members hold, BorrowedUnits the
 	// remainder seats they hold beyond them, WaitingUnits the members who
 	// wait for the product.
@@ -48,6 +53,9 @@ type PoolInput struct {
 	AllowsBorrowing *bool
 	GroupRef        *string
 	Department      *string
+	// ManagerRef names the pool manager (a user's id or
+	// userPrincipalName; "" for none).
+	ManagerRef *string
 }
 
 // PoolWaiter is a member of a pool waiting for its product.
@@ -58,15 +66,17 @@ type PoolWaiter struct {
 }
 
 const poolCols = `lp.id, lp.guid, lp.display_name, lp.product_id, p.sku_guid, p.part_number, p.display_name, lp.allotted_units, lp.allows_borrowing,
-	lp.scope_group_id, COALESCE(g.guid, ''), COALESCE(g.display_name, ''), lp.scope_department, lp.created_at, lp.updated_at`
+	lp.scope_group_id, COALESCE(g.guid, ''), COALESCE(g.display_name, ''), lp.scope_department, lp.created_at, lp.updated_at,
+	lp.manager_user_id, COALESCE(mu.guid, '')`
 
-const poolFrom = ` FROM license_pools lp JOIN products p ON p.id = lp.product_id LEFT JOIN dir_groups g ON g.id = lp.scope_group_id`
+const poolFrom = ` FROM license_pools lp JOIN products p ON p.id = lp.product_id LEFT JOIN dir_groups g ON g.id = lp.scope_group_id
+	LEFT JOIN users mu ON lp.manager_user_id <> 0 AND mu.id = lp.manager_user_id`
 
 func scanPool(row interface{ Scan(...any) error }) (*LicensePool, error) {
 	var lp LicensePool
 	var borrow int
 	err := row.Scan(&lp.ID, &lp.GUID, &lp.DisplayName, &lp.ProductID, &lp.SkuID, &lp.SkuPartNumber, &lp.ProductName, &lp.AllottedUnits, &borrow,
-		&lp.GroupID, &lp.GroupGUID, &lp.GroupName, &lp.Department, &lp.CreatedAt, &lp.UpdatedAt)
+		&lp.GroupID, &lp.GroupGUID, &lp.GroupName, &lp.Department, &lp.CreatedAt, &lp.UpdatedAt, &lp.ManagerID, &lp.ManagerGUID)
 	lp.AllowsBorrowing = borrow != 0
 	return &lp, err
 }
@@ -129,8 +139,8 @@ func (s *Store) CreatePool(ctx context.Context, a allot.Actor, tenantID int64, i
 			return err
 		}
 		guid = uuid.NewString()
-		if _, err := tx.exec(`INSERT INTO license_pools (tenant_id, guid, display_name, product_id, allotted_units, allows_borrowing, scope_group_id, scope_department, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, tenantID, guid, lp.DisplayName, p.ID, lp.AllottedUnits, boolInt(lp.AllowsBorrowing), lp.GroupID, lp.Department, tx.now, tx.now); err != nil {
+		if _, err := tx.exec(`INSERT INTO license_pools (tenant_id, guid, display_name, product_id, allotted_units, allows_borrowing, scope_group_id, scope_department, manager_user_id, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, tenantID, guid, lp.DisplayName, p.ID, lp.AllottedUnits, boolInt(lp.AllowsBorrowing), lp.GroupID, lp.Department, lp.ManagerID, tx.now, tx.now); err != nil {
 			return err
 		}
 		if err := tx.auditPool(tenantID, a, allot.ActAddPool, p, lp); err != nil {
@@ -164,8 +174,8 @@ func (s *Store) UpdatePool(ctx context.Context, a allot.Actor, tenantID int64, r
 		if err := tx.applyPoolInput(tenantID, p, lp, in); err != nil {
 			return err
 		}
-		if _, err := tx.exec(`UPDATE license_pools SET display_name = ?, allotted_units = ?, allows_borrowing = ?, scope_group_id = ?, scope_department = ?, updated_at = ? WHERE id = ?`,
-			lp.DisplayName, lp.AllottedUnits, boolInt(lp.AllowsBorrowing), lp.GroupID, lp.Department, tx.now, lp.ID); err != nil {
+		if _, err := tx.exec(`UPDATE license_pools SET display_name = ?, allotted_units = ?, allows_borrowing = ?, scope_group_id = ?, scope_department = ?, manager_user_id = ?, updated_at = ? WHERE id = ?`,
+			lp.DisplayName, lp.AllottedUnits, boolInt(lp.AllowsBorrowing), lp.GroupID, lp.Department, lp.ManagerID, tx.now, lp.ID); err != nil {
 			return err
 		}
 		if err := tx.auditPool(tenantID, a, allot.ActUpdatePool, p, lp); err != nil {
@@ -222,6 +232,9 @@ func (t *tx) applyPoolInput(tenantID int64, p *allot.Product, lp *LicensePool, i
 		lp.AllowsBorrowing = *in.AllowsBorrowing
 	}
 	if err := t.poolScope(tenantID, lp, in); err != nil {
+		return err
+	}
+	if err := t.poolManager(tenantID, lp, in.ManagerRef); err != nil {
 		return err
 	}
 	if lp.DisplayName == "" {
@@ -287,7 +300,14 @@ func (lp *LicensePool) scopeLabel() string {
 func (t *tx) auditPool(tenantID int64, a allot.Actor, activity string, p *allot.Product, lp *LicensePool) error {
 	return t.audit(tenantID, a, allot.AuditEvent{Category: "Subscription", Activity: activity, TargetKind: "Product",
 		TargetID: p.SkuID, TargetName: p.SkuPartNumber, Changes: []allot.Change{{Property: "licensePool",
-			New: fmt.Sprintf("%s: %d seats for %s, borrowing %v", lp.DisplayName, lp.AllottedUnits, lp.scopeLabel(), lp.AllowsBorrowing)}}})
+			New: fmt.Sprintf("%s: %d seats for %s, borrowing %v, manager %s", lp.DisplayName, lp.AllottedUnits, lp.scopeLabel(), lp.AllowsBorrowing, orNone(lp.ManagerGUID))}}})
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 func boolInt(b bool) int {
@@ -420,4 +440,44 @@ func (s *Store) PoolAssignments(ctx context.Context, tenantID int64, ref string)
 		}
 	}
 	return out, nil
+}
+
+// poolManager sets the pool's manager from ref (nil: unchanged; "": none).
+func (t *tx) poolManager(tenantID int64, lp *LicensePool, ref *string) error {
+	if ref == nil {
+		return nil
+	}
+	if strings.TrimSpace(*ref) == "" {
+		lp.ManagerID, lp.ManagerGUID = 0, ""
+		return nil
+	}
+	u, err := t.user(tenantID, *ref)
+	if err != nil {
+		return allot.Errorf(allot.EInvalid, "There is no user '%s' in this tenant to manage the pool.", *ref)
+	}
+	lp.ManagerID, lp.ManagerGUID = u.ID, u.GUID
+	return nil
+}
+
+// PoolMember returns a pool and a user, and whether the user's pool for
+// the pool's product is this pool (the user is in its scope and in no older
+// pool of the product).
+func (s *Store) PoolMember(ctx context.Context, tenantID int64, poolRef, userRef string) (*LicensePool, *allot.User, bool, error) {
+	q := reader{s, ctx}
+	lp, err := poolByRef(q, tenantID, poolRef)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	u, err := s.User(ctx, tenantID, userRef)
+	if err != nil {
+		return lp, nil, false, err
+	}
+	sc, err := poolScopes(q, tenantID, nil)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	cond, args := sc.line(lp.ProductID, lp.ID, "id")
+	var n int
+	err = q.queryRow(`SELECT COUNT(*) FROM users WHERE id = ? AND `+cond, append([]any{u.ID}, args...)...).Scan(&n)
+	return lp, u, n > 0, err
 }
