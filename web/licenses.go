@@ -53,6 +53,10 @@ type productModel struct {
 	Needs  string // the products it needs first, in words
 	Live   *seatLive
 	Flash  string
+	// Pools are the product's license pools (pools.go); PoolErr says why
+	// a pool form was refused, PoolFlash what one did.
+	Pools              []*sqlstore.LicensePool
+	PoolErr, PoolFlash string
 }
 
 type productUser struct {
@@ -84,6 +88,10 @@ func (s *Server) product(q *req) error {
 	if m.Live, err = s.loadSeatLive(q, p); err != nil {
 		return err
 	}
+	if m.Pools, err = s.productPools(q, p); err != nil {
+		return err
+	}
+	m.PoolFlash = poolFlash(q)
 	w, err := s.words(q)
 	if err != nil {
 		return err

@@ -111,6 +111,8 @@ func (s *Server) routes() {
 	s.page("GET /licenses/{sku}/seats", httpapi.PermProductsRead|httpapi.PermProductsWrite, s.seatsReview)
 	s.page("POST /licenses/{sku}/seats", httpapi.PermProductsRead|httpapi.PermProductsWrite, s.saveSeats)
 
+	s.page("POST /licenses/{sku}/pools", httpapi.PermProductsRead|httpapi.PermProductsWrite, s.createPool)
+	s.page("POST /licenses/{sku}/pools/{id}", httpapi.PermProductsRead|httpapi.PermProductsWrite, s.updatePool)
 	s.page("POST /licenses/{sku}/unassign", httpapi.PermProductsRead|httpapi.PermLicensesWrite|httpapi.PermUsersRead, s.unassign)
 
 	s.page("GET /groups", httpapi.PermGroupsRead, s.groups)
