@@ -264,7 +264,11 @@ func (d *decider) refusal(up UserPlan, c DirectChange, owed []int64) error {
 		st, _ := findState(up.After, g.ProductID, allot.DirectSource)
 		if st.State != allot.StateActive {
 			p := d.cat.Product(g.ProductID)
-			return &allot.Error{Code: st.Code, Message: Message(d.cat, st.Code, p), Target: p.SkuID}
+			msg := Message(d.cat, st.Code, p)
+			if pm := d.poolMessage(up.UserID, st.Code, p); pm != "" {
+				msg = pm
+			}
+			return &allot.Error{Code: st.Code, Message: msg, Target: p.SkuID}
 		}
 	}
 	for _, pid := range up.Lost {

@@ -1,6 +1,11 @@
 package licensing
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+
+	"allot"
+)
 
 // Pool is a license pool (an allotment, docs/design.md rule 16): part of a
 // product's seats reserved for the users of a scope. A user's pool for a
@@ -14,6 +19,7 @@ import "slices"
 // unlicensed.
 type Pool struct {
 	ID, ProductID   int64
+	Name            string // for messages
 	AllottedUnits   int
 	AllowsBorrowing bool
 	// Held counts the users whose pool this is who hold the product, as
@@ -215,4 +221,40 @@ func (d *decider) serveLines(u *UserInput) {
 			d.linePending[l] = slices.Delete(d.linePending[l], i, i+1)
 		}
 	}
+}
+
+// poolMessage words a refusal for seats of a product with pools, for the
+// user uid: which seats it may take and that they are gone. "" when the
+// product has no pools or the code is not about seats.
+func (d *decider) poolMessage(uid int64, c allot.Code, p *allot.Product) string {
+	if c != allot.ENoSeats || len(d.pooled[p.ID]) == 0 {
+		return ""
+	}
+	name := names(d.cat, []string{p.SkuPartNumber})[0]
+	var u *UserInput
+	for i := range d.snap.Users {
+		if d.snap.Users[i].UserID == uid {
+			u = &d.snap.Users[i]
+		}
+	}
+	line := d.lineOf(u, p.ID)
+	shared := fmt.Sprintf("the %d seats outside the pools are in use", max(0, d.remainderCap(p.ID)))
+	if line == 0 {
+		return fmt.Sprintf("No %s seats left for this user, who is in no pool: %s. Free a shared seat, buy more seats or make a pool smaller.", name, shared)
+	}
+	pl := d.pools[line]
+	msg := fmt.Sprintf("No %s seats left for this user: the pool %s uses all %d of its seats", name, pl.Name, pl.AllottedUnits)
+	if pl.AllowsBorrowing {
+		return msg + " and " + shared + ". Free a seat, buy more seats or make the pool larger."
+	}
+	return msg + " and does not lend shared seats. Free a seat in the pool, make it larger or let it borrow."
+}
+
+// remainderCap returns the seats of product pid outside every pool.
+func (d *decider) remainderCap(pid int64) int {
+	n := d.enabled[pid]
+	for _, id := range d.pooled[pid] {
+		n -= d.pools[id].AllottedUnits
+	}
+	return n
 }

@@ -21,6 +21,11 @@ func pooled(s *Snapshot, allotted, held int, borrow bool, members ...int64) *Sna
 	return s
 }
 
+func named(s *Snapshot, name string) *Snapshot {
+	s.Pools[len(s.Pools)-1].Name = name
+	return s
+}
+
 func outside(s *Snapshot, l Line, n int, ahead ...int64) *Snapshot {
 	if s.LineOutside == nil {
 		s.LineOutside, s.LineAhead = map[Line]int{}, map[Line][]int64{}
@@ -73,9 +78,16 @@ func TestPools_AMemberDrawsFromItsPoolThenBorrowsOnlyWhenThePoolLends(t *testing
 			want: map[int64]string{1: "4@7=Active", 2: "4@7=noSeatsAvailable"}, consumed: m{VISIO: 1}, waiting: m{VISIO: 1},
 		},
 		{
-			name: "a direct assignment draws from the user's pool too",
-			snap: pooled(snap(products(visio(5, 2)), user(1, "US", nil)), 2, 2, false, 1),
+			name: "a direct assignment draws from the user's pool too, and the refusal names the pool",
+			snap: named(pooled(snap(products(visio(5, 2, displayName("Visio Plan 2"))), user(1, "US", nil)), 2, 2, false, 1), "Sales Visio"),
 			do:   assignDirect(DirectChange{Add: []Grant{direct(VISIO)}}), wantErr: allot.ENoSeats,
+			wantMsg: []string{"Visio Plan 2", "the pool Sales Visio uses all 2 of its seats", "does not lend"},
+		},
+		{
+			name: "a refusal outside every pool says the shared seats are in use",
+			snap: pooled(snap(products(visio(5, 3, displayName("Visio Plan 2"))), user(1, "US", nil)), 2, 0, false),
+			do:   assignDirect(DirectChange{Add: []Grant{direct(VISIO)}}), wantErr: allot.ENoSeats,
+			wantMsg: []string{"in no pool", "the 3 seats outside the pools are in use"},
 		},
 	})
 }

@@ -27,7 +27,7 @@ type poolSet struct {
 // cat is nil) with their scopes' nested groups: two queries at most.
 func poolScopes(q poolQuerier, tenantID int64, cat *licensing.Catalog) (*poolSet, error) {
 	ps := &poolSet{byProduct: map[int64][]poolDef{}, tenantID: tenantID}
-	rows, err := q.query(`SELECT id, product_id, allotted_units, allows_borrowing, scope_group_id, scope_department FROM license_pools WHERE tenant_id = ? ORDER BY id`, tenantID)
+	rows, err := q.query(`SELECT id, product_id, display_name, allotted_units, allows_borrowing, scope_group_id, scope_department FROM license_pools WHERE tenant_id = ? ORDER BY id`, tenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +37,7 @@ func poolScopes(q poolQuerier, tenantID int64, cat *licensing.Catalog) (*poolSet
 		var d poolDef
 		var borrow int
 		var g int64
-		if err := rows.Scan(&d.ID, &d.ProductID, &d.AllottedUnits, &borrow, &g, &d.dept); err != nil {
+		if err := rows.Scan(&d.ID, &d.ProductID, &d.Name, &d.AllottedUnits, &borrow, &g, &d.dept); err != nil {
 			rows.Close()
 			return nil, err
 		}
