@@ -26,6 +26,8 @@ func (s *Server) adminRoutes() {
 	s.reportRoutes()
 	s.alertRoutes()
 	s.webhookRoutes()
+	s.poolRoutes()
+	s.cloudLicensingRoutes()
 	s.handle("POST /allot/v1/preview", permRead, s.preview)
 }
 

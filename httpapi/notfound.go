@@ -2,7 +2,7 @@ package httpapi
 
 // Answers for paths allot does not serve, in Graph's words: an unknown
 // segment under /v1.0 is a 400 naming the segment, a known path with
-// another method a 405, and /beta (which allot does not serve) a JSON error
+// another method a 405, and the rest of /beta (allot serves only cloudLicensing there) a JSON error
 // rather than a page.
 
 import (
@@ -17,7 +17,7 @@ func (s *Server) notFoundRoutes() {
 	s.mux.HandleFunc("/v1.0/", s.unknownGraphPath)
 	s.mux.HandleFunc("/beta/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, allot.Errorf(allot.EUnknownSegment,
-			"Resource not found for the segment 'beta'. allot serves Microsoft Graph v1.0 only: send the request to /v1.0%s.",
+			"Resource not found for the segment 'beta'. allot serves Microsoft Graph v1.0 (under /beta only cloudLicensing): send the request to /v1.0%s.",
 			strings.TrimPrefix(r.URL.Path, "/beta")))
 	})
 	s.mux.HandleFunc("/allot/v1/", func(w http.ResponseWriter, r *http.Request) {

@@ -44,6 +44,12 @@ type decider struct {
 	// standIn lists the grants a fallback stands in for while they wait,
 	// with their waiting code (fallback.go).
 	standIn map[key]allot.Code
+	// pools and pooled index the snapshot's license pools by id and by
+	// product; linePending is pending per line of a product with pools
+	// (pools.go).
+	pools       map[int64]Pool
+	pooled      map[int64][]int64
+	linePending map[Line][]int64
 }
 
 func newDecider(s *Snapshot, queue bool) *decider {
@@ -53,6 +59,7 @@ func newDecider(s *Snapshot, queue bool) *decider {
 		d.consumed[p.ID] = p.ConsumedUnits
 		d.enabled[p.ID] = p.EnabledUnits
 	}
+	d.initPools()
 	return d
 }
 
@@ -169,9 +176,10 @@ func (e *evaluation) capacity() bool {
 		if failed && len(e.d.cat.Product(pid).Rules.RequiresAnyOf) > 0 {
 			continue
 		}
-		if e.d.free(pid, e.u.Current) > 0 {
+		if e.d.free(pid, &e.u) > 0 {
 			e.reserved[pid] = true
 			e.d.consumed[pid]++
+			e.d.takePool(pid, &e.u, 1)
 			continue
 		}
 		code := allot.ENoSeats
@@ -195,7 +203,11 @@ func (e *evaluation) capacity() bool {
 // Ahead may list only the first users waiting outside (or none, when the
 // product had no free seat as loaded, though the plan may free some): when
 // all of those wait longer, so may every one not listed.
-func (d *decider) free(pid int64, cur []allot.LicenseState) int {
+func (d *decider) free(pid int64, u *UserInput) int {
+	if len(d.pooled[pid]) > 0 {
+		return d.poolFree(pid, u)
+	}
+	cur := u.Current
 	free := d.enabled[pid] - d.consumed[pid]
 	if !d.queue {
 		return free
@@ -236,9 +248,12 @@ func (d *decider) waitFor(users []UserInput, gaveUp map[int64]map[int64]bool) {
 	for _, seqs := range d.pending {
 		slices.Sort(seqs)
 	}
+	d.waitForLines(users, gaveUp)
 }
 
-func (d *decider) serve(cur []allot.LicenseState) {
+func (d *decider) serve(u *UserInput) {
+	d.serveLines(u)
+	cur := u.Current
 	for pid := range awaited(cur) {
 		w, _ := waitingSince(cur, pid)
 		if i, ok := slices.BinarySearch(d.pending[pid], w); ok {
@@ -301,6 +316,7 @@ func (e *evaluation) result(before []allot.LicenseState) UserPlan {
 			out.Gained = append(out.Gained, pid)
 		} else {
 			d.consumed[pid]--
+			d.takePool(pid, &e.u, -1)
 		}
 	}
 	for _, pid := range sortedKeys(e.held) {
@@ -308,6 +324,7 @@ func (e *evaluation) result(before []allot.LicenseState) UserPlan {
 			out.Lost = append(out.Lost, pid)
 			if d.cat.Product(pid) != nil {
 				d.consumed[pid]--
+				d.takePool(pid, &e.u, -1)
 			}
 		}
 	}
@@ -381,8 +398,9 @@ func (d *decider) evaluateSimple(u UserInput, before []allot.LicenseState) (User
 	out := UserPlan{UserID: u.UserID, Changed: true}
 	if c := d.staticCheck(p, g, u.UsageLocation); c != "" {
 		st.State, st.Code = allot.StateError, c
-	} else if d.free(p.ID, nil) > 0 {
+	} else if d.free(p.ID, &u) > 0 {
 		d.consumed[p.ID]++
+		d.takePool(p.ID, &u, 1)
 		out.Gained = []int64{p.ID}
 	} else {
 		st.State, st.Code = allot.StateError, allot.ENoSeats

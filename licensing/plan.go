@@ -40,7 +40,7 @@ func Recompute(s *Snapshot) *Plan {
 		p := &Plan{}
 		for _, i := range priority(s.Users) {
 			u := s.Users[i]
-			d.serve(u.Current)
+			d.serve(&u)
 			p.Users = append(p.Users, d.evaluate(u, u.Current))
 		}
 		if !d.yielded || !forsaken(p, gaveUp) {
@@ -264,7 +264,11 @@ func (d *decider) refusal(up UserPlan, c DirectChange, owed []int64) error {
 		st, _ := findState(up.After, g.ProductID, allot.DirectSource)
 		if st.State != allot.StateActive {
 			p := d.cat.Product(g.ProductID)
-			return &allot.Error{Code: st.Code, Message: Message(d.cat, st.Code, p), Target: p.SkuID}
+			msg := Message(d.cat, st.Code, p)
+			if pm := d.poolMessage(up.UserID, st.Code, p); pm != "" {
+				msg = pm
+			}
+			return &allot.Error{Code: st.Code, Message: msg, Target: p.SkuID}
 		}
 	}
 	for _, pid := range up.Lost {
@@ -372,6 +376,9 @@ func ReduceSeats(s *Snapshot, pid int64, enabled int) *Plan {
 	base := d.seq
 	d.seq += int64(len(victims))
 	d.consumed[pid] -= len(victims)
+	for _, v := range victims {
+		d.takePool(pid, &s.Users[v], -1)
+	}
 	for k := len(victims) - 1; k >= 0; k-- {
 		u := s.Users[victims[k]]
 		in := u

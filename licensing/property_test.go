@@ -47,6 +47,8 @@ type tenant struct {
 	fallbacks       map[[2]int64][]int64 // (group, product) → its fallback chain
 	vip             map[int64]bool       // groups whose members wait ahead
 	mseq, seq, now  int64
+	dept            map[int64]string // user → department (pools_property_test.go)
+	pools           []modelPool      // license pools, by id
 }
 
 func (tn *tenant) clone() *tenant {
@@ -55,6 +57,7 @@ func (tn *tenant) clone() *tenant {
 	c.loc = maps.Clone(tn.loc)
 	c.bestEffort = maps.Clone(tn.bestEffort)
 	c.fallbacks, c.vip = cloneFallbacks(tn.fallbacks), maps.Clone(tn.vip)
+	c.dept, c.pools = maps.Clone(tn.dept), slices.Clone(tn.pools)
 	c.states = map[int64][]allot.LicenseState{}
 	for u, ss := range tn.states {
 		c.states[u] = cloneStates(ss)
@@ -170,8 +173,9 @@ func (tn *tenant) snapshot(users []int64, queue bool) *Snapshot {
 	in := map[int64]bool{}
 	for _, u := range users {
 		in[u] = true
-		s.Users = append(s.Users, UserInput{UserID: u, UsageLocation: tn.loc[u], Grants: tn.grantsOf(u), Current: cloneStates(tn.states[u])})
+		s.Users = append(s.Users, UserInput{UserID: u, UsageLocation: tn.loc[u], Grants: tn.grantsOf(u), Current: cloneStates(tn.states[u]), Pools: tn.poolsOf(u)})
 	}
+	tn.snapshotPools(s, in, queue)
 	if !queue {
 		return s
 	}
@@ -385,6 +389,8 @@ func TestPropertyRules1To12HoldUnderRandomAdminActions(t *testing.T) {
 				n := rapid.IntRange(0, tn.consumed[p.ID]+3).Draw(rt, "enabled")
 				runSeats(rt, tn, p.ID, n, rapid.Bool().Draw(rt, "confirm"))
 			},
+			"changePool":       func(rt *rapid.T) { runPoolChange(rt, tn) },
+			"changeDepartment": func(rt *rapid.T) { runDepartmentChange(rt, tn) },
 			"changeGroupMode": func(rt *rapid.T) {
 				g := rapid.SampledFrom(tn.groups).Draw(rt, "group")
 				before := tn.clone()
@@ -478,6 +484,7 @@ func newTenant(t *rapid.T) *tenant {
 		}
 	}
 	drawFallbacks(t, tn)
+	drawPools(t, tn)
 	return tn
 }
 
@@ -503,6 +510,7 @@ func (tn *tenant) String() string {
 	for _, p := range tn.prods {
 		fmt.Fprintf(&b, "  product %d %s: seats %d, consumed %d, waiting %d; rules %+v\n", p.ID, p.SkuPartNumber, tn.enabled[p.ID], tn.consumed[p.ID], tn.waiting[p.ID], p.Rules)
 	}
+	b.WriteString(tn.poolsString())
 	for _, g := range tn.groups {
 		var ls []string
 		for _, gr := range tn.lic[g] {
@@ -613,7 +621,7 @@ func checkDirectError(t *rapid.T, tn *tenant, u int64, c DirectChange, err error
 	switch code {
 	case allot.ENoSeats:
 		pid := c.Add[0].ProductID
-		if tn.enabled[pid]-tn.consumed[pid] > 0 && !tn.held(u)[pid] {
+		if tn.enabled[pid]-tn.consumed[pid] > 0 && !tn.held(u)[pid] && (!tn.hasPools(pid) || tn.lineHasSeat(pid, tn.lineOf(u, pid))) {
 			// A refusal of a kept product for seats would need a seat
 			// reduction inside a direct assignment: never.
 			t.Fatalf("rule 2: %v, but product %d has %d free seats", err, pid, tn.enabled[pid]-tn.consumed[pid])
@@ -776,6 +784,7 @@ func checkAll(rt *rapid.T, tn, before *tenant, st step) {
 	checkRules(t, tn)
 	checkGroupModes(t, tn)
 	checkQueue(t, tn, before, st)
+	checkPools(t, tn, before)
 	checkFixedPoint(t, tn)
 	checkLosses(t, tn, before, st)
 }
@@ -932,6 +941,10 @@ func checkGroupModes(t fataler, tn *tenant) {
 // more seat and nobody else in line, the user would still not get it.
 func checkQueue(t fataler, tn, before *tenant, st step) {
 	for _, p := range tn.prods {
+		if tn.hasPools(p.ID) {
+			checkPoolQueue(t, tn, before, st, p.ID)
+			continue
+		}
 		var got, still []int64 // places in line before the step
 		var newcomers []int64
 		for _, u := range tn.users {
@@ -942,7 +955,9 @@ func checkQueue(t fataler, tn, before *tenant, st step) {
 			case waited && now && !jump:
 				got = append(got, w)
 			case waited && waitSet(tn.states[u])[p.ID] && !tn.blocked(u, p.ID):
-				still = append(still, w)
+				// Its place now: a step that removed the source it
+				// waited through longest moved it back on purpose.
+				still = append(still, placeNow(tn, u, p.ID, w))
 			case !waited && now && !had && !jump:
 				newcomers = append(newcomers, u)
 			}
@@ -962,6 +977,7 @@ func checkQueue(t fataler, tn, before *tenant, st step) {
 func (tn *tenant) blocked(u, pid int64) bool {
 	c := tn.clone()
 	c.enabled[pid]++
+	c.growLine(u, pid)
 	s := c.snapshot([]int64{u}, false)
 	return !heldSet(Recompute(s).Users[0].After)[pid]
 }

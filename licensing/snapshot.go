@@ -36,6 +36,9 @@ type UserInput struct {
 	Grants []Grant
 	// Current lists the user's stored license states.
 	Current []allot.LicenseState
+	// Pools gives, per product, the id of the user's license pool (none:
+	// the user draws from the product's remainder only; pools.go).
+	Pools map[int64]int64
 }
 
 // Snapshot is what a decision is computed from. Decisions read it and never
@@ -70,6 +73,13 @@ type Snapshot struct {
 	// VIP lists the groups whose members go first in the lines they wait in
 	// through them (waitroom.go).
 	VIP map[int64]bool
+	// Pools are the license pools of the snapshot's products, with their
+	// holder counts as loaded.
+	Pools []Pool
+	// LineOutside and LineAhead are WaitingOutside and Ahead per line of a
+	// product with pools (group licensing).
+	LineOutside map[Line]int
+	LineAhead   map[Line][]int64
 	// FirstSeq is the first ordering number the plan may hand out; the
 	// caller reserves SeqsNeeded of them.
 	FirstSeq int64

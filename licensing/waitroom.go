@@ -59,9 +59,9 @@ type Waiter struct {
 	Place int64
 }
 
-// Line sorts waiters into the order they get seats: lowest place first
+// InLine sorts waiters into the order they get seats: lowest place first
 // (ties: lower user id).
-func Line(ws []Waiter) []Waiter {
+func InLine(ws []Waiter) []Waiter {
 	out := append([]Waiter(nil), ws...)
 	sort.SliceStable(out, func(a, b int) bool {
 		if out[a].Place != out[b].Place {
@@ -78,7 +78,7 @@ func Line(ws []Waiter) []Waiter {
 // does not wait and a position below 1 are refused; a position past the
 // end of the line is refused too (moving up never moves back).
 func MoveUp(line []Waiter, userID int64, position int) (map[int64]int64, error) {
-	line = Line(line)
+	line = InLine(line)
 	from := -1
 	for i, w := range line {
 		if w.UserID == userID {

@@ -153,13 +153,13 @@ func withWaitingRoomActions(tn *tenant, actions map[string]func(*rapid.T)) map[s
 				}
 			}
 			var out []int64
-			for _, w := range Line(ws) {
+			for _, w := range InLine(ws) {
 				out = append(out, w.UserID)
 			}
 			return out
 		}
 		var want []int64
-		for _, w := range Line(line) {
+		for _, w := range InLine(line) {
 			if w.UserID != u {
 				want = append(want, w.UserID)
 			}

@@ -97,7 +97,7 @@ func TestWaitingRoom_MoveUpHandsThePlacesRound(t *testing.T) {
 			}
 		})
 	}
-	if got := Line(line); got[0].UserID != 2 || got[1].UserID != 1 || got[2].UserID != 3 || got[3].UserID != 4 {
+	if got := InLine(line); got[0].UserID != 2 || got[1].UserID != 1 || got[2].UserID != 3 || got[3].UserID != 4 {
 		t.Errorf("line %v, want users 2, 1, 3, 4", got)
 	}
 }

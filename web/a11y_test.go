@@ -106,6 +106,12 @@ func TestBrowserAxeEveryPage(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A license pool, so that the product page shows its Pools section
+	// with a bar and its forms (pools_test.go tests the section itself).
+	allotted, dept := 5, "Sales"
+	if _, err := e.st.CreatePool(t.Context(), actor, e.tenant.ID, sqlstore.PoolInput{ProductRef: ins, AllottedUnits: &allotted, Department: &dept}); err != nil {
+		t.Fatal(err)
+	}
 	b := e.browser()
 	b.open("/signin")
 	b.waitPath("/signin")

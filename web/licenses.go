@@ -55,6 +55,10 @@ type productModel struct {
 	Flash  string
 	// Policy is the product's assignment policy report.
 	Policy *sqlstore.PolicyReport
+	// Pools are the product's license pools (pools.go); PoolErr says why
+	// a pool form was refused, PoolFlash what one did.
+	Pools              []*sqlstore.LicensePool
+	PoolErr, PoolFlash string
 }
 
 type productUser struct {
@@ -89,6 +93,10 @@ func (s *Server) product(q *req) error {
 	if m.Policy, err = s.st.AssignmentPolicy(q.ctx(), q.tenant(), p.SkuID); err != nil {
 		return err
 	}
+	if m.Pools, err = s.productPools(q, p); err != nil {
+		return err
+	}
+	m.PoolFlash = poolFlash(q)
 	w, err := s.words(q)
 	if err != nil {
 		return err

@@ -117,6 +117,8 @@ func (s *Server) routes() {
 	s.page("GET /licenses/{sku}/policy/move", httpapi.PermProductsRead|httpapi.PermProductsWrite, s.moveReview)
 	s.page("POST /licenses/{sku}/policy/move", httpapi.PermProductsRead|httpapi.PermProductsWrite, s.moveApply)
 
+	s.page("POST /licenses/{sku}/pools", httpapi.PermProductsRead|httpapi.PermProductsWrite, s.createPool)
+	s.page("POST /licenses/{sku}/pools/{id}", httpapi.PermProductsRead|httpapi.PermProductsWrite, s.updatePool)
 	s.page("POST /licenses/{sku}/unassign", httpapi.PermProductsRead|httpapi.PermLicensesWrite|httpapi.PermUsersRead, s.unassign)
 
 	s.page("GET /groups", httpapi.PermGroupsRead, s.groups)

@@ -95,6 +95,12 @@ func (t *tx) markWaiters(tenantID int64, products []int64) error {
 		if free <= 0 || waiting <= 0 {
 			continue
 		}
+		if pooled, err := t.markPoolWaiters(tenantID, pid, free); pooled || err != nil {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		rows, err := t.query(`SELECT user_id FROM license_states WHERE product_id = ? AND code IN ('noSeatsAvailable', 'seatsReducedBelowConsumption')
 			ORDER BY seq LIMIT ?`, pid, 2*free)
 		if err != nil {

@@ -328,6 +328,9 @@ func (t *tx) prepare(b *batch, queue bool) error {
 		b.waiting[pid] += d[1]
 	}
 	b.snap.WaitingOutside, b.snap.Ahead = map[int64]int{}, map[int64][]int64{}
+	if err := t.loadPools(b, queue); err != nil {
+		return err
+	}
 	if !queue {
 		return nil
 	}

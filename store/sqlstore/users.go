@@ -467,8 +467,9 @@ func (tx *tx) updateUser(tenantID int64, a allot.Actor, u *allot.User, p store.U
 	if err := tx.applyDynamicRules(tenantID, a, []*allot.User{u}, changedProps(changes)); err != nil {
 		return err
 	}
-	if u.UsageLocation != old.UsageLocation {
-		// Usage location decides which licenses the user may hold.
+	if u.UsageLocation != old.UsageLocation || tx.poolScopeMoved(tenantID, &old, u) {
+		// Usage location decides which licenses the user may hold; the
+		// department, which license pool it draws from.
 		if err := tx.markUsers(tenantID, []int64{u.ID}); err != nil {
 			return err
 		}

@@ -49,7 +49,7 @@ type waiterRow struct {
 	code                     allot.Code
 }
 
-// line returns a product's waiters in line order (licensing.Line).
+// line returns a product's waiters in line order (licensing.InLine).
 func line(rows *sql.Rows, err error) ([]waiterRow, error) {
 	if err != nil {
 		return nil, err
@@ -197,7 +197,7 @@ func (t *tx) moveUpPlaces(pid, uid int64, position int) (map[int64]int64, int, e
 		if err != nil {
 			return nil, 0, err
 		}
-		ln := licensing.Line(waiters(ws))
+		ln := licensing.InLine(waiters(ws))
 		places, err := licensing.MoveUp(ln, uid, position)
 		if err != nil {
 			return nil, 0, err
