@@ -194,6 +194,9 @@ var isolationCases = []isoCase{
 	{Method: "GET", Path: "/allot/v1/reports/unusedSeats", Want: wantOK},
 	{Method: "GET", Path: "/allot/v1/reports/utilization", Want: wantOK},
 	{Method: "GET", Path: "/allot/v1/reports/cost", Want: wantOK},
+	{Method: "POST", Path: "/allot/v1/reports/exports", Body: `{"report":"licenseAssignments","format":"csv"}`, Want: wantOK},
+	{Method: "GET", Path: "/allot/v1/reports/exports/{bExport}", Want: want404},
+	{Method: "GET", Path: "/allot/v1/reports/exports/{bExport}/content", Want: want404},
 	{Method: "GET", Path: "/allot/v1/reclamationRules", Want: wantOK},
 	{Method: "POST", Path: "/allot/v1/reclamationRules", Body: `{"displayName":"x","skuId":"{bSku}","disabledFor":"P14D","notice":"P7D"}`, Want: wantLike},
 	{Method: "POST", Path: "/allot/v1/reclamationRules/{bUser}/run", Body: `{"preview":true}`, Want: wantLike},
@@ -442,6 +445,7 @@ func newIsoFixture(t *testing.T, h *harness) *isoFixture {
 	hook := b.must(201, "POST", "/allot/v1/webhookEndpoints", map[string]any{"url": "https://hooks.fabrikam.example/allot"}).object(t)
 	v["bWebhook"], v["bWebhookSecret"] = hook["id"].(string), hook["secret"].(string)
 	b.must(202, "POST", "/allot/v1/webhookEndpoints/"+v["bWebhook"]+"/test", nil)
+	v["bExport"] = b.must(202, "POST", "/allot/v1/reports/exports", map[string]any{"report": "licenseAssignments", "format": "csv"}).object(t)["id"].(string)
 	v["bDeleted"] = b.createUser("fabrikam-gone@fabrikam.com", "US") // in B's deleted items
 	b.must(204, "DELETE", "/v1.0/users/"+v["bDeleted"], nil)
 	// B's credentials work in B (so that refusing them in A means something).
@@ -450,7 +454,7 @@ func newIsoFixture(t *testing.T, h *harness) *isoFixture {
 	f.bSecs = []string{v["bTenant"], v["bUser"], v["bUser2"], v["bGroup"], v["bChild"], v["bSku"], v["bPlan"], v["bUPN"],
 		"fabrikam-cfo@fabrikam.com", v["bProxy"], v["bGroupName"], "Fabrikam board", v["bSkuPart"], v["bRoleAssignment"],
 		v["bClient"], v["bClientName"], "Fabrikam", v["bDeleted"], "fabrikam-gone@fabrikam.com",
-		v["bWebhook"], v["bWebhookSecret"], "hooks.fabrikam.example"}
+		v["bWebhook"], v["bWebhookSecret"], "hooks.fabrikam.example", v["bExport"]}
 	return f
 }
 
