@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -75,5 +76,50 @@ func TestSchedule_AnAssignmentStartsOnTimeOnce(t *testing.T) {
 			t.Errorf("consumedUnits %d, want 2", used)
 		}
 		t.Logf("made %v after its startDateTime", made.Sub(start).Round(10*time.Millisecond))
+	})
+}
+
+// A start that finds no seat left is dropped with a failed, worded audit
+// event, once, and the worker goes on; a start of a groupOnly product for a
+// user is refused when it is asked for. Both engines.
+func TestSchedule_AStartWithNoSeatLeftIsDroppedAndSaysWhy(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, open)
+		c := h.A
+		pack := c.sku("ENTERPRISEPACK")
+		c.must(200, "PATCH", "/allot/v1/subscribedSkus/ENTERPRISEPACK", map[string]any{"enabledUnits": 1})
+		late := c.createUser("late@contoso.com", "US")
+		first := c.createUser("first@contoso.com", "US")
+		start := time.Now().Add(1500 * time.Millisecond).UTC().Format(time.RFC3339Nano)
+		c.must(200, "POST", "/v1.0/users/"+late+"/assignLicense", map[string]any{"addLicenses": []map[string]any{{"skuId": pack, "startDateTime": start}}, "removeLicenses": []string{}})
+		c.assign(first, []string{pack}, nil) // the last seat goes now
+		c.must(200, "PATCH", "/allot/v1/subscribedSkus/SPE_E3", map[string]any{"assignmentPolicy": "groupOnly"})
+		c.expectError(400, "assignmentPolicyViolation", "POST", "/v1.0/users/"+late+"/assignLicense",
+			map[string]any{"addLicenses": []map[string]any{{"skuId": c.sku("SPE_E3"), "startDateTime": start}}, "removeLicenses": []string{}})
+		h.runReconciler()
+		var failed []map[string]any
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && len(failed) == 0; time.Sleep(100 * time.Millisecond) {
+			for _, e := range c.listAll("/v1.0/auditLogs/directoryAudits?$top=999") {
+				if e["activityDisplayName"] == "License assignment started" && e["result"] == "failure" {
+					failed = append(failed, e)
+				}
+			}
+		}
+		if len(failed) != 1 {
+			t.Fatalf("%d failed starts, want 1", len(failed))
+		}
+		if r, _ := failed[0]["resultReason"].(string); !strings.Contains(r, "Office 365 E3") {
+			t.Errorf("the failure says %q, not which product had no seat", r)
+		}
+		time.Sleep(1500 * time.Millisecond) // the worker's chance to try again
+		n := 0
+		for _, e := range c.listAll("/v1.0/auditLogs/directoryAudits?$top=999") {
+			if e["activityDisplayName"] == "License assignment started" {
+				n++
+			}
+		}
+		if n != 1 || len(c.userSkus(late)) != 0 || !slices.Contains(c.userSkus(first), pack) {
+			t.Errorf("%d start events, late holds %v, first holds %v: want 1, none, E3", n, c.userSkus(late), c.userSkus(first))
+		}
 	})
 }

@@ -53,6 +53,17 @@ func CheckGroupAssign(p *allot.Product) error {
 		"%s is assigned directly only (assignmentPolicy directOnly); assign it to the users, or change the product's assignmentPolicy.", p.SkuPartNumber)}
 }
 
+// CheckDirectAssign refuses a direct assignment, to start later, of a
+// product whose policy is groupOnly (the decision refuses one made now,
+// naming the groups: directRefusal).
+func CheckDirectAssign(p *allot.Product) error {
+	if Policy(p) != allot.PolicyGroupOnly {
+		return nil
+	}
+	return &allot.Error{Code: allot.EAssignmentPolicy, Target: p.SkuID, Message: fmt.Sprintf(
+		"%s is assigned through groups only (assignmentPolicy groupOnly); assign it to a group and add the user to that group.", p.SkuPartNumber)}
+}
+
 // directRefusal refuses a new direct assignment of a groupOnly product,
 // naming the groups that assign it.
 func (d *decider) directRefusal(p *allot.Product) error {

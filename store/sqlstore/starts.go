@@ -64,6 +64,13 @@ func (t *tx) scheduleStarts(a allot.Actor, tenantID int64, kind int, targetID in
 		if err := licensing.CheckStart(p, r.StartsAt, r.EndsAt); err != nil {
 			return err
 		}
+		check := licensing.CheckDirectAssign
+		if kind == startGroup {
+			check = licensing.CheckGroupAssign
+		}
+		if err := check(p); err != nil {
+			return err
+		}
 		if _, err := t.exec(`INSERT INTO assignment_starts (kind, target_id, product_id, tenant_id, starts_at, ends_at, disabled_plans) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (kind, target_id, product_id) DO UPDATE SET starts_at = excluded.starts_at, ends_at = excluded.ends_at, disabled_plans = excluded.disabled_plans`,
 			kind, targetID, p.ID, tenantID, r.StartsAt, r.EndsAt, encodePlans(r.DisabledPlans)); err != nil {
@@ -163,9 +170,9 @@ func (t *tx) startTarget(d pendingStart) (guid, name string, err error) {
 	return guid, name, err
 }
 
-// startResult audits a start: made, or refused in words (the refusal
-// changes nothing else; the start is dropped). Other errors end the
-// transaction, which runs again.
+// startResult audits a start: made, or refused in words (a licensing or
+// policy refusal changes nothing else; the start is dropped). A database
+// error ends the transaction, which runs again.
 func (t *tx) startResult(d pendingStart, p *allot.Product, kind, guid, name string, err error) error {
 	ev := allot.AuditEvent{Category: "UserManagement", Activity: allot.ActAssignmentStarted, TargetKind: kind, TargetID: guid, TargetName: name,
 		Result: "success", Changes: []allot.Change{{Property: "AssignedLicense", New: p.DisplayName}}}
@@ -173,8 +180,8 @@ func (t *tx) startResult(d pendingStart, p *allot.Product, kind, guid, name stri
 		ev.Category = "GroupManagement"
 	}
 	if err != nil {
-		if allot.ErrorCode(err) != allot.EInvalid && allot.ErrorCode(err) != allot.EConflict {
-			return err
+		if c := allot.ErrorCode(err); c == allot.EInternal || c == allot.EUnavailable {
+			return err // a database error: the start runs again
 		}
 		ev.Result, ev.ResultReason = "failure", allot.ErrorMessage(err)
 	}
