@@ -47,8 +47,9 @@ type tenant struct {
 	fallbacks       map[[2]int64][]int64 // (group, product) → its fallback chain
 	vip             map[int64]bool       // groups whose members wait ahead
 	mseq, seq, now  int64
-	dept            map[int64]string // user → department (pools_property_test.go)
-	pools           []modelPool      // license pools, by id
+	dept            map[int64]string   // user → department (pools_property_test.go)
+	pools           []modelPool        // license pools, by id
+	ends            map[[2]int64]int64 // (user, product) → end of a direct assignment (dates_property_test.go)
 }
 
 func (tn *tenant) clone() *tenant {
@@ -58,6 +59,7 @@ func (tn *tenant) clone() *tenant {
 	c.bestEffort = maps.Clone(tn.bestEffort)
 	c.fallbacks, c.vip = cloneFallbacks(tn.fallbacks), maps.Clone(tn.vip)
 	c.dept, c.pools = maps.Clone(tn.dept), slices.Clone(tn.pools)
+	c.ends = maps.Clone(tn.ends)
 	c.states = map[int64][]allot.LicenseState{}
 	for u, ss := range tn.states {
 		c.states[u] = cloneStates(ss)
@@ -143,7 +145,8 @@ func (tn *tenant) grantsOf(u int64) []Grant {
 	sort.Slice(ss, func(a, b int) bool { return ss[a].ProductID < ss[b].ProductID })
 	for _, st := range ss {
 		if st.Source == allot.DirectSource {
-			out = append(out, Grant{Source: allot.DirectSource, ProductID: st.ProductID, DisabledPlans: slices.Clone(st.DisabledPlans)})
+			out = append(out, Grant{Source: allot.DirectSource, ProductID: st.ProductID, DisabledPlans: slices.Clone(st.DisabledPlans),
+				EndsAt: tn.ends[[2]int64{u, st.ProductID}]})
 		}
 	}
 	for _, g := range tn.chain(u) {
@@ -289,7 +292,7 @@ func TestPropertyRules1To12HoldUnderRandomAdminActions(t *testing.T) {
 		tn := newTenant(rt)
 		tn.converge(rt)
 		checkAll(rt, tn, tn.clone(), step{})
-		rt.Repeat(withWaitingRoomActions(tn, map[string]func(*rapid.T){
+		rt.Repeat(withDateActions(tn, withWaitingRoomActions(tn, map[string]func(*rapid.T){
 			"directAdd": func(rt *rapid.T) {
 				u := rapid.SampledFrom(tn.users).Draw(rt, "user")
 				p := drawProduct(rt, tn, "product")
@@ -415,7 +418,7 @@ func TestPropertyRules1To12HoldUnderRandomAdminActions(t *testing.T) {
 				}
 				finish(rt, tn, before, step{plan: p, mayLose: mayLose, cascade: true})
 			},
-		}))
+		})))
 	})
 }
 
@@ -559,6 +562,7 @@ func runDirect(t *rapid.T, tn *tenant, u int64, c DirectChange) {
 	mayLose, jump := map[[2]int64]bool{}, map[[2]int64]bool{}
 	for _, pid := range c.Remove {
 		delete(tn.direct[u], pid)
+		delete(tn.ends, [2]int64{u, pid})
 		mayLose[[2]int64{u, pid}] = true
 	}
 	for _, g := range c.Add {
@@ -566,6 +570,7 @@ func runDirect(t *rapid.T, tn *tenant, u int64, c DirectChange) {
 			tn.direct[u] = map[int64][]string{}
 		}
 		tn.direct[u][g.ProductID] = g.DisabledPlans
+		tn.setEnd(u, g.ProductID, g.EndsAt)
 		jump[[2]int64{u, g.ProductID}] = true
 		// Synchronous: it succeeded, so the user has it now.
 		if st, _ := findState(tn.states[u], g.ProductID, allot.DirectSource); st.State != allot.StateActive {
