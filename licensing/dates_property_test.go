@@ -1,9 +1,11 @@
 package licensing
 
-// Dates in the property test's model: direct assignments that end, and a
-// clock that passes their ends. An end is explicit intent: its loss (and
-// the losses it causes through prerequisites) is allowed, every other
-// check still holds, and the freed seats go to the waiters.
+// Dates and reclamation in the property test's model: direct assignments
+// that end, a clock that passes their ends, and reclamation runs. An end
+// is explicit intent: its loss (and the losses it causes through
+// prerequisites) is allowed. A reclamation is explicit intent for its
+// product only: nothing else may go with it. Every other check still
+// holds, and the freed seats go to the waiters.
 
 import (
 	"maps"
@@ -77,6 +79,36 @@ func withDateActions(tn *tenant, actions map[string]func(*rapid.T)) map[string]f
 			}
 		}
 		finish(rt, tn, before, step{plan: p, mayLose: maps.Clone(mayLose), cascade: true})
+	}
+	actions["reclaim"] = func(rt *rapid.T) {
+		p := drawProduct(rt, tn, "product")
+		var holders []int64
+		for _, u := range tn.users {
+			if _, ok := tn.direct[u][p.ID]; ok {
+				holders = append(holders, u)
+			}
+		}
+		if len(holders) == 0 {
+			rt.Skip("nobody holds the product directly")
+		}
+		take := map[int64]bool{}
+		for _, u := range rapid.SliceOfNDistinct(rapid.SampledFrom(holders), 1, len(holders), rapid.ID[int64]).Draw(rt, "reclaimFrom") {
+			take[u] = true
+		}
+		before := tn.clone()
+		s := tn.snapshot(slices.Sorted(maps.Keys(take)), true)
+		plan, skipped := Reclaim(s, p.ID, take)
+		tn.apply(rt, s, plan)
+		mayLose := map[[2]int64]bool{}
+		for u := range take {
+			if slices.Contains(skipped, u) {
+				continue
+			}
+			delete(tn.direct[u], p.ID)
+			delete(tn.ends, [2]int64{u, p.ID})
+			mayLose[[2]int64{u, p.ID}] = true
+		}
+		finish(rt, tn, before, step{plan: plan, mayLose: mayLose})
 	}
 	return actions
 }
