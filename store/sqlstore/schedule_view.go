@@ -47,19 +47,7 @@ func (s *Store) UpcomingEnds(ctx context.Context, tenantID, now int64, limit int
 	if err != nil {
 		return nil, err
 	}
-	var out []*UpcomingEnd
-	for _, d := range direct {
-		if n := len(out); n > 0 && out[n-1].Group == nil && out[n-1].At == d.At && out[n-1].ProductID == d.ProductID {
-			last := out[n-1]
-			last.DirectCount++
-			if len(last.Users) < 20 {
-				last.Users = append(last.Users, d.Users[0])
-			}
-			continue
-		}
-		d.DirectCount = 1
-		out = append(out, d)
-	}
+	out := groupDirect(direct)
 	rows, err = s.query(ctx, `SELECT gl.ends_at, gl.product_id, p.display_name, p.sku_guid, g.guid, g.display_name FROM group_licenses gl
 		JOIN products p ON p.id = gl.product_id JOIN dir_groups g ON g.id = gl.group_id
 		WHERE gl.tenant_id = ? AND gl.ends_at > ? ORDER BY gl.ends_at LIMIT ?`, tenantID, now, limit)
@@ -103,9 +91,21 @@ func (s *Store) upcomingStarts(ctx context.Context, tenantID, now int64, limit i
 	if err != nil {
 		return nil, err
 	}
+	out := groupDirect(list)
+	return out[:min(len(out), limit)], nil
+}
+
+// groupDirect folds consecutive direct entries of one instant and product
+// (each with one user) into one entry that counts them and names the
+// first 20; group entries stay as they are.
+func groupDirect(list []*UpcomingEnd) []*UpcomingEnd {
 	var out []*UpcomingEnd
 	for _, e := range list {
-		if n := len(out); n > 0 && e.Group == nil && out[n-1].Group == nil && out[n-1].At == e.At && out[n-1].ProductID == e.ProductID {
+		if e.Group != nil {
+			out = append(out, e)
+			continue
+		}
+		if n := len(out); n > 0 && out[n-1].Group == nil && out[n-1].At == e.At && out[n-1].ProductID == e.ProductID {
 			last := out[n-1]
 			last.DirectCount++
 			if len(last.Users) < 20 {
@@ -113,14 +113,10 @@ func (s *Store) upcomingStarts(ctx context.Context, tenantID, now int64, limit i
 			}
 			continue
 		}
-		if e.Group == nil {
-			e.DirectCount = 1
-		}
-		if out = append(out, e); len(out) > limit {
-			break
-		}
+		e.DirectCount = 1
+		out = append(out, e)
 	}
-	return out[:min(len(out), limit)], nil
+	return out
 }
 
 // mergeEnds merges two lists sorted by At.
@@ -175,12 +171,9 @@ func (s *Store) previewStart(ctx context.Context, t *tx, tenantID int64, e *Upco
 		cond = `kind = 1 AND target_id = (SELECT id FROM dir_groups WHERE guid = ?)`
 		args = append(args, e.Group.GUID)
 	}
-	rows, err := t.query(`SELECT kind, target_id, product_id, tenant_id, starts_at, ends_at, disabled_plans FROM assignment_starts
+	rows, err := t.query(`SELECT `+pendingStartCols+` FROM assignment_starts
 		WHERE tenant_id = ? AND product_id = ? AND starts_at = ? AND `+cond, args...)
-	due, err := collect(rows, err, func(r *sql.Rows) (pendingStart, error) {
-		var d pendingStart
-		return d, r.Scan(&d.kind, &d.target, &d.product, &d.tenant, &d.startsAt, &d.endsAt, &d.plans)
-	})
+	due, err := collect(rows, err, scanPendingStart)
 	if err != nil {
 		return err
 	}

@@ -95,17 +95,22 @@ type pendingStart struct {
 	plans                   string
 }
 
+// pendingStartCols are the columns scanPendingStart reads.
+const pendingStartCols = `kind, target_id, product_id, tenant_id, starts_at, ends_at, disabled_plans`
+
+func scanPendingStart(r *sql.Rows) (pendingStart, error) {
+	var d pendingStart
+	return d, r.Scan(&d.kind, &d.target, &d.product, &d.tenant, &d.startsAt, &d.endsAt, &d.plans)
+}
+
 // StartDue makes the assignments whose start has come, at most limit, each
 // in the transaction that drops its row, and returns how many it handled.
 // One that cannot be made then (no seat left for a direct assignment, the
 // user or group gone) is dropped with an audited failure that says why.
 func (s *Store) StartDue(ctx context.Context, limit int) (int, error) {
-	rows, err := s.query(ctx, `SELECT kind, target_id, product_id, tenant_id, starts_at, ends_at, disabled_plans FROM assignment_starts
+	rows, err := s.query(ctx, `SELECT `+pendingStartCols+` FROM assignment_starts
 		WHERE starts_at <= ? ORDER BY starts_at, kind, target_id LIMIT ?`, nowMS(), limit)
-	due, err := collect(rows, err, func(r *sql.Rows) (pendingStart, error) {
-		var d pendingStart
-		return d, r.Scan(&d.kind, &d.target, &d.product, &d.tenant, &d.startsAt, &d.endsAt, &d.plans)
-	})
+	due, err := collect(rows, err, scanPendingStart)
 	if err != nil {
 		return 0, err
 	}
